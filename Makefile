@@ -1,0 +1,38 @@
+# The two set-up commands of the README: `make demo` and `make test`.
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X main.version=$(VERSION)
+BIN      := bin
+
+.PHONY: all build demo test vet fmt-check bench fuzz clean simulator
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/condeco-visitor-sync ./cmd/condeco-visitor-sync
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/visitor-simulator ./cmd/visitor-simulator
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/cvs-demo ./cmd/cvs-demo
+
+# A real sync end to end on embedded defaults: no SQL Server, no Eptura account.
+demo: build
+	$(BIN)/cvs-demo --bin $(BIN)/condeco-visitor-sync --testdata testdata/condeco
+
+simulator: build
+	$(BIN)/visitor-simulator --listen 127.0.0.1:8089 --token dev-token
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+test: fmt-check vet
+	$(GO) test -race -count=1 -timeout 20m ./...
+	$(MAKE) demo
+
+bench: build
+	$(GO) run ./cmd/cvs-bench
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,269 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	gosync "sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"condeco-visitor-sync/condeco"
+	"condeco-visitor-sync/config"
+	"condeco-visitor-sync/sync"
+	"condeco-visitor-sync/visitor"
+)
+
+// app holds the wired parts. RunOnce is the one entry point that both the
+// cron schedule and --run-now use, so they cannot drift apart.
+type app struct {
+	cfg     config.Config
+	log     *zap.Logger
+	stdout  io.Writer
+	store   *condeco.Store
+	client  *visitor.Client
+	runner  *sync.Runner
+	lock    *hostLock
+	metrics *metrics
+
+	mu      gosync.Mutex
+	running bool
+}
+
+func newApp(ctx context.Context, cfg config.Config, log *zap.Logger, stdout io.Writer) (*app, error) {
+	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
+		return nil, fmt.Errorf("%w: state_dir: %w", config.ErrInvalid, err)
+	}
+	store, err := condeco.Open(ctx, storeOptions(cfg), log.Named("condeco"))
+	if err != nil {
+		return nil, fmt.Errorf("%w: opening condeco database: %w", ErrSource, err)
+	}
+	client, err := visitor.New(clientOptions(cfg), log.Named("visitor"))
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("%w: visitor client: %w", config.ErrInvalid, err)
+	}
+	a := &app{
+		cfg:    cfg,
+		log:    log,
+		stdout: stdout,
+		store:  store,
+		client: client,
+		lock:   newHostLock(cfg.StateDir),
+	}
+	a.runner = &sync.Runner{
+		Source:  source{store},
+		Target:  target{client},
+		Options: syncOptions(cfg),
+		Log:     log.Named("sync"),
+		// The audit log is the record of what changed and when; it is
+		// appended to, never rewritten (docs/security.md).
+		AuditPath: filepath.Join(cfg.StateDir, "audit.log"),
+	}
+	a.metrics = newMetrics()
+	a.metrics.setSources(client.Stats, nil)
+	return a, nil
+}
+
+func (a *app) Close() {
+	if a.store != nil {
+		a.store.Close()
+	}
+}
+
+func storeOptions(c config.Config) condeco.Options {
+	return condeco.Options{
+		Driver:                 c.CondecoDriver,
+		DSN:                    c.CondecoDSN.Value(),
+		Host:                   c.CondecoHost,
+		Port:                   c.CondecoPort,
+		Database:               c.CondecoDatabase,
+		User:                   c.CondecoUser,
+		Password:               c.CondecoPassword.Value(),
+		Auth:                   c.CondecoAuth,
+		ClientID:               c.CondecoClientID,
+		TenantID:               c.CondecoTenantID,
+		ClientSecret:           c.CondecoClientSecret.Value(),
+		Encrypt:                c.CondecoEncrypt == nil || *c.CondecoEncrypt,
+		TrustServerCertificate: c.CondecoTrustServerCertificate,
+		ConnectTimeout:         c.CondecoConnectTimeout,
+		QueryTimeout:           c.CondecoQueryTimeout,
+		UsersQuery:             c.CondecoUsersQuery,
+		LocationsQuery:         c.CondecoLocationsQuery,
+		GlobalAdminLevels:      c.GlobalAdminLevels,
+		PhoneRegion:            c.PhoneRegion,
+	}
+}
+
+func clientOptions(c config.Config) visitor.Options {
+	return visitor.Options{
+		BaseURL:            c.SCIMURL,
+		Token:              c.SCIMToken.Value(),
+		TokenURL:           c.SCIMTokenURL,
+		ClientID:           c.SCIMClientID,
+		ClientSecret:       c.SCIMClientSecret.Value(),
+		TokenLifetime:      c.SCIMTokenLifetime,
+		UserSchema:         c.VisitorUserSchema,
+		LocationSchema:     c.VisitorLocationSchema,
+		LocationsEndpoint:  c.VisitorLocationsEndpoint,
+		RateLimit:          c.SCIMRateLimit,
+		PageSize:           c.SCIMPageSize,
+		Timeout:            c.SCIMTimeout,
+		RetryMax:           c.SCIMRetryMax,
+		InsecureSkipVerify: c.SCIMInsecureSkipVerify,
+	}
+}
+
+func syncOptions(c config.Config) sync.Options {
+	return sync.Options{
+		ExternalIDPrefix:                 c.ExternalIDPrefix,
+		LocationExternalIDPrefix:         c.LocationExternalIDPrefix,
+		DefaultLocationID:                c.DefaultLocationID,
+		Invitations:                      c.Invitations,
+		GrantNewLocationsToExistingUsers: c.GrantNewLocationsToExistingUsers,
+		LocationAdmins:                   c.LocationAdmins,
+		AdoptExistingUsers:               c.AdoptExistingUsers,
+		Deprovision:                      c.Deprovision,
+		DeleteAfter:                      c.DeleteAfterDays,
+		Policy:                           c.Policy,
+		ProtectedUsers:                   c.ProtectedUsers,
+		MaxDeletes:                       c.MaxDeletes,
+		MaxDeleteShare:                   c.MaxDeleteShare,
+		MaxAdminChanges:                  c.MaxAdminChanges,
+		SourceMinShare:                   c.SourceMinShare,
+		Concurrency:                      c.SCIMConcurrency,
+	}
+}
+
+// RunOnce takes the lock, runs one sync, and records the report and audit
+// lines whatever the outcome, so that a failed run is never silent.
+func (a *app) RunOnce(ctx context.Context, flags sync.RunFlags) (*sync.Report, error) {
+	if !flags.DryRun {
+		if err := a.lock.Acquire(ctx, a.cfg.LockWait); err != nil {
+			return nil, err
+		}
+		defer a.lock.Release()
+	}
+	a.metrics.runStarted()
+	start := time.Now()
+	rep, err := a.runner.RunOnce(ctx, flags)
+	a.metrics.runFinished(rep, err, time.Since(start))
+	if rep != nil && !flags.DryRun {
+		if werr := a.writeReport(rep); werr != nil {
+			a.log.Error("writing report failed", errField(werr))
+		}
+	}
+	return rep, err
+}
+
+// writeReport keeps the last report at a fixed path (what support staff
+// open first) and a copy per run under reports/.
+func (a *app) writeReport(rep *sync.Report) error {
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	dir := filepath.Join(a.cfg.StateDir, "reports")
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, rep.RunID+".json"), b, 0o640); err != nil {
+		return err
+	}
+	tmp := filepath.Join(a.cfg.StateDir, "last-report.json.tmp")
+	if err := os.WriteFile(tmp, b, 0o640); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(a.cfg.StateDir, "last-report.json"))
+}
+
+// Check tests configuration and connectivity without syncing.
+func (a *app) Check(ctx context.Context) int {
+	if err := a.store.Check(ctx); err != nil {
+		a.log.Error("condeco check failed", errField(err))
+		fmt.Fprintln(a.stdout, "condeco: FAILED:", err)
+		return exitCode(err)
+	}
+	fmt.Fprintln(a.stdout, "condeco: ok (queries return every required column)")
+	locs, err := a.client.ListLocations(ctx)
+	if err != nil {
+		a.log.Error("visitor check failed", errField(err))
+		fmt.Fprintln(a.stdout, "visitor: FAILED:", err)
+		return exitCode(err)
+	}
+	fmt.Fprintf(a.stdout, "visitor: ok (%d locations visible)\n", len(locs))
+	return ExitOK
+}
+
+// RunNow is --run-now and --dry-run.
+func (a *app) RunNow(ctx context.Context, o options) int {
+	flags := sync.RunFlags{
+		DryRun: o.dryRun,
+		Approvals: sync.Approvals{
+			AllowDeletes:      o.allowDeletes,
+			AllowAdminChanges: o.allowAdminChanges,
+			AllowSourceShrink: o.allowSourceShrink,
+		},
+	}
+	rep, err := a.RunOnce(ctx, flags)
+	if rep != nil && rep.Plan != nil {
+		if o.dryRun {
+			rep.Plan.WriteTable(a.stdout)
+		}
+		if o.planJSON != "" {
+			if werr := writePlanJSON(o.planJSON, rep.Plan); werr != nil {
+				a.log.Error("writing plan failed", errField(werr))
+				return ExitError
+			}
+		}
+	}
+	if rep != nil {
+		printSummary(a.stdout, rep)
+	}
+	if err != nil {
+		a.log.Error("sync failed", errField(err))
+		fmt.Fprintln(a.stdout, "error:", err)
+		return exitCode(err)
+	}
+	return ExitOK
+}
+
+func writePlanJSON(path string, p *sync.Plan) error {
+	b, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o640)
+}
+
+// exitCode maps an error to the documented exit code table.
+func exitCode(err error) int {
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.Is(err, context.Canceled):
+		return ExitInterrupted
+	case errors.Is(err, config.ErrInvalid):
+		return ExitConfig
+	case errors.Is(err, sync.ErrSafetyLimit):
+		return ExitSafetyLimit
+	case errors.Is(err, sync.ErrSourceGuard):
+		return ExitSourceGuard
+	case errors.Is(err, ErrLockBusy):
+		return ExitLockBusy
+	case errors.Is(err, visitor.ErrUnauthorized):
+		return ExitAuth
+	case errors.Is(err, sync.ErrPartial):
+		return ExitPartial
+	case errors.Is(err, ErrSource):
+		return ExitSource
+	case errors.Is(err, ErrTarget):
+		return ExitTarget
+	}
+	return ExitError
+}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"gopkg.in/yaml.v3"
+
+	"condeco-visitor-sync/config"
+)
+
+// options are the command-line flags; everything else is configuration.
+type options struct {
+	configPath        string
+	runNow            bool
+	dryRun            bool
+	planJSON          string
+	check             bool
+	printConfig       bool
+	version           bool
+	allowDeletes      int
+	allowAdminChanges int
+	allowSourceShrink bool
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("condeco-visitor-sync", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.configPath, "config", "", "path to the YAML configuration (or set "+config.EnvConfig+")")
+	fs.BoolVar(&o.runNow, "run-now", false, "run one sync now and exit with its exit code")
+	fs.BoolVar(&o.dryRun, "dry-run", false, "compute and print the plan, write nothing (implies --run-now)")
+	fs.StringVar(&o.planJSON, "plan-json", "", "also write the plan as JSON to this file")
+	fs.BoolVar(&o.check, "check", false, "check configuration and connectivity to Condeco and Visitor, then exit")
+	fs.BoolVar(&o.printConfig, "print-config", false, "print the effective configuration with secrets masked, then exit")
+	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	fs.IntVar(&o.allowDeletes, "allow-deletes", 0, "approve up to N deletions or deactivations for this run, above the safety limit")
+	fs.IntVar(&o.allowAdminChanges, "allow-admin-changes", 0, "approve up to N admin-role changes for this run, above the safety limit")
+	fs.BoolVar(&o.allowSourceShrink, "allow-source-shrink", false, "let this run through the source guard (a much smaller Condeco export)")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if o.allowDeletes < 0 || o.allowAdminChanges < 0 {
+		return o, errors.New("--allow-deletes and --allow-admin-changes take a count of 0 or more")
+	}
+	if o.dryRun {
+		o.runNow = true
+	}
+	return o, nil
+}
+
+// run is main without the process: tests call it in process.
+func run(args []string, stdout, stderr io.Writer) int {
+	return runContext(context.Background(), args, stdout, stderr, os.Getenv)
+}
+
+func runContext(parent context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return ExitOK
+		}
+		fmt.Fprintln(stderr, "error:", err)
+		return ExitConfig
+	}
+	if o.version {
+		fmt.Fprintln(stdout, "condeco-visitor-sync", version)
+		return ExitOK
+	}
+	path := o.configPath
+	if path == "" {
+		path = getenv(config.EnvConfig)
+	}
+	if path == "" {
+		fmt.Fprintln(stderr, "error: no configuration: pass --config FILE or set "+config.EnvConfig)
+		return ExitConfig
+	}
+	cfg, err := config.Load(path, getenv)
+	if err != nil {
+		fmt.Fprintln(stderr, "error:", err)
+		return ExitConfig
+	}
+	if o.printConfig {
+		out, _ := yaml.Marshal(cfg)
+		stdout.Write(out)
+		return ExitOK
+	}
+	log, err := newLogger(cfg, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "error:", err)
+		return ExitConfig
+	}
+	defer log.Sync() //nolint:errcheck // stderr sync fails on some terminals
+
+	ctx, stop := signal.NotifyContext(parent, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	app, err := newApp(ctx, cfg, log, stdout)
+	if err != nil {
+		log.Error("start failed", errField(err))
+		return exitCode(err)
+	}
+	defer app.Close()
+
+	switch {
+	case o.check:
+		return app.Check(ctx)
+	case o.runNow:
+		return app.RunNow(ctx, o)
+	default:
+		return app.Daemon(ctx)
+	}
+}

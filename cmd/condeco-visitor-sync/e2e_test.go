@@ -1,0 +1,244 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"condeco-visitor-sync/condeco"
+	"condeco-visitor-sync/visitor/simulator"
+)
+
+const testToken = "test-token-9f1c2e7a"
+
+// fixture is a real embedded Condeco database and a real simulator on
+// loopback, wired through a config file, as an operator would run it.
+type fixture struct {
+	t       *testing.T
+	dir     string
+	db      *sqlx.DB
+	url     string
+	sim     *simulator.Server
+	cfgPath string
+	token   string // what CVS_SCIM_TOKEN holds
+}
+
+func newFixture(t *testing.T, simOpts simulator.Options, extraCfg string) *fixture {
+	t.Helper()
+	dir := t.TempDir()
+	if simOpts.Token == "" {
+		simOpts.Token = testToken
+	}
+	url, sim, stop, err := simulator.Start(simOpts, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stop(context.Background()) })
+	dbPath := filepath.Join(dir, "condeco.db")
+	db, err := sqlx.Open("sqlite", dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	for _, f := range []string{"schema.sql", "sample.sql"} {
+		if err := condeco.ExecFile(context.Background(), db, filepath.Join("..", "..", "testdata", "condeco", f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := &fixture{t: t, dir: dir, db: db, url: url, sim: sim, cfgPath: filepath.Join(dir, "config.yaml"), token: testToken}
+	cfg := fmt.Sprintf("condeco_driver: sqlite\ncondeco_dsn: %q\nscim_url: %q\nscim_rate_limit: 60000\nstate_dir: %q\nlog_level: warn\nmetrics_listen: \"127.0.0.1:0\"\n%s",
+		dbPath, url, filepath.Join(dir, "state"), extraCfg)
+	if err := os.WriteFile(f.cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func (f *fixture) env(k string) string {
+	if k == "CVS_SCIM_TOKEN" {
+		return f.token
+	}
+	return ""
+}
+
+func (f *fixture) run(ctx context.Context, args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := runContext(ctx, append([]string{"--config", f.cfgPath}, args...), &out, &errb, f.env)
+	return code, out.String(), errb.String()
+}
+
+func (f *fixture) state() string {
+	resp, err := http.Get(strings.TrimSuffix(f.url, "/scim/v2") + "/state")
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st struct {
+		Digest string `json:"digest"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		f.t.Fatal(err)
+	}
+	return st.Digest
+}
+
+func TestRunNowConvergesAndDryRunWritesNothing(t *testing.T) {
+	f := newFixture(t, simulator.Options{}, "")
+	ctx := context.Background()
+
+	before := f.state()
+	code, out, errs := f.run(ctx, "--run-now", "--dry-run")
+	if code != ExitOK {
+		t.Fatalf("dry run exit %d\n%s\n%s", code, out, errs)
+	}
+	if after := f.state(); after != before {
+		t.Fatalf("dry run changed the simulator: %s → %s", before, after)
+	}
+	if !strings.Contains(out, "create") {
+		t.Errorf("dry run table shows no creates:\n%s", out)
+	}
+
+	code, out, errs = f.run(ctx, "--run-now")
+	if code != ExitOK {
+		t.Fatalf("first run exit %d\n%s\n%s", code, out, errs)
+	}
+	exp := exportCount(t, f)
+	if got := managedUsers(f.sim); got != exp {
+		t.Errorf("simulator holds %d managed users, export has %d", got, exp)
+	}
+
+	code, out, _ = f.run(ctx, "--run-now", "--dry-run")
+	if code != ExitOK || !strings.Contains(out, "planned changes: 0") {
+		t.Fatalf("second dry run should plan nothing (exit %d):\n%s", code, out)
+	}
+
+	if err := condeco.ExecFile(ctx, f.db, filepath.Join("..", "..", "testdata", "condeco", "day2.sql")); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs = f.run(ctx, "--run-now")
+	if code != ExitOK {
+		t.Fatalf("day-two run exit %d\n%s\n%s", code, out, errs)
+	}
+	code, out, _ = f.run(ctx, "--run-now", "--dry-run")
+	if code != ExitOK || !strings.Contains(out, "planned changes: 0") {
+		t.Fatalf("day-two data once more should plan nothing (exit %d):\n%s", code, out)
+	}
+	if _, err := os.Stat(filepath.Join(f.dir, "state", "last-report.json")); err != nil {
+		t.Errorf("no report written: %v", err)
+	}
+}
+
+func exportCount(t *testing.T, f *fixture) int {
+	t.Helper()
+	st, err := condeco.Open(context.Background(), condeco.Options{Driver: "sqlite", DSN: filepath.Join(f.dir, "condeco.db")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	exp, err := st.Export(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(exp.Users)
+}
+
+func managedUsers(s *simulator.Server) int {
+	n := 0
+	for _, u := range s.Users() {
+		if strings.HasPrefix(u.ExternalID, "condeco:") {
+			n++
+		}
+	}
+	return n
+}
+
+func TestExitCodes(t *testing.T) {
+	cases := []struct {
+		name  string
+		setup func(t *testing.T, f *fixture) []string
+		want  int
+	}{
+		{"no config", func(t *testing.T, f *fixture) []string { f.cfgPath = ""; return []string{"--run-now"} }, ExitConfig},
+		{"unknown key", func(t *testing.T, f *fixture) []string {
+			appendCfg(t, f, "max_deletess: 3\n")
+			return []string{"--run-now"}
+		}, ExitConfig},
+		{"bad flag", func(t *testing.T, f *fixture) []string { return []string{"--allow-deletes", "-4"} }, ExitConfig},
+		{"wrong token", func(t *testing.T, f *fixture) []string {
+			f.token = "wrong-token"
+			return []string{"--run-now"}
+		}, ExitAuth},
+		{"lock busy", func(t *testing.T, f *fixture) []string {
+			l := newHostLock(filepath.Join(f.dir, "state"))
+			os.MkdirAll(filepath.Join(f.dir, "state"), 0o750)
+			if err := l.Acquire(context.Background(), 0); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { l.Release() })
+			return []string{"--run-now"}
+		}, ExitLockBusy},
+		{"source unreachable", func(t *testing.T, f *fixture) []string {
+			appendCfg(t, f, "condeco_users_query: SELECT * FROM no_such_table\n")
+			return []string{"--run-now"}
+		}, ExitSource},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, simulator.Options{}, "")
+			args := tc.setup(t, f)
+			var code int
+			var out, errs string
+			if f.cfgPath == "" {
+				var o, e bytes.Buffer
+				code = runContext(context.Background(), args, &o, &e, func(string) string { return "" })
+				out, errs = o.String(), e.String()
+			} else {
+				code, out, errs = f.run(context.Background(), args...)
+			}
+			if code != tc.want {
+				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.want, out, errs)
+			}
+			if strings.Contains(out+errs, testToken) {
+				t.Error("output leaks the SCIM token")
+			}
+		})
+	}
+}
+
+// appendCfg overrides a key: yaml.v3 refuses duplicate keys, so the old
+// line is removed first.
+func appendCfg(t *testing.T, f *fixture, line string) {
+	t.Helper()
+	b, err := os.ReadFile(f.cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := strings.SplitN(line, ":", 2)[0] + ":"
+	var kept []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(l, key) {
+			kept = append(kept, l)
+		}
+	}
+	if err := os.WriteFile(f.cfgPath, []byte(strings.Join(kept, "\n")+"\n"+line), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	var out bytes.Buffer
+	if code := run([]string{"--version"}, &out, &out); code != ExitOK || !strings.Contains(out.String(), "condeco-visitor-sync") {
+		t.Fatalf("version: exit %d %q", code, out.String())
+	}
+}
+
+var _ = time.Second

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"net/http"
+	"strings"
+	gosync "sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"condeco-visitor-sync/sync"
+	"condeco-visitor-sync/visitor"
+)
+
+// metrics are the daemon's Prometheus series. Request counters are read
+// from the client at scrape time so that they move during a long run.
+type metrics struct {
+	reg         *prometheus.Registry
+	lastAttempt prometheus.Gauge
+	lastSuccess prometheus.Gauge
+	duration    prometheus.Gauge
+	inProgress  prometheus.Gauge
+	runs        *prometheus.CounterVec
+	changes     *prometheus.CounterVec
+	failures    prometheus.Counter
+	rowsRead    prometheus.Gauge
+
+	mu       gosync.Mutex
+	unready  string
+	stats    func() visitor.Stats
+	progress func() (done, total int)
+}
+
+func newMetrics() *metrics {
+	m := &metrics{reg: prometheus.NewRegistry()}
+	f := func(name, help string) prometheus.Gauge {
+		g := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "cvs", Name: name, Help: help})
+		m.reg.MustRegister(g)
+		return g
+	}
+	m.lastAttempt = f("last_attempt_timestamp_seconds", "Unix time the last sync run started.")
+	m.lastSuccess = f("last_success_timestamp_seconds", "Unix time the last sync run finished with every change applied.")
+	m.duration = f("last_run_duration_seconds", "How long the last sync run took.")
+	m.inProgress = f("run_in_progress", "1 while a sync run is going.")
+	m.rowsRead = f("source_rows_read", "Rows the last Condeco export read, before validation.")
+	m.runs = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "cvs", Name: "runs_total", Help: "Sync runs by result."}, []string{"result"})
+	m.changes = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "cvs", Name: "changes_total", Help: "Changes applied to Visitor by action."}, []string{"action"})
+	m.failures = prometheus.NewCounter(prometheus.CounterOpts{Namespace: "cvs", Name: "user_failures_total", Help: "Users whose change failed (retried next run)."})
+	m.reg.MustRegister(m.runs, m.changes, m.failures, m, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+var (
+	descRequests = prometheus.NewDesc("cvs_scim_requests_total", "SCIM requests sent to Visitor by method and status (retries included).", []string{"method", "status"}, nil)
+	descRetries  = prometheus.NewDesc("cvs_scim_retries_total", "SCIM requests that repeated an earlier attempt.", nil, nil)
+	desc429      = prometheus.NewDesc("cvs_scim_rate_limited_total", "429 Too Many Requests answers received from Visitor.", nil, nil)
+	descWait     = prometheus.NewDesc("cvs_rate_limiter_wait_seconds_total", "Time spent waiting for the client-side rate limiter.", nil, nil)
+	descProgress = prometheus.NewDesc("cvs_run_progress", "Changes done and total in the run in flight.", []string{"kind"}, nil)
+)
+
+// Describe and Collect make metrics a collector of the live client stats.
+func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descRequests
+	ch <- descRetries
+	ch <- desc429
+	ch <- descWait
+	ch <- descProgress
+}
+
+func (m *metrics) Collect(ch chan<- prometheus.Metric) {
+	m.mu.Lock()
+	stats, progress := m.stats, m.progress
+	m.mu.Unlock()
+	if stats != nil {
+		s := stats()
+		for k, v := range s.ByStatus {
+			method, status, _ := strings.Cut(k, " ")
+			ch <- prometheus.MustNewConstMetric(descRequests, prometheus.CounterValue, float64(v), method, status)
+		}
+		ch <- prometheus.MustNewConstMetric(descRetries, prometheus.CounterValue, float64(s.Retries))
+		ch <- prometheus.MustNewConstMetric(desc429, prometheus.CounterValue, float64(s.RateLimited))
+		ch <- prometheus.MustNewConstMetric(descWait, prometheus.CounterValue, s.LimiterWait.Seconds())
+	}
+	if progress != nil {
+		done, total := progress()
+		ch <- prometheus.MustNewConstMetric(descProgress, prometheus.GaugeValue, float64(done), "done")
+		ch <- prometheus.MustNewConstMetric(descProgress, prometheus.GaugeValue, float64(total), "total")
+	}
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+func (m *metrics) setSources(stats func() visitor.Stats, progress func() (int, int)) {
+	m.mu.Lock()
+	m.stats, m.progress = stats, progress
+	m.mu.Unlock()
+}
+
+func (m *metrics) runStarted() {
+	m.lastAttempt.SetToCurrentTime()
+	m.inProgress.Set(1)
+}
+
+// runFinished records a run. Readiness drops only for failures an operator
+// must fix (credentials, unreachable systems), not for a tripped limit.
+func (m *metrics) runFinished(rep *sync.Report, err error, d time.Duration) {
+	m.inProgress.Set(0)
+	m.duration.Set(d.Seconds())
+	result := "success"
+	if err != nil {
+		result = resultLabel(err)
+	}
+	m.runs.WithLabelValues(result).Inc()
+	if rep != nil {
+		for action, n := range changeCounts(rep.Counts) {
+			m.changes.WithLabelValues(action).Add(float64(n))
+		}
+		m.failures.Add(float64(rep.Counts.Failed))
+		m.rowsRead.Set(float64(rep.SourceRows))
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch code := exitCode(err); code {
+	case ExitOK, ExitPartial:
+		m.lastSuccess.SetToCurrentTime()
+		m.unready = ""
+	case ExitAuth, ExitSource, ExitTarget, ExitConfig:
+		m.unready = result
+	}
+}
+
+func (m *metrics) ready() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.unready == ""
+}
+
+func resultLabel(err error) string {
+	switch exitCode(err) {
+	case ExitPartial:
+		return "partial"
+	case ExitSafetyLimit:
+		return "safety_limit"
+	case ExitSourceGuard:
+		return "source_guard"
+	case ExitLockBusy:
+		return "lock_busy"
+	case ExitAuth:
+		return "auth"
+	case ExitSource:
+		return "source_error"
+	case ExitTarget:
+		return "target_error"
+	case ExitInterrupted:
+		return "interrupted"
+	}
+	return "error"
+}

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"condeco-visitor-sync/sync"
+)
+
+// printSummary is the run summary a person reads after --run-now; the
+// same numbers are in the JSON report.
+func printSummary(w io.Writer, rep *sync.Report) {
+	c := rep.Counts
+	mode := "run"
+	if rep.DryRun {
+		mode = "dry run (nothing written)"
+	}
+	fmt.Fprintf(w, "\nsummary of %s %s\n", mode, rep.RunID)
+	if rep.Plan != nil {
+		s := rep.Plan.Summary
+		planned := s.Creates + s.Updates + s.Deletes + s.Deactivates + s.LocationCreates
+		fmt.Fprintf(w, "  planned changes: %d\n", planned)
+		if rep.DryRun {
+			fmt.Fprintf(w, "  would create %d, update %d, delete %d, deactivate %d users; create %d locations; %d unchanged\n",
+				s.Creates, s.Updates, s.Deletes, s.Deactivates, s.LocationCreates, s.Unchanged)
+		}
+	}
+	if !rep.DryRun {
+		fmt.Fprintf(w, "  created %d  updated %d  deleted %d  deactivated %d  unchanged %d  failed %d\n",
+			c.Created+c.Adopted, c.Updated, c.Deleted, c.Deactivated, c.Unchanged, c.Failed)
+		fmt.Fprintf(w, "  locations created %d\n", c.LocationsCreated)
+	}
+	fmt.Fprintf(w, "  held (bad source rows) %d  conflicts %d  source rows read %d\n", c.Held, c.Conflicts, rep.SourceRows)
+	fmt.Fprintf(w, "  requests %d  time %s\n", rep.Requests, (time.Duration(rep.DurationMS) * time.Millisecond).String())
+	for _, f := range rep.Failures {
+		fmt.Fprintf(w, "  failed: %v\n", f)
+	}
+}
+
+// changeCounts flattens the counts that are changes, for the metrics.
+func changeCounts(c sync.Counts) map[string]int {
+	return map[string]int{
+		"created":          c.Created,
+		"adopted":          c.Adopted,
+		"updated":          c.Updated,
+		"deleted":          c.Deleted,
+		"deactivated":      c.Deactivated,
+		"location_created": c.LocationsCreated,
+	}
+}

@@ -1,0 +1,118 @@
+// Command visitor-simulator serves the in-memory Eptura Visitor SCIM
+// simulator on a loopback address, for demos and for running the sync
+// against something that enforces the contract without a real tenant.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"condeco-visitor-sync/visitor/simulator"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("visitor-simulator", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		o         simulator.Options
+		listen    = fs.String("listen", "127.0.0.1:0", "loopback address to listen on")
+		errorRate = fs.String("error-rate", "", "injected statuses, e.g. 500=0.2,503=0.1")
+	)
+	fs.StringVar(&o.Token, "token", os.Getenv("SIM_TOKEN"), "static bearer token (default $SIM_TOKEN)")
+	fs.StringVar(&o.ClientID, "client-id", "", "client id for POST /oauth/token")
+	fs.StringVar(&o.ClientSecret, "client-secret", os.Getenv("SIM_CLIENT_SECRET"), "client secret (default $SIM_CLIENT_SECRET)")
+	fs.IntVar(&o.RateLimit, "rate-limit", 0, "calls per minute per token, 0 = off")
+	fs.IntVar(&o.MaxResults, "max-results", simulator.DefaultMaxResults, "largest page")
+	fs.Int64Var(&o.MaxBody, "max-body", simulator.DefaultMaxBody, "largest request body in bytes")
+	fs.StringVar(&o.DefaultLocationName, "default-location", simulator.DefaultLocationName, "name of the default location")
+	fs.DurationVar(&o.Faults.Latency, "latency", 0, "added to every SCIM request")
+	fs.DurationVar(&o.Faults.SlowPage, "slow-page", 0, "added to every listing")
+	fs.Float64Var(&o.Faults.DropRate, "drop-rate", 0, "probability of closing the connection before handling")
+	fs.Float64Var(&o.Faults.DropAfterWriteRate, "drop-after-write-rate", 0, "probability of closing the connection after applying a write")
+	fs.Float64Var(&o.Faults.MalformedRate, "malformed-rate", 0, "probability of a truncated JSON answer")
+	fs.Int64Var(&o.Faults.Seed, "seed", 1, "seed of the fault generator")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "unexpected arguments: %v\n", fs.Args())
+		return 2
+	}
+	rates, err := parseErrorRate(*errorRate)
+	if err != nil {
+		fmt.Fprintf(stderr, "--error-rate: %v\n", err)
+		return 2
+	}
+	o.Faults.ErrorRate = rates
+	for name, p := range map[string]float64{"--drop-rate": o.Faults.DropRate,
+		"--drop-after-write-rate": o.Faults.DropAfterWriteRate, "--malformed-rate": o.Faults.MalformedRate} {
+		if p < 0 || p > 1 {
+			fmt.Fprintf(stderr, "%s: %v is not a probability in [0,1]\n", name, p)
+			return 2
+		}
+	}
+	if o.Token == "" && (o.ClientID == "" || o.ClientSecret == "") {
+		fmt.Fprintln(stderr, "need --token (or SIM_TOKEN) or --client-id with --client-secret")
+		return 2
+	}
+	if err := simulator.CheckLoopback(*listen); err != nil {
+		fmt.Fprintf(stderr, "--listen: %v\n", err)
+		return 2
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	url, _, stop, err := simulator.Start(o, *listen)
+	if err != nil {
+		fmt.Fprintf(stderr, "starting: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "listening on %s\n", url)
+	<-ctx.Done()
+	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer scancel()
+	if err := stop(sctx); err != nil {
+		fmt.Fprintf(stderr, "stopping: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// parseErrorRate reads "500=0.2,503=0.1".
+func parseErrorRate(v string) (map[int]float64, error) {
+	out := map[int]float64{}
+	if strings.TrimSpace(v) == "" {
+		return out, nil
+	}
+	for _, part := range strings.Split(v, ",") {
+		code, prob, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok {
+			return nil, fmt.Errorf("%q is not STATUS=PROBABILITY", part)
+		}
+		c, err := strconv.Atoi(code)
+		if err != nil || c < 400 || c > 599 {
+			return nil, fmt.Errorf("%q: status must be 400..599", part)
+		}
+		p, err := strconv.ParseFloat(prob, 64)
+		if err != nil || p < 0 || p > 1 {
+			return nil, fmt.Errorf("%q: probability must be in [0,1]", part)
+		}
+		out[c] = p
+	}
+	return out, nil
+}

@@ -1,0 +1,57 @@
+package condeco
+
+import "database/sql"
+
+// DefaultUsersQuery reads the assumed default schema (docs/condeco-schema.md).
+// The real Condeco table names are not public; operators with a different
+// schema replace this text in configuration (condeco_users_query) and keep
+// the column aliases. Inactive, deleted and visitor rows are filtered here,
+// so they read as "gone" for the sync.
+const DefaultUsersQuery = `SELECT
+    u.UserID            AS id,
+    u.UserName          AS username,
+    u.Email             AS email,
+    u.FirstName         AS first_name,
+    u.LastName          AS last_name,
+    u.Telephone         AS phone,
+    u.Mobile            AS mobile,
+    u.LanguageCode      AS language,
+    u.AccessLevel       AS access_level,
+    u.UserType          AS user_type,
+    u.DefaultLocationID AS location_id,
+    u.ADUserGuid        AS sso_id
+FROM tblUsers u
+WHERE u.Active = @active
+  AND u.Deleted = 0
+  AND u.UserType <> @visitor_type
+ORDER BY u.UserID`
+
+// DefaultLocationsQuery reads active locations with their country and
+// region names.
+const DefaultLocationsQuery = `SELECT
+    l.LocationID   AS id,
+    l.LocationName AS name,
+    c.CountryName  AS country,
+    r.RegionName   AS region
+FROM tblLocations l
+LEFT JOIN tblCountries c ON c.CountryID = l.CountryID
+LEFT JOIN tblRegions r ON r.RegionID = l.RegionID
+WHERE l.Active = @active
+ORDER BY l.LocationID`
+
+// UserColumns and LocationColumns are the aliases every users and
+// locations query must return.
+var (
+	UserColumns = []string{"id", "username", "email", "first_name", "last_name", "phone",
+		"mobile", "language", "access_level", "user_type", "location_id", "sso_id"}
+	LocationColumns = []string{"id", "name", "country", "region"}
+)
+
+// queryArgs are the named parameters every query is given. A replacement
+// query may use them or not; both engines ignore unused named arguments.
+func queryArgs() []any {
+	return []any{
+		sql.Named("active", 1),
+		sql.Named("visitor_type", int(TypeVisitor)),
+	}
+}

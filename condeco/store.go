@@ -1,0 +1,372 @@
+package condeco
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+	_ "github.com/microsoft/go-mssqldb" // registers "sqlserver"
+	"go.uber.org/zap"
+	_ "modernc.org/sqlite" // registers "sqlite"
+)
+
+// Store reads Condeco's desired state from one database.
+type Store struct {
+	db     *sqlx.DB
+	log    *zap.Logger
+	o      Options
+	engine string // "sqlserver" or "sqlite"
+	rules  Rules
+}
+
+// Open connects, pings and runs Check, so a wrong query or a missing
+// column fails at start-up rather than at the first scheduled run.
+func Open(ctx context.Context, o Options, log *zap.Logger) (*Store, error) {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	o = o.withDefaults()
+	name, dsn, err := o.connString(log)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sqlx.Open(name, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("opening %s database: %w", o.Driver, err)
+	}
+	db.SetMaxOpenConns(2)
+	s := &Store{db: db, log: log, o: o, engine: o.Driver,
+		rules: Rules{GlobalAdminLevels: o.GlobalAdminLevels, PhoneRegion: o.PhoneRegion}}
+	if err := s.Check(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	log.Info("condeco database ready", zap.String("driver", o.Driver), zap.String("host", o.Host))
+	return s, nil
+}
+
+// DB gives tests and the demo the underlying handle (to load fixtures).
+func (s *Store) DB() *sqlx.DB { return s.db }
+
+// Close releases the connection pool.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Check proves the database answers and that both queries return every
+// required column. The error names the first missing column.
+func (s *Store) Check(ctx context.Context) error {
+	pctx, cancel := context.WithTimeout(ctx, s.o.ConnectTimeout)
+	err := s.db.PingContext(pctx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("connecting to condeco database: %w", err)
+	}
+	return s.inReadTx(ctx, func(tx *sqlx.Tx) error {
+		for _, q := range []struct {
+			name, text string
+			cols       []string
+		}{
+			{"users", s.o.UsersQuery, UserColumns},
+			{"locations", s.o.LocationsQuery, LocationColumns},
+		} {
+			rows, err := tx.QueryxContext(ctx, q.text, queryArgs()...)
+			if err != nil {
+				return fmt.Errorf("running %s query: %w", q.name, err)
+			}
+			err = requireColumns(rows, q.name, q.cols)
+			rows.Close()
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Export reads users and locations in one read-only transaction,
+// validating each row as it arrives. Any read error fails the whole
+// export: a partial read must never look like people leaving.
+func (s *Store) Export(ctx context.Context) (*Export, error) {
+	var out *Export
+	err := s.inReadTx(ctx, func(tx *sqlx.Tx) error {
+		e := &Export{Users: []User{}, Locations: []Location{}, Held: []string{}, Problems: []RowError{}}
+		if err := s.readLocations(ctx, tx, e); err != nil {
+			return err
+		}
+		if err := s.readUsers(ctx, tx, e); err != nil {
+			return err
+		}
+		out = e
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.log.Info("condeco export read", zap.Int("rows", out.RowsRead), zap.Int("users", len(out.Users)),
+		zap.Int("locations", len(out.Locations)), zap.Int("held", len(out.Held)),
+		zap.Int("problems", len(out.Problems)), zap.Int("warnings", len(out.Warnings)))
+	return out, nil
+}
+
+func (s *Store) readLocations(ctx context.Context, tx *sqlx.Tx, e *Export) error {
+	rows, err := tx.QueryxContext(ctx, s.o.LocationsQuery, queryArgs()...)
+	if err != nil {
+		return fmt.Errorf("running locations query: %w", err)
+	}
+	defer rows.Close()
+	if err := requireColumns(rows, "locations", LocationColumns); err != nil {
+		return err
+	}
+	seen := map[string]int{} // id -> index in e.Locations, -1 once duplicated
+	for rows.Next() {
+		var raw RawLocation
+		if err := rows.StructScan(&raw); err != nil {
+			return fmt.Errorf("reading locations row %d: %w", e.RowsRead+1, err)
+		}
+		e.RowsRead++
+		l, probs := ValidateLocation(raw)
+		if len(probs) > 0 {
+			e.Problems = append(e.Problems, probs...)
+			if l.ID != "" {
+				e.HeldLocations = append(e.HeldLocations, l.ID)
+			}
+			continue
+		}
+		key := strings.ToLower(l.ID)
+		if i, dup := seen[key]; dup {
+			e.Problems = append(e.Problems, RowError{Table: "locations", RowID: l.ID, Field: "id", Rule: RuleDuplicateID})
+			e.HeldLocations = append(e.HeldLocations, l.ID)
+			if i >= 0 {
+				e.Locations[i].ID = "" // removed below
+				seen[key] = -1
+			}
+			continue
+		}
+		seen[key] = len(e.Locations)
+		e.Locations = append(e.Locations, l)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reading locations: %w", err)
+	}
+	e.Locations = slices.DeleteFunc(e.Locations, func(l Location) bool { return l.ID == "" })
+	slices.SortFunc(e.Locations, func(a, b Location) int { return compareIDs(a.ID, b.ID) })
+	e.HeldLocations = sortUnique(e.HeldLocations)
+	return nil
+}
+
+func (s *Store) readUsers(ctx context.Context, tx *sqlx.Tx, e *Export) error {
+	rows, err := tx.QueryxContext(ctx, s.o.UsersQuery, queryArgs()...)
+	if err != nil {
+		return fmt.Errorf("running users query: %w", err)
+	}
+	defer rows.Close()
+	if err := requireColumns(rows, "users", UserColumns); err != nil {
+		return err
+	}
+	var (
+		byName = map[string][]int{} // userName -> indexes into e.Users
+		byID   = map[string][]int{}
+		read   int
+	)
+	// A held row still claims its id and names: an exported row that
+	// shares one would collide with the held user's Visitor account.
+	hold := func(c Checked, id string) {
+		if id != "" {
+			e.Held = append(e.Held, id)
+			byID[strings.ToLower(id)] = append(byID[strings.ToLower(id)], -1)
+		}
+		for _, n := range c.Names {
+			e.HeldUserNames = append(e.HeldUserNames, n)
+			byName[n] = append(byName[n], -1)
+		}
+	}
+	for rows.Next() {
+		var raw RawUser
+		if err := rows.StructScan(&raw); err != nil {
+			return fmt.Errorf("reading users row %d: %w", read+1, err)
+		}
+		read++
+		c := ValidateUser(raw, s.rules)
+		if c.Skip {
+			continue
+		}
+		for _, w := range c.Warnings {
+			s.log.Warn("condeco value dropped", zap.String("table", w.Table), zap.String("row", w.RowID),
+				zap.String("field", w.Field), zap.String("rule", w.Rule))
+		}
+		e.Warnings = append(e.Warnings, c.Warnings...)
+		if len(c.Problems) > 0 {
+			e.Problems = append(e.Problems, c.Problems...)
+			hold(c, c.User.ID)
+			continue
+		}
+		i := len(e.Users)
+		e.Users = append(e.Users, c.User)
+		byName[c.User.UserName] = append(byName[c.User.UserName], i)
+		byID[strings.ToLower(c.User.ID)] = append(byID[strings.ToLower(c.User.ID)], i)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reading users: %w", err)
+	}
+	e.RowsRead += read
+	if read == 0 {
+		return ErrEmptyExport
+	}
+	// Colliding users: none of them is exported, each is reported.
+	drop := map[int]bool{}
+	collide := func(groups map[string][]int, field, rule string) {
+		for _, idx := range groups {
+			if len(idx) < 2 {
+				continue
+			}
+			for _, i := range idx {
+				if i >= 0 {
+					e.Problems = append(e.Problems, RowError{Table: "users", RowID: e.Users[i].ID, Field: field, Rule: rule})
+					drop[i] = true
+				}
+			}
+		}
+	}
+	collide(byName, "userName", RuleDuplicateName)
+	collide(byID, "id", RuleDuplicateID)
+	kept := e.Users[:0]
+	for i, u := range e.Users {
+		if drop[i] {
+			e.Held = append(e.Held, u.ID)
+			e.HeldUserNames = append(e.HeldUserNames, u.UserName)
+			continue
+		}
+		kept = append(kept, u)
+	}
+	e.Users = kept
+	slices.SortFunc(e.Users, func(a, b User) int { return compareIDs(a.ID, b.ID) })
+	e.Held = sortUnique(e.Held)
+	e.HeldUserNames = sortUnique(e.HeldUserNames)
+	sortErrors(e.Problems)
+	sortErrors(e.Warnings)
+	return nil
+}
+
+// inReadTx runs fn in one read-only transaction on one connection, so
+// both queries see the same moment of the database.
+func (s *Store) inReadTx(ctx context.Context, fn func(*sqlx.Tx) error) (err error) {
+	ctx, cancel := context.WithTimeout(ctx, s.o.QueryTimeout)
+	defer cancel()
+	conn, err := s.db.Connx(ctx)
+	if err != nil {
+		return fmt.Errorf("connecting to condeco database: %w", err)
+	}
+	defer conn.Close()
+	opts := &sql.TxOptions{ReadOnly: true}
+	switch s.engine {
+	case "sqlserver":
+		// go-mssqldb refuses ReadOnly transactions; read-only intent is in
+		// the connection string instead.
+		opts.ReadOnly = false
+		opts.Isolation, err = s.sqlServerIsolation(ctx, conn)
+		if err != nil {
+			return err
+		}
+	case "sqlite":
+		// SQLite ignores ReadOnly on BEGIN; query_only makes it real.
+		if _, err := conn.ExecContext(ctx, "PRAGMA query_only = 1"); err != nil {
+			return fmt.Errorf("making sqlite connection read-only: %w", err)
+		}
+		defer func() {
+			if _, rerr := conn.ExecContext(context.Background(), "PRAGMA query_only = 0"); rerr != nil {
+				// Do not hand a read-only connection back to the pool.
+				_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+			}
+		}()
+	}
+	tx, err := conn.BeginTxx(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("starting read transaction: %w", err)
+	}
+	defer tx.Rollback()    // read-only: nothing to commit
+	return fn(tx.Unsafe()) // Unsafe: a replacement query may return extra columns
+}
+
+// sqlServerIsolation picks SNAPSHOT when the database allows it: a
+// consistent read that blocks no Condeco writer. Otherwise REPEATABLE READ.
+func (s *Store) sqlServerIsolation(ctx context.Context, conn *sqlx.Conn) (sql.IsolationLevel, error) {
+	var state sql.NullInt64
+	err := conn.QueryRowxContext(ctx,
+		`SELECT snapshot_isolation_state FROM sys.databases WHERE name = DB_NAME()`).Scan(&state)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("reading snapshot isolation state: %w", err)
+	}
+	if state.Valid && state.Int64 == 1 {
+		return sql.LevelSnapshot, nil
+	}
+	s.log.Info("snapshot isolation is off for this database; reading with repeatable read",
+		zap.Int64("snapshot_isolation_state", state.Int64))
+	return sql.LevelRepeatableRead, nil
+}
+
+func requireColumns(rows *sqlx.Rows, table string, want []string) error {
+	cols, err := rows.Columns()
+	if err != nil {
+		return fmt.Errorf("reading %s query columns: %w", table, err)
+	}
+	have := map[string]bool{}
+	for _, c := range cols {
+		have[strings.ToLower(c)] = true
+	}
+	for _, c := range want {
+		if !have[c] {
+			return fmt.Errorf("%s query: column %q: %w", table, c, ErrMissingColumn)
+		}
+	}
+	return nil
+}
+
+// compareIDs orders numeric ids numerically and others as text.
+func compareIDs(a, b string) int {
+	na, ea := strconv.ParseInt(a, 10, 64)
+	nb, eb := strconv.ParseInt(b, 10, 64)
+	switch {
+	case ea == nil && eb == nil:
+		return cmpInt(na, nb)
+	case ea == nil:
+		return -1
+	case eb == nil:
+		return 1
+	}
+	return strings.Compare(a, b)
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func sortUnique(ids []string) []string {
+	if ids == nil {
+		return []string{}
+	}
+	slices.SortFunc(ids, compareIDs)
+	return slices.Compact(ids)
+}
+
+func sortErrors(es []RowError) {
+	slices.SortStableFunc(es, func(a, b RowError) int {
+		if c := strings.Compare(a.Table, b.Table); c != 0 {
+			return c
+		}
+		if c := compareIDs(a.RowID, b.RowID); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Field, b.Field)
+	})
+}

@@ -1,0 +1,95 @@
+// Package condeco reads the desired state (users and locations) out of a
+// Condeco SQL database. It validates and normalises every row as it streams
+// in, so that the rest of the program only ever sees clean records, and it
+// remembers the ids of rows it had to skip so that a bad row is never read
+// as "this person has left".
+package condeco
+
+// AccessLevel is Condeco's administrator level for a user. The numeric
+// values are those of the assumed default schema (docs/condeco-schema.md);
+// which values count as Global admin is configuration.
+type AccessLevel int
+
+// Access levels of the assumed default schema, highest first.
+const (
+	LevelUser          AccessLevel = 0
+	LevelGlobalAdmin   AccessLevel = 1
+	LevelCountryAdmin  AccessLevel = 2
+	LevelLocationAdmin AccessLevel = 3
+	LevelGroupAdmin    AccessLevel = 4
+	LevelVideoAdmin    AccessLevel = 5
+)
+
+// UserType tells employees, vendors and visitors apart. Visitors are never
+// exported.
+type UserType int
+
+// User types of the assumed default schema.
+const (
+	TypeEmployee UserType = 1
+	TypeVendor   UserType = 2
+	TypeVisitor  UserType = 3
+)
+
+// User is one validated, normalised Condeco user that should exist in
+// Visitor.
+type User struct {
+	ID          string      `json:"id"`       // Condeco user id; the stable identity
+	UserName    string      `json:"userName"` // Visitor userName: username if it is an email, else email (lower-cased)
+	Email       string      `json:"email"`    // same as UserName (Visitor requires it)
+	FirstName   string      `json:"firstName"`
+	LastName    string      `json:"lastName"`
+	Phone       string      `json:"phone,omitempty"`  // E.164 or empty
+	Mobile      string      `json:"mobile,omitempty"` // E.164 or empty
+	Language    string      `json:"language,omitempty"`
+	AccessLevel AccessLevel `json:"accessLevel"`
+	GlobalAdmin bool        `json:"globalAdmin"` // AccessLevel is one of the configured Global admin levels
+	Vendor      bool        `json:"vendor,omitempty"`
+	LocationID  string      `json:"locationId,omitempty"` // Condeco default location id
+	SSOID       string      `json:"ssoId,omitempty"`
+}
+
+// Location is one Condeco location (building).
+type Location struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Country string `json:"country,omitempty"`
+	Region  string `json:"region,omitempty"`
+}
+
+// RowError says why one source row was not exported. It names the row,
+// the field and the rule, never a secret.
+type RowError struct {
+	Table string `json:"table"` // "users" or "locations"
+	RowID string `json:"rowId"`
+	Field string `json:"field"`
+	Rule  string `json:"rule"`
+}
+
+func (e RowError) Error() string {
+	return e.Table + " row " + e.RowID + ": field " + e.Field + ": " + e.Rule
+}
+
+// Export is one consistent read of the source.
+type Export struct {
+	Users     []User     `json:"users"`
+	Locations []Location `json:"locations"`
+	// Held lists the ids of active source users that were not exported
+	// because their row broke a rule or collided with another. Their
+	// Visitor accounts must be left exactly as they are.
+	Held []string `json:"held"`
+	// Problems has one entry per skipped row, users and locations.
+	Problems []RowError `json:"problems"`
+	// RowsRead counts the rows the queries returned, before validation.
+	RowsRead int `json:"rowsRead"`
+	// HeldUserNames are the lower-cased userName/email values claimed by
+	// held rows, for matching Visitor accounts by name when a held row
+	// has no usable id.
+	HeldUserNames []string `json:"heldUserNames"`
+	// HeldLocations lists the ids of location rows that were not exported
+	// because they broke a rule; like Held, never read them as gone.
+	HeldLocations []string `json:"heldLocations"`
+	// Warnings are values dropped from exported rows (an unparseable
+	// phone number); the row itself was exported.
+	Warnings []RowError `json:"warnings"`
+}

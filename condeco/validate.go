@@ -1,0 +1,299 @@
+package condeco
+
+import (
+	"database/sql"
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/nyaruka/phonenumbers"
+	"golang.org/x/text/language"
+	"golang.org/x/text/unicode/norm"
+)
+
+// MaxLen is the longest string, in characters, Eptura SCIM servers accept
+// (seed 003: "0-64 character strings").
+const MaxLen = 64
+
+// ForbiddenEmailChars are the characters seed 003 says an email may not hold.
+const ForbiddenEmailChars = `#%*()=[]|\";:<>,?/`
+
+// Rule texts, shared by the validator, its tests and the docs.
+const (
+	RuleRequired        = "is required"
+	RuleTooLong         = "is longer than 64 characters"
+	RuleControlChar     = "contains a control character"
+	RuleBadUTF8         = "is not valid UTF-8"
+	RuleUnderscore      = "contains '_' (not allowed in names)"
+	RuleForbiddenChar   = "contains a forbidden email character"
+	RuleNotEmail        = "is not an email address"
+	RuleNotASCII        = "email must be ASCII"
+	RuleNoEmail         = "username is not an email address and email is empty"
+	RuleNoName          = "first and last name are both empty"
+	RuleUserType        = "unknown user type"
+	RulePhoneDropped    = "not a valid phone number; dropped"
+	RuleLanguageDropped = "not a valid language tag; dropped"
+	RuleDuplicateName   = "userName collides case-insensitively with another user"
+	RuleDuplicateID     = "id appears on more than one row"
+)
+
+// RawUser is one row of the users query, exactly as the database returned it.
+type RawUser struct {
+	ID          sql.NullString `db:"id"`
+	UserName    sql.NullString `db:"username"`
+	Email       sql.NullString `db:"email"`
+	FirstName   sql.NullString `db:"first_name"`
+	LastName    sql.NullString `db:"last_name"`
+	Phone       sql.NullString `db:"phone"`
+	Mobile      sql.NullString `db:"mobile"`
+	Language    sql.NullString `db:"language"`
+	AccessLevel sql.NullInt64  `db:"access_level"`
+	UserType    sql.NullInt64  `db:"user_type"`
+	LocationID  sql.NullString `db:"location_id"`
+	SSOID       sql.NullString `db:"sso_id"`
+}
+
+// RawLocation is one row of the locations query.
+type RawLocation struct {
+	ID      sql.NullString `db:"id"`
+	Name    sql.NullString `db:"name"`
+	Country sql.NullString `db:"country"`
+	Region  sql.NullString `db:"region"`
+}
+
+// Rules are the configurable parts of validation.
+type Rules struct {
+	GlobalAdminLevels []int
+	// PhoneRegion is the ISO 3166 region assumed for numbers written
+	// without a country code; empty accepts only international numbers.
+	PhoneRegion string
+}
+
+// Checked is the verdict on one user row.
+type Checked struct {
+	User User
+	// Skip is true for rows that are not for Visitor at all (visitors).
+	// They are neither exported nor held.
+	Skip bool
+	// Problems, when not empty, mean the row must not be exported and
+	// its user must be held.
+	Problems []RowError
+	// Warnings are fixes made on the way (a dropped phone number); the
+	// user is still exported.
+	Warnings []RowError
+	// Names are the lower-cased identities the row claims (username if it
+	// looks like an email, and email), so that a held row can still
+	// protect a Visitor account that carries one of them.
+	Names []string
+}
+
+// ValidateUser validates and normalises one users row. It is pure so it can
+// be table-tested and fuzzed.
+func ValidateUser(raw RawUser, r Rules) Checked {
+	var c Checked
+	id := clean(raw.ID)
+	if id == "" {
+		id = "(no id)"
+	}
+	bad := func(field, rule string) {
+		c.Problems = append(c.Problems, RowError{Table: "users", RowID: id, Field: field, Rule: rule})
+	}
+	warn := func(field, rule string) {
+		c.Warnings = append(c.Warnings, RowError{Table: "users", RowID: id, Field: field, Rule: rule})
+	}
+	text := func(field string, v sql.NullString) string {
+		s := clean(v)
+		if rule := checkText(s); rule != "" {
+			bad(field, rule)
+		}
+		return s
+	}
+
+	u := User{}
+	u.ID = text("id", raw.ID)
+	if u.ID == "" {
+		bad("id", RuleRequired)
+	}
+	switch t := UserType(raw.UserType.Int64); {
+	case !raw.UserType.Valid || t == TypeEmployee:
+	case t == TypeVendor:
+		u.Vendor = true
+	case t == TypeVisitor:
+		return Checked{Skip: true}
+	default:
+		bad("user_type", fmt.Sprintf("%s %d", RuleUserType, t))
+	}
+
+	username := text("username", raw.UserName)
+	email := text("email", raw.Email)
+	if username != "" && strings.Contains(username, "@") {
+		c.Names = append(c.Names, strings.ToLower(username))
+	}
+	if email != "" {
+		c.Names = appendNew(c.Names, strings.ToLower(email))
+	}
+	switch {
+	case strings.Contains(username, "@"):
+		if rule := checkEmail(username); rule != "" {
+			bad("username", rule)
+		}
+		u.UserName = strings.ToLower(username)
+	case email == "":
+		bad("email", RuleNoEmail)
+	default:
+		if rule := checkEmail(email); rule != "" {
+			bad("email", rule)
+		}
+		u.UserName = strings.ToLower(email)
+	}
+	u.Email = u.UserName
+
+	u.FirstName = text("first_name", raw.FirstName)
+	u.LastName = text("last_name", raw.LastName)
+	if strings.Contains(u.FirstName, "_") {
+		bad("first_name", RuleUnderscore)
+	}
+	if strings.Contains(u.LastName, "_") {
+		bad("last_name", RuleUnderscore)
+	}
+	if u.FirstName == "" && u.LastName == "" {
+		bad("first_name", RuleNoName)
+	}
+
+	phone := func(field string, v sql.NullString) string {
+		s := text(field, v)
+		if s == "" || checkText(s) != "" {
+			return ""
+		}
+		e, ok := E164(s, r.PhoneRegion)
+		if !ok {
+			warn(field, RulePhoneDropped)
+		}
+		return e
+	}
+	u.Phone = phone("phone", raw.Phone)
+	u.Mobile = phone("mobile", raw.Mobile)
+
+	if lang := text("language", raw.Language); lang != "" && checkText(lang) == "" {
+		tag, err := language.Parse(strings.ReplaceAll(lang, "_", "-"))
+		if err != nil {
+			warn("language", RuleLanguageDropped)
+		} else {
+			u.Language = tag.String()
+		}
+	}
+
+	u.AccessLevel = AccessLevel(raw.AccessLevel.Int64)
+	for _, l := range r.GlobalAdminLevels {
+		if raw.AccessLevel.Valid && int64(l) == raw.AccessLevel.Int64 {
+			u.GlobalAdmin = true
+		}
+	}
+	u.LocationID = text("location_id", raw.LocationID)
+	u.SSOID = text("sso_id", raw.SSOID)
+
+	c.User = u
+	return c
+}
+
+// ValidateLocation validates and normalises one locations row.
+func ValidateLocation(raw RawLocation) (Location, []RowError) {
+	var probs []RowError
+	id := clean(raw.ID)
+	if id == "" {
+		id = "(no id)"
+	}
+	text := func(field string, v sql.NullString, required bool) string {
+		s := clean(v)
+		rule := checkText(s)
+		if rule == "" && required && s == "" {
+			rule = RuleRequired
+		}
+		if rule != "" {
+			probs = append(probs, RowError{Table: "locations", RowID: id, Field: field, Rule: rule})
+		}
+		return s
+	}
+	l := Location{
+		ID:      text("id", raw.ID, true),
+		Name:    text("name", raw.Name, true),
+		Country: text("country", raw.Country, false),
+		Region:  text("region", raw.Region, false),
+	}
+	return l, probs
+}
+
+// E164 normalises a phone number, reading numbers without a country code
+// as belonging to region. It reports false when the number is not valid.
+func E164(s, region string) (string, bool) {
+	if region == "" {
+		region = "ZZ"
+	}
+	n, err := phonenumbers.Parse(s, strings.ToUpper(region))
+	if err != nil || !phonenumbers.IsValidNumber(n) {
+		return "", false
+	}
+	return phonenumbers.Format(n, phonenumbers.E164), true
+}
+
+// clean trims and NFC-normalises, so that the same name typed on two
+// keyboards compares equal.
+func clean(v sql.NullString) string {
+	if !v.Valid {
+		return ""
+	}
+	if !utf8.ValidString(v.String) {
+		return v.String // checkText reports it
+	}
+	return norm.NFC.String(strings.TrimSpace(v.String))
+}
+
+// checkText applies the rules every string shares and returns the broken
+// rule, or "".
+func checkText(s string) string {
+	if !utf8.ValidString(s) {
+		return RuleBadUTF8
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return RuleControlChar
+		}
+	}
+	if utf8.RuneCountInString(s) > MaxLen {
+		return RuleTooLong
+	}
+	return ""
+}
+
+// checkEmail returns the broken rule, or "". It is deliberately plain: the
+// target's own rules (seed 003) plus the shape local@domain.tld.
+func checkEmail(s string) string {
+	if strings.ContainsAny(s, ForbiddenEmailChars) {
+		return RuleForbiddenChar
+	}
+	for _, r := range s {
+		if r > unicode.MaxASCII {
+			return RuleNotASCII
+		}
+		if unicode.IsSpace(r) {
+			return RuleNotEmail
+		}
+	}
+	local, domain, ok := strings.Cut(s, "@")
+	if !ok || local == "" || strings.Contains(domain, "@") ||
+		!strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") ||
+		strings.HasSuffix(domain, ".") || strings.Contains(domain, "..") {
+		return RuleNotEmail
+	}
+	return ""
+}
+
+func appendNew(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}

@@ -1,0 +1,272 @@
+// Package config loads and validates the daemon's one YAML file. Every
+// setting lives in one flat struct so that an operator can find a key by
+// searching one file, and unknown keys fail at start rather than being
+// silently ignored (a typo in max_deletes must not disable the limit).
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Defaults. Each is documented in README.md's configuration reference.
+const (
+	DefaultCondecoDriver          = "sqlserver"
+	DefaultCondecoPort            = 1433
+	DefaultCondecoAuth            = "sql"
+	DefaultCondecoConnectTimeout  = 30 * time.Second
+	DefaultCondecoQueryTimeout    = 5 * time.Minute
+	DefaultPhoneRegion            = "GB"
+	DefaultSCIMRateLimit          = 500
+	DefaultSCIMConcurrency        = 4
+	DefaultSCIMPageSize           = 200
+	DefaultSCIMTimeout            = 30 * time.Second
+	DefaultSCIMRetryMax           = 6
+	DefaultSCIMTokenLifetime      = 24 * time.Hour
+	DefaultUserSchema             = "urn:ietf:params:scim:schemas:extension:eptura:visitor:2.0:User"
+	DefaultLocationSchema         = "urn:ietf:params:scim:schemas:extension:eptura:visitor:2.0:Location"
+	DefaultLocationsEndpoint      = "Locations"
+	DefaultExternalIDPrefix       = "condeco:"
+	DefaultLocationExternalPrefix = "condeco-location:"
+	DefaultInvitations            = "send"
+	DefaultDeprovision            = "delete"
+	DefaultDeleteAfterDays        = 30
+	DefaultPolicy                 = "sync"
+	DefaultMaxDeletes             = 50
+	DefaultMaxDeleteShare         = 0.10
+	DefaultMaxAdminChanges        = 10
+	DefaultSourceMinShare         = 0.90
+	DefaultSchedule               = "0 2 * * *"
+	DefaultTimeZone               = "UTC"
+	DefaultStateDir               = "/var/lib/condeco-visitor-sync"
+	DefaultLockWait               = 0
+	DefaultMetricsListen          = "127.0.0.1:9464"
+	DefaultLogLevel               = "info"
+	DefaultLogFormat              = "json"
+)
+
+// Secret environment variables. Each may instead name a file with the
+// suffix _FILE, which is how Kubernetes secret volumes and systemd
+// credentials hand secrets over.
+const (
+	EnvConfig              = "CVS_CONFIG"
+	EnvCondecoDSN          = "CVS_CONDECO_DSN"
+	EnvCondecoPassword     = "CVS_CONDECO_PASSWORD"
+	EnvCondecoClientSecret = "CVS_CONDECO_CLIENT_SECRET"
+	EnvSCIMToken           = "CVS_SCIM_TOKEN"
+	EnvSCIMClientSecret    = "CVS_SCIM_CLIENT_SECRET"
+)
+
+var (
+	// ErrInvalid wraps every validation failure.
+	ErrInvalid = errors.New("invalid configuration")
+)
+
+// Config is the whole configuration.
+type Config struct {
+	// Condeco (source)
+	CondecoDriver                 string        `yaml:"condeco_driver" json:"condeco_driver"`
+	CondecoDSN                    Secret        `yaml:"condeco_dsn" json:"condeco_dsn"`
+	CondecoHost                   string        `yaml:"condeco_host" json:"condeco_host"`
+	CondecoPort                   int           `yaml:"condeco_port" json:"condeco_port"`
+	CondecoDatabase               string        `yaml:"condeco_database" json:"condeco_database"`
+	CondecoUser                   string        `yaml:"condeco_user" json:"condeco_user"`
+	CondecoPassword               Secret        `yaml:"condeco_password" json:"condeco_password"`
+	CondecoAuth                   string        `yaml:"condeco_auth" json:"condeco_auth"`
+	CondecoClientID               string        `yaml:"condeco_client_id" json:"condeco_client_id"`
+	CondecoTenantID               string        `yaml:"condeco_tenant_id" json:"condeco_tenant_id"`
+	CondecoClientSecret           Secret        `yaml:"condeco_client_secret" json:"condeco_client_secret"`
+	CondecoEncrypt                *bool         `yaml:"condeco_encrypt" json:"condeco_encrypt"`
+	CondecoTrustServerCertificate bool          `yaml:"condeco_trust_server_certificate" json:"condeco_trust_server_certificate"`
+	CondecoConnectTimeout         time.Duration `yaml:"condeco_connect_timeout" json:"condeco_connect_timeout"`
+	CondecoQueryTimeout           time.Duration `yaml:"condeco_query_timeout" json:"condeco_query_timeout"`
+	CondecoUsersQuery             string        `yaml:"condeco_users_query" json:"condeco_users_query"`
+	CondecoLocationsQuery         string        `yaml:"condeco_locations_query" json:"condeco_locations_query"`
+	GlobalAdminLevels             []int         `yaml:"global_admin_levels" json:"global_admin_levels"`
+	PhoneRegion                   string        `yaml:"phone_region" json:"phone_region"`
+
+	// Eptura Visitor (target)
+	SCIMURL                  string        `yaml:"scim_url" json:"scim_url"`
+	SCIMToken                Secret        `yaml:"scim_token" json:"scim_token"`
+	SCIMTokenURL             string        `yaml:"scim_token_url" json:"scim_token_url"`
+	SCIMClientID             string        `yaml:"scim_client_id" json:"scim_client_id"`
+	SCIMClientSecret         Secret        `yaml:"scim_client_secret" json:"scim_client_secret"`
+	SCIMTokenLifetime        time.Duration `yaml:"scim_token_lifetime" json:"scim_token_lifetime"`
+	SCIMRateLimit            int           `yaml:"scim_rate_limit" json:"scim_rate_limit"`
+	SCIMConcurrency          int           `yaml:"scim_concurrency" json:"scim_concurrency"`
+	SCIMPageSize             int           `yaml:"scim_page_size" json:"scim_page_size"`
+	SCIMTimeout              time.Duration `yaml:"scim_timeout" json:"scim_timeout"`
+	SCIMRetryMax             int           `yaml:"scim_retry_max" json:"scim_retry_max"`
+	SCIMInsecureSkipVerify   bool          `yaml:"scim_insecure_skip_verify" json:"scim_insecure_skip_verify"`
+	VisitorUserSchema        string        `yaml:"visitor_user_schema" json:"visitor_user_schema"`
+	VisitorLocationSchema    string        `yaml:"visitor_location_schema" json:"visitor_location_schema"`
+	VisitorLocationsEndpoint string        `yaml:"visitor_locations_endpoint" json:"visitor_locations_endpoint"`
+	DefaultLocationID        string        `yaml:"default_location_id" json:"default_location_id"`
+
+	// Sync rules
+	ExternalIDPrefix                 string   `yaml:"external_id_prefix" json:"external_id_prefix"`
+	LocationExternalIDPrefix         string   `yaml:"location_external_id_prefix" json:"location_external_id_prefix"`
+	Invitations                      string   `yaml:"invitations" json:"invitations"`
+	GrantNewLocationsToExistingUsers bool     `yaml:"grant_new_locations_to_existing_users" json:"grant_new_locations_to_existing_users"`
+	LocationAdmins                   bool     `yaml:"location_admins" json:"location_admins"`
+	AdoptExistingUsers               bool     `yaml:"adopt_existing_users" json:"adopt_existing_users"`
+	Deprovision                      string   `yaml:"deprovision" json:"deprovision"`
+	DeleteAfterDays                  int      `yaml:"delete_after_days" json:"delete_after_days"`
+	Policy                           string   `yaml:"policy" json:"policy"`
+	ProtectedUsers                   []string `yaml:"protected_users" json:"protected_users"`
+
+	// Safety
+	MaxDeletes      int     `yaml:"max_deletes" json:"max_deletes"`
+	MaxDeleteShare  float64 `yaml:"max_delete_share" json:"max_delete_share"`
+	MaxAdminChanges int     `yaml:"max_admin_changes" json:"max_admin_changes"`
+	SourceMinShare  float64 `yaml:"source_min_share" json:"source_min_share"`
+
+	// Running
+	Schedule      string        `yaml:"schedule" json:"schedule"`
+	TimeZone      string        `yaml:"time_zone" json:"time_zone"`
+	StateDir      string        `yaml:"state_dir" json:"state_dir"`
+	LockWait      time.Duration `yaml:"lock_wait" json:"lock_wait"`
+	MetricsListen string        `yaml:"metrics_listen" json:"metrics_listen"`
+	LogLevel      string        `yaml:"log_level" json:"log_level"`
+	LogFormat     string        `yaml:"log_format" json:"log_format"`
+}
+
+// Default returns a Config with every default filled in.
+func Default() Config {
+	on := true
+	return Config{
+		CondecoDriver:            DefaultCondecoDriver,
+		CondecoPort:              DefaultCondecoPort,
+		CondecoAuth:              DefaultCondecoAuth,
+		CondecoEncrypt:           &on,
+		CondecoConnectTimeout:    DefaultCondecoConnectTimeout,
+		CondecoQueryTimeout:      DefaultCondecoQueryTimeout,
+		GlobalAdminLevels:        []int{1},
+		PhoneRegion:              DefaultPhoneRegion,
+		SCIMTokenLifetime:        DefaultSCIMTokenLifetime,
+		SCIMRateLimit:            DefaultSCIMRateLimit,
+		SCIMConcurrency:          DefaultSCIMConcurrency,
+		SCIMPageSize:             DefaultSCIMPageSize,
+		SCIMTimeout:              DefaultSCIMTimeout,
+		SCIMRetryMax:             DefaultSCIMRetryMax,
+		VisitorUserSchema:        DefaultUserSchema,
+		VisitorLocationSchema:    DefaultLocationSchema,
+		VisitorLocationsEndpoint: DefaultLocationsEndpoint,
+		ExternalIDPrefix:         DefaultExternalIDPrefix,
+		LocationExternalIDPrefix: DefaultLocationExternalPrefix,
+		Invitations:              DefaultInvitations,
+		Deprovision:              DefaultDeprovision,
+		DeleteAfterDays:          DefaultDeleteAfterDays,
+		Policy:                   DefaultPolicy,
+		MaxDeletes:               DefaultMaxDeletes,
+		MaxDeleteShare:           DefaultMaxDeleteShare,
+		MaxAdminChanges:          DefaultMaxAdminChanges,
+		SourceMinShare:           DefaultSourceMinShare,
+		Schedule:                 DefaultSchedule,
+		TimeZone:                 DefaultTimeZone,
+		StateDir:                 DefaultStateDir,
+		LockWait:                 DefaultLockWait,
+		MetricsListen:            DefaultMetricsListen,
+		LogLevel:                 DefaultLogLevel,
+		LogFormat:                DefaultLogFormat,
+	}
+}
+
+// Load reads the file at path over the defaults, applies the secret
+// environment overrides and validates the result.
+func Load(path string, getenv func(string) string) (Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("%w: reading config file: %w", ErrInvalid, err)
+	}
+	defer f.Close()
+	return Parse(f, getenv)
+}
+
+// Parse is Load on a reader; getenv is os.Getenv in production.
+func Parse(r io.Reader, getenv func(string) string) (Config, error) {
+	cfg := Default()
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return Config{}, fmt.Errorf("%w: reading config: %w", ErrInvalid, err)
+	}
+	if len(bytes.TrimSpace(data)) > 0 {
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&cfg); err != nil {
+			return Config{}, fmt.Errorf("%w: %s", ErrInvalid, yamlMessage(err, data))
+		}
+	}
+	if err := cfg.applyEnv(getenv); err != nil {
+		return Config{}, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+var lineRe = regexp.MustCompile(`line (\d+): `)
+
+// yamlMessage turns yaml.v3's errors into wording that names the key the
+// operator wrote: "field x not found in type config.Config" becomes
+// "unknown key x", and a type error on line N names the key on that line.
+func yamlMessage(err error, data []byte) string {
+	msg := err.Error()
+	msg = strings.ReplaceAll(msg, " in type config.Config", "")
+	msg = strings.ReplaceAll(msg, "field ", "unknown key ")
+	msg = strings.ReplaceAll(msg, " not found", "")
+	var root yaml.Node
+	if yaml.Unmarshal(data, &root) != nil || len(root.Content) == 0 {
+		return msg
+	}
+	keyAt := map[int]string{}
+	m := root.Content[0]
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		keyAt[m.Content[i+1].Line] = m.Content[i].Value
+	}
+	return lineRe.ReplaceAllStringFunc(msg, func(s string) string {
+		n, _ := strconv.Atoi(lineRe.FindStringSubmatch(s)[1])
+		if k, ok := keyAt[n]; ok {
+			return s + "key " + k + ": "
+		}
+		return s
+	})
+}
+
+// applyEnv overrides secrets from the environment. A _FILE variable wins
+// over the plain one because it is the safer way to deliver a secret.
+func (c *Config) applyEnv(getenv func(string) string) error {
+	for _, s := range []struct {
+		env string
+		dst *Secret
+	}{
+		{EnvCondecoDSN, &c.CondecoDSN},
+		{EnvCondecoPassword, &c.CondecoPassword},
+		{EnvCondecoClientSecret, &c.CondecoClientSecret},
+		{EnvSCIMToken, &c.SCIMToken},
+		{EnvSCIMClientSecret, &c.SCIMClientSecret},
+	} {
+		if v := getenv(s.env); v != "" {
+			*s.dst = Secret(v)
+		}
+		if p := getenv(s.env + "_FILE"); p != "" {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				// The path is not secret; the content never reaches here.
+				return fmt.Errorf("%w: %s_FILE: reading %s: %w", ErrInvalid, s.env, p, errors.Unwrap(err))
+			}
+			*s.dst = Secret(strings.TrimRight(string(b), "\r\n"))
+		}
+	}
+	return nil
+}

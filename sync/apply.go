@@ -1,0 +1,329 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	gosync "sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"condeco-visitor-sync/visitor"
+)
+
+// applier carries out one plan. Locations first (users refer to them),
+// then removals, updates and creates as three phases, so a userName freed
+// by a delete or a rename is free before a create needs it.
+type applier struct {
+	t   Target
+	o   Options
+	log *zap.Logger
+	rep *Report
+	now func() time.Time
+
+	resolved map[string]string // pending key -> Visitor location id; written before users run
+
+	mu      gosync.Mutex
+	applied []appliedChange
+	audit   []AuditEntry
+}
+
+// appliedChange is a write the server accepted, waiting to be re-read.
+type appliedChange struct {
+	c      UserChange
+	action Action // create, update, deactivate, or "adopt"
+	id     string
+	want   visitor.User
+	fields []visitor.Field
+}
+
+// ActionAdopt is reported for an existing, unmanaged Visitor user claimed
+// by setting its externalId (AdoptExistingUsers).
+const ActionAdopt Action = "adopt"
+
+func (a *applier) apply(ctx context.Context, p *Plan) {
+	a.locations(ctx, p.LocationCreates)
+	removals := append(slices.Clone(p.Deletes), p.Deactivates...)
+	for _, phase := range [][]UserChange{removals, p.Updates, p.Creates} {
+		pool(ctx, a.o.Concurrency, phase, func(c UserChange) { a.change(ctx, c) })
+	}
+	a.verify(ctx)
+}
+
+// pool runs fn over items with at most n at a time.
+func pool[T any](ctx context.Context, n int, items []T, fn func(T)) {
+	ch := make(chan T)
+	var wg gosync.WaitGroup
+	for range min(n, len(items)) {
+		wg.Go(func() {
+			for it := range ch {
+				fn(it)
+			}
+		})
+	}
+	for _, it := range items {
+		ch <- it // fn reports items it cannot run because ctx is done
+	}
+	close(ch)
+	wg.Wait()
+}
+
+func (a *applier) locations(ctx context.Context, lcs []LocationCreate) {
+	for _, lc := range lcs {
+		if err := ctx.Err(); err != nil {
+			a.fail(UserChange{Action: ActionCreateLocation, UserName: lc.Location.Name, ExternalID: lc.Location.ExternalID}, "not attempted: "+err.Error())
+			continue
+		}
+		got, err := a.t.CreateLocation(ctx, lc.Location)
+		if err != nil {
+			a.fail(UserChange{Action: ActionCreateLocation, UserName: lc.Location.Name, ExternalID: lc.Location.ExternalID}, err.Error())
+			continue
+		}
+		a.resolved[lc.Key] = got.ID
+		a.rep.LocationsCreated = append(a.rep.LocationsCreated, lc.Location.ExternalID)
+		a.rep.Counts.LocationsCreated++
+		a.log.Info("location created", zap.String("externalId", lc.Location.ExternalID),
+			zap.String("visitorId", got.ID), zap.String("name", lc.Location.Name))
+		a.audit = append(a.audit, AuditEntry{Time: a.now().UTC(), Action: ActionCreateLocation,
+			User: lc.Location.Name, ExternalID: lc.Location.ExternalID, VisitorID: got.ID, Result: "ok"})
+	}
+}
+
+// resolve replaces pending location keys with the ids just created.
+func (a *applier) resolve(u visitor.User) (visitor.User, error) {
+	one := func(id string) (string, error) {
+		if !strings.HasPrefix(id, PendingLocationPrefix) {
+			return id, nil
+		}
+		if v, ok := a.resolved[id]; ok {
+			return v, nil
+		}
+		return "", fmt.Errorf("location %s was not created", strings.TrimPrefix(id, PendingLocationPrefix))
+	}
+	var err error
+	if u.DefaultLocation, err = one(u.DefaultLocation); err != nil {
+		return u, err
+	}
+	acc := make([]visitor.Access, 0, len(u.Access))
+	for _, x := range u.Access {
+		if x.LocationID, err = one(x.LocationID); err != nil {
+			return u, err
+		}
+		acc = append(acc, x)
+	}
+	u.Access = sortAccess(acc)
+	return u, nil
+}
+
+func (a *applier) change(ctx context.Context, c UserChange) {
+	if err := ctx.Err(); err != nil {
+		a.fail(c, "not attempted: "+err.Error())
+		return
+	}
+	switch c.Action {
+	case ActionDelete:
+		err := a.t.DeleteUser(ctx, c.VisitorID)
+		if err != nil && !errors.Is(err, visitor.ErrNotFound) { // already gone is what we wanted
+			a.refused(c, err, "the last active admin cannot be removed: make another user admin first")
+			return
+		}
+		a.mu.Lock()
+		a.rep.Counts.Deleted++
+		a.audit = append(a.audit, a.entry(c, ActionDelete, "ok", "", c.Before, nil))
+		a.mu.Unlock()
+		a.log.Info("user deleted", zap.String("user", c.UserName), zap.String("externalId", c.ExternalID), zap.String("visitorId", c.VisitorID))
+	case ActionDeactivate:
+		if _, err := a.t.UpdateUser(ctx, c.VisitorID, *c.Desired, c.Fields()); err != nil {
+			a.refused(c, err, "the last active admin cannot be deactivated: make another user admin first")
+			return
+		}
+		a.accepted(appliedChange{c: c, action: ActionDeactivate, id: c.VisitorID, want: *c.Desired, fields: c.Fields()})
+	case ActionUpdate:
+		want, err := a.resolve(*c.Desired)
+		if err != nil {
+			a.fail(c, err.Error())
+			return
+		}
+		if _, err := a.t.UpdateUser(ctx, c.VisitorID, want, c.Fields()); err != nil {
+			a.refused(c, err, "another Visitor user already has userName "+want.UserName+": free it in Visitor or correct the email in Condeco")
+			return
+		}
+		a.accepted(appliedChange{c: c, action: ActionUpdate, id: c.VisitorID, want: want, fields: c.Fields()})
+	case ActionCreate:
+		want, err := a.resolve(*c.Desired)
+		if err != nil {
+			a.fail(c, err.Error())
+			return
+		}
+		got, err := a.t.CreateUser(ctx, want)
+		if errors.Is(err, visitor.ErrConflict) {
+			a.adopt(ctx, c, want)
+			return
+		}
+		if err != nil {
+			a.fail(c, err.Error())
+			return
+		}
+		a.accepted(appliedChange{c: c, action: ActionCreate, id: got.ID, want: want, fields: fieldOrder})
+	}
+}
+
+// adopt handles a 409 on create: the userName exists in Visitor but is not
+// in the managed listing. It is claimed only when allowed and when nobody
+// else owns it (empty externalId); otherwise the operator is told how to fix
+// it and the account is left alone.
+func (a *applier) adopt(ctx context.Context, c UserChange, want visitor.User) {
+	if !a.o.AdoptExistingUsers {
+		a.conflict(c, "", "userName "+want.UserName+" already exists in Visitor and is not managed by this sync",
+			"set adopt_existing_users: true to claim it, or remove that Visitor user")
+		return
+	}
+	found, err := a.t.FindUser(ctx, "userName", want.UserName)
+	if err != nil {
+		a.fail(c, "create got 409; looking up userName: "+err.Error())
+		return
+	}
+	if found == nil {
+		a.fail(c, "create got 409 but no Visitor user has userName "+want.UserName)
+		return
+	}
+	switch {
+	case found.ExternalID != "":
+		a.conflict(c, found.ID, fmt.Sprintf("userName %s belongs to Visitor user %s with externalId %s", want.UserName, found.ID, found.ExternalID),
+			"that account is owned by another source: correct the email in Condeco or remove the other account")
+		return
+	case a.o.protectedSet()[strings.ToLower(found.UserName)]:
+		a.conflict(c, found.ID, "userName "+want.UserName+" is a protected Visitor user", "remove it from protected_users to let the sync adopt it")
+		return
+	}
+	d := *found
+	d.ExternalID = want.ExternalID
+	d.UserName, d.Email = want.UserName, want.Email
+	d.GivenName, d.FamilyName = want.GivenName, want.FamilyName
+	d.Phone, d.Mobile, d.Language = want.Phone, want.Mobile, want.Language
+	d.Active, d.DefaultLocation = true, want.DefaultLocation
+	d.Access = overlayAccess(found.Access, want.Access)
+	d.LastModified, d.SendInvitation = time.Time{}, false
+	fields := []visitor.Field{FieldExternalID}
+	for _, fc := range diffUser(*found, d) {
+		fields = append(fields, fc.Field)
+	}
+	if _, err := a.t.UpdateUser(ctx, found.ID, d, fields); err != nil {
+		a.refused(c, err, "free the userName in Visitor or correct the email in Condeco")
+		return
+	}
+	c.VisitorID, c.Before = found.ID, found
+	a.accepted(appliedChange{c: c, action: ActionAdopt, id: found.ID, want: d, fields: fields})
+}
+
+func (a *applier) accepted(ac appliedChange) {
+	a.mu.Lock()
+	a.applied = append(a.applied, ac)
+	a.mu.Unlock()
+}
+
+// refused reports a 409 as a conflict with a fix, anything else as a failure.
+func (a *applier) refused(c UserChange, err error, fix string) {
+	if errors.Is(err, visitor.ErrConflict) {
+		a.conflict(c, c.VisitorID, "Visitor refused the "+string(c.Action)+": "+err.Error(), fix)
+		return
+	}
+	a.fail(c, err.Error())
+}
+
+func (a *applier) conflict(c UserChange, visitorID, reason, fix string) {
+	a.mu.Lock()
+	a.rep.Counts.Conflicts++
+	a.rep.Conflicts = append(a.rep.Conflicts, Issue{UserName: c.UserName, ExternalID: c.ExternalID, VisitorID: visitorID, Reason: reason, Fix: fix})
+	a.audit = append(a.audit, a.entry(c, c.Action, "conflict", reason, c.Before, nil))
+	a.mu.Unlock()
+	a.log.Warn("user conflict", zap.String("action", string(c.Action)), zap.String("user", c.UserName),
+		zap.String("externalId", c.ExternalID), zap.String("reason", reason), zap.String("fix", fix))
+}
+
+func (a *applier) fail(c UserChange, reason string) {
+	a.mu.Lock()
+	a.rep.Counts.Failed++
+	a.rep.Failures = append(a.rep.Failures, Failure{User: c.UserName, ExternalID: c.ExternalID, Action: c.Action, Reason: reason})
+	a.audit = append(a.audit, a.entry(c, c.Action, "failed", reason, c.Before, nil))
+	a.mu.Unlock()
+	a.log.Warn("user change failed", zap.String("action", string(c.Action)), zap.String("user", c.UserName),
+		zap.String("externalId", c.ExternalID), zap.String("reason", reason))
+}
+
+func (a *applier) entry(c UserChange, act Action, result, reason string, before, after *visitor.User) AuditEntry {
+	return AuditEntry{Time: a.now().UTC(), Action: act, User: c.UserName, ExternalID: c.ExternalID,
+		VisitorID: c.VisitorID, Result: result, Reason: reason, Fields: c.Fields(), Before: before, After: after}
+}
+
+// verify re-reads every accepted write: a server that answered 2xx but
+// dropped a field (a phone it thinks is not E.164, an unknown location) is
+// a failure, and the next run will try again.
+func (a *applier) verify(ctx context.Context) {
+	slices.SortFunc(a.applied, func(x, y appliedChange) int { return strings.Compare(x.c.ExternalID, y.c.ExternalID) })
+	pool(ctx, a.o.Concurrency, a.applied, func(ac appliedChange) {
+		result, after := "ok", &visitor.User{}
+		if ctx.Err() != nil {
+			// Shutting down: the server accepted the write, so count it;
+			// the next run's plan checks it anyway.
+			result, after = "ok-unverified", nil
+		} else {
+			got, err := a.t.GetUser(ctx, ac.id)
+			if err != nil {
+				a.fail(ac.c, "re-reading after "+string(ac.action)+": "+err.Error())
+				return
+			}
+			var diffs []string
+			for _, f := range ac.fields {
+				if !fieldEqual(got, ac.want, f) {
+					diffs = append(diffs, fmt.Sprintf("%s is %q, want %q", f, fieldValue(got, f), fieldValue(ac.want, f)))
+				}
+			}
+			if len(diffs) > 0 {
+				a.fail(ac.c, "after "+string(ac.action)+" Visitor differs from the plan: "+strings.Join(diffs, "; "))
+				return
+			}
+			*after = got
+		}
+		a.mu.Lock()
+		switch ac.action {
+		case ActionCreate:
+			a.rep.Counts.Created++
+		case ActionAdopt:
+			a.rep.Counts.Adopted++
+		case ActionUpdate:
+			a.rep.Counts.Updated++
+		case ActionDeactivate:
+			a.rep.Counts.Deactivated++
+		}
+		a.audit = append(a.audit, a.entry(ac.c, ac.action, result, "", ac.c.Before, after))
+		a.mu.Unlock()
+		a.log.Info("user "+pastTense(ac.action), zap.String("user", ac.c.UserName), zap.String("externalId", ac.c.ExternalID),
+			zap.String("visitorId", ac.id), zap.String("fields", fieldList(ac.fields)), zap.Bool("verified", after != nil))
+	})
+}
+
+func pastTense(a Action) string {
+	switch a {
+	case ActionCreate:
+		return "created"
+	case ActionUpdate:
+		return "updated"
+	case ActionDeactivate:
+		return "deactivated"
+	case ActionAdopt:
+		return "adopted"
+	}
+	return string(a)
+}
+
+func fieldList(fs []visitor.Field) string {
+	s := make([]string, len(fs))
+	for i, f := range fs {
+		s[i] = string(f)
+	}
+	return strings.Join(s, ",")
+}

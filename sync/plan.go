@@ -1,0 +1,484 @@
+package sync
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"condeco-visitor-sync/condeco"
+	"condeco-visitor-sync/visitor"
+)
+
+// Planning errors: the plan cannot be made at all.
+var (
+	ErrNoDefaultLocation = errors.New("no default location")
+	ErrNilExport         = errors.New("no export")
+)
+
+// BuildPlan computes the changes that bring Visitor to the state exp
+// describes. It does no I/O and depends only on its arguments (now is used
+// for deactivate-then-delete), so dry runs, golden files and real runs agree.
+func BuildPlan(exp *condeco.Export, current Current, o Options, now time.Time) (*Plan, error) {
+	if exp == nil {
+		return nil, ErrNilExport
+	}
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	o = o.normalized()
+	b := &planner{o: o, now: now, protected: o.protectedSet(), p: &Plan{}}
+	if err := b.locations(exp, current.Locations); err != nil {
+		return nil, err
+	}
+	b.index(current.Users, exp)
+	b.p.Initial = len(b.managed) == 0
+	switch o.Invitations {
+	case InvitationsSend:
+		b.p.SendInvitations = true
+	case InvitationsSuppressInitial:
+		b.p.SendInvitations = !b.p.Initial
+	}
+	b.departures()
+	b.vacate(exp.Users)
+	for _, u := range sortedUsers(exp.Users) {
+		b.user(u)
+	}
+	b.finish(exp)
+	return b.p, nil
+}
+
+type planner struct {
+	o         Options
+	now       time.Time
+	protected map[string]bool
+	p         *Plan
+
+	defaultLoc string
+	allLocs    []string          // Visitor ids and pending keys
+	condecoLoc map[string]string // Condeco location id -> Visitor id or pending key
+
+	managed  []visitor.User
+	byExt    map[string][]visitor.User
+	byName   map[string][]visitor.User // lower-cased userName
+	desired  map[string]bool           // externalIds present in the export
+	held     map[string]bool           // externalIds of held source rows
+	leaving  map[string]bool           // Visitor ids deleted by this plan
+	takenBy  map[string]string         // lower userName -> externalId that will hold it after the plan
+	creating map[string]bool           // lower userNames this plan creates
+}
+
+func (b *planner) locations(exp *condeco.Export, cur []visitor.Location) error {
+	byExt := map[string]visitor.Location{}
+	var defaults []string
+	found := false
+	for _, l := range cur {
+		b.allLocs = append(b.allLocs, l.ID)
+		if l.ExternalID != "" {
+			byExt[l.ExternalID] = l
+		}
+		if l.Default {
+			defaults = append(defaults, l.ID)
+		}
+		if b.o.DefaultLocationID != "" && l.ID == b.o.DefaultLocationID {
+			found = true
+		}
+	}
+	switch {
+	case b.o.DefaultLocationID != "" && !found:
+		return fmt.Errorf("%w: configured default_location_id %q is not a Visitor location", ErrNoDefaultLocation, b.o.DefaultLocationID)
+	case b.o.DefaultLocationID != "":
+		b.defaultLoc = b.o.DefaultLocationID
+	case len(defaults) == 1:
+		b.defaultLoc = defaults[0]
+	case len(defaults) == 0:
+		return fmt.Errorf("%w: Visitor has no location marked default; set default_location_id", ErrNoDefaultLocation)
+	default:
+		return fmt.Errorf("%w: Visitor marks %d locations default (%s); set default_location_id", ErrNoDefaultLocation, len(defaults), strings.Join(defaults, ", "))
+	}
+	b.p.DefaultLocation = b.defaultLoc
+
+	b.condecoLoc = map[string]string{}
+	locs := slices.Clone(exp.Locations)
+	slices.SortFunc(locs, func(a, c condeco.Location) int { return cmp.Compare(a.ID, c.ID) })
+	for _, l := range locs {
+		if _, dup := b.condecoLoc[l.ID]; dup || l.ID == "" {
+			continue
+		}
+		ext := b.o.LocationExternalIDPrefix + l.ID
+		if v, ok := byExt[ext]; ok {
+			b.condecoLoc[l.ID] = v.ID
+			continue
+		}
+		key := PendingLocationPrefix + ext
+		b.condecoLoc[l.ID] = key
+		b.allLocs = append(b.allLocs, key)
+		b.p.LocationCreates = append(b.p.LocationCreates, LocationCreate{
+			Key:      key,
+			Location: visitor.Location{ExternalID: ext, Name: l.Name},
+		})
+	}
+	slices.Sort(b.allLocs)
+	b.allLocs = slices.Compact(b.allLocs)
+	return nil
+}
+
+func (b *planner) index(users []visitor.User, exp *condeco.Export) {
+	b.byExt = map[string][]visitor.User{}
+	b.byName = map[string][]visitor.User{}
+	for _, u := range users {
+		// The listing is filtered by prefix already; checking again means
+		// a client bug can never make the sync touch an unmanaged user.
+		if !strings.HasPrefix(u.ExternalID, b.o.ExternalIDPrefix) {
+			continue
+		}
+		b.managed = append(b.managed, u)
+		b.byExt[u.ExternalID] = append(b.byExt[u.ExternalID], u)
+		b.byName[strings.ToLower(u.UserName)] = append(b.byName[strings.ToLower(u.UserName)], u)
+	}
+	slices.SortFunc(b.managed, func(a, c visitor.User) int {
+		return cmp.Or(cmp.Compare(a.ExternalID, c.ExternalID), cmp.Compare(a.ID, c.ID))
+	})
+	b.desired = map[string]bool{}
+	for _, u := range exp.Users {
+		b.desired[b.o.ExternalIDPrefix+u.ID] = true
+	}
+	b.held = map[string]bool{}
+	for _, id := range exp.Held {
+		b.held[b.o.ExternalIDPrefix+id] = true
+	}
+	b.leaving = map[string]bool{}
+	b.takenBy = map[string]string{}
+	b.creating = map[string]bool{}
+}
+
+func (b *planner) isProtected(u visitor.User) bool {
+	return b.protected[strings.ToLower(u.UserName)] || b.protected[strings.ToLower(u.ExternalID)]
+}
+
+// departures plans the managed users who are no longer in the export.
+func (b *planner) departures() {
+	for _, u := range b.managed {
+		if b.desired[u.ExternalID] {
+			continue
+		}
+		issue := Issue{UserName: u.UserName, ExternalID: u.ExternalID, VisitorID: u.ID}
+		switch {
+		case b.held[u.ExternalID]:
+			issue.Reason = "source row held (invalid or colliding in Condeco); left as is"
+			issue.Fix = "correct the Condeco row; see the export problems"
+			b.p.Held = append(b.p.Held, issue)
+			continue
+		case b.isProtected(u):
+			issue.Reason = "protected user; not deprovisioned"
+			b.p.Skipped = append(b.p.Skipped, issue)
+			continue
+		case b.o.Policy != PolicySync:
+			issue.Reason = "policy " + b.o.Policy + ": left Condeco but not deprovisioned"
+			b.p.Skipped = append(b.p.Skipped, issue)
+			continue
+		}
+		before := u
+		ch := UserChange{UserName: u.UserName, ExternalID: u.ExternalID, VisitorID: u.ID, Before: &before}
+		switch {
+		case b.o.Deprovision == DeprovisionDelete:
+			ch.Action, ch.Reason = ActionDelete, "left Condeco"
+		case u.Active:
+			ch.Action, ch.Reason = ActionDeactivate, "left Condeco"
+			ch.Changes = []FieldChange{{Field: visitor.FieldActive, Old: "true", New: "false"}}
+			d := u
+			d.Active = false
+			d.LastModified = time.Time{}
+			ch.Desired = &d
+		case b.o.Deprovision == DeprovisionDeactivateThenDelete && !u.LastModified.IsZero() &&
+			!b.now.Before(u.LastModified.AddDate(0, 0, b.o.DeleteAfter)):
+			ch.Action = ActionDelete
+			ch.Reason = fmt.Sprintf("left Condeco; inactive since %s, over %d days", u.LastModified.UTC().Format(time.DateOnly), b.o.DeleteAfter)
+		default:
+			b.p.Unchanged++ // already inactive, not yet due for deletion
+			continue
+		}
+		if ch.Action == ActionDelete {
+			b.leaving[u.ID] = true
+			b.p.Deletes = append(b.p.Deletes, ch)
+		} else {
+			b.p.Deactivates = append(b.p.Deactivates, ch)
+		}
+	}
+	// Whoever stays keeps their userName unless renamed below.
+	for _, u := range b.managed {
+		if !b.leaving[u.ID] {
+			b.takenBy[strings.ToLower(u.UserName)] = u.ExternalID
+		}
+	}
+}
+
+// vacate frees the old userNames of users renamed in this run, so that
+// another user may take one over (Condeco email swaps and re-hires). Updates
+// run before creates, so a create can rely on it; two renames racing for
+// one name may get a 409 and converge on the next run.
+func (b *planner) vacate(users []condeco.User) {
+	if b.o.Policy == PolicyCreateOnly {
+		return
+	}
+	for _, u := range users {
+		ext := b.o.ExternalIDPrefix + u.ID
+		m := b.byExt[ext]
+		if len(m) != 1 || b.isProtected(m[0]) || b.protected[strings.ToLower(u.UserName)] ||
+			strings.EqualFold(m[0].UserName, u.UserName) {
+			continue
+		}
+		if old := strings.ToLower(m[0].UserName); b.takenBy[old] == ext {
+			delete(b.takenBy, old)
+		}
+	}
+}
+
+// nameHolder returns the externalId of a managed Visitor user other than
+// ext that keeps name after this plan, or "".
+func (b *planner) nameHolder(name, ext string) string {
+	if h, ok := b.takenBy[strings.ToLower(name)]; ok && h != ext {
+		return h
+	}
+	return ""
+}
+
+func (b *planner) accessFor(u condeco.User) accessPlan {
+	ap := accessPlan{defaultLoc: b.defaultLoc, all: b.allLocs, roles: map[string]visitor.Role{}}
+	ap.roles[b.defaultLoc] = visitor.RoleUser
+	if u.GlobalAdmin {
+		ap.roles[b.defaultLoc] = visitor.RoleAdmin
+	}
+	if b.o.LocationAdmins && u.AccessLevel == condeco.LevelLocationAdmin {
+		if l, ok := b.condecoLoc[u.LocationID]; ok {
+			ap.roles[l] = visitor.RoleAdmin
+		}
+	}
+	return ap
+}
+
+func (b *planner) user(u condeco.User) {
+	ext := b.o.ExternalIDPrefix + u.ID
+	name := u.UserName
+	if name == "" {
+		name = u.Email
+	}
+	issue := Issue{UserName: name, ExternalID: ext}
+	matches := b.byExt[ext]
+	if len(matches) > 1 {
+		ids := make([]string, 0, len(matches))
+		for _, m := range matches {
+			ids = append(ids, m.ID)
+		}
+		issue.Reason = fmt.Sprintf("externalId %s is on %d Visitor users (%s)", ext, len(matches), strings.Join(ids, ", "))
+		issue.Fix = "delete the duplicate Visitor users so one remains"
+		b.p.Conflicts = append(b.p.Conflicts, issue)
+		return
+	}
+	if b.protected[strings.ToLower(name)] || b.protected[strings.ToLower(ext)] ||
+		(len(matches) == 1 && b.isProtected(matches[0])) {
+		issue.Reason = "protected user; never changed"
+		if len(matches) == 1 {
+			issue.VisitorID = matches[0].ID
+		}
+		b.p.Skipped = append(b.p.Skipped, issue)
+		return
+	}
+	ap := b.accessFor(u)
+	want := visitor.User{
+		ExternalID:      ext,
+		UserName:        name,
+		Email:           name, // Visitor requires userName == primary work email
+		GivenName:       u.FirstName,
+		FamilyName:      u.LastName,
+		Phone:           u.Phone,
+		Mobile:          u.Mobile,
+		Language:        u.Language,
+		Active:          true,
+		DefaultLocation: b.defaultLoc,
+	}
+	if len(matches) == 0 {
+		b.create(want, ap, issue)
+		return
+	}
+	b.update(matches[0], want, ap, issue)
+}
+
+func (b *planner) create(want visitor.User, ap accessPlan, issue Issue) {
+	if h := b.nameHolder(want.UserName, want.ExternalID); h != "" || b.creating[strings.ToLower(want.UserName)] {
+		issue.Reason = fmt.Sprintf("userName %s is already used by managed Visitor user %s", want.UserName, h)
+		if h == "" {
+			issue.Reason = fmt.Sprintf("userName %s is planned for another Condeco user too", want.UserName)
+		}
+		issue.Fix = "correct the email in Condeco, or free the userName in Visitor"
+		b.p.Conflicts = append(b.p.Conflicts, issue)
+		return
+	}
+	b.creating[strings.ToLower(want.UserName)] = true
+	want.Access = ap.newUserAccess()
+	want.SendInvitation = b.p.SendInvitations
+	ch := UserChange{Action: ActionCreate, UserName: want.UserName, ExternalID: want.ExternalID, Desired: &want, Reason: "new in Condeco"}
+	if !b.p.Initial {
+		ch.AdminChange = adminChange(nil, want.Access)
+	}
+	b.p.Creates = append(b.p.Creates, ch)
+}
+
+func (b *planner) update(cur, want visitor.User, ap accessPlan, issue Issue) {
+	issue.VisitorID = cur.ID
+	want.ID = cur.ID
+	want.Access = ap.existingUserAccess(cur.Access, b.o.GrantNewLocationsToExistingUsers)
+	changes := diffUser(cur, want)
+	if len(changes) == 0 {
+		b.p.Unchanged++
+		return
+	}
+	if b.o.Policy == PolicyCreateOnly {
+		issue.Reason = "policy create-only: " + fieldNames(changes) + " differ but are not updated"
+		b.p.Skipped = append(b.p.Skipped, issue)
+		return
+	}
+	if !strings.EqualFold(cur.UserName, want.UserName) {
+		if h := b.nameHolder(want.UserName, want.ExternalID); h != "" || b.creating[strings.ToLower(want.UserName)] {
+			issue.Reason = fmt.Sprintf("email changed to %s, which managed Visitor user %s already uses", want.UserName, h)
+			issue.Fix = "correct the email in Condeco, or free the userName in Visitor"
+			b.p.Conflicts = append(b.p.Conflicts, issue)
+			return
+		}
+		b.takenBy[strings.ToLower(want.UserName)] = want.ExternalID
+	}
+	before := cur
+	desired := cur
+	desired.UserName, desired.Email = want.UserName, want.Email
+	desired.GivenName, desired.FamilyName = want.GivenName, want.FamilyName
+	desired.Phone, desired.Mobile, desired.Language = want.Phone, want.Mobile, want.Language
+	desired.Active, desired.DefaultLocation, desired.Access = true, want.DefaultLocation, want.Access
+	desired.LastModified, desired.SendInvitation = time.Time{}, false
+	reason := "changed in Condeco"
+	if !cur.Active {
+		reason = "back in Condeco; reactivated"
+	}
+	b.p.Updates = append(b.p.Updates, UserChange{
+		Action: ActionUpdate, UserName: want.UserName, ExternalID: want.ExternalID, VisitorID: cur.ID,
+		Changes: changes, AdminChange: adminChange(cur.Access, want.Access), Reason: reason,
+		Desired: &desired, Before: &before,
+	})
+}
+
+// fieldOrder is the order fields are compared and shown in.
+var fieldOrder = []visitor.Field{
+	visitor.FieldUserName, visitor.FieldGivenName, visitor.FieldFamilyName, visitor.FieldPhone,
+	visitor.FieldMobile, visitor.FieldLanguage, visitor.FieldActive, visitor.FieldDefaultLocation,
+	visitor.FieldAccess,
+}
+
+// fieldValue renders one field as text, for diffs, display and verification.
+func fieldValue(u visitor.User, f visitor.Field) string {
+	switch f {
+	case visitor.FieldUserName:
+		return u.UserName
+	case visitor.FieldGivenName:
+		return u.GivenName
+	case visitor.FieldFamilyName:
+		return u.FamilyName
+	case visitor.FieldPhone:
+		return u.Phone
+	case visitor.FieldMobile:
+		return u.Mobile
+	case visitor.FieldLanguage:
+		return u.Language
+	case visitor.FieldActive:
+		return fmt.Sprint(u.Active)
+	case visitor.FieldDefaultLocation:
+		return u.DefaultLocation
+	case visitor.FieldAccess:
+		return accessString(u.Access)
+	case FieldExternalID:
+		return u.ExternalID
+	}
+	return ""
+}
+
+// fieldEqual compares like Visitor does: userName case-insensitively.
+func fieldEqual(a, b visitor.User, f visitor.Field) bool {
+	if f == visitor.FieldUserName {
+		return strings.EqualFold(a.UserName, b.UserName)
+	}
+	return fieldValue(a, f) == fieldValue(b, f)
+}
+
+func diffUser(cur, want visitor.User) []FieldChange {
+	var out []FieldChange
+	for _, f := range fieldOrder {
+		if !fieldEqual(cur, want, f) {
+			out = append(out, FieldChange{Field: f, Old: fieldValue(cur, f), New: fieldValue(want, f)})
+		}
+	}
+	return out
+}
+
+func fieldNames(cs []FieldChange) string {
+	names := make([]string, 0, len(cs))
+	for _, c := range cs {
+		names = append(names, string(c.Field))
+	}
+	return strings.Join(names, ",")
+}
+
+func sortedUsers(us []condeco.User) []condeco.User {
+	out := slices.Clone(us)
+	slices.SortFunc(out, func(a, c condeco.User) int { return cmp.Compare(a.ID, c.ID) })
+	return out
+}
+
+func sortChanges(cs []UserChange) {
+	slices.SortFunc(cs, func(a, c UserChange) int {
+		return cmp.Or(cmp.Compare(a.ExternalID, c.ExternalID), cmp.Compare(a.VisitorID, c.VisitorID))
+	})
+}
+
+func sortIssues(is []Issue) {
+	slices.SortFunc(is, func(a, c Issue) int {
+		return cmp.Or(cmp.Compare(a.ExternalID, c.ExternalID), cmp.Compare(a.VisitorID, c.VisitorID), cmp.Compare(a.UserName, c.UserName))
+	})
+}
+
+func (b *planner) finish(exp *condeco.Export) {
+	p := b.p
+	for _, cs := range [][]UserChange{p.Creates, p.Updates, p.Deletes, p.Deactivates} {
+		sortChanges(cs)
+	}
+	for _, is := range [][]Issue{p.Held, p.Conflicts, p.Skipped} {
+		sortIssues(is)
+	}
+	// Empty lists, not null, keep the JSON form uniform.
+	for _, cs := range []*[]UserChange{&p.Creates, &p.Updates, &p.Deletes, &p.Deactivates} {
+		if *cs == nil {
+			*cs = []UserChange{}
+		}
+	}
+	for _, is := range []*[]Issue{&p.Held, &p.Conflicts, &p.Skipped} {
+		if *is == nil {
+			*is = []Issue{}
+		}
+	}
+	if p.LocationCreates == nil {
+		p.LocationCreates = []LocationCreate{}
+	}
+	admin := 0
+	for _, cs := range [][]UserChange{p.Creates, p.Updates} {
+		for _, c := range cs {
+			if c.AdminChange != "" {
+				admin++
+			}
+		}
+	}
+	p.Summary = Summary{
+		SourceUsers: len(exp.Users), SourceLocations: len(exp.Locations), Managed: len(b.managed),
+		Creates: len(p.Creates), Updates: len(p.Updates), Deletes: len(p.Deletes), Deactivates: len(p.Deactivates),
+		LocationCreates: len(p.LocationCreates), Unchanged: p.Unchanged, Held: len(p.Held),
+		Conflicts: len(p.Conflicts), Skipped: len(p.Skipped), AdminChanges: admin,
+	}
+}

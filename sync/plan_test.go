@@ -1,0 +1,482 @@
+package sync
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"condeco-visitor-sync/condeco"
+	"condeco-visitor-sync/visitor"
+)
+
+type planCase struct {
+	name  string
+	users []condeco.User
+	locs  []condeco.Location // nil: Condeco locations 1 and 2
+	held  []string
+	cur   []visitor.User
+	vlocs []visitor.Location // nil: baseLocs
+	opt   func(*Options)
+	check func(t *testing.T, p *Plan)
+}
+
+func (c planCase) build(t *testing.T) *Plan {
+	t.Helper()
+	exp := &condeco.Export{Users: c.users, Locations: c.locs, Held: c.held}
+	if exp.Locations == nil {
+		exp.Locations = clocs("1", "2")
+	}
+	vlocs := c.vlocs
+	if vlocs == nil {
+		vlocs = baseLocs()
+	}
+	o := DefaultOptions()
+	if c.opt != nil {
+		c.opt(&o)
+	}
+	p, err := BuildPlan(exp, Current{Users: c.cur, Locations: vlocs}, o, t0)
+	if err != nil {
+		t.Fatalf("BuildPlan: %v", err)
+	}
+	return p
+}
+
+// TestBuildPlanRules has one named case per rule of docs/sync-rules.md.
+func TestBuildPlanRules(t *testing.T) {
+	cases := []planCase{
+		{
+			name:  "global admin gets admin on default location and user elsewhere",
+			users: users(cu("1", global)),
+			check: func(t *testing.T, p *Plan) {
+				wantAccess(t, findChange(t, p.Creates, "condeco:1").Desired.Access, "loc-1:admin,loc-2:user,loc-h:user")
+			},
+		},
+		{
+			name:  "other admin types and ordinary users get user on every location",
+			users: users(cu("1"), cu("2", level(condeco.LevelCountryAdmin)), cu("3", level(condeco.LevelLocationAdmin), atLoc("2")), cu("4", level(condeco.LevelGroupAdmin))),
+			check: func(t *testing.T, p *Plan) {
+				for _, id := range []string{"1", "2", "3", "4"} {
+					wantAccess(t, findChange(t, p.Creates, "condeco:"+id).Desired.Access, allUser)
+				}
+			},
+		},
+		{
+			name:  "everyone's default location is the integration default",
+			users: users(cu("1", global), cu("2", atLoc("2")), cu("3", atLoc("2"))),
+			cur:   []visitor.User{vu("3", vdefault("loc-2"))},
+			check: func(t *testing.T, p *Plan) {
+				wantCounts(t, p, 2, 1, 0, 0, 0)
+				for _, c := range append(p.Creates, p.Updates...) {
+					if c.Desired.DefaultLocation != "loc-1" {
+						t.Errorf("%s default = %s", c.ExternalID, c.Desired.DefaultLocation)
+					}
+				}
+			},
+		},
+		{
+			name:  "configured default location overrides the Visitor default",
+			users: users(cu("1", global)),
+			opt:   func(o *Options) { o.DefaultLocationID = "loc-2" },
+			check: func(t *testing.T, p *Plan) {
+				c := findChange(t, p.Creates, "condeco:1")
+				if c.Desired.DefaultLocation != "loc-2" || p.DefaultLocation != "loc-2" {
+					t.Errorf("default = %s", c.Desired.DefaultLocation)
+				}
+				wantAccess(t, c.Desired.Access, "loc-1:user,loc-2:admin,loc-h:user")
+			},
+		},
+		{
+			name:  "new condeco location is created with prefixed externalId and new users get it",
+			users: users(cu("1")),
+			locs:  clocs("1", "2", "3"),
+			check: func(t *testing.T, p *Plan) {
+				if len(p.LocationCreates) != 1 {
+					t.Fatalf("location creates = %+v", p.LocationCreates)
+				}
+				lc := p.LocationCreates[0]
+				if lc.Key != "pending:condeco-location:3" || lc.Location.ExternalID != "condeco-location:3" || lc.Location.Name != "Berlin" {
+					t.Errorf("location create = %+v", lc)
+				}
+				wantAccess(t, findChange(t, p.Creates, "condeco:1").Desired.Access, allUser+",pending:condeco-location:3:user")
+			},
+		},
+		{
+			name:  "existing location matched by externalId is not created again",
+			users: users(cu("1")),
+			locs:  clocs("1", "2"),
+			check: func(t *testing.T, p *Plan) {
+				if len(p.LocationCreates) != 0 {
+					t.Errorf("location creates = %+v", p.LocationCreates)
+				}
+			},
+		},
+		{
+			name:  "existing user is not given new locations by default",
+			users: users(cu("1")),
+			locs:  clocs("1", "2", "3"),
+			cur:   []visitor.User{vu("1")},
+			check: func(t *testing.T, p *Plan) { wantCounts(t, p, 0, 0, 0, 0, 1) },
+		},
+		{
+			name:  "existing user gets new locations when GrantNewLocationsToExistingUsers",
+			users: users(cu("1")),
+			locs:  clocs("1", "2", "3"),
+			cur:   []visitor.User{vu("1", vacc("loc-1:user,loc-2:reception"))},
+			opt:   func(o *Options) { o.GrantNewLocationsToExistingUsers = true },
+			check: func(t *testing.T, p *Plan) {
+				c := findChange(t, p.Updates, "condeco:1")
+				wantAccess(t, c.Desired.Access, "loc-1:user,loc-2:reception,loc-h:user,pending:condeco-location:3:user")
+			},
+		},
+		{
+			name:  "hand-granted access is kept",
+			users: users(cu("1"), cu("2", global)),
+			cur: []visitor.User{
+				vu("1", vacc("loc-1:user,loc-1:reception,loc-2:admin")),
+				vu("2", vacc("loc-1:admin,loc-1:security,loc-h:admin")),
+			},
+			check: func(t *testing.T, p *Plan) { wantCounts(t, p, 0, 0, 0, 0, 2) },
+		},
+		{
+			name:  "user demoted from global admin loses admin on the default location",
+			users: users(cu("1")),
+			cur:   []visitor.User{vu("1", vacc("loc-1:admin,loc-1:reception,loc-2:admin"))},
+			check: func(t *testing.T, p *Plan) {
+				c := findChange(t, p.Updates, "condeco:1")
+				wantAccess(t, c.Desired.Access, "loc-1:user,loc-1:reception,loc-2:admin")
+				if c.AdminChange != "revoke" || p.Summary.AdminChanges != 1 {
+					t.Errorf("admin change = %q, summary %d", c.AdminChange, p.Summary.AdminChanges)
+				}
+			},
+		},
+		{
+			name:  "user promoted to global admin gains admin on the default location",
+			users: users(cu("1", global)),
+			cur:   []visitor.User{vu("1")},
+			check: func(t *testing.T, p *Plan) {
+				c := findChange(t, p.Updates, "condeco:1")
+				wantAccess(t, c.Desired.Access, "loc-1:admin,loc-2:user,loc-h:user")
+				if len(c.Changes) != 1 || c.Changes[0].Field != visitor.FieldAccess || c.AdminChange != "grant" {
+					t.Errorf("changes = %+v admin %q", c.Changes, c.AdminChange)
+				}
+			},
+		},
+		{
+			name:  "location admin becomes admin on mapped location when LocationAdmins",
+			users: users(cu("1", level(condeco.LevelLocationAdmin), atLoc("2")), cu("2", level(condeco.LevelLocationAdmin), atLoc("2"))),
+			cur:   []visitor.User{vu("2")},
+			opt:   func(o *Options) { o.LocationAdmins = true },
+			check: func(t *testing.T, p *Plan) {
+				wantAccess(t, findChange(t, p.Creates, "condeco:1").Desired.Access, "loc-1:user,loc-2:admin,loc-h:user")
+				wantAccess(t, findChange(t, p.Updates, "condeco:2").Desired.Access, "loc-1:user,loc-2:admin,loc-h:user")
+			},
+		},
+		{
+			name:  "unmanaged visitor user with the same userName is planned as a create",
+			users: users(cu("1")),
+			cur:   []visitor.User{vu("9", vext(""), vname("user1@example.com"))},
+			check: func(t *testing.T, p *Plan) {
+				wantCounts(t, p, 1, 0, 0, 0, 0)
+				if p.Summary.Managed != 0 {
+					t.Errorf("managed = %d, want 0", p.Summary.Managed)
+				}
+			},
+		},
+		{
+			name:  "users without the managed prefix are never updated or deleted",
+			users: users(cu("1")),
+			cur:   []visitor.User{vu("1"), vu("2", vext("okta:2")), vu("3", vext("condecox3"))},
+			check: func(t *testing.T, p *Plan) { wantCounts(t, p, 0, 0, 0, 0, 1) },
+		},
+		{
+			name:  "email change updates userName in place",
+			users: users(cu("1", email("ana.new@example.com"))),
+			cur:   []visitor.User{vu("1")},
+			check: func(t *testing.T, p *Plan) {
+				c := findChange(t, p.Updates, "condeco:1")
+				if c.VisitorID != "v-1" || c.Desired.UserName != "ana.new@example.com" || c.Desired.Email != "ana.new@example.com" {
+					t.Errorf("update = %+v", c)
+				}
+				want := FieldChange{Field: visitor.FieldUserName, Old: "user1@example.com", New: "ana.new@example.com"}
+				if len(c.Changes) != 1 || c.Changes[0] != want {
+					t.Errorf("changes = %+v", c.Changes)
+				}
+			},
+		},
+		{
+			name:  "email change to a userName another managed user keeps is a conflict",
+			users: users(cu("1", email("user2@example.com")), cu("2")),
+			cur:   []visitor.User{vu("1"), vu("2")},
+			check: func(t *testing.T, p *Plan) {
+				wantCounts(t, p, 0, 0, 0, 0, 1)
+				wantIssue(t, p.Conflicts, "condeco:1", "already uses")
+			},
+		},
+		{
+			name:  "userName freed by a rename or a delete can be taken in the same plan",
+			users: users(cu("1", email("user2@example.com")), cu("2", email("two@example.com")), cu("4", email("user3@example.com"))),
+			cur:   []visitor.User{vu("1"), vu("2"), vu("3")},
+			check: func(t *testing.T, p *Plan) {
+				wantCounts(t, p, 1, 2, 1, 0, 0)
+				if len(p.Conflicts) != 0 {
+					t.Errorf("conflicts = %+v", p.Conflicts)
+				}
+			},
+		},
+		{
+			name:  "protected user is never changed or deleted",
+			users: users(cu("1", global), cu("5")),
+			cur:   []visitor.User{vu("1"), vu("2"), vu("3")},
+			opt:   func(o *Options) { o.ProtectedUsers = []string{"USER1@example.com", "condeco:2", "user5@example.com"} },
+			check: func(t *testing.T, p *Plan) {
+				wantCounts(t, p, 0, 0, 1, 0, 0)
+				findChange(t, p.Deletes, "condeco:3")
+				wantIssue(t, p.Skipped, "condeco:1", "protected")
+				wantIssue(t, p.Skipped, "condeco:2", "protected")
+				wantIssue(t, p.Skipped, "condeco:5", "protected")
+			},
+		},
+		{
+			name:  "held source user is left exactly as is",
+			users: users(cu("1")),
+			held:  []string{"2"},
+			cur:   []visitor.User{vu("1"), vu("2", vgiven("Stale"))},
+			check: func(t *testing.T, p *Plan) {
+				wantCounts(t, p, 0, 0, 0, 0, 1)
+				wantIssue(t, p.Held, "condeco:2", "held")
+			},
+		},
+		{
+			name:  "deprovision delete removes a departed user",
+			users: users(cu("1")),
+			cur:   []visitor.User{vu("1"), vu("2")},
+			check: func(t *testing.T, p *Plan) {
+				wantCounts(t, p, 0, 0, 1, 0, 1)
+				if c := findChange(t, p.Deletes, "condeco:2"); c.VisitorID != "v-2" || c.Before == nil {
+					t.Errorf("delete = %+v", c)
+				}
+			},
+		},
+		{
+			name:  "deprovision deactivate sets active false and leaves inactive users",
+			users: users(cu("1")),
+			cur:   []visitor.User{vu("1"), vu("2"), vu("3", inactive(400))},
+			opt:   func(o *Options) { o.Deprovision = DeprovisionDeactivate },
+			check: func(t *testing.T, p *Plan) {
+				wantCounts(t, p, 0, 0, 0, 1, 2)
+				c := findChange(t, p.Deactivates, "condeco:2")
+				if c.Desired.Active || len(c.Changes) != 1 || c.Changes[0].Field != visitor.FieldActive {
+					t.Errorf("deactivate = %+v", c)
+				}
+			},
+		},
+		{
+			name:  "deactivate-then-delete deactivates now and deletes after DeleteAfter days",
+			users: users(cu("1")),
+			cur:   []visitor.User{vu("1"), vu("2"), vu("3", inactive(31)), vu("4", inactive(29))},
+			opt:   func(o *Options) { o.Deprovision, o.DeleteAfter = DeprovisionDeactivateThenDelete, 30 },
+			check: func(t *testing.T, p *Plan) {
+				wantCounts(t, p, 0, 0, 1, 1, 2)
+				findChange(t, p.Deactivates, "condeco:2")
+				findChange(t, p.Deletes, "condeco:3")
+			},
+		},
+		{
+			name:  "deactivated user back in condeco is reactivated",
+			users: users(cu("1")),
+			cur:   []visitor.User{vu("1", inactive(5))},
+			opt:   func(o *Options) { o.Deprovision = DeprovisionDeactivate },
+			check: func(t *testing.T, p *Plan) {
+				c := findChange(t, p.Updates, "condeco:1")
+				if !c.Desired.Active || len(c.Changes) != 1 || c.Changes[0] != (FieldChange{Field: visitor.FieldActive, Old: "false", New: "true"}) {
+					t.Errorf("reactivate = %+v", c.Changes)
+				}
+			},
+		},
+		{
+			name:  "policy upsert-only creates and updates but never deletes or deactivates",
+			users: users(cu("1", global), cu("4")),
+			cur:   []visitor.User{vu("1"), vu("2"), vu("3")},
+			opt:   func(o *Options) { o.Policy = PolicyUpsertOnly },
+			check: func(t *testing.T, p *Plan) {
+				wantCounts(t, p, 1, 1, 0, 0, 0)
+				wantIssue(t, p.Skipped, "condeco:2", "upsert-only")
+				wantIssue(t, p.Skipped, "condeco:3", "upsert-only")
+			},
+		},
+		{
+			name:  "policy create-only only creates",
+			users: users(cu("1", global), cu("4")),
+			locs:  clocs("1", "2", "3"),
+			cur:   []visitor.User{vu("1"), vu("2")},
+			opt:   func(o *Options) { o.Policy = PolicyCreateOnly },
+			check: func(t *testing.T, p *Plan) {
+				wantCounts(t, p, 1, 0, 0, 0, 0)
+				wantIssue(t, p.Skipped, "condeco:1", "create-only")
+				wantIssue(t, p.Skipped, "condeco:2", "create-only")
+				if len(p.LocationCreates) != 1 {
+					t.Errorf("location creates = %d, want 1", len(p.LocationCreates))
+				}
+			},
+		},
+		{
+			name:  "update carries only the differing fields with old and new values",
+			users: users(cu("1", phone("+442071234567"))),
+			cur:   []visitor.User{vu("1", vgiven("Old"), vphone("+33123456789"), vdefault("loc-2"))},
+			check: func(t *testing.T, p *Plan) {
+				c := findChange(t, p.Updates, "condeco:1")
+				want := []FieldChange{
+					{Field: visitor.FieldGivenName, Old: "Old", New: "First1"},
+					{Field: visitor.FieldPhone, Old: "+33123456789", New: "+442071234567"},
+					{Field: visitor.FieldDefaultLocation, Old: "loc-2", New: "loc-1"},
+				}
+				if got, _ := json.Marshal(c.Changes); string(got) != mustJSON(t, want) {
+					t.Errorf("changes = %s", got)
+				}
+				if f := c.Fields(); len(f) != 3 || f[0] != visitor.FieldGivenName {
+					t.Errorf("fields = %v", f)
+				}
+			},
+		},
+		{
+			name:  "user in sync is counted unchanged even with a differently cased userName",
+			users: users(cu("1")),
+			cur:   []visitor.User{vu("1", vname("User1@Example.com"))},
+			check: func(t *testing.T, p *Plan) { wantCounts(t, p, 0, 0, 0, 0, 1) },
+		},
+		{
+			name:  "invitations send",
+			users: users(cu("1")),
+			check: func(t *testing.T, p *Plan) { wantInvite(t, p, true) },
+		},
+		{
+			name:  "invitations suppress",
+			users: users(cu("1")),
+			cur:   []visitor.User{vu("2")},
+			opt:   func(o *Options) { o.Invitations = InvitationsSuppress },
+			check: func(t *testing.T, p *Plan) { wantInvite(t, p, false) },
+		},
+		{
+			name:  "invitations suppress-initial suppresses the first full sync",
+			users: users(cu("1")),
+			opt:   func(o *Options) { o.Invitations = InvitationsSuppressInitial },
+			check: func(t *testing.T, p *Plan) {
+				if !p.Initial {
+					t.Error("plan not initial")
+				}
+				wantInvite(t, p, false)
+			},
+		},
+		{
+			name:  "invitations suppress-initial sends once managed users exist",
+			users: users(cu("1"), cu("2")),
+			cur:   []visitor.User{vu("2")},
+			opt:   func(o *Options) { o.Invitations = InvitationsSuppressInitial },
+			check: func(t *testing.T, p *Plan) { wantInvite(t, p, true) },
+		},
+		{
+			name:  "externalId on two visitor users is a conflict and neither is touched",
+			users: users(cu("1")),
+			cur:   []visitor.User{vu("1", vgiven("A")), func() visitor.User { u := vu("1"); u.ID = "v-dup"; return u }()},
+			check: func(t *testing.T, p *Plan) {
+				wantCounts(t, p, 0, 0, 0, 0, 0)
+				wantIssue(t, p.Conflicts, "condeco:1", "on 2 Visitor users")
+			},
+		},
+		{
+			name:  "new admins count as admin changes only after the initial sync",
+			users: users(cu("1", global), cu("2", global)),
+			cur:   []visitor.User{vu("2")},
+			check: func(t *testing.T, p *Plan) {
+				if p.Summary.AdminChanges != 2 {
+					t.Errorf("admin changes = %d, want 2", p.Summary.AdminChanges)
+				}
+			},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { c.check(t, c.build(t)) })
+	}
+}
+
+func wantInvite(t *testing.T, p *Plan, want bool) {
+	t.Helper()
+	if p.SendInvitations != want {
+		t.Errorf("plan sendInvitations = %v, want %v", p.SendInvitations, want)
+	}
+	for _, c := range p.Creates {
+		if c.Desired.SendInvitation != want {
+			t.Errorf("%s sendInvitation = %v, want %v", c.ExternalID, c.Desired.SendInvitation, want)
+		}
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestBuildPlanErrors(t *testing.T) {
+	two := baseLocs()
+	two[1].Default = true
+	none := baseLocs()
+	none[0].Default = false
+	cases := []struct {
+		name  string
+		exp   *condeco.Export
+		locs  []visitor.Location
+		opt   func(*Options)
+		want  error
+		words string
+	}{
+		{"nil export", nil, baseLocs(), nil, ErrNilExport, "no export"},
+		{"no default location", &condeco.Export{}, none, nil, ErrNoDefaultLocation, "no location marked default"},
+		{"two default locations", &condeco.Export{}, two, nil, ErrNoDefaultLocation, "loc-1, loc-2"},
+		{"configured default location missing", &condeco.Export{}, baseLocs(), func(o *Options) { o.DefaultLocationID = "loc-x" }, ErrNoDefaultLocation, `"loc-x"`},
+		{"unknown policy", &condeco.Export{}, baseLocs(), func(o *Options) { o.Policy = "mirror" }, nil, `policy: "mirror"`},
+		{"unknown deprovision", &condeco.Export{}, baseLocs(), func(o *Options) { o.Deprovision = "archive" }, nil, "deprovision"},
+		{"unknown invitations", &condeco.Export{}, baseLocs(), func(o *Options) { o.Invitations = "later" }, nil, "invitations"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			o := DefaultOptions()
+			if c.opt != nil {
+				c.opt(&o)
+			}
+			_, err := BuildPlan(c.exp, Current{Locations: c.locs}, o, t0)
+			if err == nil || !strings.Contains(err.Error(), c.words) {
+				t.Fatalf("err = %v, want it to mention %q", err, c.words)
+			}
+			if c.want != nil && !errors.Is(err, c.want) {
+				t.Errorf("err = %v, want errors.Is %v", err, c.want)
+			}
+		})
+	}
+}
+
+// TestBuildPlanStable: the same inputs in any order give byte-identical
+// JSON, so dry-run output and golden files can be diffed.
+func TestBuildPlanStable(t *testing.T) {
+	exp := &condeco.Export{Users: users(cu("3"), cu("1", global), cu("2")), Locations: clocs("3", "1", "2")}
+	cur := []visitor.User{vu("9"), vu("2", vgiven("X")), vu("8")}
+	a, err := BuildPlan(exp, Current{Users: cur, Locations: baseLocs()}, DefaultOptions(), t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp2 := &condeco.Export{Users: users(cu("2"), cu("3"), cu("1", global)), Locations: clocs("2", "3", "1")}
+	cur2 := []visitor.User{vu("8"), vu("9"), vu("2", vgiven("X"))}
+	locs := baseLocs()
+	locs[0], locs[2] = locs[2], locs[0]
+	b, err := BuildPlan(exp2, Current{Users: cur2, Locations: locs}, DefaultOptions(), t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ja, jb := mustJSON(t, a), mustJSON(t, b); ja != jb {
+		t.Errorf("plans differ:\n%s\n%s", ja, jb)
+	}
+}

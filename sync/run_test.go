@@ -1,0 +1,453 @@
+package sync
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"condeco-visitor-sync/condeco"
+	"condeco-visitor-sync/visitor"
+)
+
+func newRunner(exp *condeco.Export, f *fakeTarget, opt func(*Options)) (*Runner, *observer.ObservedLogs) {
+	core, logs := observer.New(zapcore.InfoLevel)
+	o := DefaultOptions()
+	if opt != nil {
+		opt(&o)
+	}
+	n := 0
+	return &Runner{Source: fakeSource{exp: exp}, Target: f, Options: o, Log: zap.New(core),
+		Now:      func() time.Time { return t0 },
+		NewRunID: func() string { n++; return "run-" + string(rune('0'+n)) }}, logs
+}
+
+func export(us ...condeco.User) *condeco.Export {
+	return &condeco.Export{Users: us, Locations: clocs("1", "2"), RowsRead: len(us) + 2}
+}
+
+func run(t *testing.T, r *Runner, f RunFlags) *Report {
+	t.Helper()
+	rep, err := r.RunOnce(context.Background(), f)
+	if err != nil {
+		t.Fatalf("RunOnce: %v (report %+v)", err, rep)
+	}
+	return rep
+}
+
+func TestRunOnceInitialThenIdempotent(t *testing.T) {
+	f := newFake(baseLocs())
+	exp := export(cu("1", global), cu("2"), cu("3"))
+	exp.Locations = clocs("1", "2", "3")
+	r, logs := newRunner(exp, f, nil)
+	rep := run(t, r, RunFlags{})
+	if rep.Counts.Created != 3 || rep.Counts.LocationsCreated != 1 || rep.Counts.Failed != 0 {
+		t.Fatalf("counts = %+v", rep.Counts)
+	}
+	if len(rep.LocationsCreated) != 1 || rep.LocationsCreated[0] != "condeco-location:3" {
+		t.Errorf("locations created = %v", rep.LocationsCreated)
+	}
+	admin, _ := f.byExt("condeco:1")
+	wantAccess(t, admin.Access, "loc-1:admin,loc-2:user,loc-h:user,loc-new-4:user")
+	if admin.DefaultLocation != "loc-1" {
+		t.Errorf("default location = %s", admin.DefaultLocation)
+	}
+	if rep.Requests == 0 || rep.Requests != f.Requests() {
+		t.Errorf("requests = %d, fake saw %d", rep.Requests, f.Requests())
+	}
+	if rep.SourceRows != 5 || rep.RunID != "run-1" {
+		t.Errorf("source rows = %d, run id %q", rep.SourceRows, rep.RunID)
+	}
+	if n := logs.FilterMessage("user created").Len(); n != 3 {
+		t.Errorf("%d 'user created' lines, want 3", n)
+	}
+	if n := logs.FilterMessage("location created").Len(); n != 1 {
+		t.Errorf("%d 'location created' lines, want 1", n)
+	}
+	if n := logs.FilterMessage("sync run finished").Len(); n != 1 {
+		t.Errorf("%d summary lines, want 1", n)
+	}
+
+	writes := f.writes.Load()
+	rep = run(t, r, RunFlags{})
+	if rep.Counts.Unchanged != 3 || rep.Counts.Created+rep.Counts.Updated+rep.Counts.Deleted != 0 {
+		t.Errorf("second run counts = %+v", rep.Counts)
+	}
+	if f.writes.Load() != writes {
+		t.Errorf("second run wrote %d times", f.writes.Load()-writes)
+	}
+}
+
+func TestRunOnceDryRunWritesNothing(t *testing.T) {
+	f := newFake(baseLocs(), vu("9"))
+	exp := export(cu("1"), cu("2"), cu("3"), cu("4"), cu("5"), cu("6"), cu("7"), cu("8"), cu("10"), cu("11"))
+	exp.Locations = clocs("1", "2", "3")
+	r, _ := newRunner(exp, f, nil)
+	rep := run(t, r, RunFlags{DryRun: true, Approvals: Approvals{AllowDeletes: 1}})
+	if f.writes.Load() != 0 {
+		t.Errorf("dry run wrote %d times", f.writes.Load())
+	}
+	if rep.Plan == nil || rep.Plan.Summary.Creates != 10 || rep.Plan.Summary.Deletes != 1 || !rep.DryRun {
+		t.Errorf("dry-run plan = %+v", rep.Plan)
+	}
+}
+
+func TestRunOnceLimitsStopBeforeWrites(t *testing.T) {
+	cases := []struct {
+		name string
+		exp  *condeco.Export
+		f    RunFlags
+		want error
+	}{
+		{"empty export", export(), RunFlags{}, ErrSourceGuard},
+		{"shrunk export", export(cu("1"), cu("2"), cu("3"), cu("4"), cu("5"), cu("6"), cu("7"), cu("8")), RunFlags{}, ErrSourceGuard},
+		{"too many deletions in a dry run", export(cu("1"), cu("2"), cu("3"), cu("4"), cu("5"), cu("6"), cu("7"), cu("8")),
+			RunFlags{DryRun: true, Approvals: Approvals{AllowSourceShrink: true}}, ErrSafetyLimit},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var cur []visitor.User
+			for _, id := range []string{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10"} {
+				cur = append(cur, vu(id))
+			}
+			f := newFake(baseLocs(), cur...)
+			r, _ := newRunner(c.exp, f, nil)
+			rep, err := r.RunOnce(context.Background(), c.f)
+			if !errors.Is(err, c.want) {
+				t.Fatalf("err = %v, want %v", err, c.want)
+			}
+			if f.writes.Load() != 0 {
+				t.Errorf("wrote %d times despite the limit", f.writes.Load())
+			}
+			if rep == nil || rep.Plan == nil || rep.Error == "" {
+				t.Errorf("report = %+v, want the plan and the error", rep)
+			}
+		})
+	}
+}
+
+func TestRunOnceApprovedDeletionsApply(t *testing.T) {
+	f := newFake(baseLocs(), vu("1"), vu("2"), vu("3"))
+	r, _ := newRunner(export(cu("1"), cu("2")), f, func(o *Options) { o.SourceMinShare = 0.5 })
+	if _, err := r.RunOnce(context.Background(), RunFlags{}); !errors.Is(err, ErrSafetyLimit) {
+		t.Fatalf("err = %v, want the delete share limit (1 of 3)", err)
+	}
+	rep := run(t, r, RunFlags{Approvals: Approvals{AllowDeletes: 1}})
+	if rep.Counts.Deleted != 1 {
+		t.Errorf("deleted = %d", rep.Counts.Deleted)
+	}
+	if _, ok := f.byExt("condeco:3"); ok {
+		t.Error("condeco:3 still in Visitor")
+	}
+}
+
+func TestRunOnceOneFailureDoesNotStopOthers(t *testing.T) {
+	f := newFake(baseLocs(), vu("4", vgiven("Old")))
+	f.fail["create:user2@example.com"] = scimErr(500, "", "boom")
+	f.fail["update:user4@example.com"] = scimErr(400, "invalidValue", "bad name")
+	r, logs := newRunner(export(cu("1"), cu("2"), cu("3"), cu("4")), f, nil)
+	rep, err := r.RunOnce(context.Background(), RunFlags{})
+	if !errors.Is(err, ErrPartial) {
+		t.Fatalf("err = %v, want ErrPartial", err)
+	}
+	if rep.Counts.Created != 2 || rep.Counts.Failed != 2 {
+		t.Fatalf("counts = %+v", rep.Counts)
+	}
+	got := map[string]Action{}
+	for _, fl := range rep.Failures {
+		got[fl.User] = fl.Action
+		if fl.Reason == "" {
+			t.Errorf("failure without reason: %+v", fl)
+		}
+	}
+	if got["user2@example.com"] != ActionCreate || got["user4@example.com"] != ActionUpdate {
+		t.Errorf("failures = %+v", rep.Failures)
+	}
+	if logs.FilterMessage("user change failed").Len() != 2 {
+		t.Errorf("want 2 failure log lines")
+	}
+	// The next run plans the failed changes again.
+	rep = run(t, r, RunFlags{})
+	if rep.Counts.Created != 1 || rep.Counts.Updated != 1 || rep.Counts.Unchanged != 2 {
+		t.Errorf("retry counts = %+v", rep.Counts)
+	}
+}
+
+func TestRunOnceCreateConflicts(t *testing.T) {
+	hand := visitor.User{ID: "h-1", UserName: "user1@example.com", Email: "user1@example.com", GivenName: "Hand",
+		FamilyName: "Made", Active: true, DefaultLocation: "loc-2", Access: acc("loc-2:reception,loc-h:admin")}
+	cases := []struct {
+		name      string
+		existing  visitor.User
+		adopt     bool
+		protected []string
+		wantFix   string
+		adopted   bool
+		skipped   bool
+	}{
+		{name: "unmanaged user without adopt is a conflict with the fix", existing: hand, wantFix: "adopt_existing_users"},
+		{name: "adopt claims an unmanaged user with empty externalId", existing: hand, adopt: true, adopted: true},
+		{name: "adopt leaves a user owned by another source", existing: func() visitor.User { u := hand; u.ExternalID = "okta:77"; return u }(),
+			adopt: true, wantFix: "another source"},
+		{name: "adopt leaves a protected user", existing: hand, adopt: true, protected: []string{"user1@example.com"}, skipped: true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFake(baseLocs(), c.existing)
+			r, _ := newRunner(export(cu("1", global)), f, func(o *Options) {
+				o.AdoptExistingUsers = c.adopt
+				o.ProtectedUsers = c.protected
+			})
+			rep, err := r.RunOnce(context.Background(), RunFlags{})
+			got, _ := f.GetUser(context.Background(), "h-1")
+			if c.adopted {
+				if err != nil || rep.Counts.Adopted != 1 {
+					t.Fatalf("err = %v counts = %+v", err, rep.Counts)
+				}
+				if got.ExternalID != "condeco:1" || got.GivenName != "First1" || got.DefaultLocation != "loc-1" {
+					t.Errorf("adopted user = %+v", got)
+				}
+				wantAccess(t, got.Access, "loc-1:admin,loc-2:reception,loc-2:user,loc-h:user")
+				return
+			}
+			if c.skipped {
+				if err != nil || rep.Counts.Skipped != 1 || f.writes.Load() != 0 {
+					t.Errorf("err = %v counts = %+v writes %d", err, rep.Counts, f.writes.Load())
+				}
+				return
+			}
+			if !errors.Is(err, ErrPartial) || rep.Counts.Conflicts != 1 || len(rep.Conflicts) != 1 {
+				t.Fatalf("err = %v, counts %+v", err, rep.Counts)
+			}
+			if !strings.Contains(rep.Conflicts[0].Fix, c.wantFix) {
+				t.Errorf("fix = %q, want it to mention %q", rep.Conflicts[0].Fix, c.wantFix)
+			}
+			if !equalJSON(t, got, c.existing) {
+				t.Errorf("Visitor user changed: %+v", got)
+			}
+		})
+	}
+}
+
+func equalJSON(t *testing.T, a, b any) bool { return mustJSON(t, a) == mustJSON(t, b) }
+
+func TestRunOnceEmailChangeRefusedIsConflict(t *testing.T) {
+	other := visitor.User{ID: "h-1", UserName: "taken@example.com", Email: "taken@example.com", GivenName: "T", FamilyName: "K", Active: true}
+	f := newFake(baseLocs(), vu("1"), other)
+	r, _ := newRunner(export(cu("1", email("taken@example.com"))), f, nil)
+	rep, err := r.RunOnce(context.Background(), RunFlags{})
+	if !errors.Is(err, ErrPartial) || rep.Counts.Conflicts != 1 {
+		t.Fatalf("err = %v counts %+v", err, rep.Counts)
+	}
+	c := rep.Conflicts[0]
+	if c.ExternalID != "condeco:1" || !strings.Contains(c.Fix, "taken@example.com") || !strings.Contains(c.Reason, "409") {
+		t.Errorf("conflict = %+v", c)
+	}
+	if u, _ := f.byExt("condeco:1"); u.UserName != "user1@example.com" {
+		t.Errorf("userName = %s", u.UserName)
+	}
+}
+
+func TestRunOnceVerifyCountsMismatchAsFailure(t *testing.T) {
+	f := newFake(baseLocs(), vu("1", vgiven("Old")))
+	f.drop[visitor.FieldGivenName] = true
+	r, _ := newRunner(export(cu("1")), f, nil)
+	rep, err := r.RunOnce(context.Background(), RunFlags{})
+	if !errors.Is(err, ErrPartial) || rep.Counts.Updated != 0 || rep.Counts.Failed != 1 {
+		t.Fatalf("err = %v counts %+v", err, rep.Counts)
+	}
+	if !strings.Contains(rep.Failures[0].Reason, `givenName is "Old", want "First1"`) {
+		t.Errorf("reason = %q", rep.Failures[0].Reason)
+	}
+}
+
+func TestRunOnceLocationFailureFailsOnlyUsersNeedingIt(t *testing.T) {
+	f := newFake(baseLocs(), vu("1", vgiven("Old")))
+	f.fail["location:berlin"] = scimErr(500, "", "down")
+	exp := export(cu("1"), cu("2"))
+	exp.Locations = clocs("1", "2", "3")
+	r, _ := newRunner(exp, f, nil)
+	rep, err := r.RunOnce(context.Background(), RunFlags{})
+	if !errors.Is(err, ErrPartial) {
+		t.Fatalf("err = %v", err)
+	}
+	if rep.Counts.Updated != 1 || rep.Counts.Failed != 2 || rep.Counts.LocationsCreated != 0 {
+		t.Fatalf("counts = %+v failures %+v", rep.Counts, rep.Failures)
+	}
+	var sawUser bool
+	for _, fl := range rep.Failures {
+		if fl.User == "user2@example.com" && strings.Contains(fl.Reason, "location condeco-location:3 was not created") {
+			sawUser = true
+		}
+	}
+	if !sawUser {
+		t.Errorf("failures = %+v", rep.Failures)
+	}
+}
+
+func TestRunOnceConcurrencyBounded(t *testing.T) {
+	f := newFake(baseLocs())
+	var us []condeco.User
+	for i := range 24 {
+		us = append(us, cu(string(rune('a'+i))))
+	}
+	r, _ := newRunner(export(us...), f, func(o *Options) { o.Concurrency = 3 })
+	rep := run(t, r, RunFlags{})
+	if rep.Counts.Created != 24 {
+		t.Fatalf("created = %d", rep.Counts.Created)
+	}
+	if m := f.maxInFlight.Load(); m > 3 {
+		t.Errorf("max in flight = %d, want at most 3", m)
+	}
+}
+
+func TestRunOnceDeactivateThenReactivate(t *testing.T) {
+	f := newFake(baseLocs(), vu("1"), vu("2"), vu("3"), vu("4"), vu("5"), vu("6"), vu("7"), vu("8"), vu("9"), vu("10"), vu("11"))
+	all := []condeco.User{cu("1"), cu("2"), cu("3"), cu("4"), cu("5"), cu("6"), cu("7"), cu("8"), cu("9"), cu("10"), cu("11")}
+	r, _ := newRunner(export(all[1:]...), f, func(o *Options) { o.Deprovision = DeprovisionDeactivate })
+	rep := run(t, r, RunFlags{})
+	if rep.Counts.Deactivated != 1 {
+		t.Fatalf("counts = %+v", rep.Counts)
+	}
+	if u, _ := f.byExt("condeco:1"); u.Active {
+		t.Error("condeco:1 still active")
+	}
+	r.Source = fakeSource{exp: export(all...)}
+	rep = run(t, r, RunFlags{})
+	if rep.Counts.Updated != 1 {
+		t.Fatalf("counts = %+v", rep.Counts)
+	}
+	if u, _ := f.byExt("condeco:1"); !u.Active {
+		t.Error("condeco:1 not reactivated")
+	}
+}
+
+func TestRunOnceRehireTakesFreedUserName(t *testing.T) {
+	f := newFake(baseLocs(), vu("1"), vu("2"), vu("3"), vu("4"), vu("5"), vu("6"), vu("7"), vu("8"), vu("9"), vu("10"), vu("11"))
+	us := []condeco.User{cu("1"), cu("2"), cu("4"), cu("5"), cu("6"), cu("7"), cu("8"), cu("9"), cu("10"), cu("11"), cu("12", email("user3@example.com"))}
+	r, _ := newRunner(export(us...), f, nil)
+	rep := run(t, r, RunFlags{})
+	if rep.Counts.Deleted != 1 || rep.Counts.Created != 1 || rep.Counts.Conflicts != 0 {
+		t.Fatalf("counts = %+v", rep.Counts)
+	}
+	if u, ok := f.byExt("condeco:12"); !ok || u.UserName != "user3@example.com" {
+		t.Errorf("re-hire = %+v", u)
+	}
+}
+
+func TestRunOnceHeldUserUntouched(t *testing.T) {
+	f := newFake(baseLocs(), vu("1"), vu("2", vgiven("Stale")))
+	exp := export(cu("1"))
+	exp.Held = []string{"2"}
+	r, _ := newRunner(exp, f, func(o *Options) { o.SourceMinShare = 0 })
+	rep := run(t, r, RunFlags{})
+	if rep.Counts.Held != 1 || f.writes.Load() != 0 {
+		t.Errorf("counts = %+v, writes %d", rep.Counts, f.writes.Load())
+	}
+}
+
+func TestRunOnceSourceErrorWritesNothing(t *testing.T) {
+	f := newFake(baseLocs(), vu("1"))
+	r, _ := newRunner(nil, f, nil)
+	r.Source = fakeSource{err: errors.New("login failed")}
+	rep, err := r.RunOnce(context.Background(), RunFlags{})
+	if err == nil || !strings.Contains(err.Error(), "exporting from condeco: login failed") || f.writes.Load() != 0 {
+		t.Fatalf("err = %v, writes %d", err, f.writes.Load())
+	}
+	if rep.Error == "" {
+		t.Error("report has no error")
+	}
+}
+
+func TestRunOnceAuditLog(t *testing.T) {
+	f := newFake(baseLocs(), vu("1", vgiven("Old")), vu("2"), vu("3"), vu("4"), vu("5"), vu("6"), vu("7"), vu("8"), vu("9"), vu("10"), vu("11"))
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	r, _ := newRunner(export(cu("1"), cu("2"), cu("3"), cu("4"), cu("5"), cu("6"), cu("7"), cu("8"), cu("9"), cu("10"), cu("12")), f, nil)
+	r.AuditPath = path
+	run(t, r, RunFlags{})
+	fh, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	actions := map[Action]int{}
+	sc := bufio.NewScanner(fh)
+	for sc.Scan() {
+		var e AuditEntry
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatalf("bad line %q: %v", sc.Text(), err)
+		}
+		if e.Run != "run-1" || e.Result != "ok" {
+			t.Errorf("entry = %+v", e)
+		}
+		if e.Action == ActionUpdate && (e.Before == nil || e.After == nil || e.Before.GivenName != "Old" || e.After.GivenName != "First1") {
+			t.Errorf("update entry before/after = %+v", e)
+		}
+		actions[e.Action]++
+	}
+	if actions[ActionCreate] != 1 || actions[ActionUpdate] != 1 || actions[ActionDelete] != 1 || len(actions) != 3 {
+		t.Errorf("audit actions = %v", actions)
+	}
+}
+
+// statsOnly exposes the request count the way *visitor.Client does.
+type statsOnly struct {
+	Target
+	f *fakeTarget
+}
+
+func (s statsOnly) Stats() visitor.Stats { return visitor.Stats{Requests: s.f.Requests()} }
+
+func TestRunOnceRequestsFromStats(t *testing.T) {
+	f := newFake(baseLocs())
+	r, _ := newRunner(export(cu("1")), f, nil)
+	r.Target = statsOnly{Target: f, f: f}
+	rep := run(t, r, RunFlags{})
+	if rep.Requests != f.Requests() || rep.Requests < 4 { // 2 lists, create, re-read
+		t.Errorf("requests = %d, fake saw %d", rep.Requests, f.Requests())
+	}
+}
+
+// cancelOnCreate cancels the run's context during the first create.
+type cancelOnCreate struct {
+	*fakeTarget
+	cancel context.CancelFunc
+}
+
+func (c cancelOnCreate) CreateUser(ctx context.Context, u visitor.User) (visitor.User, error) {
+	c.cancel()
+	return c.fakeTarget.CreateUser(ctx, u)
+}
+
+func TestRunOnceCanceledReportsUnattemptedChanges(t *testing.T) {
+	f := newFake(baseLocs())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r, _ := newRunner(export(cu("1"), cu("2"), cu("3"), cu("4")), f, func(o *Options) { o.Concurrency = 1 })
+	r.Target = cancelOnCreate{fakeTarget: f, cancel: cancel}
+	rep, err := r.RunOnce(ctx, RunFlags{})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if rep.Counts.Failed != 3 || rep.Counts.Created != 1 { // the write in flight is counted, unverified
+		t.Errorf("counts = %+v failures %+v", rep.Counts, rep.Failures)
+	}
+	var unattempted int
+	for _, fl := range rep.Failures {
+		if strings.HasPrefix(fl.Reason, "not attempted") {
+			unattempted++
+		}
+	}
+	if unattempted != 3 {
+		t.Errorf("unattempted = %d, failures %+v", unattempted, rep.Failures)
+	}
+}

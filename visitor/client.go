@@ -1,0 +1,385 @@
+package visitor
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	gosync "sync"
+	"time"
+
+	"github.com/hashicorp/go-cleanhttp"
+	"github.com/hashicorp/go-retryablehttp"
+	"go.uber.org/zap"
+	"golang.org/x/time/rate"
+)
+
+// Limits from field-facts.md (Eptura SCIM).
+const (
+	DefaultRateLimit = 500 // calls per minute per client
+	DefaultPageSize  = 200
+	MaxBodyBytes     = 2 << 20 // the server answers 413 above this
+	DefaultTimeout   = 30 * time.Second
+	maxResponseBytes = 64 << 20
+	maxListItems     = 1_000_000 // far above any tenant; stops a runaway listing
+	mediaType        = "application/scim+json"
+)
+
+// Options configures a Client. Token, ClientSecret and the token itself
+// are secrets and never logged.
+type Options struct {
+	BaseURL string
+	Token   string
+
+	TokenURL, ClientID, ClientSecret string
+	TokenLifetime                    time.Duration
+
+	UserSchema, LocationSchema, LocationsEndpoint string
+
+	RateLimit int
+	PageSize  int
+	Timeout   time.Duration
+
+	RetryMax                   int
+	RetryWaitMin, RetryWaitMax time.Duration
+
+	InsecureSkipVerify bool
+	HTTPClient         *http.Client
+}
+
+// Client talks to one Visitor tenant. It is safe for concurrent use; all
+// goroutines share one rate limiter so the tenant's budget is spent
+// evenly instead of bouncing off 429s.
+type Client struct {
+	base              *url.URL
+	log               *zap.Logger
+	rc                *retryablehttp.Client
+	auth              *tokens
+	st                *stats
+	userSchema        string
+	locationSchema    string
+	locationsEndpoint string
+	retryMax          int
+	retryWaitMin      time.Duration
+	retryWaitMax      time.Duration
+
+	spcMu    gosync.Mutex
+	spcDone  bool
+	pageSize int
+}
+
+// New checks the options and builds a Client. It makes no request.
+func New(o Options, log *zap.Logger) (*Client, error) {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	base, err := checkURL("base url", o.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	base.Path = strings.TrimSuffix(base.Path, "/")
+	if o.Token != "" && o.TokenURL != "" {
+		return nil, errors.New("visitor: set either a token or a token url, not both")
+	}
+	if o.Token == "" && o.TokenURL == "" {
+		return nil, errors.New("visitor: no token and no token url")
+	}
+	if o.TokenURL != "" {
+		if _, err := checkURL("token url", o.TokenURL); err != nil {
+			return nil, err
+		}
+		if o.ClientID == "" || o.ClientSecret == "" {
+			return nil, errors.New("visitor: token url needs a client id and a client secret")
+		}
+	}
+	if o.TokenLifetime == 0 {
+		o.TokenLifetime = DefaultTokenLifetime
+	}
+	if o.TokenLifetime < MinTokenLifetime || o.TokenLifetime > MaxTokenLifetime {
+		return nil, fmt.Errorf("visitor: token lifetime %s outside %s..%s", o.TokenLifetime, MinTokenLifetime, MaxTokenLifetime)
+	}
+	if o.UserSchema == "" {
+		o.UserSchema = DefaultUserSchema
+	}
+	if o.LocationSchema == "" {
+		o.LocationSchema = DefaultLocationSchema
+	}
+	if o.LocationsEndpoint == "" {
+		o.LocationsEndpoint = DefaultLocationsEndpoint
+	}
+	o.LocationsEndpoint = strings.Trim(o.LocationsEndpoint, "/")
+	if o.RateLimit <= 0 {
+		o.RateLimit = DefaultRateLimit
+	}
+	if o.PageSize <= 0 {
+		o.PageSize = DefaultPageSize
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.RetryMax < 0 {
+		return nil, errors.New("visitor: negative retry max")
+	}
+	if o.RetryWaitMin <= 0 {
+		o.RetryWaitMin = 500 * time.Millisecond
+	}
+	if o.RetryWaitMax <= 0 {
+		o.RetryWaitMax = 30 * time.Second
+	}
+	if o.RetryWaitMax < o.RetryWaitMin {
+		o.RetryWaitMax = o.RetryWaitMin
+	}
+	if o.InsecureSkipVerify {
+		log.Warn("tls certificate verification is off", zap.String("base_url", base.Redacted()))
+	}
+
+	st := &stats{}
+	// Burst 1: calls are spread evenly, so no sliding minute ever holds
+	// more than the budget plus one.
+	lim := rate.NewLimiter(rate.Limit(float64(o.RateLimit)/60), 1)
+	hc := o.HTTPClient
+	var baseRT http.RoundTripper
+	if hc != nil && hc.Transport != nil {
+		baseRT = hc.Transport
+	} else {
+		tr := cleanhttp.DefaultPooledTransport()
+		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: o.InsecureSkipVerify} //nolint:gosec // opt-in, warned above
+		baseRT = tr
+	}
+	httpc := &http.Client{
+		Transport: &limitTransport{base: baseRT, lim: lim, timeout: o.Timeout, st: st},
+		// A SCIM API has no business redirecting; following one could
+		// carry the token to another place.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	if hc != nil {
+		httpc.Jar = hc.Jar
+	}
+	rc := &retryablehttp.Client{
+		HTTPClient:   httpc,
+		Logger:       zapLeveled{log.Sugar()},
+		RetryWaitMin: o.RetryWaitMin,
+		RetryWaitMax: o.RetryWaitMax,
+		RetryMax:     o.RetryMax,
+		CheckRetry:   checkRetry,
+		Backoff:      backoff,
+		ErrorHandler: retryablehttp.PassthroughErrorHandler,
+		RequestLogHook: func(_ retryablehttp.Logger, _ *http.Request, attempt int) {
+			if attempt > 0 {
+				st.add(func(s *Stats) { s.Retries++ })
+			}
+		},
+	}
+	c := &Client{
+		base:              base,
+		log:               log,
+		rc:                rc,
+		st:                st,
+		userSchema:        o.UserSchema,
+		locationSchema:    o.LocationSchema,
+		locationsEndpoint: o.LocationsEndpoint,
+		retryMax:          o.RetryMax,
+		retryWaitMin:      o.RetryWaitMin,
+		retryWaitMax:      o.RetryWaitMax,
+		pageSize:          o.PageSize,
+	}
+	c.auth = &tokens{
+		static:   o.Token,
+		tokenURL: o.TokenURL,
+		id:       o.ClientID,
+		secret:   o.ClientSecret,
+		lifetime: o.TokenLifetime,
+		rc:       rc,
+		st:       st,
+		now:      time.Now,
+	}
+	return c, nil
+}
+
+// checkURL allows https anywhere and plain http only to this machine, so a
+// token is never sent in clear over a network.
+func checkURL(what, raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("visitor: %s: %w", what, err)
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("visitor: %s %q has no host", what, u.Redacted())
+	}
+	switch u.Scheme {
+	case "https":
+		return u, nil
+	case "http":
+		if isLoopback(u.Hostname()) {
+			return u, nil
+		}
+		return nil, fmt.Errorf("visitor: %s %q: http is allowed only to loopback: %w", what, u.Redacted(), ErrInsecureURL)
+	}
+	return nil, fmt.Errorf("visitor: %s %q: scheme must be https: %w", what, u.Redacted(), ErrInsecureURL)
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Stats returns a copy of the counters.
+func (c *Client) Stats() Stats { return c.st.snapshot() }
+
+// endpoint joins the base URL and a path whose segments are already
+// escaped (ids go through url.PathEscape, so a "/" in an id stays in it).
+func (c *Client) endpoint(path string, q url.Values) string {
+	u := *c.base
+	u.RawQuery, u.Fragment = "", ""
+	s := u.String() + "/" + strings.TrimPrefix(path, "/")
+	if len(q) > 0 {
+		s += "?" + q.Encode()
+	}
+	return s
+}
+
+// call sends one SCIM request and decodes a 2xx answer into out. Non-2xx
+// answers become *Error; requests that got no answer become
+// *transportError. A 401 with a token endpoint fetches a new token and
+// repeats the request once.
+func (c *Client) call(ctx context.Context, method, path string, q url.Values, in, out any) error {
+	var body []byte
+	if in != nil {
+		var err error
+		if body, err = json.Marshal(in); err != nil {
+			return fmt.Errorf("%s %s: encoding body: %w", method, path, err)
+		}
+		if len(body) > MaxBodyBytes {
+			return fmt.Errorf("%s %s: body is %d bytes, limit is %d: %w", method, path, len(body), MaxBodyBytes, ErrTooLarge)
+		}
+	}
+	rctx := ctx
+	if method == http.MethodPost {
+		rctx = withUnsafeRetry(ctx)
+	}
+	for attempt := 0; ; attempt++ {
+		tok, err := c.auth.get(ctx)
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", method, path, err)
+		}
+		var rd io.Reader
+		if body != nil {
+			rd = bytes.NewReader(body)
+		}
+		req, err := retryablehttp.NewRequestWithContext(rctx, method, c.endpoint(path, q), rd)
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", method, path, err)
+		}
+		req.Header.Set("Accept", mediaType)
+		if body != nil {
+			req.Header.Set("Content-Type", mediaType)
+		}
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		resp, err := c.rc.Do(req)
+		if resp != nil {
+			err = nil // the answer says more than "gave up after retries"
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("%s %s: %w", method, path, ctx.Err())
+			}
+			return &transportError{method: method, path: path, err: err}
+		}
+		data, rerr := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 && c.auth.refreshable() {
+			c.log.Info("token refused, fetching a new one", zap.String("method", method), zap.String("path", path))
+			c.auth.invalidate(tok)
+			continue
+		}
+		if resp.StatusCode/100 != 2 {
+			e := decodeError(resp.StatusCode, data, tok, c.auth.secret)
+			return fmt.Errorf("%s %s: %w", method, path, e)
+		}
+		if rerr != nil {
+			return &transportError{method: method, path: path, err: fmt.Errorf("reading answer: %w", rerr)}
+		}
+		if out != nil && len(bytes.TrimSpace(data)) > 0 {
+			if err := json.Unmarshal(data, out); err != nil {
+				return fmt.Errorf("%s %s: decoding answer: %w", method, path, err)
+			}
+		}
+		return nil
+	}
+}
+
+// pageSizeFor learns filter.maxResults once, lazily, so a tenant with a
+// lower limit than ours is paged correctly. A missing or broken
+// ServiceProviderConfig keeps the configured size.
+func (c *Client) pageSizeFor(ctx context.Context) int {
+	c.spcMu.Lock()
+	defer c.spcMu.Unlock()
+	if c.spcDone {
+		return c.pageSize
+	}
+	var spc struct {
+		Filter struct {
+			Supported  bool `json:"supported"`
+			MaxResults int  `json:"maxResults"`
+		} `json:"filter"`
+	}
+	err := c.call(ctx, http.MethodGet, "ServiceProviderConfig", nil, nil, &spc)
+	switch {
+	case err == nil:
+		if m := spc.Filter.MaxResults; m > 0 && m < c.pageSize {
+			c.log.Info("page size lowered to server maximum", zap.Int("page_size", m))
+			c.pageSize = m
+		}
+	case ctx.Err() != nil:
+		return c.pageSize // try again on the next call
+	case errors.Is(err, ErrNotFound):
+	default:
+		c.log.Warn("reading service provider config", zap.Error(err))
+	}
+	c.spcDone = true
+	return c.pageSize
+}
+
+// list pages through a listing with startIndex/count until totalResults
+// items were seen or the server returns an empty page.
+func (c *Client) list(ctx context.Context, path, filter string) ([]json.RawMessage, error) {
+	size := c.pageSizeFor(ctx)
+	var all []json.RawMessage
+	start := 1
+	for {
+		q := url.Values{"startIndex": {strconv.Itoa(start)}, "count": {strconv.Itoa(size)}}
+		if filter != "" {
+			q.Set("filter", filter)
+		}
+		var page listResponse
+		if err := c.call(ctx, http.MethodGet, path, q, nil, &page); err != nil {
+			return nil, err
+		}
+		// A server that ignores startIndex would otherwise be paged
+		// forever, returning the first page again and again.
+		if page.StartIndex != 0 && page.StartIndex != start {
+			return nil, fmt.Errorf("GET %s: asked for startIndex %d, got %d", path, start, page.StartIndex)
+		}
+		if len(all)+len(page.Resources) > maxListItems {
+			return nil, fmt.Errorf("GET %s: more than %d results", path, maxListItems)
+		}
+		all = append(all, page.Resources...)
+		start += len(page.Resources)
+		if len(page.Resources) == 0 || len(all) >= page.TotalResults {
+			return all, nil
+		}
+	}
+}

@@ -1,0 +1,107 @@
+package visitor
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// Sentinels that callers test with errors.Is. A *Error matches the one for
+// its HTTP status, so the sync can branch on "not found" or "conflict"
+// without knowing the wire form.
+var (
+	ErrBadRequest   = errors.New("scim: bad request")
+	ErrUnauthorized = errors.New("scim: unauthorized")
+	ErrForbidden    = errors.New("scim: forbidden")
+	ErrNotFound     = errors.New("scim: not found")
+	ErrConflict     = errors.New("scim: conflict")
+	ErrTooLarge     = errors.New("scim: request body too large")
+	ErrRateLimited  = errors.New("scim: rate limited")
+	ErrServer       = errors.New("scim: server error")
+	ErrInsecureURL  = errors.New("insecure url")
+	ErrAmbiguous    = errors.New("more than one match")
+)
+
+// Error is a SCIM error response (RFC 7644 §3.12). It carries only what the
+// server said; it never holds request headers, so no token can leak through
+// it.
+type Error struct {
+	Status   int
+	ScimType string
+	Detail   string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "scim: status %d", e.Status)
+	if e.ScimType != "" {
+		b.WriteString(" " + e.ScimType)
+	}
+	if e.Detail != "" {
+		b.WriteString(": " + e.Detail)
+	}
+	return b.String()
+}
+
+// Is maps the status to a sentinel so errors.Is(err, ErrNotFound) works.
+func (e *Error) Is(target error) bool {
+	switch target {
+	case ErrBadRequest:
+		return e.Status == http.StatusBadRequest
+	case ErrUnauthorized:
+		return e.Status == http.StatusUnauthorized
+	case ErrForbidden:
+		return e.Status == http.StatusForbidden
+	case ErrNotFound:
+		return e.Status == http.StatusNotFound
+	case ErrConflict:
+		return e.Status == http.StatusConflict
+	case ErrTooLarge:
+		return e.Status == http.StatusRequestEntityTooLarge
+	case ErrRateLimited:
+		return e.Status == http.StatusTooManyRequests
+	case ErrServer:
+		return e.Status >= 500
+	}
+	return false
+}
+
+// maxDetail bounds how much of a non-SCIM error body ends up in an error
+// message (and so in logs).
+const maxDetail = 200
+
+// decodeError builds an *Error from a non-2xx response. Servers send status
+// as a string (as the RFC says) or a number; both are accepted, and a body
+// that is not a SCIM error still gives a useful message. Any secret the
+// server might echo back is cut out.
+func decodeError(status int, body []byte, secrets ...string) *Error {
+	e := &Error{Status: status}
+	var raw struct {
+		Status   json.RawMessage `json:"status"`
+		ScimType string          `json:"scimType"`
+		Detail   string          `json:"detail"`
+	}
+	if err := json.Unmarshal(body, &raw); err == nil && (raw.ScimType != "" || raw.Detail != "" || len(raw.Status) > 0) {
+		e.ScimType = raw.ScimType
+		e.Detail = raw.Detail
+		if s := strings.Trim(string(raw.Status), `"`); s != "" {
+			if n, err := strconv.Atoi(s); err == nil && n >= 400 && n < 600 {
+				e.Status = n
+			}
+		}
+	} else {
+		e.Detail = strings.TrimSpace(string(body))
+	}
+	if len(e.Detail) > maxDetail {
+		e.Detail = e.Detail[:maxDetail] + "…"
+	}
+	for _, s := range secrets {
+		if s != "" {
+			e.Detail = strings.ReplaceAll(e.Detail, s, "[redacted]")
+		}
+	}
+	return e
+}

@@ -1,0 +1,60 @@
+package visitor
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+)
+
+// ListLocations returns every Visitor location.
+func (c *Client) ListLocations(ctx context.Context) ([]Location, error) {
+	raws, err := c.list(ctx, c.locationsEndpoint, "")
+	if err != nil {
+		return nil, fmt.Errorf("listing locations: %w", err)
+	}
+	out := make([]Location, 0, len(raws))
+	for _, r := range raws {
+		l, err := decodeLocation(r)
+		if err != nil {
+			return nil, fmt.Errorf("listing locations: %w", err)
+		}
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+// CreateLocation creates l. Like CreateUser it never repeats a create whose
+// outcome is unknown before checking, by externalId, that it did not
+// happen. Locations are few, so the check lists them all rather than
+// relying on filter support on this non-standard endpoint.
+func (c *Client) CreateLocation(ctx context.Context, l Location) (Location, error) {
+	if l.Name == "" {
+		return Location{}, fmt.Errorf("creating location %q: empty name", l.ExternalID)
+	}
+	body := wireLocation{Schemas: []string{c.locationSchema}, ExternalID: l.ExternalID, Name: l.Name}
+	var found *Location
+	raw, err := c.createOnce(ctx, c.locationsEndpoint, l.ExternalID, body, func(ctx context.Context) (bool, error) {
+		all, err := c.ListLocations(ctx)
+		if err != nil {
+			return false, err
+		}
+		for i := range all {
+			if all[i].ExternalID == l.ExternalID {
+				found = &all[i]
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		return Location{}, fmt.Errorf("creating location %q: %w", l.ExternalID, err)
+	}
+	if found != nil {
+		return *found, nil
+	}
+	created, err := decodeLocation(json.RawMessage(raw))
+	if err != nil {
+		return Location{}, fmt.Errorf("creating location %q: %w", l.ExternalID, err)
+	}
+	return created, nil
+}

@@ -1,0 +1,118 @@
+// Package simulator is an in-memory Eptura Visitor SCIM 2.0 server. It is an
+// independent implementation of docs/visitor-scim.md (it does not import
+// package visitor) and enforces the contract strictly, so that a client that
+// passes against it has been checked against every documented rule rather
+// than against a second copy of its own assumptions.
+package simulator
+
+import (
+	"time"
+)
+
+// Defaults from docs/visitor-scim.md.
+const (
+	DefaultUserSchema        = "urn:ietf:params:scim:schemas:extension:eptura:visitor:2.0:User"
+	DefaultLocationSchema    = "urn:ietf:params:scim:schemas:extension:eptura:visitor:2.0:Location"
+	DefaultLocationsEndpoint = "/Locations"
+	DefaultMaxBody           = 2 << 20
+	DefaultMaxResults        = 200
+	DefaultLocationName      = "Default location"
+	// BasePath is where the SCIM routes live; Start returns a URL ending in it.
+	BasePath = "/scim/v2"
+)
+
+// SCIM URNs fixed by RFC 7643/7644.
+const (
+	coreUserSchema       = "urn:ietf:params:scim:schemas:core:2.0:User"
+	enterpriseUserSchema = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+	listResponseSchema   = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+	errorSchema          = "urn:ietf:params:scim:api:messages:2.0:Error"
+	patchOpSchema        = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+	spcSchema            = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
+	resourceTypeSchema   = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
+)
+
+// Token lifetimes accepted by the token endpoint (seed 003: 1 minute to 10
+// years, default 24 hours).
+const (
+	minTokenExpiry     = 60
+	maxTokenExpiry     = 315360000
+	defaultTokenExpiry = 24 * 60 * 60
+)
+
+// Options configures a Server. The zero value serves the contract defaults
+// but accepts no token at all.
+type Options struct {
+	// Token is a static bearer token, like the one the Visitor marketplace
+	// page shows. Empty means only tokens from the token endpoint work.
+	Token string
+	// ClientID and ClientSecret enable POST /oauth/token.
+	ClientID, ClientSecret string
+	// RateLimit is calls per minute per token; 0 turns it off.
+	RateLimit int
+	// MaxBody is the largest request body accepted (default 2 MiB).
+	MaxBody int64
+	// MaxResults caps count on listings (default 200).
+	MaxResults int
+	// UserSchema, LocationSchema and LocationsEndpoint default to the
+	// contract values; they are configurable because the real names are not
+	// public.
+	UserSchema, LocationSchema, LocationsEndpoint string
+	// DefaultLocationName names the location created at start with
+	// default:true, the token's primary location.
+	DefaultLocationName string
+	// Now is the clock for token expiry, rate windows and meta timestamps.
+	Now func() time.Time
+	// Faults are injected on SCIM routes (not /stats or /state).
+	Faults Faults
+}
+
+// Faults describes injected misbehaviour. Rates are probabilities in [0,1],
+// drawn from a generator seeded with Seed so a run can be repeated.
+type Faults struct {
+	// Latency is added before every SCIM request is handled.
+	Latency time.Duration
+	// ErrorRate maps an HTTP status to the probability of answering it
+	// instead of handling the request (nothing is applied).
+	ErrorRate map[int]float64
+	// DropRate closes the connection before handling (nothing applied).
+	DropRate float64
+	// DropAfterWriteRate closes the connection after a write request has been
+	// applied but before the answer is sent, so the client cannot know the
+	// outcome.
+	DropAfterWriteRate float64
+	// MalformedRate replaces a JSON answer by a truncated body.
+	MalformedRate float64
+	// SlowPage is added to listing requests.
+	SlowPage time.Duration
+	// Seed seeds the fault generator.
+	Seed int64
+}
+
+func (o Options) withDefaults() Options {
+	if o.MaxBody <= 0 {
+		o.MaxBody = DefaultMaxBody
+	}
+	if o.MaxResults <= 0 {
+		o.MaxResults = DefaultMaxResults
+	}
+	if o.UserSchema == "" {
+		o.UserSchema = DefaultUserSchema
+	}
+	if o.LocationSchema == "" {
+		o.LocationSchema = DefaultLocationSchema
+	}
+	if o.LocationsEndpoint == "" {
+		o.LocationsEndpoint = DefaultLocationsEndpoint
+	}
+	if o.LocationsEndpoint[0] != '/' {
+		o.LocationsEndpoint = "/" + o.LocationsEndpoint
+	}
+	if o.DefaultLocationName == "" {
+		o.DefaultLocationName = DefaultLocationName
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}

@@ -1,0 +1,288 @@
+package simulator
+
+import (
+	"bytes"
+	"math/rand"
+	"net/http"
+	"strings"
+	gosync "sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Server is the simulator; it implements http.Handler.
+type Server struct {
+	opts Options
+	mux  *http.ServeMux
+
+	mu        gosync.Mutex
+	users     map[string]*User
+	userOrder []string
+	locs      map[string]*Location
+	locOrder  []string
+	nextLoc   int
+	outbox    []Invitation
+	tokens    map[string]time.Time // issued token → expiry
+	staticOff bool                 // ExpireTokens also retires the static token
+	limiters  map[string]*rate.Limiter
+
+	fmu    gosync.Mutex
+	faults Faults
+	rng    *rand.Rand
+
+	smu   gosync.Mutex
+	stats Stats
+}
+
+// New builds a Server with one default location.
+func New(o Options) *Server {
+	o = o.withDefaults()
+	s := &Server{
+		opts:     o,
+		users:    map[string]*User{},
+		locs:     map[string]*Location{},
+		tokens:   map[string]time.Time{},
+		limiters: map[string]*rate.Limiter{},
+		stats:    newStats(),
+	}
+	s.SetFaults(o.Faults)
+	now := o.Now().UTC()
+	s.addLocation(Location{Name: o.DefaultLocationName, Default: true}, now)
+	s.routes()
+	return s
+}
+
+// ServeHTTP dispatches to the routes.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mux.ServeHTTP(w, r)
+}
+
+// SetFaults replaces the injected faults at run time and reseeds the
+// generator.
+func (s *Server) SetFaults(f Faults) {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	cp := f
+	cp.ErrorRate = map[int]float64{}
+	for k, v := range f.ErrorRate {
+		cp.ErrorRate[k] = v
+	}
+	s.faults = cp
+	s.rng = rand.New(rand.NewSource(f.Seed))
+}
+
+// route says which handler answers a method on a route template.
+type route struct {
+	template string
+	list     bool // a listing, delayed by Faults.SlowPage
+	methods  map[string]http.HandlerFunc
+}
+
+func (s *Server) routes() {
+	m := http.NewServeMux()
+	loc := s.opts.LocationsEndpoint
+	scim := []route{
+		{template: "/Users", list: true, methods: map[string]http.HandlerFunc{
+			http.MethodGet: s.listUsers, http.MethodPost: s.createUser}},
+		{template: "/Users/{id}", methods: map[string]http.HandlerFunc{
+			http.MethodGet: s.getUser, http.MethodPut: s.putUser,
+			http.MethodPatch: s.patchUser, http.MethodDelete: s.deleteUser}},
+		{template: loc, list: true, methods: map[string]http.HandlerFunc{
+			http.MethodGet: s.listLocations, http.MethodPost: s.createLocation}},
+		{template: loc + "/{id}", methods: map[string]http.HandlerFunc{
+			http.MethodGet: s.getLocation, http.MethodPut: s.putLocation}},
+		{template: "/ServiceProviderConfig", methods: map[string]http.HandlerFunc{
+			http.MethodGet: s.serviceProviderConfig}},
+		{template: "/ResourceTypes", methods: map[string]http.HandlerFunc{
+			http.MethodGet: s.resourceTypes}},
+	}
+	for _, rt := range scim {
+		m.Handle(BasePath+rt.template, s.scim(rt))
+	}
+	m.Handle(BasePath+"/", s.scim(route{template: "unknown"}))
+	m.Handle("/oauth/token", s.scimNoAuth(route{template: "/oauth/token",
+		methods: map[string]http.HandlerFunc{http.MethodPost: s.issueToken}}))
+	m.HandleFunc("GET /stats", s.serveStats)
+	m.HandleFunc("GET /state", s.serveState)
+	s.mux = m
+}
+
+// scim wraps a SCIM route: stats, faults, auth, rate limit, body limit.
+func (s *Server) scim(rt route) http.Handler {
+	return s.wrap(rt, true)
+}
+
+// scimNoAuth wraps the token endpoint: faults and stats but no bearer token.
+func (s *Server) scimNoAuth(rt route) http.Handler {
+	return s.wrap(rt, false)
+}
+
+func (s *Server) wrap(rt route, auth bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f := s.currentFaults()
+		if !sleep(r, f.Latency) {
+			return
+		}
+		if rt.list && r.Method == http.MethodGet && !sleep(r, f.SlowPage) {
+			return
+		}
+		if s.roll(f.DropRate) {
+			s.count(r.Method, rt.template, statusDropped)
+			s.countFault("drop")
+			hijackClose(w)
+			return
+		}
+		buf := newBuffer()
+		if st := s.rollError(f.ErrorRate); st != 0 {
+			s.countFault("error")
+			if st == http.StatusTooManyRequests || st == http.StatusServiceUnavailable {
+				buf.Header().Set("Retry-After", "1")
+			}
+			writeError(buf, errf(st, "", "injected fault"))
+		} else {
+			s.handle(buf, r, rt, auth)
+		}
+		if isWrite(r.Method) && buf.status < 300 && s.roll(f.DropAfterWriteRate) {
+			s.count(r.Method, rt.template, statusDroppedAfterWrite)
+			s.countFault("dropAfterWrite")
+			hijackClose(w)
+			return
+		}
+		if buf.body.Len() > 0 && s.roll(f.MalformedRate) {
+			s.countFault("malformed")
+			b := buf.body.Bytes()
+			buf.body = *bytes.NewBuffer(append([]byte(nil), b[:len(b)/2]...))
+		}
+		s.count(r.Method, rt.template, buf.status)
+		buf.flush(w)
+	})
+}
+
+func (s *Server) handle(w http.ResponseWriter, r *http.Request, rt route, auth bool) {
+	if rt.methods == nil {
+		writeError(w, errf(http.StatusNotFound, "", "no such endpoint %s", r.URL.Path))
+		return
+	}
+	if auth {
+		tok, err := s.authenticate(r)
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="scim"`)
+			writeError(w, err)
+			return
+		}
+		if wait, ok := s.allow(tok); !ok {
+			w.Header().Set("Retry-After", wait)
+			writeError(w, errf(http.StatusTooManyRequests, "", "more than %d calls per minute", s.opts.RateLimit))
+			return
+		}
+	}
+	h, ok := rt.methods[r.Method]
+	if !ok {
+		allow := make([]string, 0, len(rt.methods))
+		for m := range rt.methods {
+			allow = append(allow, m)
+		}
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeError(w, errf(http.StatusMethodNotAllowed, "", "%s not allowed on %s", r.Method, rt.template))
+		return
+	}
+	if r.ContentLength > s.opts.MaxBody {
+		writeError(w, errf(http.StatusRequestEntityTooLarge, "", "body of %d bytes is over %d", r.ContentLength, s.opts.MaxBody))
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBody)
+	h(w, r)
+}
+
+func isWrite(method string) bool {
+	switch method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+		return true
+	}
+	return false
+}
+
+// sleep waits d unless the client goes away first; false means it went.
+func sleep(r *http.Request, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
+}
+
+// hijackClose drops the connection without an answer, like a proxy reset.
+func hijackClose(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic(http.ErrAbortHandler)
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	_ = conn.Close()
+}
+
+// buffer holds an answer so faults can drop or corrupt it after the
+// handler has applied its change.
+type buffer struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func newBuffer() *buffer { return &buffer{header: http.Header{}, status: http.StatusOK} }
+
+func (b *buffer) Header() http.Header         { return b.header }
+func (b *buffer) Write(p []byte) (int, error) { return b.body.Write(p) }
+func (b *buffer) WriteHeader(status int)      { b.status = status }
+
+func (b *buffer) flush(w http.ResponseWriter) {
+	for k, v := range b.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(b.status)
+	_, _ = w.Write(b.body.Bytes())
+}
+
+func (s *Server) currentFaults() Faults {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	return s.faults
+}
+
+func (s *Server) roll(p float64) bool {
+	if p <= 0 {
+		return false
+	}
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	return s.rng.Float64() < p
+}
+
+// rollError picks at most one injected status; statuses are tried in
+// ascending order so a seed replays the same sequence.
+func (s *Server) rollError(rates map[int]float64) int {
+	if len(rates) == 0 {
+		return 0
+	}
+	codes := make([]int, 0, len(rates))
+	for c := range rates {
+		codes = append(codes, c)
+	}
+	sortInts(codes)
+	for _, c := range codes {
+		if s.roll(rates[c]) {
+			return c
+		}
+	}
+	return 0
+}

@@ -1,0 +1,225 @@
+package simulator
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"strings"
+)
+
+func newUserID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// checkAgainstStore enforces the rules that involve other records: unique
+// userName and externalId, known locations. Caller holds s.mu.
+func (s *Server) checkAgainstStore(u *User) *scimError {
+	for _, id := range s.userOrder {
+		o := s.users[id]
+		if o.ID == u.ID {
+			continue
+		}
+		if strings.EqualFold(o.UserName, u.UserName) {
+			return errf(http.StatusConflict, "uniqueness", "userName %q is already used", u.UserName)
+		}
+		if u.ExternalID != "" && o.ExternalID == u.ExternalID {
+			return errf(http.StatusConflict, "uniqueness", "externalId %q is already used", u.ExternalID)
+		}
+	}
+	if u.DefaultLocation != "" && s.locs[u.DefaultLocation] == nil {
+		return invalidValue("defaultLocation %q is no location", u.DefaultLocation)
+	}
+	for _, l := range u.Locations {
+		if s.locs[l.Value] == nil {
+			return invalidValue("locations[].value %q is no location", l.Value)
+		}
+	}
+	return nil
+}
+
+// checkLastAdmin refuses a change (after == nil for a delete) that would
+// leave no active admin when there is one now (seed 003: the application
+// needs at least one active admin). Caller holds s.mu.
+func (s *Server) checkLastAdmin(before, after *User) *scimError {
+	if !before.isAdmin() || (after != nil && after.isAdmin()) {
+		return nil
+	}
+	for _, id := range s.userOrder {
+		if o := s.users[id]; o.ID != before.ID && o.isAdmin() {
+			return nil
+		}
+	}
+	what := "deleted"
+	if after != nil {
+		what = "deactivated or lose the admin role"
+	}
+	return errf(http.StatusConflict, "mutability", "user %s is the last active admin and cannot be %s", before.ID, what)
+}
+
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
+	b, serr := readBody(r)
+	if serr != nil {
+		writeError(w, serr)
+		return
+	}
+	in, serr := s.decodeUser(b)
+	if serr != nil {
+		writeError(w, serr)
+		return
+	}
+	u := &User{ViaSCIM: true}
+	in.apply(u)
+	if serr := validateUser(u); serr != nil {
+		writeError(w, serr)
+		return
+	}
+	s.mu.Lock()
+	if serr := s.checkAgainstStore(u); serr != nil {
+		s.mu.Unlock()
+		writeError(w, serr)
+		return
+	}
+	now := s.opts.Now().UTC()
+	u.ID = newUserID()
+	u.Created, u.LastModified = now, now
+	s.users[u.ID] = u
+	s.userOrder = append(s.userOrder, u.ID)
+	if in.ext != nil && in.ext.SendInvitation != nil && *in.ext.SendInvitation {
+		i, _ := u.primaryWorkEmail()
+		s.outbox = append(s.outbox, Invitation{To: u.Emails[i].Value, UserID: u.ID, Subject: InvitationSubject, SentAt: now})
+	}
+	out := s.toWire(u, baseURL(r))
+	s.mu.Unlock()
+	w.Header().Set("Location", baseURL(r)+"/Users/"+u.ID)
+	writeJSON(w, http.StatusCreated, out)
+}
+
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.users[r.PathValue("id")]
+	if u == nil {
+		writeError(w, errf(http.StatusNotFound, "", "user %q not found", r.PathValue("id")))
+		return
+	}
+	writeJSON(w, http.StatusOK, s.toWire(u, baseURL(r)))
+}
+
+func (s *Server) putUser(w http.ResponseWriter, r *http.Request) {
+	b, serr := readBody(r)
+	if serr != nil {
+		writeError(w, serr)
+		return
+	}
+	in, serr := s.decodeUser(b)
+	if serr != nil {
+		writeError(w, serr)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := r.PathValue("id")
+	old := s.users[id]
+	if old == nil {
+		writeError(w, errf(http.StatusNotFound, "", "user %q not found", id))
+		return
+	}
+	u := old.clone()
+	in.apply(&u)
+	s.commitUser(w, r, old, &u)
+}
+
+// commitUser validates a changed copy and stores it. Caller holds s.mu.
+func (s *Server) commitUser(w http.ResponseWriter, r *http.Request, old, u *User) {
+	if old.ExternalID != "" && u.ExternalID != old.ExternalID {
+		writeError(w, errf(http.StatusBadRequest, "mutability", "externalId %q cannot be changed", old.ExternalID))
+		return
+	}
+	if serr := validateUser(u); serr != nil {
+		writeError(w, serr)
+		return
+	}
+	if serr := s.checkAgainstStore(u); serr != nil {
+		writeError(w, serr)
+		return
+	}
+	if serr := s.checkLastAdmin(old, u); serr != nil {
+		writeError(w, serr)
+		return
+	}
+	u.LastModified = s.opts.Now().UTC()
+	s.users[u.ID] = u
+	writeJSON(w, http.StatusOK, s.toWire(u, baseURL(r)))
+}
+
+func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := r.PathValue("id")
+	u := s.users[id]
+	if u == nil {
+		writeError(w, errf(http.StatusNotFound, "", "user %q not found", id))
+		return
+	}
+	if !u.ViaSCIM {
+		writeError(w, errf(http.StatusForbidden, "", "user %s was not created through SCIM and cannot be deleted", id))
+		return
+	}
+	if serr := s.checkLastAdmin(u, nil); serr != nil {
+		writeError(w, serr)
+		return
+	}
+	delete(s.users, id)
+	for i, o := range s.userOrder {
+		if o == id {
+			s.userOrder = append(s.userOrder[:i], s.userOrder[i+1:]...)
+			break
+		}
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// Users returns a snapshot of every user in creation order.
+func (s *Server) Users() []User {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]User, 0, len(s.userOrder))
+	for _, id := range s.userOrder {
+		out = append(out, s.users[id].clone())
+	}
+	return out
+}
+
+// Outbox returns the invitation emails sent so far.
+func (s *Server) Outbox() []Invitation {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Invitation{}, s.outbox...)
+}
+
+// AddHandmadeUser stores a user as if made in the Visitor UI: no SCIM
+// validation, hidden from unfiltered listings, not deletable through SCIM.
+// It returns the stored user (with its id).
+func (s *Server) AddHandmadeUser(u User) User {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u = u.clone()
+	u.ViaSCIM = false
+	if u.ID == "" {
+		u.ID = newUserID()
+	}
+	now := s.opts.Now().UTC()
+	if u.Created.IsZero() {
+		u.Created = now
+	}
+	if u.LastModified.IsZero() {
+		u.LastModified = now
+	}
+	if _, ok := s.users[u.ID]; !ok {
+		s.userOrder = append(s.userOrder, u.ID)
+	}
+	s.users[u.ID] = &u
+	return u.clone()
+}

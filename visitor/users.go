@@ -1,0 +1,190 @@
+package visitor
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+const usersPath = "Users"
+
+// ListUsers returns every user matching filter (all SCIM-created active
+// users when filter is empty, per the contract).
+func (c *Client) ListUsers(ctx context.Context, filter string) ([]User, error) {
+	raws, err := c.list(ctx, usersPath, filter)
+	if err != nil {
+		return nil, fmt.Errorf("listing users: %w", err)
+	}
+	out := make([]User, 0, len(raws))
+	for _, r := range raws {
+		u, err := c.decodeUser(r)
+		if err != nil {
+			return nil, fmt.Errorf("listing users: %w", err)
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+// ListManagedUsers lists the users this integration owns, inactive ones
+// included, because a filtered listing returns them too.
+func (c *Client) ListManagedUsers(ctx context.Context, externalIDPrefix string) ([]User, error) {
+	if externalIDPrefix == "" {
+		return nil, errors.New("listing managed users: empty externalId prefix would match every user")
+	}
+	return c.ListUsers(ctx, Filter("externalId", "sw", externalIDPrefix))
+}
+
+// FindUser returns the one user whose attr equals value, or nil when there
+// is none.
+func (c *Client) FindUser(ctx context.Context, attr, value string) (*User, error) {
+	f, err := BuildFilter(attr, "eq", value)
+	if err != nil {
+		return nil, fmt.Errorf("finding user: %w", err)
+	}
+	us, err := c.ListUsers(ctx, f)
+	if err != nil {
+		return nil, fmt.Errorf("finding user by %s: %w", attr, err)
+	}
+	switch len(us) {
+	case 0:
+		return nil, nil
+	case 1:
+		return &us[0], nil
+	}
+	return nil, fmt.Errorf("finding user by %s %q: %d users: %w", attr, value, len(us), ErrAmbiguous)
+}
+
+// GetUser reads one user by id.
+func (c *Client) GetUser(ctx context.Context, id string) (User, error) {
+	var raw json.RawMessage
+	if err := c.call(ctx, http.MethodGet, usersPath+"/"+url.PathEscape(id), nil, nil, &raw); err != nil {
+		return User{}, fmt.Errorf("getting user %q: %w", id, err)
+	}
+	return c.decodeUser(raw)
+}
+
+// CreateUser creates u. A create whose outcome is unknown is never simply
+// sent again: the user is first looked up by externalId, so a lost answer
+// cannot produce a duplicate.
+func (c *Client) CreateUser(ctx context.Context, u User) (User, error) {
+	u, err := checkIdentity(u)
+	if err != nil {
+		return User{}, fmt.Errorf("creating user: %w", err)
+	}
+	var found *User
+	raw, err := c.createOnce(ctx, usersPath, u.ExternalID, c.encodeUser(u), func(ctx context.Context) (bool, error) {
+		var err error
+		found, err = c.FindUser(ctx, "externalId", u.ExternalID)
+		return found != nil, err
+	})
+	if err != nil {
+		return User{}, fmt.Errorf("creating user %q: %w", u.ExternalID, err)
+	}
+	if found != nil {
+		return *found, nil
+	}
+	created, err := c.decodeUser(raw)
+	if err != nil {
+		return User{}, fmt.Errorf("creating user %q: %w", u.ExternalID, err)
+	}
+	return created, nil
+}
+
+// createOnce POSTs body and, when the outcome is unknown, asks lookup
+// whether the object now exists before POSTing again. lookup keeps the
+// object it finds; a nil answer with a nil error means it was found.
+func (c *Client) createOnce(ctx context.Context, path, externalID string, body any,
+	lookup func(context.Context) (bool, error)) (json.RawMessage, error) {
+	uncertain := false
+	for attempt := 0; ; attempt++ {
+		var raw json.RawMessage
+		err := c.call(ctx, http.MethodPost, path, nil, body, &raw)
+		if err == nil {
+			return raw, nil
+		}
+		// A conflict after an unknown outcome is most likely our own
+		// earlier POST having gone through.
+		if !(unknownOutcome(err) || (uncertain && errors.Is(err, ErrConflict))) || ctx.Err() != nil {
+			return nil, err
+		}
+		if externalID == "" {
+			return nil, fmt.Errorf("outcome unknown and no externalId to check it by: %w", err)
+		}
+		uncertain = true
+		c.log.Warn("create outcome unknown, looking it up", zap.String("path", path),
+			zap.String("external_id", externalID), zap.Error(err))
+		found, lerr := lookup(ctx)
+		if lerr != nil {
+			return nil, errors.Join(err, fmt.Errorf("looking up after unknown outcome: %w", lerr))
+		}
+		if found {
+			return nil, nil
+		}
+		if errors.Is(err, ErrConflict) || attempt >= c.retryMax {
+			return nil, err
+		}
+		wait := backoff(c.retryWaitMin, c.retryWaitMax, attempt, nil)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// unknownOutcome reports whether the server may have acted on a request
+// whose answer we did not get or that failed on the server's side.
+func unknownOutcome(err error) bool {
+	var te *transportError
+	if errors.As(err, &te) {
+		// Refused by our own limiter: never sent.
+		return !errors.Is(err, errLimiterDeadline)
+	}
+	var se *Error
+	return errors.As(err, &se) && se.Status >= 500
+}
+
+// UpdateUser sends replace operations for only the listed fields, taking
+// their values from desired.
+func (c *Client) UpdateUser(ctx context.Context, id string, desired User, fields []Field) (User, error) {
+	if slices.Contains(fields, FieldUserName) {
+		var err error
+		if desired, err = checkIdentity(desired); err != nil {
+			return User{}, fmt.Errorf("updating user %q: %w", id, err)
+		}
+	}
+	ops, err := c.patchOps(desired, fields)
+	if err != nil {
+		return User{}, fmt.Errorf("updating user %q: %w", id, err)
+	}
+	if len(ops) == 0 {
+		return c.GetUser(ctx, id)
+	}
+	var raw json.RawMessage
+	req := patchRequest{Schemas: []string{PatchOpSchema}, Operations: ops}
+	if err := c.call(ctx, http.MethodPatch, usersPath+"/"+url.PathEscape(id), nil, req, &raw); err != nil {
+		return User{}, fmt.Errorf("updating user %q: %w", id, err)
+	}
+	if len(raw) == 0 { // 204 No Content
+		return c.GetUser(ctx, id)
+	}
+	return c.decodeUser(raw)
+}
+
+// DeleteUser deletes a user by id.
+func (c *Client) DeleteUser(ctx context.Context, id string) error {
+	if err := c.call(ctx, http.MethodDelete, usersPath+"/"+url.PathEscape(id), nil, nil, nil); err != nil {
+		return fmt.Errorf("deleting user %q: %w", id, err)
+	}
+	return nil
+}
