@@ -658,6 +658,7 @@ func TestDeployment(t *testing.T) {
 		{"liveness /healthz", probeOK(c.LivenessProbe, "/healthz"), fmt.Sprint(c.LivenessProbe)},
 		{"readiness /readyz", probeOK(c.ReadinessProbe, "/readyz"), fmt.Sprint(c.ReadinessProbe)},
 		{"service selects the pod", len(svc.Spec.Selector) > 0 && selected, fmt.Sprint(svc.Spec.Selector)},
+		{"service publishes not-ready pods", svc.Spec.PublishNotReadyAddresses, "false"},
 		{"service targets metrics port", len(svc.Spec.Ports) == 1 && svc.Spec.Ports[0].TargetPort.StrVal == "metrics",
 			fmt.Sprint(svc.Spec.Ports)},
 		{"selector matches template", d.Spec.Selector != nil &&

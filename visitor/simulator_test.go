@@ -1,8 +1,5 @@
-//go:build simulator
-
-// Tests against the project's Visitor simulator (visitor/simulator), kept
-// behind a build tag so this package's tests never depend on another
-// package that may be mid-change. Run: go test -race -tags simulator ./visitor/
+// Tests against the project's Visitor simulator (visitor/simulator): the
+// client must pass a strict, independent implementation of the contract.
 package visitor
 
 import (

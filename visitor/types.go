@@ -65,4 +65,7 @@ const (
 	FieldActive          Field = "active"
 	FieldDefaultLocation Field = "defaultLocation"
 	FieldAccess          Field = "access"
+	// FieldExternalID is sent only when adopting a Visitor user whose
+	// externalId is empty (adopt_existing_users).
+	FieldExternalID Field = "externalId"
 )

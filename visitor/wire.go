@@ -246,6 +246,13 @@ func (c *Client) patchOps(u User, fields []Field) ([]patchOp, error) {
 			add(c.userSchema+":defaultLocation", u.DefaultLocation)
 		case FieldAccess:
 			add(c.userSchema+":locations", accessOf(u))
+		case FieldExternalID:
+			// Only ever sent to claim an adopted user whose externalId is
+			// empty; Visitor refuses to change one that is set.
+			if u.ExternalID == "" {
+				return nil, fmt.Errorf("user %q: refusing to clear externalId", u.UserName)
+			}
+			add("externalId", u.ExternalID)
 		default:
 			return nil, fmt.Errorf("user %q: unknown field %q", u.ExternalID, f)
 		}

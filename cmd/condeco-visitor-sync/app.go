@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	gosync "sync"
 	"time"
 
@@ -172,14 +173,33 @@ func (a *app) writeReport(rep *sync.Report) error {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, rep.RunID+".json"), b, 0o640); err != nil {
+	name := rep.Start.UTC().Format("20060102T150405Z") + "-" + rep.RunID + ".json"
+	if err := os.WriteFile(filepath.Join(dir, name), b, 0o640); err != nil {
 		return err
 	}
+	pruneReports(dir, keepReports)
 	tmp := filepath.Join(a.cfg.StateDir, "last-report.json.tmp")
 	if err := os.WriteFile(tmp, b, 0o640); err != nil {
 		return err
 	}
 	return os.Rename(tmp, filepath.Join(a.cfg.StateDir, "last-report.json"))
+}
+
+// keepReports bounds the per-run copies: a year of daily runs plus room
+// for run-now, so a small state volume never fills.
+const keepReports = 400
+
+// pruneReports deletes the oldest per-run reports beyond keep; the names
+// start with the run's start time, so lexical order is age order.
+func pruneReports(dir string, keep int) {
+	names, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil || len(names) <= keep {
+		return
+	}
+	sort.Strings(names)
+	for _, n := range names[:len(names)-keep] {
+		os.Remove(n)
+	}
 }
 
 // Check tests configuration and connectivity without syncing.

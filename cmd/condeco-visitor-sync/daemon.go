@@ -108,8 +108,11 @@ func (a *app) serveHTTP() (*http.Server, string, error) {
 		w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !a.metrics.ready() {
-			http.Error(w, "no successful run yet", http.StatusServiceUnavailable)
+		// Ready means "configured and able to reach both systems": it
+		// drops when a run fails on credentials or reachability and comes
+		// back with the next run that gets through.
+		if why := a.metrics.unreadyReason(); why != "" {
+			http.Error(w, "last run failed: "+why, http.StatusServiceUnavailable)
 			return
 		}
 		w.Write([]byte("ok\n"))

@@ -133,10 +133,10 @@ func (m *metrics) runFinished(rep *sync.Report, err error, d time.Duration) {
 	}
 }
 
-func (m *metrics) ready() bool {
+func (m *metrics) unreadyReason() string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.unready == ""
+	return m.unready
 }
 
 func resultLabel(err error) string {
