@@ -147,11 +147,23 @@ func (a *applier) change(ctx context.Context, c UserChange) {
 			a.fail(c, err.Error())
 			return
 		}
-		if _, err := a.t.UpdateUser(ctx, c.VisitorID, want, c.Fields()); err != nil {
-			a.refused(c, err, "another Visitor user already has userName "+want.UserName+": free it in Visitor or correct the email in Condeco")
+		fields := c.Fields()
+		_, err = a.t.UpdateUser(ctx, c.VisitorID, want, fields)
+		if err != nil && errors.Is(err, visitor.ErrConflict) && slices.Contains(fields, visitor.FieldUserName) && len(fields) > 1 {
+			// The rename is refused; the user's other changes still apply.
+			a.refused(c, err, updateFix(err, want, fields))
+			fields = slices.DeleteFunc(fields, func(f visitor.Field) bool { return f == visitor.FieldUserName })
+			want.UserName, want.Email = c.Before.UserName, c.Before.Email
+			_, err = a.t.UpdateUser(ctx, c.VisitorID, want, fields)
+			if err != nil {
+				a.fail(c, err.Error())
+				return
+			}
+		} else if err != nil {
+			a.refused(c, err, updateFix(err, want, fields))
 			return
 		}
-		a.accepted(appliedChange{c: c, action: ActionUpdate, id: c.VisitorID, want: want, fields: c.Fields()})
+		a.accepted(appliedChange{c: c, action: ActionUpdate, id: c.VisitorID, want: want, fields: fields})
 	case ActionCreate:
 		want, err := a.resolve(*c.Desired)
 		if err != nil {
@@ -207,7 +219,7 @@ func (a *applier) adopt(ctx context.Context, c UserChange, want visitor.User) {
 	d.Active, d.DefaultLocation = true, want.DefaultLocation
 	d.Access = overlayAccess(found.Access, want.Access)
 	d.LastModified, d.SendInvitation = time.Time{}, false
-	fields := []visitor.Field{FieldExternalID}
+	fields := []visitor.Field{visitor.FieldExternalID}
 	for _, fc := range diffUser(*found, d) {
 		fields = append(fields, fc.Field)
 	}
@@ -217,6 +229,18 @@ func (a *applier) adopt(ctx context.Context, c UserChange, want visitor.User) {
 	}
 	c.VisitorID, c.Before = found.ID, found
 	a.accepted(appliedChange{c: c, action: ActionAdopt, id: found.ID, want: d, fields: fields})
+}
+
+// updateFix tells the operator what to do about a refused update.
+func updateFix(err error, want visitor.User, fields []visitor.Field) string {
+	var se *visitor.Error
+	if errors.As(err, &se) && se.ScimType == "mutability" {
+		return "Visitor needs at least one active admin: make another user admin first"
+	}
+	if slices.Contains(fields, visitor.FieldUserName) {
+		return "another Visitor user already has userName " + want.UserName + ": free it in Visitor or correct the email in Condeco"
+	}
+	return "see the reason; the next run retries"
 }
 
 func (a *applier) accepted(ac appliedChange) {
@@ -261,32 +285,50 @@ func (a *applier) entry(c UserChange, act Action, result, reason string, before,
 
 // verify re-reads every accepted write: a server that answered 2xx but
 // dropped a field (a phone it thinks is not E.164, an unknown location) is
-// a failure, and the next run will try again.
+// a failure, and the next run will try again. The re-read is batched by
+// externalId (about a hundred users a request), so checking a full initial
+// sync costs about 1 % more calls, not double.
 func (a *applier) verify(ctx context.Context) {
 	slices.SortFunc(a.applied, func(x, y appliedChange) int { return strings.Compare(x.c.ExternalID, y.c.ExternalID) })
-	pool(ctx, a.o.Concurrency, a.applied, func(ac appliedChange) {
+	got := map[string]visitor.User{}
+	var readErr error
+	if ctx.Err() == nil && len(a.applied) > 0 {
+		ids := make([]string, len(a.applied))
+		for i, ac := range a.applied {
+			ids[i] = ac.c.ExternalID
+		}
+		users, err := a.t.UsersByExternalID(ctx, ids)
+		readErr = err
+		for _, u := range users {
+			got[u.ExternalID] = u
+		}
+	}
+	for _, ac := range a.applied {
 		result, after := "ok", &visitor.User{}
-		if ctx.Err() != nil {
+		u, found := got[ac.c.ExternalID]
+		switch {
+		case ctx.Err() != nil:
 			// Shutting down: the server accepted the write, so count it;
 			// the next run's plan checks it anyway.
 			result, after = "ok-unverified", nil
-		} else {
-			got, err := a.t.GetUser(ctx, ac.id)
-			if err != nil {
-				a.fail(ac.c, "re-reading after "+string(ac.action)+": "+err.Error())
-				return
-			}
+		case !found && readErr != nil:
+			a.fail(ac.c, "re-reading after "+string(ac.action)+": "+readErr.Error())
+			continue
+		case !found:
+			a.fail(ac.c, "after "+string(ac.action)+" Visitor no longer has the user")
+			continue
+		default:
 			var diffs []string
 			for _, f := range ac.fields {
-				if !fieldEqual(got, ac.want, f) {
-					diffs = append(diffs, fmt.Sprintf("%s is %q, want %q", f, fieldValue(got, f), fieldValue(ac.want, f)))
+				if !fieldEqual(u, ac.want, f) {
+					diffs = append(diffs, fmt.Sprintf("%s is %q, want %q", f, fieldValue(u, f), fieldValue(ac.want, f)))
 				}
 			}
 			if len(diffs) > 0 {
 				a.fail(ac.c, "after "+string(ac.action)+" Visitor differs from the plan: "+strings.Join(diffs, "; "))
-				return
+				continue
 			}
-			*after = got
+			*after = u
 		}
 		a.mu.Lock()
 		switch ac.action {
@@ -303,7 +345,7 @@ func (a *applier) verify(ctx context.Context) {
 		a.mu.Unlock()
 		a.log.Info("user "+pastTense(ac.action), zap.String("user", ac.c.UserName), zap.String("externalId", ac.c.ExternalID),
 			zap.String("visitorId", ac.id), zap.String("fields", fieldList(ac.fields)), zap.Bool("verified", after != nil))
-	})
+	}
 }
 
 func pastTense(a Action) string {

@@ -122,6 +122,27 @@ func (f *fakeTarget) GetUser(_ context.Context, id string) (visitor.User, error)
 	return u, nil
 }
 
+// UsersByExternalID counts one request per 100 ids, as the client's
+// batching roughly does.
+func (f *fakeTarget) UsersByExternalID(_ context.Context, ids []string) ([]visitor.User, error) {
+	for range (len(ids) + 99) / 100 {
+		f.enter()()
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	want := map[string]bool{}
+	for _, id := range ids {
+		want[id] = true
+	}
+	var out []visitor.User
+	for _, u := range f.users {
+		if want[u.ExternalID] {
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
+
 func (f *fakeTarget) checkLocked(u visitor.User, selfID string) error {
 	for _, o := range f.users {
 		if o.ID != selfID && strings.EqualFold(o.UserName, u.UserName) {
@@ -200,7 +221,7 @@ func (f *fakeTarget) UpdateUser(_ context.Context, id string, d visitor.User, fi
 			u.DefaultLocation = d.DefaultLocation
 		case visitor.FieldAccess:
 			u.Access = d.Access
-		case FieldExternalID:
+		case visitor.FieldExternalID:
 			if u.ExternalID != "" && u.ExternalID != d.ExternalID {
 				return visitor.User{}, scimErr(400, "mutability", "externalId is immutable")
 			}

@@ -62,12 +62,11 @@ type planner struct {
 
 	managed  []visitor.User
 	byExt    map[string][]visitor.User
-	byName   map[string][]visitor.User // lower-cased userName
-	desired  map[string]bool           // externalIds present in the export
-	held     map[string]bool           // externalIds of held source rows
-	leaving  map[string]bool           // Visitor ids deleted by this plan
-	takenBy  map[string]string         // lower userName -> externalId that will hold it after the plan
-	creating map[string]bool           // lower userNames this plan creates
+	desired  map[string]bool   // externalIds present in the export
+	held     map[string]bool   // externalIds of held source rows
+	leaving  map[string]bool   // Visitor ids deleted by this plan
+	takenBy  map[string]string // lower userName -> externalId that will hold it after the plan
+	creating map[string]bool   // lower userNames this plan creates
 }
 
 func (b *planner) locations(exp *condeco.Export, cur []visitor.Location) error {
@@ -127,7 +126,6 @@ func (b *planner) locations(exp *condeco.Export, cur []visitor.Location) error {
 
 func (b *planner) index(users []visitor.User, exp *condeco.Export) {
 	b.byExt = map[string][]visitor.User{}
-	b.byName = map[string][]visitor.User{}
 	for _, u := range users {
 		// The listing is filtered by prefix already; checking again means
 		// a client bug can never make the sync touch an unmanaged user.
@@ -136,7 +134,6 @@ func (b *planner) index(users []visitor.User, exp *condeco.Export) {
 		}
 		b.managed = append(b.managed, u)
 		b.byExt[u.ExternalID] = append(b.byExt[u.ExternalID], u)
-		b.byName[strings.ToLower(u.UserName)] = append(b.byName[strings.ToLower(u.UserName)], u)
 	}
 	slices.SortFunc(b.managed, func(a, c visitor.User) int {
 		return cmp.Or(cmp.Compare(a.ExternalID, c.ExternalID), cmp.Compare(a.ID, c.ID))
@@ -266,6 +263,11 @@ func (b *planner) user(u condeco.User) {
 		name = u.Email
 	}
 	issue := Issue{UserName: name, ExternalID: ext}
+	if u.ID == "" || name == "" {
+		issue.Reason = "source user has no id or no userName"
+		b.p.Skipped = append(b.p.Skipped, issue)
+		return
+	}
 	matches := b.byExt[ext]
 	if len(matches) > 1 {
 		ids := make([]string, 0, len(matches))
@@ -342,12 +344,18 @@ func (b *planner) update(cur, want visitor.User, ap accessPlan, issue Issue) {
 	}
 	if !strings.EqualFold(cur.UserName, want.UserName) {
 		if h := b.nameHolder(want.UserName, want.ExternalID); h != "" || b.creating[strings.ToLower(want.UserName)] {
+			// The rename waits for the operator; the user's other changes
+			// (access, names) still go through under the old userName.
 			issue.Reason = fmt.Sprintf("email changed to %s, which managed Visitor user %s already uses", want.UserName, h)
 			issue.Fix = "correct the email in Condeco, or free the userName in Visitor"
 			b.p.Conflicts = append(b.p.Conflicts, issue)
-			return
+			want.UserName, want.Email = cur.UserName, cur.Email
+			if changes = diffUser(cur, want); len(changes) == 0 {
+				return
+			}
+		} else {
+			b.takenBy[strings.ToLower(want.UserName)] = want.ExternalID
 		}
-		b.takenBy[strings.ToLower(want.UserName)] = want.ExternalID
 	}
 	before := cur
 	desired := cur
@@ -395,7 +403,7 @@ func fieldValue(u visitor.User, f visitor.Field) string {
 		return u.DefaultLocation
 	case visitor.FieldAccess:
 		return accessString(u.Access)
-	case FieldExternalID:
+	case visitor.FieldExternalID:
 		return u.ExternalID
 	}
 	return ""

@@ -206,11 +206,17 @@ func TestBuildPlanRules(t *testing.T) {
 		},
 		{
 			name:  "email change to a userName another managed user keeps is a conflict",
-			users: users(cu("1", email("user2@example.com")), cu("2")),
-			cur:   []visitor.User{vu("1"), vu("2")},
+			users: users(cu("1", email("user2@example.com")), cu("2"), cu("3", global, email("user2@example.com"))),
+			cur:   []visitor.User{vu("1"), vu("2"), vu("3")},
 			check: func(t *testing.T, p *Plan) {
-				wantCounts(t, p, 0, 0, 0, 0, 1)
+				wantCounts(t, p, 0, 1, 0, 0, 1)
 				wantIssue(t, p.Conflicts, "condeco:1", "already uses")
+				wantIssue(t, p.Conflicts, "condeco:3", "already uses")
+				// The other changes of a user with a blocked rename still go through.
+				c := findChange(t, p.Updates, "condeco:3")
+				if c.Desired.UserName != "user3@example.com" || len(c.Changes) != 1 || c.Changes[0].Field != visitor.FieldAccess {
+					t.Errorf("update = %+v", c)
+				}
 			},
 		},
 		{

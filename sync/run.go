@@ -44,7 +44,7 @@ type Counts struct {
 	Unchanged        int `json:"unchanged"`
 	Failed           int `json:"failed"`
 	Conflicts        int `json:"conflicts"`
-	Held             int `json:"held"`
+	Held             int `json:"held"` // source rows held back by the reader
 	Skipped          int `json:"skipped"`
 	LocationsCreated int `json:"locationsCreated"`
 }
@@ -72,8 +72,14 @@ type Report struct {
 	SourceRows       int       `json:"sourceRows"`
 	SourceProblems   int       `json:"sourceProblems"`
 	Requests         int64     `json:"requests"`
-	Plan             *Plan     `json:"plan,omitempty"`
-	Error            string    `json:"error,omitempty"`
+	// MinRequests is the least a perfect client could have spent: one
+	// write per planned change plus the list pages (200 a page) of managed
+	// users and locations. ExtraRequests = Requests − MinRequests: what
+	// retries, 429s, lookups and verification cost on top.
+	MinRequests   int64  `json:"minRequests"`
+	ExtraRequests int64  `json:"extraRequests"`
+	Plan          *Plan  `json:"plan,omitempty"`
+	Error         string `json:"error,omitempty"`
 }
 
 type requestCounter interface{ Requests() int64 }
@@ -114,8 +120,10 @@ func (r *Runner) RunOnce(ctx context.Context, f RunFlags) (*Report, error) {
 	rep.DurationMS = rep.End.Sub(rep.Start).Milliseconds()
 	if n, _ := requests(r.Target); counting {
 		rep.Requests = n - reqStart
+		rep.ExtraRequests = rep.Requests - rep.MinRequests
 	}
-	if err == nil && (rep.Counts.Failed > 0 || rep.Counts.Conflicts > 0) {
+	// A dry run fails nothing, so its conflicts are in the report only.
+	if err == nil && !f.DryRun && (rep.Counts.Failed > 0 || rep.Counts.Conflicts > 0) {
 		err = fmt.Errorf("%w: %d failed, %d conflicts", ErrPartial, rep.Counts.Failed, rep.Counts.Conflicts)
 	}
 	if err != nil {
@@ -154,11 +162,20 @@ func (r *Runner) run(ctx context.Context, f RunFlags, o Options, now func() time
 		return fmt.Errorf("planning: %w", err)
 	}
 	rep.Plan = plan
+	rep.MinRequests = pages(len(users)) + pages(len(locs))
+	if !f.DryRun {
+		s := plan.Summary
+		rep.MinRequests += int64(s.Creates + s.Updates + s.Deletes + s.Deactivates + s.LocationCreates)
+	}
 	rep.Counts.Unchanged = plan.Unchanged
-	rep.Counts.Held = len(plan.Held)
+	rep.Counts.Held = len(exp.Held) // held source rows: not created, updated or deleted
 	rep.Counts.Skipped = len(plan.Skipped)
 	rep.Counts.Conflicts = len(plan.Conflicts)
 	rep.Conflicts = append(rep.Conflicts, plan.Conflicts...)
+	for _, c := range plan.Conflicts {
+		log.Warn("user conflict", zap.String("user", c.UserName), zap.String("externalId", c.ExternalID),
+			zap.String("reason", c.Reason), zap.String("fix", c.Fix))
+	}
 	if err := CheckLimits(plan, plan.Summary.Managed, o, f.Approvals); err != nil {
 		return err
 	}
@@ -176,6 +193,12 @@ func (r *Runner) run(ctx context.Context, f RunFlags, o Options, now func() time
 		return fmt.Errorf("applying plan: %w", err)
 	}
 	return nil
+}
+
+// pages is how many 200-item pages listing n items takes (at least one:
+// an empty listing is still a request).
+func pages(n int) int64 {
+	return int64(max(1, (n+199)/200))
 }
 
 func (r *Runner) runID() string {

@@ -76,6 +76,15 @@ func TestRunOnceInitialThenIdempotent(t *testing.T) {
 	if n := logs.FilterMessage("sync run finished").Len(); n != 1 {
 		t.Errorf("%d summary lines, want 1", n)
 	}
+	var shape map[string]any
+	if err := json.Unmarshal([]byte(mustJSON(t, rep)), &shape); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"runId", "start", "end", "durationMs", "counts", "failures", "conflicts", "locationsCreated", "sourceRows", "requests", "plan"} {
+		if _, ok := shape[k]; !ok {
+			t.Errorf("report JSON lacks %q", k)
+		}
+	}
 
 	writes := f.writes.Load()
 	rep = run(t, r, RunFlags{})
@@ -255,6 +264,21 @@ func TestRunOnceEmailChangeRefusedIsConflict(t *testing.T) {
 	if u, _ := f.byExt("condeco:1"); u.UserName != "user1@example.com" {
 		t.Errorf("userName = %s", u.UserName)
 	}
+}
+
+func TestRunOnceRefusedRenameStillAppliesOtherFields(t *testing.T) {
+	other := visitor.User{ID: "h-1", UserName: "taken@example.com", Email: "taken@example.com", GivenName: "T", FamilyName: "K", Active: true}
+	f := newFake(baseLocs(), vu("1"), other)
+	r, _ := newRunner(export(cu("1", global, email("taken@example.com"))), f, nil)
+	rep, err := r.RunOnce(context.Background(), RunFlags{})
+	if !errors.Is(err, ErrPartial) || rep.Counts.Conflicts != 1 || rep.Counts.Updated != 1 || rep.Counts.Failed != 0 {
+		t.Fatalf("err = %v counts %+v failures %+v", err, rep.Counts, rep.Failures)
+	}
+	u, _ := f.byExt("condeco:1")
+	if u.UserName != "user1@example.com" {
+		t.Errorf("userName = %s", u.UserName)
+	}
+	wantAccess(t, u.Access, "loc-1:admin,loc-2:user,loc-h:user")
 }
 
 func TestRunOnceVerifyCountsMismatchAsFailure(t *testing.T) {
@@ -449,5 +473,43 @@ func TestRunOnceCanceledReportsUnattemptedChanges(t *testing.T) {
 	}
 	if unattempted != 3 {
 		t.Errorf("unattempted = %d, failures %+v", unattempted, rep.Failures)
+	}
+}
+
+func TestRunOnceConflictsMakeRealRunPartialNotDryRun(t *testing.T) {
+	dup := vu("1")
+	dup.ID = "v-dup"
+	f := newFake(baseLocs(), vu("1"), dup, vu("2"))
+	r, logs := newRunner(export(cu("1"), cu("2")), f, func(o *Options) { o.SourceMinShare = 0.5 })
+	rep, err := r.RunOnce(context.Background(), RunFlags{DryRun: true})
+	if err != nil || rep.Counts.Conflicts != 1 {
+		t.Fatalf("dry run: err = %v counts %+v", err, rep.Counts)
+	}
+	if _, err := r.RunOnce(context.Background(), RunFlags{}); !errors.Is(err, ErrPartial) {
+		t.Fatalf("real run: err = %v, want ErrPartial", err)
+	}
+	if n := logs.FilterMessage("user conflict").Len(); n != 2 {
+		t.Errorf("%d conflict log lines, want one per run", n)
+	}
+}
+
+func TestUpdateFix(t *testing.T) {
+	want := visitor.User{UserName: "new@example.com"}
+	cases := []struct {
+		name   string
+		err    error
+		fields []visitor.Field
+		words  string
+	}{
+		{"last admin demotion", scimErr(409, "mutability", "last admin"), []visitor.Field{visitor.FieldAccess}, "at least one active admin"},
+		{"rename taken", scimErr(409, "uniqueness", "taken"), []visitor.Field{visitor.FieldUserName}, "free it in Visitor"},
+		{"other conflict", scimErr(409, "", "busy"), []visitor.Field{visitor.FieldGivenName}, "next run retries"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := updateFix(c.err, want, c.fields); !strings.Contains(got, c.words) {
+				t.Errorf("fix = %q, want %q", got, c.words)
+			}
+		})
 	}
 }

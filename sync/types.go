@@ -18,16 +18,13 @@ type Target interface {
 	ListLocations(ctx context.Context) ([]visitor.Location, error)
 	FindUser(ctx context.Context, attr, value string) (*visitor.User, error)
 	GetUser(ctx context.Context, id string) (visitor.User, error)
+	// UsersByExternalID re-reads many users in few requests (verification).
+	UsersByExternalID(ctx context.Context, ids []string) ([]visitor.User, error)
 	CreateUser(ctx context.Context, u visitor.User) (visitor.User, error)
 	UpdateUser(ctx context.Context, id string, desired visitor.User, fields []visitor.Field) (visitor.User, error)
 	DeleteUser(ctx context.Context, id string) error
 	CreateLocation(ctx context.Context, l visitor.Location) (visitor.Location, error)
 }
-
-// FieldExternalID is sent only when adopting an existing Visitor user whose
-// externalId is empty (Visitor refuses to change it once set). The visitor
-// client must map it to a PATCH replace of "externalId".
-const FieldExternalID visitor.Field = "externalId"
 
 // PendingLocationPrefix marks a location id in a plan that refers to a
 // location the same plan creates: "pending:" + the location's externalId.

@@ -32,7 +32,7 @@ func printSummary(w io.Writer, rep *sync.Report) {
 		fmt.Fprintf(w, "  locations created %d\n", c.LocationsCreated)
 	}
 	fmt.Fprintf(w, "  held (bad source rows) %d  conflicts %d  source rows read %d\n", c.Held, c.Conflicts, rep.SourceRows)
-	fmt.Fprintf(w, "  requests %d  time %s\n", rep.Requests, (time.Duration(rep.DurationMS) * time.Millisecond).String())
+	fmt.Fprintf(w, "  requests %d (minimum %d, extra %d)  time %s\n", rep.Requests, rep.MinRequests, rep.ExtraRequests, (time.Duration(rep.DurationMS) * time.Millisecond).String())
 	for _, f := range rep.Failures {
 		fmt.Fprintf(w, "  failed: %v\n", f)
 	}

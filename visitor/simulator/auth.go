@@ -49,7 +49,11 @@ func (s *Server) allow(tok string) (string, bool) {
 	defer s.mu.Unlock()
 	lim, ok := s.limiters[tok]
 	if !ok {
-		lim = rate.NewLimiter(rate.Every(time.Minute/time.Duration(s.opts.RateLimit)), s.opts.RateLimit)
+		burst := s.opts.RateLimit
+		if s.opts.RateBurst > 0 {
+			burst = s.opts.RateBurst
+		}
+		lim = rate.NewLimiter(rate.Every(time.Minute/time.Duration(s.opts.RateLimit)), burst)
 		s.limiters[tok] = lim
 	}
 	now := s.opts.Now()

@@ -122,8 +122,23 @@ func compileFilter[T any](raw string, attrs map[string]attrGetter[T], schema str
 func compileExpr[T any](e filter.Expression, attrs map[string]attrGetter[T], schema string) (func(T) bool, *scimError) {
 	switch e := e.(type) {
 	case *filter.LogicalExpression:
-		if e.Operator != filter.AND {
-			return nil, errf(http.StatusBadRequest, "invalidFilter", "operator %q is not supported, only and", e.Operator)
+		if e.Operator != filter.AND && e.Operator != filter.OR {
+			return nil, errf(http.StatusBadRequest, "invalidFilter", "operator %q is not supported, only and, or", e.Operator)
+		}
+		if set, getter, ok := eqSet(e, attrs); ok {
+			// A long "x eq a or x eq b or …" (the client's batched re-read)
+			// is one set lookup per record, not one comparison per clause.
+			return func(v T) bool {
+				for _, val := range getter.values(v) {
+					if !getter.caseExact {
+						val = strings.ToLower(val)
+					}
+					if set[val] {
+						return true
+					}
+				}
+				return false
+			}, nil
 		}
 		l, serr := compileExpr(e.Left, attrs, schema)
 		if serr != nil {
@@ -132,6 +147,9 @@ func compileExpr[T any](e filter.Expression, attrs map[string]attrGetter[T], sch
 		r, serr := compileExpr(e.Right, attrs, schema)
 		if serr != nil {
 			return nil, serr
+		}
+		if e.Operator == filter.OR {
+			return func(v T) bool { return l(v) || r(v) }, nil
 		}
 		return func(v T) bool { return l(v) && r(v) }, nil
 	case *filter.AttributeExpression:
@@ -196,4 +214,43 @@ func compileAttr[T any](e *filter.AttributeExpression, attrs map[string]attrGett
 		}
 		return hit != negate
 	}, nil
+}
+
+// eqSet recognises an or-tree of eq comparisons on one string attribute
+// and returns the compared values as a set.
+func eqSet[T any](e *filter.LogicalExpression, attrs map[string]attrGetter[T]) (map[string]bool, attrGetter[T], bool) {
+	set := map[string]bool{}
+	var name string
+	var walk func(x filter.Expression) bool
+	walk = func(x filter.Expression) bool {
+		switch x := x.(type) {
+		case *filter.LogicalExpression:
+			return x.Operator == filter.OR && walk(x.Left) && walk(x.Right)
+		case *filter.AttributeExpression:
+			v, isString := x.CompareValue.(string)
+			n := strings.ToLower(x.AttributePath.String())
+			if x.Operator != filter.EQ || !isString || (name != "" && n != name) {
+				return false
+			}
+			name = n
+			set[v] = true
+			return true
+		}
+		return false
+	}
+	if !walk(e) {
+		return nil, attrGetter[T]{}, false
+	}
+	g, ok := attrs[name]
+	if !ok || g.boolean {
+		return nil, attrGetter[T]{}, false
+	}
+	if !g.caseExact {
+		lower := make(map[string]bool, len(set))
+		for v := range set {
+			lower[strings.ToLower(v)] = true
+		}
+		set = lower
+	}
+	return set, g, true
 }

@@ -47,6 +47,10 @@ func TestListUsersFilter(t *testing.T) {
 		{"ne", `externalId ne "condeco:0" and externalId sw "condeco"`, []string{"u1@example.com", "u2@example.com", "u3@example.com", "u4@example.com"}},
 		{"active eq false", `active eq false`, []string{"u3@example.com"}},
 		{"and", `externalId sw "condeco:" and active eq true and userName sw "u1"`, []string{"u1@example.com"}},
+		{"or of externalId eq (batched re-read), inactive included", `externalId eq "condeco:3" or externalId eq "condeco:1" or externalId eq "nope"`, []string{"u1@example.com", "u3@example.com"}},
+		{"or set lookup stays case exact on externalId", `externalId eq "CONDECO:1" or externalId eq "condeco:2"`, []string{"u2@example.com"}},
+		{"or on userName ignores case", `userName eq "U0@example.com" or userName eq "u4@EXAMPLE.com"`, []string{"u0@example.com", "u4@example.com"}},
+		{"mixed or and and", `(userName sw "u1" or userName sw "u2") and active eq true`, []string{"u1@example.com", "u2@example.com"}},
 	}
 	h := newHarness(t, Options{})
 	seedUsers(h)
@@ -71,7 +75,6 @@ func TestListUsersFilter(t *testing.T) {
 
 func TestListUsersBadFilter(t *testing.T) {
 	cases := []struct{ name, filter string }{
-		{"or", `userName eq "a" or userName eq "b"`},
 		{"not", `not (userName eq "a")`},
 		{"gt", `userName gt "a"`},
 		{"pr", `userName pr`},

@@ -50,6 +50,9 @@ type Options struct {
 	ClientID, ClientSecret string
 	// RateLimit is calls per minute per token; 0 turns it off.
 	RateLimit int
+	// RateBurst is how many calls may come at once before the per-minute
+	// rate applies; 0 means a whole minute's worth (RateLimit).
+	RateBurst int
 	// MaxBody is the largest request body accepted (default 2 MiB).
 	MaxBody int64
 	// MaxResults caps count on listings (default 200).
