@@ -31,12 +31,16 @@ type Approvals struct {
 func CheckLimits(p *Plan, managed int, o Options, approve Approvals) error {
 	var errs []error
 	src := p.Summary.SourceUsers
-	if !approve.AllowSourceShrink {
+	// An operator who approved N deletions has looked at who is missing:
+	// that approval also covers an export short by at most N users. An
+	// empty export is never covered by it; it takes --allow-source-shrink.
+	shrinkApproved := src > 0 && approve.AllowDeletes > 0 && managed-src <= approve.AllowDeletes
+	if !approve.AllowSourceShrink && !shrinkApproved {
 		if src == 0 {
 			errs = append(errs, fmt.Errorf("%w: export has 0 users and %d managed users exist; approve with --allow-source-shrink", ErrSourceGuard, managed))
 		} else if need := int(math.Ceil(o.SourceMinShare * float64(managed))); src < need {
-			errs = append(errs, fmt.Errorf("%w source_min_share: export has %d users, fewer than %d (%s of %d managed users); approve with --allow-source-shrink",
-				ErrSourceGuard, src, need, pct(o.SourceMinShare), managed))
+			errs = append(errs, fmt.Errorf("%w source_min_share: export has %d users, fewer than %d (%s of %d managed users); approve with --allow-source-shrink or --allow-deletes %d",
+				ErrSourceGuard, src, need, pct(o.SourceMinShare), managed, managed-src))
 		}
 	}
 	removals := len(p.Deletes) + len(p.Deactivates)
