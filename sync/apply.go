@@ -25,6 +25,7 @@ type applier struct {
 	now func() time.Time
 
 	resolved map[string]string // pending key -> Visitor location id; written before users run
+	progress *Progress
 
 	mu      gosync.Mutex
 	applied []appliedChange
@@ -48,7 +49,10 @@ func (a *applier) apply(ctx context.Context, p *Plan) {
 	a.locations(ctx, p.LocationCreates)
 	removals := append(slices.Clone(p.Deletes), p.Deactivates...)
 	for _, phase := range [][]UserChange{removals, p.Updates, p.Creates} {
-		pool(ctx, a.o.Concurrency, phase, func(c UserChange) { a.change(ctx, c) })
+		pool(ctx, a.o.Concurrency, phase, func(c UserChange) {
+			a.change(ctx, c)
+			a.progress.step()
+		})
 	}
 	a.verify(ctx)
 }
@@ -73,6 +77,7 @@ func pool[T any](ctx context.Context, n int, items []T, fn func(T)) {
 
 func (a *applier) locations(ctx context.Context, lcs []LocationCreate) {
 	for _, lc := range lcs {
+		a.progress.step()
 		if err := ctx.Err(); err != nil {
 			a.fail(UserChange{Action: ActionCreateLocation, UserName: lc.Location.Name, ExternalID: lc.Location.ExternalID}, "not attempted: "+err.Error())
 			continue

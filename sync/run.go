@@ -23,6 +23,8 @@ type Runner struct {
 	Log *zap.Logger
 	// AuditPath, when set, gets one JSON line per applied change.
 	AuditPath string
+	// Progress, when set, counts applied writes while a run applies.
+	Progress *Progress
 	// Now and NewRunID default to time.Now and a random id; tests set them.
 	Now      func() time.Time
 	NewRunID func() string
@@ -182,7 +184,10 @@ func (r *Runner) run(ctx context.Context, f RunFlags, o Options, now func() time
 	if f.DryRun {
 		return nil
 	}
-	a := &applier{t: r.Target, o: o, log: log, rep: rep, now: now, resolved: map[string]string{}}
+	a := &applier{t: r.Target, o: o, log: log, rep: rep, now: now, resolved: map[string]string{}, progress: r.Progress}
+	ps := plan.Summary
+	r.Progress.begin(ps.Creates + ps.Updates + ps.Deletes + ps.Deactivates + ps.LocationCreates)
+	defer r.Progress.end()
 	a.apply(ctx, plan)
 	if r.AuditPath != "" {
 		if err := AppendAudit(r.AuditPath, rep.RunID, a.audit...); err != nil {

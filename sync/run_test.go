@@ -513,3 +513,17 @@ func TestUpdateFix(t *testing.T) {
 		})
 	}
 }
+
+func TestRunOnceCountsProgress(t *testing.T) {
+	f := newFake(baseLocs())
+	exp := export(cu("1", global), cu("2"), cu("3"))
+	exp.Locations = clocs("1", "2", "3")
+	r, _ := newRunner(exp, f, nil)
+	p := &Progress{}
+	r.Progress = p
+	run(t, r, RunFlags{})
+	done, total, since := p.Snapshot()
+	if total != 4 || done != total || !since.IsZero() {
+		t.Fatalf("progress after a run: done %d of %d, since %v (want 4 of 4, not applying)", done, total, since)
+	}
+}

@@ -23,14 +23,18 @@ import (
 // app holds the wired parts. RunOnce is the one entry point that both the
 // cron schedule and --run-now use, so they cannot drift apart.
 type app struct {
-	cfg     config.Config
-	log     *zap.Logger
-	stdout  io.Writer
-	store   *condeco.Store
-	client  *visitor.Client
-	runner  *sync.Runner
-	lock    *hostLock
-	metrics *metrics
+	cfg      config.Config
+	log      *zap.Logger
+	stdout   io.Writer
+	store    *condeco.Store
+	client   *visitor.Client
+	runner   *sync.Runner
+	lock     *hostLock
+	metrics  *metrics
+	progress *sync.Progress
+	// bar is set for a run-now in a terminal: a live progress bar there,
+	// log lines everywhere else.
+	bar io.Writer
 
 	mu      gosync.Mutex
 	running bool
@@ -65,9 +69,14 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger, stdout io.W
 		// The audit log is the record of what changed and when; it is
 		// appended to, never rewritten (docs/security.md).
 		AuditPath: filepath.Join(cfg.StateDir, "audit.log"),
+		Progress:  &sync.Progress{},
 	}
+	a.progress = a.runner.Progress
 	a.metrics = newMetrics()
-	a.metrics.setSources(client.Stats, nil)
+	a.metrics.setSources(client.Stats, func() (int, int) {
+		done, total, _ := a.progress.Snapshot()
+		return int(done), int(total)
+	})
 	return a, nil
 }
 
@@ -152,7 +161,20 @@ func (a *app) RunOnce(ctx context.Context, flags sync.RunFlags) (*sync.Report, e
 	}
 	a.metrics.runStarted()
 	start := time.Now()
+	watch, stopWatch := context.WithCancel(ctx)
+	var shown gosync.WaitGroup
+	shown.Add(1)
+	go func() {
+		defer shown.Done()
+		if a.bar != nil {
+			showBar(watch, a.bar, a.progress)
+		} else {
+			logProgress(watch, a.log, a.progress, progressEvery)
+		}
+	}()
 	rep, err := a.runner.RunOnce(ctx, flags)
+	stopWatch()
+	shown.Wait()
 	a.metrics.runFinished(rep, err, time.Since(start))
 	if rep != nil && !flags.DryRun {
 		if werr := a.writeReport(rep); werr != nil {

@@ -110,6 +110,9 @@ func runContext(parent context.Context, args []string, stdout, stderr io.Writer,
 		return exitCode(err)
 	}
 	defer app.Close()
+	if o.runNow && !o.dryRun && isTerminal(stderr) {
+		app.bar = stderr
+	}
 
 	switch {
 	case o.check:

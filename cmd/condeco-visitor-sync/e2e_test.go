@@ -257,3 +257,26 @@ func TestPruneReportsKeepsNewest(t *testing.T) {
 		t.Fatalf("kept %v, want the three newest (run4..run6)", left)
 	}
 }
+
+func TestRateAndETA(t *testing.T) {
+	cases := []struct {
+		name        string
+		done, total int64
+		elapsed     time.Duration
+		rate        float64
+		eta         time.Duration
+	}{
+		{"nothing done yet", 0, 100, time.Second, 0, 0},
+		{"half way at 10/s", 50, 100, 5 * time.Second, 10, 5 * time.Second},
+		{"done", 100, 100, 10 * time.Second, 10, 0},
+		{"500 a minute budget", 250, 1000, 30 * time.Second, 8.3, 90 * time.Second},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rate, eta := rateAndETA(tc.done, tc.total, tc.elapsed)
+			if rate != tc.rate || eta != tc.eta {
+				t.Errorf("rate %v eta %v, want %v %v", rate, eta, tc.rate, tc.eta)
+			}
+		})
+	}
+}
