@@ -307,6 +307,11 @@ func (a *applier) verify(ctx context.Context) {
 		for _, u := range users {
 			got[u.ExternalID] = u
 		}
+		if errors.Is(err, visitor.ErrBadRequest) {
+			// A server that refuses "or" filters: one GET per user.
+			a.log.Warn("batched re-read refused; re-reading one user at a time", zap.String("error", err.Error()))
+			readErr = a.rereadEach(ctx, got)
+		}
 	}
 	for _, ac := range a.applied {
 		result, after := "ok", &visitor.User{}
@@ -351,6 +356,28 @@ func (a *applier) verify(ctx context.Context) {
 		a.log.Info("user "+pastTense(ac.action), zap.String("user", ac.c.UserName), zap.String("externalId", ac.c.ExternalID),
 			zap.String("visitorId", ac.id), zap.String("fields", fieldList(ac.fields)), zap.Bool("verified", after != nil))
 	}
+}
+
+// rereadEach fills got with one GET per applied change not read yet.
+func (a *applier) rereadEach(ctx context.Context, got map[string]visitor.User) error {
+	var mu gosync.Mutex
+	var firstErr error
+	pool(ctx, a.o.Concurrency, a.applied, func(ac appliedChange) {
+		if _, ok := got[ac.c.ExternalID]; ok {
+			return
+		}
+		u, err := a.t.GetUser(ctx, ac.id)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			return
+		}
+		got[u.ExternalID] = u
+	})
+	return firstErr
 }
 
 func pastTense(a Action) string {

@@ -30,6 +30,9 @@ type fakeTarget struct {
 	// drop makes the server accept a write but not store a field.
 	drop map[visitor.Field]bool
 
+	// noOrFilter makes batched re-reads fail as on a server without "or".
+	noOrFilter bool
+
 	inFlight, maxInFlight atomic.Int64
 	writes                atomic.Int64
 }
@@ -125,6 +128,10 @@ func (f *fakeTarget) GetUser(_ context.Context, id string) (visitor.User, error)
 // UsersByExternalID counts one request per 100 ids, as the client's
 // batching roughly does.
 func (f *fakeTarget) UsersByExternalID(_ context.Context, ids []string) ([]visitor.User, error) {
+	if f.noOrFilter {
+		f.enter()()
+		return nil, scimErr(400, "invalidFilter", "operator or is not supported")
+	}
 	for range (len(ids) + 99) / 100 {
 		f.enter()()
 	}

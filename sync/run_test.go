@@ -527,3 +527,15 @@ func TestRunOnceCountsProgress(t *testing.T) {
 		t.Fatalf("progress after a run: done %d of %d, since %v (want 4 of 4, not applying)", done, total, since)
 	}
 }
+
+func TestRunOnceVerifyFallsBackWithoutOrFilter(t *testing.T) {
+	f := newFake(baseLocs())
+	f.noOrFilter = true
+	exp := export(cu("1", global), cu("2"), cu("3"))
+	exp.Locations = clocs("1", "2")
+	r, _ := newRunner(exp, f, nil)
+	rep := run(t, r, RunFlags{})
+	if rep.Counts.Created != 3 || rep.Counts.Failed != 0 {
+		t.Fatalf("counts = %+v, failures %v", rep.Counts, rep.Failures)
+	}
+}
