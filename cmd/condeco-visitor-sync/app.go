@@ -159,6 +159,7 @@ func (a *app) RunOnce(ctx context.Context, flags sync.RunFlags) (*sync.Report, e
 		}
 		defer a.lock.Release()
 	}
+	a.warnInsecure()
 	a.metrics.runStarted()
 	start := time.Now()
 	watch, stopWatch := context.WithCancel(ctx)
@@ -205,6 +206,23 @@ func (a *app) writeReport(rep *sync.Report) error {
 		return err
 	}
 	return os.Rename(tmp, filepath.Join(a.cfg.StateDir, "last-report.json"))
+}
+
+// warnInsecure repeats on every run, not only at start, so that an
+// insecure setting left on after a debugging session cannot go unnoticed
+// in a daemon that has run for months.
+func (a *app) warnInsecure() {
+	if a.cfg.SCIMInsecureSkipVerify {
+		a.log.Warn("insecure: TLS certificate verification to Visitor is off (scim_insecure_skip_verify)")
+	}
+	if a.cfg.CondecoDriver == "sqlserver" && a.cfg.CondecoDSN == "" {
+		if a.cfg.CondecoEncrypt != nil && !*a.cfg.CondecoEncrypt {
+			a.log.Warn("insecure: encryption to SQL Server is off (condeco_encrypt)")
+		}
+		if a.cfg.CondecoTrustServerCertificate {
+			a.log.Warn("insecure: SQL Server certificate is not verified (condeco_trust_server_certificate)")
+		}
+	}
 }
 
 // keepReports bounds the per-run copies: a year of daily runs plus room
