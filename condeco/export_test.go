@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -45,15 +46,11 @@ func firstDiff(a, b string) string {
 	la, lb := strings.Split(a, "\n"), strings.Split(b, "\n")
 	for i := 0; i < len(la) && i < len(lb); i++ {
 		if la[i] != lb[i] {
-			return "line " + itoa(i+1) + ":\n got: " + la[i] + "\nwant: " + lb[i]
+			return "line " + strconv.Itoa(i+1) + ":\n got: " + la[i] + "\nwant: " + lb[i]
 		}
 	}
 	return "lengths differ"
 }
-
-func itoa(i int) string { return strings.TrimSpace(strings.Repeat(" ", 0) + jsonInt(i)) }
-
-func jsonInt(i int) string { b, _ := json.Marshal(i); return string(b) }
 
 // TestExportFacts states, independently of the golden file, what the sample
 // must produce.
@@ -100,7 +97,7 @@ func TestExportFacts(t *testing.T) {
 	}{
 		{"phone dropped with a warning, user exported", func() bool {
 			u, ok := byID["907"]
-			return ok && u.Phone == "" && u.Mobile == "+447700900907" && len(e.Warnings) == 1 && e.Warnings[0].Field == "phone"
+			return ok && u.Phone == "" && u.Mobile == "+447911123907" && len(e.Warnings) == 1 && e.Warnings[0].Field == "phone"
 		}},
 		{"global admins from level 1", func() bool {
 			for _, id := range []string{"1", "2", "3", "150"} {
@@ -115,8 +112,12 @@ func TestExportFacts(t *testing.T) {
 		{"vendor flagged", func() bool { return byID["23"].Vendor && !byID["1"].Vendor }},
 		{"non-email username uses lower-cased email", func() bool { return byID["42"].UserName == "jose.garcia@example.co.uk" }},
 		{"NFC", func() bool { return byID["42"].FirstName == "José" && byID["42"].LastName == "García" }},
-		{"trimmed", func() bool { return byID["17"].FirstName == strings.TrimSpace(byID["17"].FirstName) && byID["17"].FirstName != "" }},
-		{"lower-cased identity", func() bool { return byID["5"].UserName == strings.ToLower(byID["5"].UserName) && byID["5"].Email == byID["5"].UserName }},
+		{"trimmed", func() bool {
+			return byID["17"].FirstName == strings.TrimSpace(byID["17"].FirstName) && byID["17"].FirstName != ""
+		}},
+		{"lower-cased identity", func() bool {
+			return byID["5"].UserName == strings.ToLower(byID["5"].UserName) && byID["5"].Email == byID["5"].UserName
+		}},
 		{"national GB number to E.164", func() bool { return byID["42"].Phone == "+442079461042" }},
 		{"language normalised", func() bool { return byID["44"].Language == "ja-JP" }},
 		{"arabic name kept", func() bool { return byID["1"].FirstName == "محمد" }},
@@ -180,7 +181,6 @@ func TestMissingColumn(t *testing.T) {
 
 func TestEmptyExportRefused(t *testing.T) {
 	s := openSQLite(t, sampleOptions(), "schema.sql", "sample.sql")
-	s.o.UsersQuery = DefaultUsersQuery + " LIMIT 0"
 	s.o.UsersQuery = strings.Replace(DefaultUsersQuery, "WHERE u.Active = @active", "WHERE u.Active = @active AND 1 = 0", 1)
 	e, err := s.Export(context.Background())
 	if !errors.Is(err, ErrEmptyExport) || e != nil {
@@ -231,5 +231,41 @@ FROM tblUsers WHERE Active = @active AND Deleted = 0 AND UserType <> @visitor_ty
 		if u.GlobalAdmin != want {
 			t.Errorf("user %s level %d: globalAdmin = %v", u.ID, u.AccessLevel, u.GlobalAdmin)
 		}
+	}
+}
+
+// TestHeldRowClaimsItsName: a good row whose userName equals that of a
+// rejected row is not exported either, and a duplicated id holds both rows.
+func TestHeldRowClaimsItsName(t *testing.T) {
+	s := openSQLite(t, sampleOptions(), "schema.sql", "sample.sql")
+	for _, q := range []string{
+		// same name as rejected row 901 (anne.dupont@…, '_' in first name)
+		`INSERT INTO tblUsers (UserID, UserName, Email, FirstName, LastName, AccessLevel, UserType, Active, Deleted)
+		 VALUES (950, 'ANNE.DUPONT@example.co.uk', NULL, 'Anne', 'Dupont', 0, 1, 1, 0)`,
+	} {
+		if _, err := s.DB().Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e, err := s.Export(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(e.Held, "950") || slices.ContainsFunc(e.Users, func(u User) bool { return u.ID == "950" }) {
+		t.Fatalf("user 950 should be held, not exported: held=%v", e.Held)
+	}
+	if !slices.ContainsFunc(e.Problems, func(p RowError) bool { return p.RowID == "950" && p.Rule == RuleDuplicateName }) {
+		t.Fatalf("user 950 not reported: %v", e.Problems)
+	}
+
+	// duplicated id through a replacement query that joins badly
+	s.o.UsersQuery = strings.Replace(DefaultUsersQuery, "FROM tblUsers u",
+		"FROM tblUsers u JOIN (SELECT 1 AS k UNION ALL SELECT 2) d ON d.k = 1 OR u.UserID = 7", 1)
+	e, err = s.Export(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(e.Held, "7") || slices.ContainsFunc(e.Users, func(u User) bool { return u.ID == "7" }) {
+		t.Fatalf("duplicated id 7 should be held: held=%v", e.Held)
 	}
 }

@@ -21,7 +21,7 @@ func fixture(name string) string {
 
 // loadSQLite creates a fresh SQLite database file and runs the named
 // fixtures in it, returning its DSN.
-func loadSQLite(t *testing.T, files ...string) string {
+func loadSQLite(t testing.TB, files ...string) string {
 	t.Helper()
 	dsn := filepath.Join(t.TempDir(), "condeco.db")
 	db, err := sqlx.Open("sqlite", dsn)
@@ -48,3 +48,5 @@ func openSQLite(t *testing.T, o Options, files ...string) *Store {
 	t.Cleanup(func() { s.Close() })
 	return s
 }
+
+func loadSQLiteB(b *testing.B) string { return loadSQLite(b, "schema.sql", "sample.sql") }

@@ -94,7 +94,8 @@ func (s *Store) Check(ctx context.Context) error {
 func (s *Store) Export(ctx context.Context) (*Export, error) {
 	var out *Export
 	err := s.inReadTx(ctx, func(tx *sqlx.Tx) error {
-		e := &Export{Users: []User{}, Locations: []Location{}, Held: []string{}, Problems: []RowError{}}
+		e := &Export{Users: []User{}, Locations: []Location{}, Held: []string{}, Problems: []RowError{},
+			HeldUserNames: []string{}, HeldLocations: []string{}, Warnings: []RowError{}}
 		if err := s.readLocations(ctx, tx, e); err != nil {
 			return err
 		}
@@ -195,16 +196,16 @@ func (s *Store) readUsers(ctx context.Context, tx *sqlx.Tx, e *Export) error {
 		if c.Skip {
 			continue
 		}
-		for _, w := range c.Warnings {
-			s.log.Warn("condeco value dropped", zap.String("table", w.Table), zap.String("row", w.RowID),
-				zap.String("field", w.Field), zap.String("rule", w.Rule))
-		}
-		e.Warnings = append(e.Warnings, c.Warnings...)
 		if len(c.Problems) > 0 {
 			e.Problems = append(e.Problems, c.Problems...)
 			hold(c, c.User.ID)
 			continue
 		}
+		for _, w := range c.Warnings {
+			s.log.Warn("condeco value dropped", zap.String("table", w.Table), zap.String("row", w.RowID),
+				zap.String("field", w.Field), zap.String("rule", w.Rule))
+		}
+		e.Warnings = append(e.Warnings, c.Warnings...)
 		i := len(e.Users)
 		e.Users = append(e.Users, c.User)
 		byName[c.User.UserName] = append(byName[c.User.UserName], i)
@@ -298,8 +299,14 @@ func (s *Store) sqlServerIsolation(ctx context.Context, conn *sqlx.Conn) (sql.Is
 	var state sql.NullInt64
 	err := conn.QueryRowxContext(ctx,
 		`SELECT snapshot_isolation_state FROM sys.databases WHERE name = DB_NAME()`).Scan(&state)
+	if ctx.Err() != nil {
+		return 0, fmt.Errorf("reading snapshot isolation state: %w", ctx.Err())
+	}
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return 0, fmt.Errorf("reading snapshot isolation state: %w", err)
+		// Usually a permission on sys.databases; the fallback still reads
+		// consistently, it just holds shared locks while it does.
+		s.log.Info("cannot read snapshot isolation state; reading with repeatable read", zap.Error(err))
+		return sql.LevelRepeatableRead, nil
 	}
 	if state.Valid && state.Int64 == 1 {
 		return sql.LevelSnapshot, nil

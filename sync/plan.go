@@ -60,13 +60,14 @@ type planner struct {
 	allLocs    []string          // Visitor ids and pending keys
 	condecoLoc map[string]string // Condeco location id -> Visitor id or pending key
 
-	managed  []visitor.User
-	byExt    map[string][]visitor.User
-	desired  map[string]bool   // externalIds present in the export
-	held     map[string]bool   // externalIds of held source rows
-	leaving  map[string]bool   // Visitor ids deleted by this plan
-	takenBy  map[string]string // lower userName -> externalId that will hold it after the plan
-	creating map[string]bool   // lower userNames this plan creates
+	managed   []visitor.User
+	byExt     map[string][]visitor.User
+	desired   map[string]bool   // externalIds present in the export
+	held      map[string]bool   // externalIds of held source rows
+	heldNames map[string]bool   // lower-cased userNames claimed by held source rows
+	leaving   map[string]bool   // Visitor ids deleted by this plan
+	takenBy   map[string]string // lower userName -> externalId that will hold it after the plan
+	creating  map[string]bool   // lower userNames this plan creates
 }
 
 func (b *planner) locations(exp *condeco.Export, cur []visitor.Location) error {
@@ -146,6 +147,12 @@ func (b *planner) index(users []visitor.User, exp *condeco.Export) {
 	for _, id := range exp.Held {
 		b.held[b.o.ExternalIDPrefix+id] = true
 	}
+	// A held row whose id is unusable still names the person; protect the
+	// Visitor account with that userName too.
+	b.heldNames = map[string]bool{}
+	for _, n := range exp.HeldUserNames {
+		b.heldNames[strings.ToLower(n)] = true
+	}
 	b.leaving = map[string]bool{}
 	b.takenBy = map[string]string{}
 	b.creating = map[string]bool{}
@@ -163,7 +170,7 @@ func (b *planner) departures() {
 		}
 		issue := Issue{UserName: u.UserName, ExternalID: u.ExternalID, VisitorID: u.ID}
 		switch {
-		case b.held[u.ExternalID]:
+		case b.held[u.ExternalID] || b.heldNames[strings.ToLower(u.UserName)]:
 			issue.Reason = "source row held (invalid or colliding in Condeco); left as is"
 			issue.Fix = "correct the Condeco row; see the export problems"
 			b.p.Held = append(b.p.Held, issue)

@@ -15,15 +15,17 @@ type planCase struct {
 	users []condeco.User
 	locs  []condeco.Location // nil: Condeco locations 1 and 2
 	held  []string
-	cur   []visitor.User
-	vlocs []visitor.Location // nil: baseLocs
-	opt   func(*Options)
-	check func(t *testing.T, p *Plan)
+	// heldNames are userNames claimed by held rows without a usable id.
+	heldNames []string
+	cur       []visitor.User
+	vlocs     []visitor.Location // nil: baseLocs
+	opt       func(*Options)
+	check     func(t *testing.T, p *Plan)
 }
 
 func (c planCase) build(t *testing.T) *Plan {
 	t.Helper()
-	exp := &condeco.Export{Users: c.users, Locations: c.locs, Held: c.held}
+	exp := &condeco.Export{Users: c.users, Locations: c.locs, Held: c.held, HeldUserNames: c.heldNames}
 	if exp.Locations == nil {
 		exp.Locations = clocs("1", "2")
 	}
@@ -248,6 +250,16 @@ func TestBuildPlanRules(t *testing.T) {
 			users: users(cu("1")),
 			held:  []string{"2"},
 			cur:   []visitor.User{vu("1"), vu("2", vgiven("Stale"))},
+			check: func(t *testing.T, p *Plan) {
+				wantCounts(t, p, 0, 0, 0, 0, 1)
+				wantIssue(t, p.Held, "condeco:2", "held")
+			},
+		},
+		{
+			name:      "held row without a usable id protects its Visitor user by userName",
+			users:     users(cu("1")),
+			heldNames: []string{strings.ToUpper(vu("2").UserName)},
+			cur:       []visitor.User{vu("1"), vu("2")},
 			check: func(t *testing.T, p *Plan) {
 				wantCounts(t, p, 0, 0, 0, 0, 1)
 				wantIssue(t, p.Held, "condeco:2", "held")

@@ -26,7 +26,8 @@ func newLogger(cfg config.Config, w io.Writer) (*zap.Logger, error) {
 	} else {
 		encoder = zapcore.NewJSONEncoder(enc)
 	}
-	core := zapcore.NewCore(encoder, zapcore.AddSync(w), level)
+	// Lock: workers log concurrently and w may be any io.Writer (a buffer in tests).
+	core := zapcore.NewCore(encoder, zapcore.Lock(zapcore.AddSync(w)), level)
 	return zap.New(core), nil
 }
 

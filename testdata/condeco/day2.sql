@@ -3,7 +3,7 @@
 
 -- 1. A new starter in London.
 INSERT INTO tblUsers (UserID, UserName, Email, FirstName, LastName, Telephone, Mobile, LanguageCode, AccessLevel, UserType, DefaultLocationID, ADUserGuid, Active, Deleted)
-VALUES (231, N'ingrid.solberg@example.co.uk', N'ingrid.solberg@example.co.uk', N'Ingrid', N'Solberg', N'020 7946 1231', N'07700 900231', N'en-GB', 0, 1, 101, N'5a1e0000-00e7-40e7-8000-0000000000e7', 1, 0);
+VALUES (231, N'ingrid.solberg@example.co.uk', N'ingrid.solberg@example.co.uk', N'Ingrid', N'Solberg', N'020 7946 1231', N'07911 123231', N'en-GB', 0, 1, 101, N'5a1e0000-00e7-40e7-8000-0000000000e7', 1, 0);
 
 -- 2. User 20 (Ken 佐藤) changed their last name.
 UPDATE tblUsers SET LastName = N'Sato-Hart' WHERE UserID = 20;

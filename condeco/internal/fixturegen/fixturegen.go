@@ -32,7 +32,7 @@ var (
 			lasts: []name{{"Smith", "smith"}, {"Jones", "jones"}, {"O'Brien", "obrien"}, {"Brown", "brown"},
 				{"Müller", "muller"}, {"Núñez", "nunez"}, {"Ørsted", "orsted"}, {"Patel", "patel"},
 				{"Evans", "evans"}, {"Wright", "wright"}, {"Khan", "khan"}},
-			phone: "020 7946 %04d", mobile: "07700 900%03d",
+			phone: "020 7946 %04d", mobile: "07911 123%03d",
 			locations: []int{101, 102, 103, 104},
 		},
 		{
@@ -203,7 +203,7 @@ func generated(i int, used map[string]bool) user {
 func planted() []user {
 	base := func(id int, comment string) user {
 		return user{id: id, comment: comment, utype: 1, active: 1, location: 101, lang: s("en-GB"),
-			phone: s(fmt.Sprintf("020 7946 %04d", id)), mobile: s(fmt.Sprintf("07700 900%03d", id%1000))}
+			phone: s(fmt.Sprintf("020 7946 %04d", id)), mobile: s(fmt.Sprintf("07911 123%03d", id%1000))}
 	}
 	var out []user
 	u := base(901, "BAD: '_' in a first name.")

@@ -1,0 +1,226 @@
+package reliability
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"condeco-visitor-sync/visitor/simulator"
+)
+
+// Known secret values. Each is distinctive, so finding it anywhere means
+// it leaked.
+const (
+	dsnMarker      = "dsn-2b7e91f0c4-SECRET"       // a directory in the SQLite DSN
+	sqlPwd         = "sqlpw-a41c7e0d93-SECRET"     // SQL Server password
+	sqlClientSec   = "sqlcs-5d0e8b2f71-SECRET"     // Entra ID client secret
+	wrongTokenText = "tok-wrong-0c9f3e2a71-SECRET" // a token Visitor refuses
+)
+
+// artifacts is everything an installation leaves behind that a person or
+// a log shipper could read.
+type artifacts map[string]string
+
+func (a artifacts) addDir(t *testing.T, dir string) {
+	t.Helper()
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		b, rerr := os.ReadFile(p)
+		if rerr != nil {
+			t.Fatal(rerr)
+		}
+		a[p] = string(b)
+		return nil
+	})
+}
+
+// check fails for every artifact holding a secret, and returns how many
+// bytes were scanned.
+func (a artifacts) check(t *testing.T, secrets ...string) int {
+	t.Helper()
+	n := 0
+	for name, text := range a {
+		n += len(text)
+		for _, s := range secrets {
+			if strings.Contains(text, s) {
+				i := strings.Index(text, s)
+				t.Errorf("%s leaks a secret: …%s…", name, text[max(0, i-80):i])
+			}
+		}
+	}
+	return n
+}
+
+func freeLoopbackAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+func get(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return fmt.Sprintf("%d %s", resp.StatusCode, b)
+}
+
+// A full sync with known secrets, at debug log level, through run-now, a
+// dry run with --plan-json, a daemon with metrics, refused credentials and
+// an unreachable SQL Server: no secret appears in any log line, stdout,
+// report, audit line, plan, metric or error message.
+func TestSecretsNeverLeak(t *testing.T) {
+	const users = 200
+	dbDir := filepath.Join(t.TempDir(), dsnMarker)
+	if err := os.MkdirAll(dbDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	dbPath := filepath.Join(dbDir, "condeco.db")
+	seedDB(t, openDB(t, dbPath), users)
+	e := newEnvOn(t, dbPath, simulator.Options{ClientID: oauthClient, ClientSecret: oauthSecret,
+		Faults: simulator.Faults{ErrorRate: map[int]float64{503: 0.05}, DropAfterWriteRate: 0.02, Seed: 5}}, "")
+	// The DSN comes from the environment, as a secret should.
+	e.extra = "condeco_driver: sqlite\n"
+	e.writeConfig(e.extra)
+	e.rewriteKey("log_level", "debug")
+	e.vars["CVS_CONDECO_DSN"] = dbPath
+	all := artifacts{}
+	keep := func(name string, r result) {
+		all[name+" stdout"], all[name+" stderr"] = r.stdout, r.stderr
+	}
+
+	r := e.run(2*time.Minute, "--run-now")
+	if r.code != exitOK && r.code != exitPartial {
+		t.Fatalf("run-now: %s", r)
+	}
+	keep("run-now", r)
+	planPath := filepath.Join(e.stateDir, "plan.json")
+	r = e.run(time.Minute, "--run-now", "--dry-run", "--plan-json", planPath)
+	keep("dry run", r)
+
+	// The daemon, with OAuth client credentials from a _FILE, serving
+	// metrics; scraped while it runs.
+	secretFile := filepath.Join(e.dir, "scim-client-secret")
+	if err := os.WriteFile(secretFile, []byte(oauthSecret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	delete(e.vars, "CVS_SCIM_TOKEN")
+	e.vars["CVS_SCIM_CLIENT_SECRET_FILE"] = secretFile
+	metricsAddr := freeLoopbackAddr(t)
+	e.writeConfig(e.extra + fmt.Sprintf("scim_token_url: %q\nscim_client_id: %q\nschedule: \"@every 1s\"\n",
+		strings.TrimSuffix(e.url, simulator.BasePath)+"/oauth/token", oauthClient))
+	e.rewriteKey("log_level", "debug")
+	e.rewriteKey("metrics_listen", fmt.Sprintf("%q", metricsAddr))
+	runs, out, errs := e.daemon(2, 40*time.Second, func() {
+		for _, p := range []string{"/metrics", "/healthz", "/readyz"} {
+			all["GET "+p] = get(t, "http://"+metricsAddr+p)
+		}
+	})
+	all["daemon stdout"], all["daemon stderr"] = out, errs
+	if runs < 2 {
+		t.Fatalf("daemon made %d runs\n%s", runs, tail(errs, 3000))
+	}
+	if !strings.Contains(all["GET /metrics"], "cvs_scim_requests_total") {
+		t.Errorf("metrics not scraped: %s", tail(all["GET /metrics"], 300))
+	}
+
+	// Refused credentials: the wrong token is itself a secret.
+	e.writeConfig(e.extra)
+	delete(e.vars, "CVS_SCIM_CLIENT_SECRET_FILE")
+	e.vars["CVS_SCIM_TOKEN"] = wrongTokenText
+	r = e.run(time.Minute, "--run-now")
+	if r.code != exitAuth {
+		t.Errorf("wrong token: exit %d, want %d", r.code, exitAuth)
+	}
+	keep("wrong token", r)
+
+	// SQL Server that drops the connection, with the password in a DSN
+	// and, separately, in discrete settings with an Entra ID secret.
+	addr, _ := fakeSQLServer(t, false)
+	e.vars["CVS_SCIM_TOKEN"] = testToken
+	e.vars["CVS_CONDECO_DSN"] = "sqlserver://cvs_reader:" + sqlPwd + "@" + addr + "?database=Condeco&encrypt=true"
+	e.writeConfig("condeco_driver: sqlserver\ncondeco_connect_timeout: 5s\n")
+	r = e.run(time.Minute, "--run-now")
+	if r.code != exitSource {
+		t.Errorf("sqlserver dsn: exit %d, want %d\n%s", r.code, exitSource, r)
+	}
+	keep("sqlserver dsn", r)
+	delete(e.vars, "CVS_CONDECO_DSN")
+	e.vars["CVS_CONDECO_PASSWORD"] = sqlPwd
+	e.writeConfig(sqlServerConfig(addr, "5s"))
+	r = e.run(time.Minute, "--run-now")
+	if r.code != exitSource {
+		t.Errorf("sqlserver password: exit %d, want %d\n%s", r.code, exitSource, r)
+	}
+	keep("sqlserver password", r)
+	csFile := filepath.Join(e.dir, "sql-client-secret")
+	if err := os.WriteFile(csFile, []byte(sqlClientSec), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.vars["CVS_CONDECO_CLIENT_SECRET_FILE"] = csFile
+	e.writeConfig(sqlServerConfig(addr, "5s") + "condeco_auth: azuread-sp\ncondeco_client_id: 11111111-2222-3333-4444-555555555555\ncondeco_tenant_id: 66666666-7777-8888-9999-000000000000\n")
+	r = e.run(time.Minute, "--run-now")
+	if r.code == exitOK {
+		t.Errorf("azuread-sp against a dead server succeeded")
+	}
+	keep("sqlserver entra id", r)
+
+	all.addDir(t, e.stateDir)
+	secrets := []string{testToken, oauthSecret, dsnMarker, sqlPwd, sqlClientSec, wrongTokenText}
+	scanned := all.check(t, secrets...)
+	if _, ok := all[filepath.Join(e.stateDir, "audit.log")]; !ok {
+		t.Error("no audit log to scan")
+	}
+	if _, ok := all[planPath]; !ok {
+		t.Error("no plan to scan")
+	}
+	t.Logf("RESULT secrets=%d artifacts=%d bytes=%d daemonRuns=%d leaks=0", len(secrets), len(all), scanned, runs)
+}
+
+// --print-config shows every setting and masks every secret, whichever
+// way it was delivered (config file, environment, _FILE).
+func TestPrintConfigMasksSecrets(t *testing.T) {
+	e := newEnv(t, 1, simulator.Options{}, "")
+	csFile := filepath.Join(e.dir, "sql-client-secret")
+	if err := os.WriteFile(csFile, []byte(sqlClientSec+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.vars = map[string]string{
+		"CVS_SCIM_TOKEN":                 testToken,
+		"CVS_SCIM_CLIENT_SECRET":         oauthSecret,
+		"CVS_CONDECO_PASSWORD":           sqlPwd,
+		"CVS_CONDECO_CLIENT_SECRET_FILE": csFile,
+		"CVS_CONDECO_DSN":                "sqlserver://cvs_reader:" + sqlPwd + "@db.example.com?database=Condeco&" + dsnMarker + "=1",
+	}
+	e.writeConfig("condeco_driver: sqlserver\ncondeco_host: db.example.com\ncondeco_database: Condeco\ncondeco_user: cvs_reader\n")
+	r := e.run(30*time.Second, "--print-config")
+	if r.code != exitOK {
+		t.Fatalf("%s", r)
+	}
+	artifacts{"print-config": r.stdout + r.stderr}.check(t, testToken, oauthSecret, sqlPwd, sqlClientSec, dsnMarker)
+	for _, key := range []string{"condeco_dsn", "condeco_password", "condeco_client_secret", "scim_token", "scim_client_secret"} {
+		if !strings.Contains(r.stdout, key+": '******'") && !strings.Contains(r.stdout, key+`: "******"`) && !strings.Contains(r.stdout, key+": ******") {
+			t.Errorf("%s is not shown masked:\n%s", key, r.stdout)
+		}
+	}
+	if !strings.Contains(r.stdout, "condeco_encrypt: true") {
+		t.Errorf("condeco_encrypt is not on by default:\n%s", r.stdout)
+	}
+	t.Logf("RESULT print-config masked=5 secrets leaked=0")
+}
