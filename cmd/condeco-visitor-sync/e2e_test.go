@@ -124,9 +124,28 @@ func TestRunNowConvergesAndDryRunWritesNothing(t *testing.T) {
 	if err := condeco.ExecFile(ctx, f.db, filepath.Join("..", "..", "testdata", "condeco", "day2.sql")); err != nil {
 		t.Fatal(err)
 	}
+	// A dry run with real changes pending (update, delete, create, new
+	// location) prints them and still writes nothing.
+	before = f.state()
+	code, out, errs = f.run(ctx, "--run-now", "--dry-run")
+	if code != ExitOK {
+		t.Fatalf("day-two dry run exit %d\n%s\n%s", code, out, errs)
+	}
+	if after := f.state(); after != before {
+		t.Fatalf("day-two dry run changed the simulator: %s → %s", before, after)
+	}
+	for _, want := range []string{"create", "update", "delete", "ingrid.solberg@example.co.uk", "planned changes: 5"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("day-two dry run output lacks %q:\n%s", want, out)
+		}
+	}
+
 	code, out, errs = f.run(ctx, "--run-now")
 	if code != ExitOK {
 		t.Fatalf("day-two run exit %d\n%s\n%s", code, out, errs)
+	}
+	if !strings.Contains(out, "planned changes: 5") {
+		t.Errorf("day-two run should apply the 5 changes its dry run showed:\n%s", out)
 	}
 	code, out, _ = f.run(ctx, "--run-now", "--dry-run")
 	if code != ExitOK || !strings.Contains(out, "planned changes: 0") {
