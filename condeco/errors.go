@@ -15,6 +15,10 @@ var (
 	ErrUnsupportedDriver = errors.New("unsupported database driver")
 	// ErrBadOptions means the connection settings are incomplete or contradictory.
 	ErrBadOptions = errors.New("invalid condeco connection options")
+	// ErrQueryTimeout means the export did not finish within
+	// Options.QueryTimeout; the driver's own error ("Rows are closed")
+	// would not say so.
+	ErrQueryTimeout = errors.New("condeco query timed out")
 	// ErrDuplicate marks rows that collide with another row on identity.
 	ErrDuplicate = errors.New("duplicate identity")
 )

@@ -164,38 +164,60 @@ func (o Options) buildDSN(log *zap.Logger) (string, error) {
 	return u.String(), nil
 }
 
-// hardenDSN checks a full DSN and adds read-only intent when it names a
-// database (the driver refuses read-only intent without one).
+// hardenDSN checks a full DSN, turns encryption on when the DSN does not
+// say (go-mssqldb would otherwise encrypt the login only and trust any
+// certificate), and adds read-only intent when it names a database (the
+// driver refuses read-only intent without one).
 func (o Options) hardenDSN(log *zap.Logger) (string, error) {
 	cfg, err := msdsn.Parse(o.DSN)
 	if err != nil {
 		// The parser's message can quote the DSN; do not pass it on.
 		return "", fmt.Errorf("%w: the sqlserver dsn cannot be parsed", ErrBadOptions)
 	}
-	o.warnUnsafe(log, cfg.Encryption == msdsn.EncryptionRequired || cfg.Encryption == msdsn.EncryptionStrict,
-		cfg.TLSConfig != nil && cfg.TLSConfig.InsecureSkipVerify)
-	dsn := o.DSN
-	if cfg.ReadOnlyIntent || cfg.Database == "" {
-		if cfg.Database == "" {
-			log.Warn("dsn names no database; not setting read-only application intent")
-		}
-		return dsn, nil
+	_, saysEncrypt := cfg.Parameters[msdsn.Encrypt]
+	add := map[string]string{}
+	if !saysEncrypt {
+		add["encrypt"] = "true"
 	}
-	if strings.HasPrefix(strings.ToLower(dsn), "sqlserver://") {
+	if !cfg.ReadOnlyIntent && cfg.Database != "" {
+		add["ApplicationIntent"] = "ReadOnly"
+	}
+	if cfg.Database == "" {
+		log.Warn("dsn names no database; not setting read-only application intent")
+	}
+	dsn := o.DSN
+	lower := strings.ToLower(dsn)
+	switch {
+	case len(add) == 0:
+	case strings.HasPrefix(lower, "sqlserver://"):
 		u, err := url.Parse(dsn)
 		if err != nil {
 			return "", fmt.Errorf("%w: the sqlserver dsn cannot be parsed", ErrBadOptions)
 		}
 		q := u.Query()
-		q.Set("ApplicationIntent", "ReadOnly")
+		for k, v := range add {
+			q.Set(k, v)
+		}
 		u.RawQuery = q.Encode()
-		return u.String(), nil
+		dsn = u.String()
+	case strings.HasPrefix(lower, "odbc:"):
+		log.Warn("odbc-style dsn: add encrypt=true and ApplicationIntent=ReadOnly yourself")
+		add = map[string]string{}
+	default:
+		dsn = strings.TrimRight(dsn, "; ")
+		for _, k := range []string{"encrypt", "ApplicationIntent"} {
+			if v, ok := add[k]; ok {
+				dsn += ";" + k + "=" + v
+			}
+		}
 	}
-	if strings.HasPrefix(strings.ToLower(dsn), "odbc:") {
-		log.Warn("odbc-style dsn: add ApplicationIntent=ReadOnly yourself")
-		return dsn, nil
-	}
-	return strings.TrimRight(dsn, "; ") + ";ApplicationIntent=ReadOnly", nil
+	encrypted := cfg.Encryption == msdsn.EncryptionRequired || cfg.Encryption == msdsn.EncryptionStrict || add["encrypt"] == "true"
+	// Without encrypt the driver trusts any certificate by default; with
+	// the encrypt=true added above it trusts only when told to.
+	_, saysTrust := cfg.Parameters[msdsn.TrustServerCertificate]
+	trusts := cfg.TLSConfig != nil && cfg.TLSConfig.InsecureSkipVerify && (saysEncrypt || saysTrust)
+	o.warnUnsafe(log, encrypted, trusts)
+	return dsn, nil
 }
 
 func (o Options) warnUnsafe(log *zap.Logger, encrypt, trust bool) {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/microsoft/go-mssqldb/msdsn"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 )
@@ -95,6 +96,9 @@ func TestHardenDSN(t *testing.T) {
 		{"no database: no intent, warning", "server=h;user id=u;password=p;encrypt=true", false, 1},
 		{"unencrypted dsn warns", "sqlserver://u:p@h?database=c&encrypt=disable", true, 1},
 		{"trusted certificate warns", "sqlserver://u:p@h?database=c&encrypt=true&TrustServerCertificate=true", true, 1},
+		{"url form without encrypt gets encrypt=true", "sqlserver://u:p@h?database=c", true, 0},
+		{"ado form without encrypt gets encrypt=true", "server=h;user id=u;password=p;database=c", true, 0},
+		{"no encrypt, trusted certificate warns", "sqlserver://u:p@h?database=c&TrustServerCertificate=true", true, 1},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -106,6 +110,12 @@ func TestHardenDSN(t *testing.T) {
 			}
 			if got := strings.Contains(strings.ToLower(dsn), "applicationintent=readonly"); got != c.wantIntent {
 				t.Errorf("read-only intent = %v in %q", got, dsn)
+			}
+			// Encryption is on unless the DSN itself says otherwise.
+			if cfg, err := msdsn.Parse(dsn); err != nil {
+				t.Fatal(err)
+			} else if want := !strings.Contains(c.dsn, "encrypt=disable"); (cfg.Encryption == msdsn.EncryptionRequired) != want {
+				t.Errorf("encryption %v in %q, want required %v", cfg.Encryption, dsn, want)
 			}
 			if logs.Len() != c.warnings {
 				t.Errorf("warnings = %d (%v), want %d", logs.Len(), logs.All(), c.warnings)

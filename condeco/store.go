@@ -255,9 +255,16 @@ func (s *Store) readUsers(ctx context.Context, tx *sqlx.Tx, e *Export) error {
 
 // inReadTx runs fn in one read-only transaction on one connection, so
 // both queries see the same moment of the database.
-func (s *Store) inReadTx(ctx context.Context, fn func(*sqlx.Tx) error) (err error) {
-	ctx, cancel := context.WithTimeout(ctx, s.o.QueryTimeout)
+func (s *Store) inReadTx(parent context.Context, fn func(*sqlx.Tx) error) (err error) {
+	ctx, cancel := context.WithTimeout(parent, s.o.QueryTimeout)
 	defer cancel()
+	defer func() {
+		// The driver reports a transaction ended by the timeout as
+		// whatever it was doing ("Rows are closed"); say what happened.
+		if err != nil && parent.Err() == nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && !errors.Is(err, ErrQueryTimeout) {
+			err = fmt.Errorf("%w after %s (condeco_query_timeout): %w", ErrQueryTimeout, s.o.QueryTimeout, err)
+		}
+	}()
 	conn, err := s.db.Connx(ctx)
 	if err != nil {
 		return fmt.Errorf("connecting to condeco database: %w", err)

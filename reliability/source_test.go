@@ -84,7 +84,7 @@ func TestSourceFaults(t *testing.T) {
 				q := usersQuery("u.LastName", "(WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < u.UserID * 20000) SELECT count(*) FROM c) > 0")
 				return e.sqliteConfig() + fmt.Sprintf("condeco_query_timeout: 1s\ncondeco_users_query: %q\n", q), nil
 			},
-			want: []int{exitSource}, inText: "",
+			want: []int{exitSource}, inText: "condeco_query_timeout",
 		},
 		{
 			name: "export empty",

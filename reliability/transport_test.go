@@ -149,13 +149,15 @@ func TestSQLEncryptionOnByDefault(t *testing.T) {
 		cfg   func(addr string) string
 		want  byte
 		warns bool
-		bug   string
 	}{
-		{"discrete settings, default", func(a string) string { return sqlServerConfig(a, "5s") }, encryptOn, false, ""},
-		{"discrete settings, encrypt off", func(a string) string { return sqlServerConfig(a, "5s") + "condeco_encrypt: false\n" }, encryptOff, true, ""},
+		{"discrete settings, default", func(a string) string { return sqlServerConfig(a, "5s") }, encryptOn, false},
+		{"discrete settings, encrypt off", func(a string) string { return sqlServerConfig(a, "5s") + "condeco_encrypt: false\n" }, encryptOff, true},
 		{"dsn without encrypt", func(a string) string {
 			return fmt.Sprintf("condeco_driver: sqlserver\ncondeco_dsn: %q\ncondeco_connect_timeout: 5s\n", "sqlserver://cvs_reader:pw@"+a+"?database=Condeco")
-		}, encryptOn, true, "BUG: condeco/options.go:175 (hardenDSN) only warns when condeco_dsn does not ask for encryption; the connection is made with ENCRYPT_OFF (login only), so encryption is not on by default on the DSN path"},
+		}, encryptOn, false},
+		{"dsn with encrypt=false", func(a string) string {
+			return fmt.Sprintf("condeco_driver: sqlserver\ncondeco_dsn: %q\ncondeco_connect_timeout: 5s\n", "sqlserver://cvs_reader:pw@"+a+"?database=Condeco&encrypt=false")
+		}, encryptOff, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -177,9 +179,6 @@ func TestSQLEncryptionOnByDefault(t *testing.T) {
 				t.Errorf("warning %v, want %v\n%s", warned, tc.warns, r.stderr)
 			}
 			if got[0] != tc.want {
-				if tc.bug != "" {
-					knownBug(t, tc.bug)
-				}
 				t.Fatalf("PRELOGIN encryption option %d, want %d", got[0], tc.want)
 			}
 		})
