@@ -358,6 +358,7 @@ func (c *Client) pageSizeFor(ctx context.Context) int {
 func (c *Client) list(ctx context.Context, path, filter string) ([]json.RawMessage, error) {
 	size := c.pageSizeFor(ctx)
 	var all []json.RawMessage
+	var prevFirst json.RawMessage
 	start := 1
 	for {
 		q := url.Values{"startIndex": {strconv.Itoa(start)}, "count": {strconv.Itoa(size)}}
@@ -372,6 +373,14 @@ func (c *Client) list(ctx context.Context, path, filter string) ([]json.RawMessa
 		// forever, returning the first page again and again.
 		if page.StartIndex != 0 && page.StartIndex != start {
 			return nil, fmt.Errorf("GET %s: asked for startIndex %d, got %d", path, start, page.StartIndex)
+		}
+		// One that leaves startIndex out of its answers is caught by the
+		// page repeating itself.
+		if page.StartIndex == 0 && len(page.Resources) > 0 {
+			if prevFirst != nil && bytes.Equal(page.Resources[0], prevFirst) {
+				return nil, fmt.Errorf("GET %s: asked for startIndex %d, got the previous page again", path, start)
+			}
+			prevFirst = page.Resources[0]
 		}
 		if len(all)+len(page.Resources) > maxListItems {
 			return nil, fmt.Errorf("GET %s: more than %d results", path, maxListItems)

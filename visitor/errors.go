@@ -95,13 +95,16 @@ func decodeError(status int, body []byte, secrets ...string) *Error {
 	} else {
 		e.Detail = strings.TrimSpace(string(body))
 	}
-	if len(e.Detail) > maxDetail {
-		e.Detail = e.Detail[:maxDetail] + "…"
-	}
+	// Redact before cutting: a secret that straddles the cut would
+	// otherwise leave its first bytes behind, no longer whole enough to
+	// be found.
 	for _, s := range secrets {
 		if s != "" {
 			e.Detail = strings.ReplaceAll(e.Detail, s, "[redacted]")
 		}
+	}
+	if len(e.Detail) > maxDetail {
+		e.Detail = strings.ToValidUTF8(e.Detail[:maxDetail], "") + "…"
 	}
 	return e
 }

@@ -1,6 +1,7 @@
 package simulator
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -180,9 +181,13 @@ func compileAttr[T any](e *filter.AttributeExpression, attrs map[string]attrGett
 		want := strconv.FormatBool(b)
 		return func(v T) bool { return g.values(v)[0] == want }, nil
 	}
-	want, ok := e.CompareValue.(string)
+	raw, ok := e.CompareValue.(string)
 	if !ok {
 		return nil, errf(http.StatusBadRequest, "invalidFilter", "%v compares with a string, not %v", p, e.CompareValue)
+	}
+	want, ok := unescape(raw)
+	if !ok {
+		return nil, errf(http.StatusBadRequest, "invalidFilter", "%v: %q is not a valid string value", p, raw)
 	}
 	var cmp func(have, want string) bool
 	switch e.Operator {
@@ -227,9 +232,10 @@ func eqSet[T any](e *filter.LogicalExpression, attrs map[string]attrGetter[T]) (
 		case *filter.LogicalExpression:
 			return x.Operator == filter.OR && walk(x.Left) && walk(x.Right)
 		case *filter.AttributeExpression:
-			v, isString := x.CompareValue.(string)
+			raw, isString := x.CompareValue.(string)
+			v, valid := unescape(raw)
 			n := strings.ToLower(x.AttributePath.String())
-			if x.Operator != filter.EQ || !isString || (name != "" && n != name) {
+			if x.Operator != filter.EQ || !isString || !valid || (name != "" && n != name) {
 				return false
 			}
 			name = n
@@ -253,4 +259,18 @@ func eqSet[T any](e *filter.LogicalExpression, attrs map[string]attrGetter[T]) (
 		set = lower
 	}
 	return set, g, true
+}
+
+// unescape decodes a filter's compValue: the parser hands it over as the
+// raw text between the quotes, and RFC 7644 §3.4.2.2 makes it a JSON
+// string, so `\"` is a quote and `\\` a backslash.
+func unescape(raw string) (string, bool) {
+	if !strings.ContainsRune(raw, '\\') {
+		return raw, true
+	}
+	var v string
+	if err := json.Unmarshal([]byte(`"`+raw+`"`), &v); err != nil {
+		return "", false
+	}
+	return v, true
 }

@@ -73,6 +73,37 @@ func TestListUsersFilter(t *testing.T) {
 	}
 }
 
+// A compValue is a JSON string (RFC 7644 §3.4.2.2): `\"` and `\\` in a
+// filter are a quote and a backslash in the value, and an injected
+// `" or externalId pr` stays part of one value.
+func TestListUsersFilterEscapes(t *testing.T) {
+	h := newHarness(t, Options{})
+	seedUsers(h)
+	h.create(user("quote@example.com", `condeco:7" or externalId pr or externalId eq "`))
+	h.create(user("slash@example.com", `condeco:8\`))
+	cases := []struct {
+		name, filter string
+		want         []string
+	}{
+		{"escaped quote", `externalId eq "condeco:7\" or externalId pr or externalId eq \""`, []string{"quote@example.com"}},
+		{"escaped backslash", `externalId eq "condeco:8\\"`, []string{"slash@example.com"}},
+		{"both in an or set", `externalId eq "condeco:8\\" or externalId eq "condeco:7\" or externalId pr or externalId eq \"" or externalId eq "condeco:1"`,
+			[]string{"u1@example.com", "quote@example.com", "slash@example.com"}},
+		{"unicode escape", `userName eq "\u0071uote@example.com"`, []string{"quote@example.com"}},
+		{"sw with an escaped backslash", `externalId sw "condeco:8\\"`, []string{"slash@example.com"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a := h.do("GET", "/Users?filter="+url.QueryEscape(tc.filter), nil)
+			h.expect(a, 200, "")
+			if got := userNames(a); fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+	h.expect(h.do("GET", "/Users?filter="+url.QueryEscape(`externalId eq "bad \x escape"`), nil), 400, "invalidFilter")
+}
+
 func TestListUsersBadFilter(t *testing.T) {
 	cases := []struct{ name, filter string }{
 		{"not", `not (userName eq "a")`},
