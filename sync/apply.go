@@ -29,7 +29,7 @@ type applier struct {
 
 	mu      gosync.Mutex
 	applied []appliedChange
-	audit   []AuditEntry
+	audit   *auditLog // nil: no audit log
 }
 
 // appliedChange is a write the server accepted, waiting to be re-read.
@@ -92,7 +92,7 @@ func (a *applier) locations(ctx context.Context, lcs []LocationCreate) {
 		a.rep.Counts.LocationsCreated++
 		a.log.Info("location created", zap.String("externalId", lc.Location.ExternalID),
 			zap.String("visitorId", got.ID), zap.String("name", lc.Location.Name))
-		a.audit = append(a.audit, AuditEntry{Time: a.now().UTC(), Action: ActionCreateLocation,
+		a.audit.write(AuditEntry{Time: a.now().UTC(), Action: ActionCreateLocation,
 			User: lc.Location.Name, ExternalID: lc.Location.ExternalID, VisitorID: got.ID, Result: "ok"})
 	}
 }
@@ -137,7 +137,7 @@ func (a *applier) change(ctx context.Context, c UserChange) {
 		}
 		a.mu.Lock()
 		a.rep.Counts.Deleted++
-		a.audit = append(a.audit, a.entry(c, ActionDelete, "ok", "", c.Before, nil))
+		a.audit.write(a.entry(c, ActionDelete, "ok", "", c.Before, nil))
 		a.mu.Unlock()
 		a.log.Info("user deleted", zap.String("user", c.UserName), zap.String("externalId", c.ExternalID), zap.String("visitorId", c.VisitorID))
 	case ActionDeactivate:
@@ -248,7 +248,12 @@ func updateFix(err error, want visitor.User, fields []visitor.Field) string {
 	return "see the reason; the next run retries"
 }
 
+// accepted records a write Visitor answered 2xx, in the audit log at
+// once and for the re-read at the end of the run.
 func (a *applier) accepted(ac appliedChange) {
+	e := a.entry(ac.c, ac.action, "applied", "", ac.c.Before, &ac.want)
+	e.VisitorID, e.Fields = ac.id, ac.fields
+	a.audit.write(e)
 	a.mu.Lock()
 	a.applied = append(a.applied, ac)
 	a.mu.Unlock()
@@ -267,7 +272,7 @@ func (a *applier) conflict(c UserChange, visitorID, reason, fix string) {
 	a.mu.Lock()
 	a.rep.Counts.Conflicts++
 	a.rep.Conflicts = append(a.rep.Conflicts, Issue{UserName: c.UserName, ExternalID: c.ExternalID, VisitorID: visitorID, Reason: reason, Fix: fix})
-	a.audit = append(a.audit, a.entry(c, c.Action, "conflict", reason, c.Before, nil))
+	a.audit.write(a.entry(c, c.Action, "conflict", reason, c.Before, nil))
 	a.mu.Unlock()
 	a.log.Warn("user conflict", zap.String("action", string(c.Action)), zap.String("user", c.UserName),
 		zap.String("externalId", c.ExternalID), zap.String("reason", reason), zap.String("fix", fix))
@@ -277,7 +282,7 @@ func (a *applier) fail(c UserChange, reason string) {
 	a.mu.Lock()
 	a.rep.Counts.Failed++
 	a.rep.Failures = append(a.rep.Failures, Failure{User: c.UserName, ExternalID: c.ExternalID, Action: c.Action, Reason: reason})
-	a.audit = append(a.audit, a.entry(c, c.Action, "failed", reason, c.Before, nil))
+	a.audit.write(a.entry(c, c.Action, "failed", reason, c.Before, nil))
 	a.mu.Unlock()
 	a.log.Warn("user change failed", zap.String("action", string(c.Action)), zap.String("user", c.UserName),
 		zap.String("externalId", c.ExternalID), zap.String("reason", reason))
@@ -351,7 +356,9 @@ func (a *applier) verify(ctx context.Context) {
 		case ActionDeactivate:
 			a.rep.Counts.Deactivated++
 		}
-		a.audit = append(a.audit, a.entry(ac.c, ac.action, result, "", ac.c.Before, after))
+		e := a.entry(ac.c, ac.action, result, "", ac.c.Before, after)
+		e.VisitorID, e.Fields = ac.id, ac.fields
+		a.audit.write(e)
 		a.mu.Unlock()
 		a.log.Info("user "+pastTense(ac.action), zap.String("user", ac.c.UserName), zap.String("externalId", ac.c.ExternalID),
 			zap.String("visitorId", ac.id), zap.String("fields", fieldList(ac.fields)), zap.Bool("verified", after != nil))

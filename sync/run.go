@@ -73,7 +73,11 @@ type Report struct {
 	LocationsCreated []string  `json:"locationsCreated"` // externalIds
 	SourceRows       int       `json:"sourceRows"`
 	SourceProblems   int       `json:"sourceProblems"`
-	Requests         int64     `json:"requests"`
+	// Problems names each held source row with its field and rule, for
+	// example "users row 1042: field first_name: must not contain _", so
+	// the operator knows what to fix in Condeco.
+	Problems []string `json:"problems"`
+	Requests int64    `json:"requests"`
 	// MinRequests is the least a perfect client could have spent: one
 	// write per planned change plus the list pages (200 a page) of managed
 	// users and locations. ExtraRequests = Requests − MinRequests: what
@@ -114,7 +118,7 @@ func (r *Runner) RunOnce(ctx context.Context, f RunFlags) (*Report, error) {
 	}
 	o := r.Options.normalized()
 	rep := &Report{RunID: r.runID(), Start: now().UTC(), DryRun: f.DryRun,
-		Failures: []Failure{}, Conflicts: []Issue{}, LocationsCreated: []string{}}
+		Failures: []Failure{}, Conflicts: []Issue{}, LocationsCreated: []string{}, Problems: []string{}}
 	log = log.With(zap.String("run", rep.RunID))
 	reqStart, counting := requests(r.Target)
 	err := r.run(ctx, f, o, now, log, rep)
@@ -151,6 +155,11 @@ func (r *Runner) run(ctx context.Context, f RunFlags, o Options, now func() time
 		exp = &condeco.Export{}
 	}
 	rep.SourceRows, rep.SourceProblems = exp.RowsRead, len(exp.Problems)
+	for _, p := range exp.Problems {
+		rep.Problems = append(rep.Problems, p.Error())
+		log.Warn("condeco row held", zap.String("table", p.Table), zap.String("row", p.RowID),
+			zap.String("field", p.Field), zap.String("rule", p.Rule))
+	}
 	locs, err := r.Target.ListLocations(ctx)
 	if err != nil {
 		return fmt.Errorf("listing locations: %w", err)
@@ -185,14 +194,15 @@ func (r *Runner) run(ctx context.Context, f RunFlags, o Options, now func() time
 		return nil
 	}
 	a := &applier{t: r.Target, o: o, log: log, rep: rep, now: now, resolved: map[string]string{}, progress: r.Progress}
+	if r.AuditPath != "" {
+		a.audit = &auditLog{path: r.AuditPath, run: rep.RunID}
+	}
 	ps := plan.Summary
 	r.Progress.begin(ps.Creates + ps.Updates + ps.Deletes + ps.Deactivates + ps.LocationCreates)
 	defer r.Progress.end()
 	a.apply(ctx, plan)
-	if r.AuditPath != "" {
-		if err := AppendAudit(r.AuditPath, rep.RunID, a.audit...); err != nil {
-			return fmt.Errorf("writing audit log: %w", err)
-		}
+	if err := a.audit.close(); err != nil {
+		return fmt.Errorf("writing audit log: %w", err)
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("applying plan: %w", err)

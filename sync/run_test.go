@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -379,6 +381,25 @@ func TestRunOnceHeldUserUntouched(t *testing.T) {
 	}
 }
 
+// A held row is named, with its field and rule, in the report and the
+// log: a count alone does not tell the operator what to fix.
+func TestRunOnceNamesHeldRows(t *testing.T) {
+	f := newFake(baseLocs(), vu("1"))
+	exp := export(cu("1"))
+	exp.Held = []string{"2"}
+	exp.Problems = []condeco.RowError{{Table: "users", RowID: "2", Field: "first_name", Rule: condeco.RuleControlChar}}
+	r, logs := newRunner(exp, f, func(o *Options) { o.SourceMinShare = 0 })
+	rep := run(t, r, RunFlags{})
+	want := "users row 2: field first_name: " + condeco.RuleControlChar
+	if len(rep.Problems) != 1 || rep.Problems[0] != want || rep.SourceProblems != 1 {
+		t.Errorf("report problems = %q (%d), want [%q]", rep.Problems, rep.SourceProblems, want)
+	}
+	held := logs.FilterMessage("condeco row held").All()
+	if len(held) != 1 || held[0].ContextMap()["row"] != "2" || held[0].ContextMap()["rule"] != condeco.RuleControlChar {
+		t.Errorf("log lines = %v", held)
+	}
+}
+
 func TestRunOnceSourceErrorWritesNothing(t *testing.T) {
 	f := newFake(baseLocs(), vu("1"))
 	r, _ := newRunner(nil, f, nil)
@@ -403,24 +424,65 @@ func TestRunOnceAuditLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer fh.Close()
-	actions := map[Action]int{}
+	// A write Visitor accepted is on record at once ("applied"), before
+	// the re-read confirms it ("ok"); a delete is not re-read.
+	lines := map[string]int{}
+	var order []string
 	sc := bufio.NewScanner(fh)
 	for sc.Scan() {
 		var e AuditEntry
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
 			t.Fatalf("bad line %q: %v", sc.Text(), err)
 		}
-		if e.Run != "run-1" || e.Result != "ok" {
+		if e.Run != "run-1" || (e.Result != "ok" && e.Result != "applied") || e.VisitorID == "" {
 			t.Errorf("entry = %+v", e)
 		}
 		if e.Action == ActionUpdate && (e.Before == nil || e.After == nil || e.Before.GivenName != "Old" || e.After.GivenName != "First1") {
 			t.Errorf("update entry before/after = %+v", e)
 		}
-		actions[e.Action]++
+		k := string(e.Action) + " " + e.Result
+		lines[k]++
+		order = append(order, k)
 	}
-	if actions[ActionCreate] != 1 || actions[ActionUpdate] != 1 || actions[ActionDelete] != 1 || len(actions) != 3 {
-		t.Errorf("audit actions = %v", actions)
+	want := map[string]int{"create applied": 1, "create ok": 1, "update applied": 1, "update ok": 1, "delete ok": 1}
+	if fmt.Sprint(lines) != fmt.Sprint(want) {
+		t.Errorf("audit lines = %v, want %v", lines, want)
 	}
+	for _, a := range []string{"create", "update"} {
+		if slices.Index(order, a+" applied") > slices.Index(order, a+" ok") {
+			t.Errorf("%s: ok line before the applied line: %v", a, order)
+		}
+	}
+}
+
+// The audit line of a write is in the file the moment Visitor accepts
+// it, not at the end of the run: a run killed before it finishes has
+// its changes on record.
+func TestRunOnceAuditWrittenAsChangesApply(t *testing.T) {
+	f := newFake(baseLocs())
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	r, _ := newRunner(export(cu("1"), cu("2"), cu("3")), f, func(o *Options) { o.Concurrency = 1 })
+	r.AuditPath = path
+	var seen []int
+	r.Target = beforeCreate{f, func() {
+		b, _ := os.ReadFile(path)
+		seen = append(seen, strings.Count(string(b), `"result":"applied"`))
+	}}
+	run(t, r, RunFlags{})
+	if fmt.Sprint(seen) != "[0 1 2]" {
+		t.Errorf("applied lines on disk before each create = %v, want [0 1 2]", seen)
+	}
+}
+
+// beforeCreate calls fn before each user create reaches the fake.
+type beforeCreate struct {
+	*fakeTarget
+	fn func()
+}
+
+func (b beforeCreate) CreateUser(ctx context.Context, u visitor.User) (visitor.User, error) {
+	b.fn()
+	return b.fakeTarget.CreateUser(ctx, u)
 }
 
 // statsOnly exposes the request count the way *visitor.Client does.
