@@ -211,16 +211,22 @@ func (a *app) writeReport(rep *sync.Report) error {
 // warnInsecure repeats on every run, not only at start, so that an
 // insecure setting left on after a debugging session cannot go unnoticed
 // in a daemon that has run for months.
+// With log_level: error a warning would be dropped, so the same line is
+// then logged at error level: an insecure setting is never silent.
 func (a *app) warnInsecure() {
+	warn := a.log.Warn
+	if !a.log.Core().Enabled(zap.WarnLevel) {
+		warn = a.log.Error
+	}
 	if a.cfg.SCIMInsecureSkipVerify {
-		a.log.Warn("insecure: TLS certificate verification to Visitor is off (scim_insecure_skip_verify)")
+		warn("insecure: TLS certificate verification to Visitor is off (scim_insecure_skip_verify)")
 	}
 	if a.cfg.CondecoDriver == "sqlserver" && a.cfg.CondecoDSN == "" {
 		if a.cfg.CondecoEncrypt != nil && !*a.cfg.CondecoEncrypt {
-			a.log.Warn("insecure: encryption to SQL Server is off (condeco_encrypt)")
+			warn("insecure: encryption to SQL Server is off (condeco_encrypt)")
 		}
 		if a.cfg.CondecoTrustServerCertificate {
-			a.log.Warn("insecure: SQL Server certificate is not verified (condeco_trust_server_certificate)")
+			warn("insecure: SQL Server certificate is not verified (condeco_trust_server_certificate)")
 		}
 	}
 }

@@ -39,3 +39,15 @@ func TestInsecureSettingsWarnOnEveryRun(t *testing.T) {
 		})
 	}
 }
+
+// log_level: error drops warnings; the insecure lines must still appear.
+func TestInsecureWarningSurvivesLogLevelError(t *testing.T) {
+	cfg := config.Default()
+	cfg.SCIMInsecureSkipVerify = true
+	core, logs := observer.New(zap.ErrorLevel)
+	a := &app{cfg: cfg, log: zap.New(core)}
+	a.warnInsecure()
+	if logs.Len() != 1 || logs.All()[0].Message != "insecure: TLS certificate verification to Visitor is off (scim_insecure_skip_verify)" {
+		t.Fatalf("logs at error level = %v", logs.All())
+	}
+}
