@@ -46,6 +46,7 @@ type appliedChange struct {
 const ActionAdopt Action = "adopt"
 
 func (a *applier) apply(ctx context.Context, p *Plan) {
+	start := a.now()
 	a.locations(ctx, p.LocationCreates)
 	removals := append(slices.Clone(p.Deletes), p.Deactivates...)
 	for _, phase := range [][]UserChange{removals, p.Updates, p.Creates} {
@@ -54,7 +55,10 @@ func (a *applier) apply(ctx context.Context, p *Plan) {
 			a.progress.step()
 		})
 	}
+	verify := a.now()
 	a.verify(ctx)
+	a.rep.Phases.ApplyMS = verify.Sub(start).Milliseconds()
+	a.rep.Phases.VerifyMS = a.now().Sub(verify).Milliseconds()
 }
 
 // pool runs fn over items with at most n at a time.
@@ -154,14 +158,18 @@ func (a *applier) change(ctx context.Context, c UserChange) {
 		}
 		fields := c.Fields()
 		_, err = a.t.UpdateUser(ctx, c.VisitorID, want, fields)
-		if err != nil && errors.Is(err, visitor.ErrConflict) && slices.Contains(fields, visitor.FieldUserName) && len(fields) > 1 {
-			// The rename is refused; the user's other changes still apply.
-			a.refused(c, err, updateFix(err, want, fields))
+		if err != nil && slices.Contains(fields, visitor.FieldUserName) && renameRefused(err) {
+			// The email change is refused: a conflict with the fix. The
+			// user's other changes still apply under the old userName.
+			a.conflict(c, c.VisitorID, "Visitor refused the email change "+c.Before.UserName+" → "+want.UserName+": "+err.Error(),
+				renameFix(err, c.Before.UserName, want.UserName))
+			if len(fields) == 1 {
+				return
+			}
 			fields = slices.DeleteFunc(fields, func(f visitor.Field) bool { return f == visitor.FieldUserName })
 			want.UserName, want.Email = c.Before.UserName, c.Before.Email
-			_, err = a.t.UpdateUser(ctx, c.VisitorID, want, fields)
-			if err != nil {
-				a.fail(c, err.Error())
+			if _, err = a.t.UpdateUser(ctx, c.VisitorID, want, fields); err != nil {
+				a.refused(c, err, updateFix(err, want, fields))
 				return
 			}
 		} else if err != nil {
@@ -234,6 +242,35 @@ func (a *applier) adopt(ctx context.Context, c UserChange, want visitor.User) {
 	}
 	c.VisitorID, c.Before = found.ID, found
 	a.accepted(appliedChange{c: c, action: ActionAdopt, id: found.ID, want: d, fields: fields})
+}
+
+// renameRefused says whether Visitor refused an update because of its
+// userName/email change: 409 uniqueness (taken), or 400 mutability (emails
+// read-only, as Eptura's own SCIM server has them, seed 003). A 409
+// mutability is the last-admin rule, not the rename.
+func renameRefused(err error) bool {
+	var se *visitor.Error
+	typ := ""
+	if errors.As(err, &se) {
+		typ = se.ScimType
+	}
+	switch {
+	case errors.Is(err, visitor.ErrConflict):
+		return typ != "mutability"
+	case errors.Is(err, visitor.ErrBadRequest):
+		return typ == "mutability"
+	}
+	return false
+}
+
+// renameFix tells the operator how to finish an email change Visitor
+// refused.
+func renameFix(err error, from, to string) string {
+	if errors.Is(err, visitor.ErrBadRequest) {
+		return "Visitor does not let SCIM change this email: change the user's email from " + from + " to " + to +
+			" by hand in Visitor (the next run then matches it), or change it back in Condeco"
+	}
+	return "another Visitor user already has userName " + to + ": free it in Visitor or correct the email in Condeco"
 }
 
 // updateFix tells the operator what to do about a refused update.

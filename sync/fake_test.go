@@ -32,6 +32,12 @@ type fakeTarget struct {
 
 	// noOrFilter makes batched re-reads fail as on a server without "or".
 	noOrFilter bool
+	// readOnlyEmail refuses any userName/email change with 400 mutability,
+	// as Eptura's own SCIM server does (seed 003: emails are read-only).
+	readOnlyEmail bool
+	// invited records, per externalId, whether its create asked Visitor
+	// to send the invitation email.
+	invited map[string]bool
 
 	inFlight, maxInFlight atomic.Int64
 	writes                atomic.Int64
@@ -39,7 +45,7 @@ type fakeTarget struct {
 
 func newFake(locs []visitor.Location, users ...visitor.User) *fakeTarget {
 	f := &fakeTarget{users: map[string]visitor.User{}, locs: slices.Clone(locs), fail: map[string]error{},
-		drop: map[visitor.Field]bool{}, now: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}
+		drop: map[visitor.Field]bool{}, invited: map[string]bool{}, now: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}
 	for _, u := range users {
 		if u.ID == "" {
 			f.seq++
@@ -184,6 +190,7 @@ func (f *fakeTarget) CreateUser(_ context.Context, u visitor.User) (visitor.User
 	}
 	f.seq++
 	u.ID = fmt.Sprintf("u-%03d", f.seq)
+	f.invited[u.ExternalID] = u.SendInvitation
 	u.SendInvitation = false
 	u.LastModified = f.now
 	if f.drop[visitor.FieldAccess] {
@@ -211,6 +218,9 @@ func (f *fakeTarget) UpdateUser(_ context.Context, id string, d visitor.User, fi
 		}
 		switch fl {
 		case visitor.FieldUserName:
+			if f.readOnlyEmail && !strings.EqualFold(u.UserName, d.UserName) {
+				return visitor.User{}, scimErr(400, "mutability", "emails are read-only")
+			}
 			u.UserName, u.Email = d.UserName, d.Email
 		case visitor.FieldGivenName:
 			u.GivenName = d.GivenName

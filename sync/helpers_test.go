@@ -87,11 +87,17 @@ func vacc(s string) vmod { return func(u *visitor.User) { u.Access = acc(s) } }
 func inactive(days int) vmod {
 	return func(u *visitor.User) { u.Active, u.LastModified = false, t0.AddDate(0, 0, -days) }
 }
-func vext(e string) vmod     { return func(u *visitor.User) { u.ExternalID = e } }
-func vname(n string) vmod    { return func(u *visitor.User) { u.UserName, u.Email = n, n } }
-func vdefault(l string) vmod { return func(u *visitor.User) { u.DefaultLocation = l } }
-func vgiven(n string) vmod   { return func(u *visitor.User) { u.GivenName = n } }
-func vphone(p string) vmod   { return func(u *visitor.User) { u.Phone = p } }
+
+// inactiveFor: deactivated exactly d before t0.
+func inactiveFor(d time.Duration) vmod {
+	return func(u *visitor.User) { u.Active, u.LastModified = false, t0.Add(-d) }
+}
+func vlastModifiedZero(u *visitor.User) { u.LastModified = time.Time{} }
+func vext(e string) vmod                { return func(u *visitor.User) { u.ExternalID = e } }
+func vname(n string) vmod               { return func(u *visitor.User) { u.UserName, u.Email = n, n } }
+func vdefault(l string) vmod            { return func(u *visitor.User) { u.DefaultLocation = l } }
+func vgiven(n string) vmod              { return func(u *visitor.User) { u.GivenName = n } }
+func vphone(p string) vmod              { return func(u *visitor.User) { u.Phone = p } }
 func vlastModified(d int) vmod {
 	return func(u *visitor.User) { u.LastModified = t0.AddDate(0, 0, -d) }
 }

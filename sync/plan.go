@@ -33,7 +33,7 @@ func BuildPlan(exp *condeco.Export, current Current, o Options, now time.Time) (
 	if err := b.locations(exp, current.Locations); err != nil {
 		return nil, err
 	}
-	b.index(current.Users, exp)
+	b.index(current, exp)
 	b.p.Initial = len(b.managed) == 0
 	switch o.Invitations {
 	case InvitationsSend:
@@ -41,6 +41,7 @@ func BuildPlan(exp *condeco.Export, current Current, o Options, now time.Time) (
 	case InvitationsSuppressInitial:
 		b.p.SendInvitations = !b.p.Initial
 	}
+	b.heldRows(exp)
 	b.departures()
 	b.vacate(exp.Users)
 	for _, u := range sortedUsers(exp.Users) {
@@ -62,6 +63,7 @@ type planner struct {
 
 	managed   []visitor.User
 	byExt     map[string][]visitor.User
+	firstSync map[string]bool   // externalIds the first full sync set out to create
 	desired   map[string]bool   // externalIds present in the export
 	held      map[string]bool   // externalIds of held source rows
 	heldNames map[string]bool   // lower-cased userNames claimed by held source rows
@@ -125,9 +127,9 @@ func (b *planner) locations(exp *condeco.Export, cur []visitor.Location) error {
 	return nil
 }
 
-func (b *planner) index(users []visitor.User, exp *condeco.Export) {
+func (b *planner) index(cur Current, exp *condeco.Export) {
 	b.byExt = map[string][]visitor.User{}
-	for _, u := range users {
+	for _, u := range cur.Users {
 		// The listing is filtered by prefix already; checking again means
 		// a client bug can never make the sync touch an unmanaged user.
 		if !strings.HasPrefix(u.ExternalID, b.o.ExternalIDPrefix) {
@@ -147,6 +149,10 @@ func (b *planner) index(users []visitor.User, exp *condeco.Export) {
 	for _, id := range exp.Held {
 		b.held[b.o.ExternalIDPrefix+id] = true
 	}
+	b.firstSync = map[string]bool{}
+	for _, ext := range cur.FirstSync {
+		b.firstSync[ext] = true
+	}
 	// A held row whose id is unusable still names the person; protect the
 	// Visitor account with that userName too.
 	b.heldNames = map[string]bool{}
@@ -162,17 +168,50 @@ func (b *planner) isProtected(u visitor.User) bool {
 	return b.protected[strings.ToLower(u.UserName)] || b.protected[strings.ToLower(u.ExternalID)]
 }
 
+// heldFix is what an operator does about a held source row.
+const heldFix = "correct the row in Condeco; the next run picks it up"
+
+// heldRows lists every held source row, whether or not Visitor has the
+// user yet, so that a dry run shows the same held rows a real run reports.
+// The reason names the row, field and rule from the export's problems.
+func (b *planner) heldRows(exp *condeco.Export) {
+	why := map[string][]string{}
+	for _, pr := range exp.Problems {
+		if pr.Table == "users" {
+			why[pr.RowID] = append(why[pr.RowID], pr.Error())
+		}
+	}
+	ids := slices.Clone(exp.Held)
+	slices.Sort(ids)
+	for _, id := range slices.Compact(ids) {
+		ext := b.o.ExternalIDPrefix + id
+		if b.desired[ext] {
+			continue // a valid row with the same id was exported; it wins
+		}
+		reason := "source row held (invalid or colliding in Condeco)"
+		if w := why[id]; len(w) > 0 {
+			reason = "source row held: " + strings.Join(slices.Compact(w), "; ")
+		}
+		issue := Issue{ExternalID: ext, Reason: reason + "; not created", Fix: heldFix}
+		if m := b.byExt[ext]; len(m) > 0 {
+			issue.UserName, issue.VisitorID = m[0].UserName, m[0].ID
+			issue.Reason = reason + "; Visitor user left as is"
+		}
+		b.p.Held = append(b.p.Held, issue)
+	}
+}
+
 // departures plans the managed users who are no longer in the export.
 func (b *planner) departures() {
 	for _, u := range b.managed {
-		if b.desired[u.ExternalID] {
+		if b.desired[u.ExternalID] || b.held[u.ExternalID] { // held: listed by heldRows
 			continue
 		}
 		issue := Issue{UserName: u.UserName, ExternalID: u.ExternalID, VisitorID: u.ID}
 		switch {
-		case b.held[u.ExternalID] || b.heldNames[strings.ToLower(u.UserName)]:
-			issue.Reason = "source row held (invalid or colliding in Condeco); left as is"
-			issue.Fix = "correct the Condeco row; see the export problems"
+		case b.heldNames[strings.ToLower(u.UserName)]:
+			issue.Reason = "a held source row (invalid or colliding in Condeco) claims this userName; Visitor user left as is"
+			issue.Fix = heldFix
 			b.p.Held = append(b.p.Held, issue)
 			continue
 		case b.isProtected(u):
@@ -196,10 +235,19 @@ func (b *planner) departures() {
 			d.Active = false
 			d.LastModified = time.Time{}
 			ch.Desired = &d
-		case b.o.Deprovision == DeprovisionDeactivateThenDelete && !u.LastModified.IsZero() &&
-			!b.now.Before(u.LastModified.AddDate(0, 0, b.o.DeleteAfter)):
+		case b.o.Deprovision == DeprovisionDeactivateThenDelete && u.LastModified.IsZero():
+			// Without a time there is no due date; deleting would guess.
+			issue.Reason = "left Condeco and inactive, but Visitor gives no lastModified: deletion date unknown, not deleted"
+			issue.Fix = "delete the user in Visitor by hand, or use deprovision: delete"
+			b.p.Skipped = append(b.p.Skipped, issue)
+			continue
+		case b.o.Deprovision == DeprovisionDeactivateThenDelete && !b.now.Before(u.LastModified.AddDate(0, 0, b.o.DeleteAfter)):
+			// Visitor's lastModified of an inactive, departed user is when it
+			// was deactivated (the sync reactivates anyone still in Condeco and
+			// never writes a departed user again); a later hand edit only
+			// postpones the deletion.
 			ch.Action = ActionDelete
-			ch.Reason = fmt.Sprintf("left Condeco; inactive since %s, over %d days", u.LastModified.UTC().Format(time.DateOnly), b.o.DeleteAfter)
+			ch.Reason = fmt.Sprintf("left Condeco; inactive since %s, %d days or more", u.LastModified.UTC().Format(time.DateOnly), b.o.DeleteAfter)
 		default:
 			b.p.Unchanged++ // already inactive, not yet due for deletion
 			continue
@@ -327,9 +375,14 @@ func (b *planner) create(want visitor.User, ap accessPlan, issue Issue) {
 	}
 	b.creating[strings.ToLower(want.UserName)] = true
 	want.Access = ap.newUserAccess()
-	want.SendInvitation = b.p.SendInvitations
+	// A user the first full sync set out to create is still part of it,
+	// even when a failed first run leaves the create to a later run.
+	initial := b.p.Initial || b.firstSync[want.ExternalID]
+	want.SendInvitation = b.p.SendInvitations && !(initial && b.o.Invitations == InvitationsSuppressInitial)
 	ch := UserChange{Action: ActionCreate, UserName: want.UserName, ExternalID: want.ExternalID, Desired: &want, Reason: "new in Condeco"}
-	if !b.p.Initial {
+	if initial {
+		ch.Reason = "new in Condeco (first full sync)"
+	} else {
 		ch.AdminChange = adminChange(nil, want.Access)
 	}
 	b.p.Creates = append(b.p.Creates, ch)

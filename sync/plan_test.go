@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"condeco-visitor-sync/condeco"
 	"condeco-visitor-sync/visitor"
@@ -17,7 +18,9 @@ type planCase struct {
 	held  []string
 	// heldNames are userNames claimed by held rows without a usable id.
 	heldNames []string
+	problems  []condeco.RowError
 	cur       []visitor.User
+	firstSync []string           // Current.FirstSync
 	vlocs     []visitor.Location // nil: baseLocs
 	opt       func(*Options)
 	check     func(t *testing.T, p *Plan)
@@ -25,7 +28,7 @@ type planCase struct {
 
 func (c planCase) build(t *testing.T) *Plan {
 	t.Helper()
-	exp := &condeco.Export{Users: c.users, Locations: c.locs, Held: c.held, HeldUserNames: c.heldNames}
+	exp := &condeco.Export{Users: c.users, Locations: c.locs, Held: c.held, HeldUserNames: c.heldNames, Problems: c.problems}
 	if exp.Locations == nil {
 		exp.Locations = clocs("1", "2")
 	}
@@ -37,7 +40,7 @@ func (c planCase) build(t *testing.T) *Plan {
 	if c.opt != nil {
 		c.opt(&o)
 	}
-	p, err := BuildPlan(exp, Current{Users: c.cur, Locations: vlocs}, o, t0)
+	p, err := BuildPlan(exp, Current{Users: c.cur, Locations: vlocs, FirstSync: c.firstSync}, o, t0)
 	if err != nil {
 		t.Fatalf("BuildPlan: %v", err)
 	}
@@ -175,6 +178,40 @@ func TestBuildPlanRules(t *testing.T) {
 			},
 		},
 		{
+			name:  "location admin gets no admin role while LocationAdmins is off (the default)",
+			users: users(cu("1", level(condeco.LevelLocationAdmin), atLoc("2"))),
+			cur:   []visitor.User{vu("2")},
+			check: func(t *testing.T, p *Plan) {
+				wantAccess(t, findChange(t, p.Creates, "condeco:1").Desired.Access, allUser)
+				if p.Summary.AdminChanges != 0 {
+					t.Errorf("admin changes = %d, want 0", p.Summary.AdminChanges)
+				}
+			},
+		},
+		{
+			name:  "hand-granted locations and roles are kept when other fields change",
+			users: users(cu("1"), cu("2", global)),
+			cur: []visitor.User{
+				// user 1: no access to loc-h (removed by hand), reception on the
+				// default location, admin and security on loc-2.
+				vu("1", vgiven("Old"), vacc("loc-1:user,loc-1:reception,loc-2:admin,loc-2:security")),
+				vu("2", vgiven("Old"), vacc("loc-1:admin,loc-1:security,loc-2:user,loc-h:assistants")),
+			},
+			check: func(t *testing.T, p *Plan) {
+				wantCounts(t, p, 0, 2, 0, 0, 0)
+				for ext, was := range map[string]string{
+					"condeco:1": "loc-1:user,loc-1:reception,loc-2:admin,loc-2:security",
+					"condeco:2": "loc-1:admin,loc-1:security,loc-2:user,loc-h:assistants",
+				} {
+					c := findChange(t, p.Updates, ext)
+					wantAccess(t, c.Desired.Access, was)
+					if len(c.Changes) != 1 || c.Changes[0].Field != visitor.FieldGivenName || c.AdminChange != "" {
+						t.Errorf("%s changes = %+v admin %q, want givenName only", ext, c.Changes, c.AdminChange)
+					}
+				}
+			},
+		},
+		{
 			name:  "unmanaged visitor user with the same userName is planned as a create",
 			users: users(cu("1")),
 			cur:   []visitor.User{vu("9", vext(""), vname("user1@example.com"))},
@@ -256,6 +293,21 @@ func TestBuildPlanRules(t *testing.T) {
 			},
 		},
 		{
+			name:     "held source row not in Visitor yet is listed as held with its rule",
+			users:    users(cu("1")),
+			held:     []string{"2", "3"},
+			problems: []condeco.RowError{{Table: "users", RowID: "3", Field: "first_name", Rule: "must not contain \"_\""}},
+			cur:      []visitor.User{vu("1"), vu("2")},
+			check: func(t *testing.T, p *Plan) {
+				wantCounts(t, p, 0, 0, 0, 0, 1)
+				wantIssue(t, p.Held, "condeco:2", "Visitor user left as is")
+				wantIssue(t, p.Held, "condeco:3", `users row 3: field first_name: must not contain "_"; not created`)
+				if p.Summary.Held != 2 || len(p.Held) != 2 {
+					t.Errorf("held = %d (%+v), want 2", p.Summary.Held, p.Held)
+				}
+			},
+		},
+		{
 			name:      "held row without a usable id protects its Visitor user by userName",
 			users:     users(cu("1")),
 			heldNames: []string{strings.ToUpper(vu("2").UserName)},
@@ -292,12 +344,28 @@ func TestBuildPlanRules(t *testing.T) {
 		{
 			name:  "deactivate-then-delete deactivates now and deletes after DeleteAfter days",
 			users: users(cu("1")),
-			cur:   []visitor.User{vu("1"), vu("2"), vu("3", inactive(31)), vu("4", inactive(29))},
-			opt:   func(o *Options) { o.Deprovision, o.DeleteAfter = DeprovisionDeactivateThenDelete, 30 },
+			cur: []visitor.User{vu("1"), vu("2"), vu("3", inactive(31)), vu("4", inactive(29)),
+				vu("5", inactiveFor(30*24*time.Hour)), vu("6", inactiveFor(30*24*time.Hour-time.Minute))},
+			opt: func(o *Options) { o.Deprovision, o.DeleteAfter = DeprovisionDeactivateThenDelete, 30 },
 			check: func(t *testing.T, p *Plan) {
-				wantCounts(t, p, 0, 0, 1, 1, 2)
+				// 2 deactivated now; 3 (31 days) and 5 (exactly 30) deleted;
+				// 4 (29 days) and 6 (a minute short of 30) left; 1 unchanged.
+				wantCounts(t, p, 0, 0, 2, 1, 3)
 				findChange(t, p.Deactivates, "condeco:2")
 				findChange(t, p.Deletes, "condeco:3")
+				if c := findChange(t, p.Deletes, "condeco:5"); !strings.Contains(c.Reason, "inactive since 2026-10-23") {
+					t.Errorf("reason = %q", c.Reason)
+				}
+			},
+		},
+		{
+			name:  "deactivate-then-delete never deletes a user whose deactivation time is unknown",
+			users: users(cu("1")),
+			cur:   []visitor.User{vu("1"), vu("2", inactive(400), vlastModifiedZero)},
+			opt:   func(o *Options) { o.Deprovision = DeprovisionDeactivateThenDelete },
+			check: func(t *testing.T, p *Plan) {
+				wantCounts(t, p, 0, 0, 0, 0, 1)
+				wantIssue(t, p.Skipped, "condeco:2", "no lastModified")
 			},
 		},
 		{
@@ -392,6 +460,33 @@ func TestBuildPlanRules(t *testing.T) {
 			cur:   []visitor.User{vu("2")},
 			opt:   func(o *Options) { o.Invitations = InvitationsSuppressInitial },
 			check: func(t *testing.T, p *Plan) { wantInvite(t, p, true) },
+		},
+		{
+			name:      "invitations suppress-initial covers the first full sync's users after a failed first run",
+			users:     users(cu("1"), cu("2", global), cu("3")),
+			cur:       []visitor.User{vu("1")}, // the failed first run created only user 1
+			firstSync: []string{"condeco:1", "condeco:2"},
+			opt:       func(o *Options) { o.Invitations = InvitationsSuppressInitial },
+			check: func(t *testing.T, p *Plan) {
+				if p.Initial || !p.SendInvitations {
+					t.Errorf("initial = %v sendInvitations = %v, want false, true", p.Initial, p.SendInvitations)
+				}
+				c2, c3 := findChange(t, p.Creates, "condeco:2"), findChange(t, p.Creates, "condeco:3")
+				if c2.Desired.SendInvitation || !c3.Desired.SendInvitation {
+					t.Errorf("invitations: first-sync user 2 %v, new user 3 %v; want false, true", c2.Desired.SendInvitation, c3.Desired.SendInvitation)
+				}
+				// A Global admin of the first full sync is no admin change.
+				if c2.AdminChange != "" || p.Summary.AdminChanges != 0 {
+					t.Errorf("admin change = %q, summary %d", c2.AdminChange, p.Summary.AdminChanges)
+				}
+			},
+		},
+		{
+			name:      "invitations send ignores the first-sync record",
+			users:     users(cu("1"), cu("2")),
+			cur:       []visitor.User{vu("1")},
+			firstSync: []string{"condeco:1", "condeco:2"},
+			check:     func(t *testing.T, p *Plan) { wantInvite(t, p, true) },
 		},
 		{
 			name:  "externalId on two visitor users is a conflict and neither is touched",

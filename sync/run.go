@@ -23,6 +23,9 @@ type Runner struct {
 	Log *zap.Logger
 	// AuditPath, when set, gets one JSON line per applied change.
 	AuditPath string
+	// FirstSyncPath, when set, records who the first full sync set out to
+	// create (see Current.FirstSync); suppress-initial relies on it.
+	FirstSyncPath string
 	// Progress, when set, counts applied writes while a run applies.
 	Progress *Progress
 	// Now and NewRunID default to time.Now and a random id; tests set them.
@@ -82,10 +85,21 @@ type Report struct {
 	// write per planned change plus the list pages (200 a page) of managed
 	// users and locations. ExtraRequests = Requests − MinRequests: what
 	// retries, 429s, lookups and verification cost on top.
-	MinRequests   int64  `json:"minRequests"`
-	ExtraRequests int64  `json:"extraRequests"`
-	Plan          *Plan  `json:"plan,omitempty"`
-	Error         string `json:"error,omitempty"`
+	MinRequests   int64 `json:"minRequests"`
+	ExtraRequests int64 `json:"extraRequests"`
+	// Phases is where the run's time went.
+	Phases Phases `json:"phases"`
+	Plan   *Plan  `json:"plan,omitempty"`
+	Error  string `json:"error,omitempty"`
+}
+
+// Phases are the durations of a run's parts, in milliseconds.
+type Phases struct {
+	ExportMS int64 `json:"exportMs"` // reading Condeco
+	ListMS   int64 `json:"listMs"`   // listing Visitor locations and managed users
+	PlanMS   int64 `json:"planMs"`   // planning and checking the limits
+	ApplyMS  int64 `json:"applyMs"`  // the writes
+	VerifyMS int64 `json:"verifyMs"` // re-reading the changed users
 }
 
 type requestCounter interface{ Requests() int64 }
@@ -147,7 +161,10 @@ func (r *Runner) RunOnce(ctx context.Context, f RunFlags) (*Report, error) {
 }
 
 func (r *Runner) run(ctx context.Context, f RunFlags, o Options, now func() time.Time, log *zap.Logger, rep *Report) error {
+	t := now()
+	lap := func() int64 { n := now(); d := n.Sub(t).Milliseconds(); t = n; return d }
 	exp, err := r.Source.Export(ctx)
+	rep.Phases.ExportMS = lap()
 	if err != nil {
 		return fmt.Errorf("exporting from condeco: %w", err)
 	}
@@ -168,7 +185,14 @@ func (r *Runner) run(ctx context.Context, f RunFlags, o Options, now func() time
 	if err != nil {
 		return fmt.Errorf("listing managed users: %w", err)
 	}
-	plan, err := BuildPlan(exp, Current{Users: users, Locations: locs}, o, now())
+	firstSync, err := readFirstSync(r.FirstSyncPath)
+	if err != nil && o.Invitations == InvitationsSuppressInitial {
+		return err
+	} else if err != nil {
+		log.Warn("first-sync record unreadable; ignored", zap.Error(err))
+	}
+	rep.Phases.ListMS = lap()
+	plan, err := BuildPlan(exp, Current{Users: users, Locations: locs, FirstSync: firstSync}, o, now())
 	if err != nil {
 		return fmt.Errorf("planning: %w", err)
 	}
@@ -179,7 +203,7 @@ func (r *Runner) run(ctx context.Context, f RunFlags, o Options, now func() time
 		rep.MinRequests += int64(s.Creates + s.Updates + s.Deletes + s.Deactivates + s.LocationCreates)
 	}
 	rep.Counts.Unchanged = plan.Unchanged
-	rep.Counts.Held = len(exp.Held) // held source rows: not created, updated or deleted
+	rep.Counts.Held = len(plan.Held) // held source rows: not created, updated or deleted
 	rep.Counts.Skipped = len(plan.Skipped)
 	rep.Counts.Conflicts = len(plan.Conflicts)
 	rep.Conflicts = append(rep.Conflicts, plan.Conflicts...)
@@ -187,11 +211,18 @@ func (r *Runner) run(ctx context.Context, f RunFlags, o Options, now func() time
 		log.Warn("user conflict", zap.String("user", c.UserName), zap.String("externalId", c.ExternalID),
 			zap.String("reason", c.Reason), zap.String("fix", c.Fix))
 	}
-	if err := CheckLimits(plan, plan.Summary.Managed, o, f.Approvals); err != nil {
+	err = CheckLimits(plan, plan.Summary.Managed, o, f.Approvals)
+	rep.Phases.PlanMS = lap()
+	if err != nil {
 		return err
 	}
 	if f.DryRun {
 		return nil
+	}
+	if plan.Initial && len(plan.Creates) > 0 && r.FirstSyncPath != "" {
+		if err := writeFirstSync(r.FirstSyncPath, rep.RunID, now().UTC(), plan); err != nil {
+			return err
+		}
 	}
 	a := &applier{t: r.Target, o: o, log: log, rep: rep, now: now, resolved: map[string]string{}, progress: r.Progress}
 	if r.AuditPath != "" {

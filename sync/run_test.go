@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -599,5 +600,257 @@ func TestRunOnceVerifyFallsBackWithoutOrFilter(t *testing.T) {
 	rep := run(t, r, RunFlags{})
 	if rep.Counts.Created != 3 || rep.Counts.Failed != 0 {
 		t.Fatalf("counts = %+v, failures %v", rep.Counts, rep.Failures)
+	}
+}
+
+// An email change Visitor refuses is a conflict that names the fix, for a
+// taken userName (409) and for read-only emails (400 mutability, seed 003);
+// the user's other changes still apply under the old userName.
+func TestRunOnceEmailChangeRefusedReportsFix(t *testing.T) {
+	taken := visitor.User{ID: "h-1", UserName: "new1@example.com", Email: "new1@example.com", GivenName: "T", FamilyName: "K", Active: true}
+	cases := []struct {
+		name     string
+		readOnly bool
+		other    bool // the Condeco change also renames the person
+		fix      string
+		reason   string
+	}{
+		{name: "userName taken, email only", fix: "free it in Visitor", reason: "409"},
+		{name: "userName taken, with a name change", other: true, fix: "free it in Visitor", reason: "409"},
+		{name: "emails read-only, email only", readOnly: true, fix: "by hand in Visitor", reason: "400 mutability"},
+		{name: "emails read-only, with a name change", readOnly: true, other: true, fix: "by hand in Visitor", reason: "400 mutability"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFake(baseLocs(), vu("1"))
+			if c.readOnly {
+				f.readOnlyEmail = true
+			} else {
+				f.users[taken.ID] = taken
+			}
+			src := cu("1", email("new1@example.com"))
+			if c.other {
+				src.FirstName = "Renamed"
+			}
+			r, _ := newRunner(export(src), f, nil)
+			rep, err := r.RunOnce(context.Background(), RunFlags{})
+			if !errors.Is(err, ErrPartial) || rep.Counts.Conflicts != 1 || rep.Counts.Failed != 0 {
+				t.Fatalf("err = %v counts %+v failures %+v", err, rep.Counts, rep.Failures)
+			}
+			cf := rep.Conflicts[0]
+			if cf.ExternalID != "condeco:1" || !strings.Contains(cf.Fix, c.fix) || !strings.Contains(cf.Fix, "new1@example.com") ||
+				!strings.Contains(cf.Reason, "user1@example.com → new1@example.com") || !strings.Contains(cf.Reason, c.reason) {
+				t.Errorf("conflict = %+v", cf)
+			}
+			u, _ := f.byExt("condeco:1")
+			if u.UserName != "user1@example.com" {
+				t.Errorf("userName = %s, want the old one kept", u.UserName)
+			}
+			wantUpdated, wantGiven := 0, "First1"
+			if c.other {
+				wantUpdated, wantGiven = 1, "Renamed"
+			}
+			if rep.Counts.Updated != wantUpdated || u.GivenName != wantGiven {
+				t.Errorf("updated = %d, givenName %q; want %d, %q", rep.Counts.Updated, u.GivenName, wantUpdated, wantGiven)
+			}
+		})
+	}
+}
+
+// A demotion and a name change reach Visitor without stripping what a
+// superuser granted by hand: other roles on the default location, admin
+// and other roles elsewhere, a location the user was never given.
+func TestRunOnceKeepsHandGrantedAccess(t *testing.T) {
+	f := newFake(baseLocs(),
+		vu("1", vacc("loc-1:admin,loc-1:reception,loc-2:admin,loc-h:security")), // demoted from Global admin
+		vu("2", vgiven("Old"), vacc("loc-1:user,loc-2:security")),               // loc-h removed by hand
+	)
+	r, _ := newRunner(export(cu("1"), cu("2")), f, nil)
+	rep := run(t, r, RunFlags{})
+	if rep.Counts.Updated != 2 || rep.Counts.Failed != 0 {
+		t.Fatalf("counts = %+v failures %+v", rep.Counts, rep.Failures)
+	}
+	u1, _ := f.byExt("condeco:1")
+	wantAccess(t, u1.Access, "loc-1:user,loc-1:reception,loc-2:admin,loc-h:security")
+	u2, _ := f.byExt("condeco:2")
+	wantAccess(t, u2.Access, "loc-1:user,loc-2:security")
+	if u2.GivenName != "First2" {
+		t.Errorf("givenName = %q", u2.GivenName)
+	}
+}
+
+// deactivate-then-delete end to end: the deactivation stamps Visitor's
+// lastModified, and the runs after it delete the user once, and only once,
+// delete_after days have passed by the Runner's clock.
+func TestRunOnceDeactivateThenDeleteAfterDays(t *testing.T) {
+	var cur []visitor.User
+	var all []condeco.User
+	for i := 1; i <= 11; i++ {
+		id := fmt.Sprint(i)
+		cur, all = append(cur, vu(id)), append(all, cu(id))
+	}
+	f := newFake(baseLocs(), cur...)
+	r, _ := newRunner(export(all[1:]...), f, func(o *Options) {
+		o.Deprovision, o.DeleteAfter = DeprovisionDeactivateThenDelete, 30
+	})
+	if rep := run(t, r, RunFlags{}); rep.Counts.Deactivated != 1 || rep.Counts.Deleted != 0 {
+		t.Fatalf("day 0 counts = %+v", rep.Counts)
+	}
+	for _, c := range []struct {
+		after   time.Duration
+		deleted int
+	}{
+		{29 * 24 * time.Hour, 0},
+		{30*24*time.Hour - time.Second, 0},
+		{30 * 24 * time.Hour, 1},
+	} {
+		r.Now = func() time.Time { return t0.Add(c.after) }
+		rep := run(t, r, RunFlags{})
+		_, still := f.byExt("condeco:1")
+		if rep.Counts.Deleted != c.deleted || still == (c.deleted == 1) {
+			t.Errorf("after %v: deleted %d (still in Visitor: %v), want %d", c.after, rep.Counts.Deleted, still, c.deleted)
+		}
+	}
+}
+
+// suppress-initial: a first run that dies half-way leaves managed users
+// behind; the retry still sends the first full sync's users no invitation,
+// while someone who joined Condeco since gets one.
+func TestRunOnceSuppressInitialSurvivesFailedFirstRun(t *testing.T) {
+	f := newFake(baseLocs())
+	f.fail["create:user2@example.com"] = scimErr(503, "", "down")
+	f.fail["create:user3@example.com"] = scimErr(503, "", "down")
+	path := filepath.Join(t.TempDir(), "first-sync.json")
+	r, _ := newRunner(export(cu("1"), cu("2"), cu("3")), f, func(o *Options) { o.Invitations = InvitationsSuppressInitial })
+	r.FirstSyncPath = path
+
+	// A dry run records nothing.
+	run(t, r, RunFlags{DryRun: true})
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("dry run wrote the first-sync record: %v", err)
+	}
+	rep, err := r.RunOnce(context.Background(), RunFlags{})
+	if !errors.Is(err, ErrPartial) || rep.Counts.Created != 1 || rep.Counts.Failed != 2 {
+		t.Fatalf("first run: err = %v counts %+v", err, rep.Counts)
+	}
+	if ids, err := readFirstSync(path); err != nil || strings.Join(ids, ",") != "condeco:1,condeco:2,condeco:3" {
+		t.Fatalf("first-sync record = %v, %v", ids, err)
+	}
+
+	r.Source = fakeSource{exp: export(cu("1"), cu("2"), cu("3"), cu("4"))}
+	rep = run(t, r, RunFlags{})
+	if rep.Counts.Created != 3 || rep.Plan.Initial {
+		t.Fatalf("second run: counts %+v initial %v", rep.Counts, rep.Plan.Initial)
+	}
+	want := map[string]bool{"condeco:1": false, "condeco:2": false, "condeco:3": false, "condeco:4": true}
+	for ext, inv := range want {
+		if got, ok := f.invited[ext]; !ok || got != inv {
+			t.Errorf("%s invited = %v (created %v), want %v", ext, got, ok, inv)
+		}
+	}
+}
+
+// The dry run's table and a real run's report count the same held rows,
+// including held rows Visitor has never seen.
+func TestRunOnceDryRunShowsTheHeldRowsARealRunReports(t *testing.T) {
+	f := newFake(baseLocs(), vu("1"), vu("2"))
+	exp := export(cu("1"))
+	exp.Held = []string{"2", "7"}
+	exp.Problems = []condeco.RowError{
+		{Table: "users", RowID: "2", Field: "email", Rule: "must be an email address"},
+		{Table: "users", RowID: "7", Field: "first_name", Rule: "must not be empty"},
+	}
+	r, _ := newRunner(exp, f, func(o *Options) { o.SourceMinShare = 0 })
+	dry := run(t, r, RunFlags{DryRun: true})
+	var tb strings.Builder
+	if err := dry.Plan.WriteTable(&tb); err != nil {
+		t.Fatal(err)
+	}
+	real := run(t, r, RunFlags{})
+	if dry.Counts.Held != 2 || real.Counts.Held != 2 || dry.Plan.Summary.Held != 2 {
+		t.Errorf("held: dry run %d (plan %d), real run %d; want 2", dry.Counts.Held, dry.Plan.Summary.Held, real.Counts.Held)
+	}
+	for _, want := range []string{"users row 7: field first_name: must not be empty", "users row 2: field email", ", 2 held,"} {
+		if !strings.Contains(tb.String(), want) {
+			t.Errorf("dry-run table lacks %q:\n%s", want, tb.String())
+		}
+	}
+	if f.writes.Load() != 0 {
+		t.Errorf("%d writes; held users must be left alone", f.writes.Load())
+	}
+}
+
+// Post-apply verification: a server that answers 2xx but silently drops an
+// attribute makes that user a failure, whatever the action.
+func TestRunOnceVerifyCatchesDroppedAttributes(t *testing.T) {
+	cases := []struct {
+		name   string
+		drop   visitor.Field
+		cur    []visitor.User
+		users  []condeco.User
+		opt    func(*Options)
+		action Action
+		words  string
+	}{
+		{name: "update drops givenName", drop: visitor.FieldGivenName, cur: []visitor.User{vu("1", vgiven("Old"))},
+			users: []condeco.User{cu("1")}, action: ActionUpdate, words: `givenName is "Old", want "First1"`},
+		{name: "create drops access", drop: visitor.FieldAccess,
+			users: []condeco.User{cu("1")}, action: ActionCreate, words: `access is "", want "loc-1:user,loc-2:user,loc-h:user"`},
+		{name: "deactivate drops active", drop: visitor.FieldActive,
+			cur:   []visitor.User{vu("1"), vu("2"), vu("3"), vu("4"), vu("5"), vu("6"), vu("7"), vu("8"), vu("9"), vu("10"), vu("11")},
+			users: []condeco.User{cu("1"), cu("2"), cu("3"), cu("4"), cu("5"), cu("6"), cu("7"), cu("8"), cu("9"), cu("10")},
+			opt:   func(o *Options) { o.Deprovision = DeprovisionDeactivate }, action: ActionDeactivate, words: `active is "true", want "false"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFake(baseLocs(), c.cur...)
+			f.drop[c.drop] = true
+			r, _ := newRunner(export(c.users...), f, c.opt)
+			rep, err := r.RunOnce(context.Background(), RunFlags{})
+			if !errors.Is(err, ErrPartial) || rep.Counts.Failed != 1 || len(rep.Failures) != 1 {
+				t.Fatalf("err = %v counts %+v failures %+v", err, rep.Counts, rep.Failures)
+			}
+			if fl := rep.Failures[0]; fl.Action != c.action || !strings.Contains(fl.Reason, "differs from the plan") || !strings.Contains(fl.Reason, c.words) {
+				t.Errorf("failure = %+v, want %s with %q", fl, c.action, c.words)
+			}
+			if n := rep.Counts.Created + rep.Counts.Updated + rep.Counts.Deactivated; n != 0 {
+				t.Errorf("counted %d as done: %+v", n, rep.Counts)
+			}
+		})
+	}
+}
+
+// The report carries counts per action, failures with reasons, per-phase
+// durations and the requests spent.
+func TestRunOnceReportHasDurationsAndRequests(t *testing.T) {
+	f := newFake(baseLocs(), vu("1", vgiven("Old")))
+	f.fail["create:user3@example.com"] = scimErr(500, "", "boom")
+	r, _ := newRunner(export(cu("1"), cu("2"), cu("3")), f, nil)
+	var ticks atomic.Int64 // the clock moves a second a reading; workers read it too
+	r.Now = func() time.Time { return t0.Add(time.Duration(ticks.Add(1)) * time.Second) }
+	rep, err := r.RunOnce(context.Background(), RunFlags{})
+	if !errors.Is(err, ErrPartial) {
+		t.Fatalf("err = %v", err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal([]byte(mustJSON(t, rep)), &got); err != nil {
+		t.Fatal(err)
+	}
+	counts, _ := got["counts"].(map[string]any)
+	if counts["created"] != 1.0 || counts["updated"] != 1.0 || counts["failed"] != 1.0 {
+		t.Errorf("counts = %v", counts)
+	}
+	fl, _ := got["failures"].([]any)
+	if len(fl) != 1 || !strings.Contains(mustJSON(t, fl[0]), "boom") {
+		t.Errorf("failures = %v", fl)
+	}
+	ph, _ := got["phases"].(map[string]any)
+	for _, k := range []string{"exportMs", "listMs", "planMs", "applyMs", "verifyMs"} {
+		if v, _ := ph[k].(float64); v < 1000 { // each phase reads the clock at least once
+			t.Errorf("phases[%s] = %v, want ≥ 1000 ms", k, ph[k])
+		}
+	}
+	if got["durationMs"].(float64) <= 0 || got["requests"].(float64) != float64(f.Requests()) {
+		t.Errorf("durationMs %v requests %v (fake saw %d)", got["durationMs"], got["requests"], f.Requests())
 	}
 }

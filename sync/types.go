@@ -44,10 +44,16 @@ const (
 )
 
 // Current is what Visitor holds now: the managed users (externalId with the
-// managed prefix) and every location.
+// managed prefix) and every location, plus what the sync itself recorded.
 type Current struct {
 	Users     []visitor.User     `json:"users"`
 	Locations []visitor.Location `json:"locations"`
+	// FirstSync lists the externalIds the first full sync set out to
+	// create (Runner keeps them in FirstSyncPath). A first run that dies
+	// half-way leaves managed users behind, so "no managed users yet" alone
+	// would send the rest their invitations on the retry; with this list
+	// they stay part of the initial sync (suppress-initial).
+	FirstSync []string `json:"firstSync,omitempty"`
 }
 
 // FieldChange is one differing field, rendered as text for display.
@@ -120,7 +126,10 @@ type Summary struct {
 // Plan is the whole set of changes one run would make. Every list is
 // sorted so that the JSON form is stable.
 type Plan struct {
-	Initial         bool             `json:"initial"` // Visitor held no managed users
+	Initial bool `json:"initial"` // Visitor held no managed users
+	// SendInvitations says whether users new since the first full sync get
+	// an invitation; each create carries its own flag (Desired), false for
+	// users of the first full sync under suppress-initial.
 	SendInvitations bool             `json:"sendInvitations"`
 	DefaultLocation string           `json:"defaultLocation"` // Visitor location id
 	LocationCreates []LocationCreate `json:"locationCreates"`

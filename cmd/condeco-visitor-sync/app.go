@@ -69,7 +69,10 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger, stdout io.W
 		// The audit log is the record of what changed and when; it is
 		// appended to, never rewritten (docs/security.md).
 		AuditPath: filepath.Join(cfg.StateDir, "audit.log"),
-		Progress:  &sync.Progress{},
+		// Who the first full sync set out to create, so suppress-initial
+		// still holds after a first run that died half-way.
+		FirstSyncPath: filepath.Join(cfg.StateDir, "first-sync.json"),
+		Progress:      &sync.Progress{},
 	}
 	a.progress = a.runner.Progress
 	a.metrics = newMetrics()
