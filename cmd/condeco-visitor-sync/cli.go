@@ -40,7 +40,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.check, "check", false, "check configuration and connectivity to Condeco and Visitor, then exit")
 	fs.BoolVar(&o.printConfig, "print-config", false, "print the effective configuration with secrets masked, then exit")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
-	fs.IntVar(&o.allowDeletes, "allow-deletes", 0, "approve up to N deletions or deactivations for this run, above the safety limit")
+	fs.IntVar(&o.allowDeletes, "allow-deletes", 0, "approve up to N deletions or deactivations for this run, above the safety limit (also an export short by at most N users)")
 	fs.IntVar(&o.allowAdminChanges, "allow-admin-changes", 0, "approve up to N admin-role changes for this run, above the safety limit")
 	fs.BoolVar(&o.allowSourceShrink, "allow-source-shrink", false, "let this run through the source guard (a much smaller Condeco export)")
 	if err := fs.Parse(args); err != nil {
