@@ -118,6 +118,39 @@ func TestSafetyLimitExportMissing60Of100(t *testing.T) {
 	if len(left) != 40 {
 		t.Errorf("Visitor holds %d managed users, want the 40 still in Condeco", len(left))
 	}
+	noSecretInState(t, f)
+}
+
+// noSecretInState reads every file the runs left in state_dir (reports,
+// audit log, first-sync record) and fails if one holds the SCIM token.
+func noSecretInState(t *testing.T, f *fixture) {
+	t.Helper()
+	n := 0
+	err := filepath.WalkDir(filepath.Join(f.dir, "state"), func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		n++
+		if strings.Contains(string(b), f.token) {
+			t.Errorf("%s holds the SCIM token", path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"audit.log", "last-report.json", "first-sync.json"} {
+		if _, err := os.Stat(filepath.Join(f.dir, "state", want)); err != nil {
+			t.Errorf("state_dir lacks %s: %v", want, err)
+		}
+	}
+	if n < 5 {
+		t.Errorf("only %d files in state_dir", n)
+	}
 }
 
 // Dry runs check the limits too: the same export stops a dry run with the
