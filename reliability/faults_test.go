@@ -115,7 +115,7 @@ func targetCases() []targetCase {
 			name: "5xx bursts",
 			// 150ms in every 500ms, 60 % of requests get a 500, 502 or 503.
 			allowed:    clean,
-			during:     pulse(simulator.Faults{ErrorRate: map[int]float64{500: 0.3, 502: 0.3, 503: 0.3}, Seed: 12}, 150*time.Millisecond, 350*time.Millisecond),
+			during:     pulse(simulator.Faults{ErrorRate: map[int]float64{500: 0.2, 502: 0.2, 503: 0.2}, Seed: 12}, 150*time.Millisecond, 350*time.Millisecond),
 			duringName: "5xx bursts",
 		},
 		{

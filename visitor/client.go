@@ -268,7 +268,9 @@ func (c *Client) call(ctx context.Context, method, path string, q url.Values, in
 	if method == http.MethodPost {
 		rctx = withUnsafeRetry(ctx)
 	}
-	for attempt := 0; ; attempt++ {
+	garbled := 0       // 2xx answers that could not be read or decoded
+	refreshed := false // a 401 fetches a new token once per call
+	for {
 		tok, err := c.auth.get(ctx)
 		if err != nil {
 			return fmt.Errorf("%s %s: %w", method, path, err)
@@ -300,23 +302,49 @@ func (c *Client) call(ctx context.Context, method, path string, q url.Values, in
 		}
 		data, rerr := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 		resp.Body.Close()
-		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 && c.auth.refreshable() {
+		if resp.StatusCode == http.StatusUnauthorized && !refreshed && c.auth.refreshable() {
 			c.log.Info("token refused, fetching a new one", zap.String("method", method), zap.String("path", path))
 			c.auth.invalidate(tok)
+			refreshed = true
 			continue
 		}
 		if resp.StatusCode/100 != 2 {
 			e := decodeError(resp.StatusCode, data, tok, c.auth.secret)
+			if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+				e.RetryAfter, _ = retryAfter(resp.Header.Get("Retry-After"), time.Now())
+			}
 			return fmt.Errorf("%s %s: %w", method, path, e)
 		}
-		if rerr != nil {
-			return &transportError{method: method, path: path, err: fmt.Errorf("reading answer: %w", rerr)}
+		derr := rerr
+		if derr == nil && out != nil && len(bytes.TrimSpace(data)) > 0 {
+			derr = json.Unmarshal(data, out)
 		}
-		if out != nil && len(bytes.TrimSpace(data)) > 0 {
-			if err := json.Unmarshal(data, out); err != nil {
-				return fmt.Errorf("%s %s: decoding answer: %w", method, path, err)
-			}
+		if derr == nil {
+			return nil
 		}
+		// The server acted but its answer is cut or garbled. A POST is
+		// an unknown outcome for the caller to check (createOnce looks
+		// the object up); every other method is safe to send again.
+		uerr := &transportError{method: method, path: path, err: fmt.Errorf("unreadable %d answer: %w", resp.StatusCode, derr)}
+		if method == http.MethodPost || garbled >= c.retryMax {
+			return uerr
+		}
+		c.log.Warn("unreadable answer, sending again", zap.String("method", method), zap.String("path", path), zap.Error(derr))
+		if err := c.sleep(ctx, backoff(c.retryWaitMin, c.retryWaitMax, garbled, nil)); err != nil {
+			return fmt.Errorf("%s %s: %w", method, path, err)
+		}
+		garbled++
+	}
+}
+
+// sleep waits d or until ctx ends.
+func (c *Client) sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
 		return nil
 	}
 }

@@ -2,12 +2,14 @@ package visitor
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	gosync "sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 	scimerrors "github.com/elimity-com/scim/errors"
 	"github.com/elimity-com/scim/optional"
 	"github.com/elimity-com/scim/schema"
+	filter "github.com/scim2/filter-parser/v2"
 )
 
 // memUsers is an in-memory ResourceHandler for an independent SCIM server
@@ -194,8 +197,14 @@ func newElimityServer(t *testing.T, maxResults int) (*httptest.Server, *memUsers
 	return hs, h
 }
 
+// lastFilter holds the filter of the latest listing elimity received.
+var lastFilter atomic.Value
+
 func requireToken(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if f := r.URL.Query().Get("filter"); f != "" {
+			lastFilter.Store(f)
+		}
 		if r.Header.Get("Authorization") != "Bearer "+testToken {
 			scimErr(w, http.StatusUnauthorized, "", "no token")
 			return
@@ -248,6 +257,28 @@ func TestConformanceElimity(t *testing.T) {
 	}
 	if none, err := c.FindUser(ctx, "externalId", `condeco:"7" or userName pr`); err != nil || none != nil {
 		t.Fatalf("find with quotes: %+v %v", none, err)
+	}
+	// Values holding quotes and backslashes: elimity's parser
+	// (scim2/filter-parser v2.2.0, attrexp.go) must see one string
+	// compValue whose JSON reading is exactly the value, and the filter
+	// must match nobody else. The parser keeps the escapes in the value it
+	// compares (it only trims the outer quotes), so such a user cannot be
+	// found there by any correctly escaped filter; finding them is checked
+	// against the simulator (TestSimulatorFilterEscaping) instead.
+	for _, ext := range []string{`condeco:q"uote`, `condeco:back\slash`, `condeco:\"both\" or userName pr`} {
+		got, err := c.FindUser(ctx, "externalId", ext)
+		if err != nil || got != nil {
+			t.Fatalf("find %q: %+v %v", ext, got, err)
+		}
+		exp, err := filter.ParseAttrExp([]byte(lastFilter.Load().(string)))
+		if err != nil {
+			t.Fatalf("filter for %q does not parse: %v", ext, err)
+		}
+		raw, _ := exp.CompareValue.(string)
+		var back string
+		if err := json.Unmarshal([]byte(`"`+raw+`"`), &back); err != nil || back != ext || exp.AttributePath.AttributeName != "externalId" {
+			t.Fatalf("filter for %q read back as %s %q (%v)", ext, exp.AttributePath, back, err)
+		}
 	}
 
 	desired := created[0]

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Sentinels that callers test with errors.Is. A *Error matches the one for
@@ -32,6 +33,10 @@ type Error struct {
 	Status   int
 	ScimType string
 	Detail   string
+	// RetryAfter is the server's Retry-After on a 429 or 503 (either
+	// form), zero when absent. A create that is not retried blindly still
+	// waits this long before its next try.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {

@@ -142,14 +142,14 @@ func TestErrorDecoding(t *testing.T) {
 		sentinel error
 	}{
 		{"scim string status", 400, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"400","scimType":"mutability","detail":"externalId is immutable"}`,
-			Error{400, "mutability", "externalId is immutable"}, ErrBadRequest},
-		{"scim numeric status", 409, `{"status":409,"scimType":"uniqueness","detail":"taken"}`, Error{409, "uniqueness", "taken"}, ErrConflict},
-		{"not found", 404, `{"status":"404","detail":"Resource u1 not found"}`, Error{404, "", "Resource u1 not found"}, ErrNotFound},
-		{"forbidden", 403, `{"status":"403","detail":"not created through SCIM"}`, Error{403, "", "not created through SCIM"}, ErrForbidden},
-		{"html", 502, `<html>Bad Gateway</html>`, Error{502, "", "<html>Bad Gateway</html>"}, ErrServer},
-		{"empty", 429, ``, Error{429, "", ""}, ErrRateLimited},
-		{"echoed token", 401, `{"status":"401","detail":"token ` + testToken + ` expired"}`, Error{401, "", "token [redacted] expired"}, ErrUnauthorized},
-		{"long body", 500, strings.Repeat("x", 500), Error{500, "", strings.Repeat("x", maxDetail) + "…"}, ErrServer},
+			Error{Status: 400, ScimType: "mutability", Detail: "externalId is immutable"}, ErrBadRequest},
+		{"scim numeric status", 409, `{"status":409,"scimType":"uniqueness","detail":"taken"}`, Error{Status: 409, ScimType: "uniqueness", Detail: "taken"}, ErrConflict},
+		{"not found", 404, `{"status":"404","detail":"Resource u1 not found"}`, Error{Status: 404, ScimType: "", Detail: "Resource u1 not found"}, ErrNotFound},
+		{"forbidden", 403, `{"status":"403","detail":"not created through SCIM"}`, Error{Status: 403, ScimType: "", Detail: "not created through SCIM"}, ErrForbidden},
+		{"html", 502, `<html>Bad Gateway</html>`, Error{Status: 502, ScimType: "", Detail: "<html>Bad Gateway</html>"}, ErrServer},
+		{"empty", 429, ``, Error{Status: 429, ScimType: "", Detail: ""}, ErrRateLimited},
+		{"echoed token", 401, `{"status":"401","detail":"token ` + testToken + ` expired"}`, Error{Status: 401, ScimType: "", Detail: "token [redacted] expired"}, ErrUnauthorized},
+		{"long body", 500, strings.Repeat("x", 500), Error{Status: 500, ScimType: "", Detail: strings.Repeat("x", maxDetail) + "…"}, ErrServer},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

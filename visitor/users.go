@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"time"
 
 	"go.uber.org/zap"
 )
@@ -132,12 +131,12 @@ func (c *Client) createOnce(ctx context.Context, path, externalID string, body a
 			return nil, err
 		}
 		wait := backoff(c.retryWaitMin, c.retryWaitMax, attempt, nil)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, ctx.Err()
-		case <-t.C:
+		var se *Error
+		if errors.As(err, &se) && se.RetryAfter > wait {
+			wait = se.RetryAfter
+		}
+		if err := c.sleep(ctx, wait); err != nil {
+			return nil, err
 		}
 	}
 }

@@ -24,60 +24,19 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("visitor-simulator", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var (
-		o         simulator.Options
-		listen    = fs.String("listen", "127.0.0.1:0", "loopback address to listen on")
-		errorRate = fs.String("error-rate", "", "injected statuses, e.g. 500=0.2,503=0.1")
-	)
-	fs.StringVar(&o.Token, "token", os.Getenv("SIM_TOKEN"), "static bearer token (default $SIM_TOKEN)")
-	fs.StringVar(&o.ClientID, "client-id", "", "client id for POST /oauth/token")
-	fs.StringVar(&o.ClientSecret, "client-secret", os.Getenv("SIM_CLIENT_SECRET"), "client secret (default $SIM_CLIENT_SECRET)")
-	fs.IntVar(&o.RateLimit, "rate-limit", 0, "calls per minute per token, 0 = off")
-	fs.IntVar(&o.MaxResults, "max-results", simulator.DefaultMaxResults, "largest page")
-	fs.Int64Var(&o.MaxBody, "max-body", simulator.DefaultMaxBody, "largest request body in bytes")
-	fs.StringVar(&o.DefaultLocationName, "default-location", simulator.DefaultLocationName, "name of the default location")
-	fs.DurationVar(&o.Faults.Latency, "latency", 0, "added to every SCIM request")
-	fs.DurationVar(&o.Faults.SlowPage, "slow-page", 0, "added to every listing")
-	fs.Float64Var(&o.Faults.DropRate, "drop-rate", 0, "probability of closing the connection before handling")
-	fs.Float64Var(&o.Faults.DropAfterWriteRate, "drop-after-write-rate", 0, "probability of closing the connection after applying a write")
-	fs.Float64Var(&o.Faults.MalformedRate, "malformed-rate", 0, "probability of a truncated JSON answer")
-	fs.Int64Var(&o.Faults.Seed, "seed", 1, "seed of the fault generator")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	o, listen, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "unexpected arguments: %v\n", fs.Args())
-		return 2
-	}
-	rates, err := parseErrorRate(*errorRate)
 	if err != nil {
-		fmt.Fprintf(stderr, "--error-rate: %v\n", err)
-		return 2
-	}
-	o.Faults.ErrorRate = rates
-	for name, p := range map[string]float64{"--drop-rate": o.Faults.DropRate,
-		"--drop-after-write-rate": o.Faults.DropAfterWriteRate, "--malformed-rate": o.Faults.MalformedRate} {
-		if p < 0 || p > 1 {
-			fmt.Fprintf(stderr, "%s: %v is not a probability in [0,1]\n", name, p)
-			return 2
+		if !errors.Is(err, errFlagParse) { // the flag package printed it already
+			fmt.Fprintln(stderr, err)
 		}
-	}
-	if o.Token == "" && (o.ClientID == "" || o.ClientSecret == "") {
-		fmt.Fprintln(stderr, "need --token (or SIM_TOKEN) or --client-id with --client-secret")
-		return 2
-	}
-	if err := simulator.CheckLoopback(*listen); err != nil {
-		fmt.Fprintf(stderr, "--listen: %v\n", err)
 		return 2
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	url, _, stop, err := simulator.Start(o, *listen)
+	url, _, stop, err := simulator.Start(o, listen)
 	if err != nil {
 		fmt.Fprintf(stderr, "starting: %v\n", err)
 		return 1
@@ -91,6 +50,75 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// errFlagParse marks an error the flag package has already reported.
+var errFlagParse = errors.New("bad flags")
+
+// parseFlags turns the command line into simulator options and the listen
+// address, checking everything Start would refuse so that a mistake is a
+// usage error (exit 2), not a failed start.
+func parseFlags(args []string, stderr io.Writer) (simulator.Options, string, error) {
+	fs := flag.NewFlagSet("visitor-simulator", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		o            simulator.Options
+		listen       = fs.String("listen", "127.0.0.1:0", "loopback address to listen on")
+		errorRate    = fs.String("error-rate", "", "injected statuses, e.g. 500=0.1,503=0.1 (rates add up: 20 % 5xx)")
+		faultMethods = fs.String("fault-methods", "", "limit every fault to these methods, e.g. POST,PATCH (default all)")
+	)
+	fs.StringVar(&o.Token, "token", os.Getenv("SIM_TOKEN"), "static bearer token (default $SIM_TOKEN)")
+	fs.StringVar(&o.ClientID, "client-id", "", "client id for POST /oauth/token")
+	fs.StringVar(&o.ClientSecret, "client-secret", os.Getenv("SIM_CLIENT_SECRET"), "client secret (default $SIM_CLIENT_SECRET)")
+	fs.IntVar(&o.RateLimit, "rate-limit", 0, "calls per minute per token, 0 = off")
+	fs.IntVar(&o.RateBurst, "rate-burst", 0, "calls allowed at once before the per-minute rate applies (default: a minute's worth)")
+	fs.IntVar(&o.MaxResults, "max-results", simulator.DefaultMaxResults, "largest page")
+	fs.Int64Var(&o.MaxBody, "max-body", simulator.DefaultMaxBody, "largest request body in bytes")
+	fs.StringVar(&o.DefaultLocationName, "default-location", simulator.DefaultLocationName, "name of the default location")
+	fs.DurationVar(&o.Faults.Latency, "latency", 0, "added to every SCIM request")
+	fs.DurationVar(&o.Faults.SlowPage, "slow-page", 0, "added to every listing")
+	fs.Float64Var(&o.Faults.DropRate, "drop-rate", 0, "probability of closing the connection before handling")
+	fs.Float64Var(&o.Faults.DropAfterWriteRate, "drop-after-write-rate", 0, "probability of closing the connection after applying a write")
+	fs.Float64Var(&o.Faults.MalformedRate, "malformed-rate", 0, "probability of a truncated JSON answer")
+	fs.Int64Var(&o.Faults.Seed, "seed", 1, "seed of the fault generator")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return o, "", err
+		}
+		return o, "", fmt.Errorf("%w: %v", errFlagParse, err)
+	}
+	if fs.NArg() > 0 {
+		return o, "", fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	rates, err := parseErrorRate(*errorRate)
+	if err != nil {
+		return o, "", fmt.Errorf("--error-rate: %w", err)
+	}
+	o.Faults.ErrorRate = rates
+	for _, m := range strings.Split(*faultMethods, ",") {
+		if m = strings.ToUpper(strings.TrimSpace(m)); m != "" {
+			o.Faults.Methods = append(o.Faults.Methods, m)
+		}
+	}
+	for name, p := range map[string]float64{"--drop-rate": o.Faults.DropRate,
+		"--drop-after-write-rate": o.Faults.DropAfterWriteRate, "--malformed-rate": o.Faults.MalformedRate} {
+		if p < 0 || p > 1 {
+			return o, "", fmt.Errorf("%s: %v is not a probability in [0,1]", name, p)
+		}
+	}
+	if err := o.Faults.Validate(); err != nil {
+		return o, "", fmt.Errorf("faults: %w", err)
+	}
+	if o.RateLimit < 0 || o.RateBurst < 0 {
+		return o, "", errors.New("--rate-limit and --rate-burst must not be negative")
+	}
+	if o.Token == "" && (o.ClientID == "" || o.ClientSecret == "") {
+		return o, "", errors.New("need --token (or SIM_TOKEN) or --client-id with --client-secret")
+	}
+	if err := simulator.CheckLoopback(*listen); err != nil {
+		return o, "", fmt.Errorf("--listen: %w", err)
+	}
+	return o, *listen, nil
 }
 
 // parseErrorRate reads "500=0.2,503=0.1".

@@ -3,11 +3,15 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
+
+	"condeco-visitor-sync/visitor/simulator"
 )
 
 func TestRunRejects(t *testing.T) {
@@ -23,6 +27,11 @@ func TestRunRejects(t *testing.T) {
 		{"bad error rate", []string{"--token", "t", "--error-rate", "500:0.2"}, "--error-rate"},
 		{"error rate over 1", []string{"--token", "t", "--error-rate", "500=2"}, "--error-rate"},
 		{"drop rate over 1", []string{"--token", "t", "--drop-rate", "1.5"}, "--drop-rate"},
+		{"malformed rate below 0", []string{"--token", "t", "--malformed-rate", "-0.1"}, "--malformed-rate"},
+		{"error rates add up over 1", []string{"--token", "t", "--error-rate", "500=0.6,503=0.6"}, "add up"},
+		{"unknown fault method", []string{"--token", "t", "--fault-methods", "POST,GRAB"}, "GRAB"},
+		{"negative latency", []string{"--token", "t", "--latency", "-1s"}, "negative"},
+		{"negative rate burst", []string{"--token", "t", "--rate-burst", "-1"}, "negative"},
 		{"unknown flag", []string{"--nope"}, "nope"},
 		{"stray argument", []string{"--token", "t", "extra"}, "unexpected"},
 	}
@@ -100,5 +109,120 @@ func TestRunServesUntilSignal(t *testing.T) {
 	}
 	if strings.Contains(errb.String(), "env-token") {
 		t.Fatal("token in stderr")
+	}
+}
+
+// TestParseFlags checks that every fault-injection flag reaches the
+// simulator options it names.
+func TestParseFlags(t *testing.T) {
+	cases := []struct {
+		name  string
+		args  []string
+		check func(simulator.Options, string) bool
+	}{
+		{"defaults", []string{"--token", "t"}, func(o simulator.Options, l string) bool {
+			return l == "127.0.0.1:0" && o.Token == "t" && o.MaxResults == 200 && o.MaxBody == 2<<20 &&
+				o.RateLimit == 0 && o.Faults.Seed == 1 && len(o.Faults.ErrorRate) == 0 && len(o.Faults.Methods) == 0
+		}},
+		{"latency", []string{"--token", "t", "--latency", "150ms"}, func(o simulator.Options, _ string) bool {
+			return o.Faults.Latency == 150*time.Millisecond
+		}},
+		{"slow page", []string{"--token", "t", "--slow-page", "2s"}, func(o simulator.Options, _ string) bool {
+			return o.Faults.SlowPage == 2*time.Second
+		}},
+		{"error rate per status", []string{"--token", "t", "--error-rate", "500=0.1,503=0.1,429=0.05"}, func(o simulator.Options, _ string) bool {
+			r := o.Faults.ErrorRate
+			return len(r) == 3 && r[500] == 0.1 && r[503] == 0.1 && r[429] == 0.05
+		}},
+		{"drops", []string{"--token", "t", "--drop-rate", "0.1", "--drop-after-write-rate", "0.2"}, func(o simulator.Options, _ string) bool {
+			return o.Faults.DropRate == 0.1 && o.Faults.DropAfterWriteRate == 0.2
+		}},
+		{"malformed JSON", []string{"--token", "t", "--malformed-rate", "0.3"}, func(o simulator.Options, _ string) bool {
+			return o.Faults.MalformedRate == 0.3
+		}},
+		{"fault methods", []string{"--token", "t", "--fault-methods", "post, patch"}, func(o simulator.Options, _ string) bool {
+			return strings.Join(o.Faults.Methods, ",") == "POST,PATCH"
+		}},
+		{"budget and limits", []string{"--token", "t", "--rate-limit", "500", "--rate-burst", "5", "--max-results", "50", "--max-body", "4096", "--seed", "9"},
+			func(o simulator.Options, _ string) bool {
+				return o.RateLimit == 500 && o.RateBurst == 5 && o.MaxResults == 50 && o.MaxBody == 4096 && o.Faults.Seed == 9
+			}},
+		{"token endpoint", []string{"--client-id", "c", "--client-secret", "s", "--listen", "[::1]:0"}, func(o simulator.Options, l string) bool {
+			return o.ClientID == "c" && o.ClientSecret == "s" && o.Token == "" && l == "[::1]:0"
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("SIM_TOKEN", "")
+			t.Setenv("SIM_CLIENT_SECRET", "")
+			var errb bytes.Buffer
+			o, listen, err := parseFlags(tc.args, &errb)
+			if err != nil {
+				t.Fatalf("parseFlags: %v (%s)", err, errb.String())
+			}
+			if !tc.check(o, listen) {
+				t.Fatalf("options %+v, listen %q", o, listen)
+			}
+		})
+	}
+}
+
+// TestRunInjectsFaultsAndServesStats starts the command with fault flags
+// and checks the faults reach the wire and /stats counts them by method,
+// route and status.
+func TestRunInjectsFaultsAndServesStats(t *testing.T) {
+	t.Setenv("SIM_TOKEN", "env-token")
+	pr, pw := io.Pipe()
+	var errb bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run([]string{"--error-rate", "503=1", "--fault-methods", "POST"}, pw, &errb)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	go io.Copy(io.Discard, pr)
+	base := strings.TrimPrefix(strings.TrimSpace(line), "listening on ")
+	call := func(method, path, body string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer env-token")
+		req.Header.Set("Content-Type", "application/scim+json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	if r := call("GET", "/Locations", ""); r.StatusCode != 200 {
+		t.Fatalf("GET is not a fault method but got %d", r.StatusCode)
+	}
+	r := call("POST", "/Users", `{}`)
+	if r.StatusCode != 503 || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("POST: %d, Retry-After %q", r.StatusCode, r.Header.Get("Retry-After"))
+	}
+	resp, err := http.Get(strings.TrimSuffix(base, simulator.BasePath) + "/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st simulator.Stats
+	err = json.NewDecoder(resp.Body).Decode(&st)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.ByRouteStatus["GET /Locations 200"] != 1 || st.ByRouteStatus["POST /Users 503"] != 1 ||
+		st.ByMethod["POST"] != 1 || st.ByStatus["503"] != 1 || st.Faults["error"] != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	if err := syscall.Kill(syscall.Getpid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 }

@@ -6,6 +6,9 @@
 package simulator
 
 import (
+	"errors"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -76,7 +79,9 @@ type Faults struct {
 	// Latency is added before every SCIM request is handled.
 	Latency time.Duration
 	// ErrorRate maps an HTTP status to the probability of answering it
-	// instead of handling the request (nothing is applied).
+	// instead of handling the request (nothing is applied). The rates
+	// add up: {500: 0.1, 503: 0.1} answers 5xx to 20 % of requests. Their
+	// sum must not exceed 1 (see Faults.Validate).
 	ErrorRate map[int]float64
 	// DropRate closes the connection before handling (nothing applied).
 	DropRate float64
@@ -90,6 +95,58 @@ type Faults struct {
 	SlowPage time.Duration
 	// Seed seeds the fault generator.
 	Seed int64
+	// Methods, when not empty, limits every fault above to requests with
+	// one of these HTTP methods (e.g. only POST), so a test can break
+	// creates while the lookups that follow them still work.
+	Methods []string
+}
+
+// appliesTo reports whether the faults cover a request with this method.
+func (f Faults) appliesTo(method string) bool {
+	if len(f.Methods) == 0 {
+		return true
+	}
+	for _, m := range f.Methods {
+		if strings.EqualFold(m, method) {
+			return true
+		}
+	}
+	return false
+}
+
+// Validate checks that every rate is a probability and that the error
+// rates, which share one draw, add up to at most 1.
+func (f Faults) Validate() error {
+	sum := 0.0
+	for code, p := range f.ErrorRate {
+		if code < 400 || code > 599 {
+			return fmt.Errorf("error rate: status %d is not 400..599", code)
+		}
+		if p < 0 || p > 1 {
+			return fmt.Errorf("error rate: %d=%v is not a probability in [0,1]", code, p)
+		}
+		sum += p
+	}
+	if sum > 1+1e-9 {
+		return fmt.Errorf("error rates add up to %v, over 1", sum)
+	}
+	for name, p := range map[string]float64{"drop rate": f.DropRate,
+		"drop-after-write rate": f.DropAfterWriteRate, "malformed rate": f.MalformedRate} {
+		if p < 0 || p > 1 {
+			return fmt.Errorf("%s %v is not a probability in [0,1]", name, p)
+		}
+	}
+	if f.Latency < 0 || f.SlowPage < 0 {
+		return errors.New("latency and slow page must not be negative")
+	}
+	for _, m := range f.Methods {
+		switch strings.ToUpper(m) {
+		case "GET", "POST", "PUT", "PATCH", "DELETE":
+		default:
+			return fmt.Errorf("fault method %q is not GET, POST, PUT, PATCH or DELETE", m)
+		}
+	}
+	return nil
 }
 
 func (o Options) withDefaults() Options {

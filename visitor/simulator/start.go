@@ -18,6 +18,9 @@ func Start(o Options, addr string) (url string, srv *Server, stop func(context.C
 	if err := CheckLoopback(addr); err != nil {
 		return "", nil, nil, err
 	}
+	if err := o.Faults.Validate(); err != nil {
+		return "", nil, nil, fmt.Errorf("faults: %w", err)
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", nil, nil, fmt.Errorf("listening on %s: %w", addr, err)

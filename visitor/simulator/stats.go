@@ -13,6 +13,7 @@ import (
 const (
 	statusDropped           = 0  // connection closed before handling
 	statusDroppedAfterWrite = -1 // write applied, then connection closed
+	statusClientGone        = -2 // client gave up during injected latency
 )
 
 // Stats counts requests by method, route template and status so tests and
@@ -25,7 +26,8 @@ type Stats struct {
 	// ByMethodRoute keys are "METHOD /template", e.g. "PATCH /Users/{id}".
 	ByMethodRoute map[string]int `json:"byMethodRoute"`
 	// ByStatus keys are the status code as text; "dropped" and
-	// "droppedAfterWrite" for closed connections.
+	// "droppedAfterWrite" for closed connections, "clientGone" for a
+	// client that hung up during injected latency (nothing applied).
 	ByStatus map[string]int `json:"byStatus"`
 	// ByRouteStatus keys are "METHOD /template STATUS".
 	ByRouteStatus map[string]int `json:"byRouteStatus"`
@@ -47,6 +49,8 @@ func statusText(st int) string {
 		return "dropped"
 	case statusDroppedAfterWrite:
 		return "droppedAfterWrite"
+	case statusClientGone:
+		return "clientGone"
 	}
 	return strconv.Itoa(st)
 }
