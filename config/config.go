@@ -52,7 +52,13 @@ const (
 	DefaultMetricsListen          = "127.0.0.1:9464"
 	DefaultLogLevel               = "info"
 	DefaultLogFormat              = "json"
+	DefaultNotifySMTPPort         = 587
+	DefaultNotifySMTPTLS          = "starttls"
+	DefaultNotifyTimeout          = 30 * time.Second
 )
+
+// DefaultNotifyOn is every event: a deletion, a failure, a tripped limit.
+var DefaultNotifyOn = []string{"deletions", "failures", "limits"}
 
 // Secret environment variables. Each may instead name a file with the
 // suffix _FILE, which is how Kubernetes secret volumes and systemd
@@ -64,6 +70,9 @@ const (
 	EnvCondecoClientSecret = "CVS_CONDECO_CLIENT_SECRET"
 	EnvSCIMToken           = "CVS_SCIM_TOKEN"
 	EnvSCIMClientSecret    = "CVS_SCIM_CLIENT_SECRET"
+	EnvNotifySMTPPassword  = "CVS_NOTIFY_SMTP_PASSWORD"
+	// A chat webhook URL carries its token in the path: it is a secret.
+	EnvNotifyWebhookURL = "CVS_NOTIFY_WEBHOOK_URL"
 )
 
 var (
@@ -93,6 +102,10 @@ type Config struct {
 	CondecoLocationsQuery         string        `yaml:"condeco_locations_query" json:"condeco_locations_query"`
 	GlobalAdminLevels             []int         `yaml:"global_admin_levels" json:"global_admin_levels"`
 	PhoneRegion                   string        `yaml:"phone_region" json:"phone_region"`
+	// CondecoAppLock names a SQL Server application lock (sp_getapplock)
+	// held for the whole run, so that syncs on different hosts exclude
+	// each other; empty turns it off.
+	CondecoAppLock string `yaml:"condeco_app_lock" json:"condeco_app_lock"`
 
 	// Eptura Visitor (target)
 	SCIMURL                  string        `yaml:"scim_url" json:"scim_url"`
@@ -138,6 +151,18 @@ type Config struct {
 	MetricsListen string        `yaml:"metrics_listen" json:"metrics_listen"`
 	LogLevel      string        `yaml:"log_level" json:"log_level"`
 	LogFormat     string        `yaml:"log_format" json:"log_format"`
+
+	// Notifications after a run that needs a person's attention
+	NotifyOn           []string      `yaml:"notify_on" json:"notify_on"`
+	NotifyWebhookURL   Secret        `yaml:"notify_webhook_url" json:"notify_webhook_url"`
+	NotifySMTPHost     string        `yaml:"notify_smtp_host" json:"notify_smtp_host"`
+	NotifySMTPPort     int           `yaml:"notify_smtp_port" json:"notify_smtp_port"`
+	NotifySMTPUser     string        `yaml:"notify_smtp_user" json:"notify_smtp_user"`
+	NotifySMTPPassword Secret        `yaml:"notify_smtp_password" json:"notify_smtp_password"`
+	NotifySMTPFrom     string        `yaml:"notify_smtp_from" json:"notify_smtp_from"`
+	NotifySMTPTo       []string      `yaml:"notify_smtp_to" json:"notify_smtp_to"`
+	NotifySMTPTLS      string        `yaml:"notify_smtp_tls" json:"notify_smtp_tls"`
+	NotifyTimeout      time.Duration `yaml:"notify_timeout" json:"notify_timeout"`
 }
 
 // Default returns a Config with every default filled in.
@@ -178,6 +203,10 @@ func Default() Config {
 		MetricsListen:            DefaultMetricsListen,
 		LogLevel:                 DefaultLogLevel,
 		LogFormat:                DefaultLogFormat,
+		NotifyOn:                 append([]string(nil), DefaultNotifyOn...),
+		NotifySMTPPort:           DefaultNotifySMTPPort,
+		NotifySMTPTLS:            DefaultNotifySMTPTLS,
+		NotifyTimeout:            DefaultNotifyTimeout,
 	}
 }
 
@@ -255,6 +284,8 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		{EnvCondecoClientSecret, &c.CondecoClientSecret},
 		{EnvSCIMToken, &c.SCIMToken},
 		{EnvSCIMClientSecret, &c.SCIMClientSecret},
+		{EnvNotifySMTPPassword, &c.NotifySMTPPassword},
+		{EnvNotifyWebhookURL, &c.NotifyWebhookURL},
 	} {
 		if v := getenv(s.env); v != "" {
 			*s.dst = Secret(v)

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/mail"
 	"net/url"
 	"slices"
 	"strings"
@@ -181,7 +182,99 @@ func (c Config) Validate() error {
 	if err := oneOf("log_level", c.LogLevel, "debug", "info", "warn", "error"); err != nil {
 		return err
 	}
-	return oneOf("log_format", c.LogFormat, "json", "console")
+	if err := oneOf("log_format", c.LogFormat, "json", "console"); err != nil {
+		return err
+	}
+	if c.CondecoAppLock != "" {
+		if c.CondecoDriver != "sqlserver" {
+			return bad("condeco_app_lock", "needs condeco_driver sqlserver (sp_getapplock)")
+		}
+		if len(c.CondecoAppLock) > 255 {
+			return bad("condeco_app_lock", "at most 255 characters (sp_getapplock @Resource)")
+		}
+	}
+	return c.validateNotify(bad)
+}
+
+// validateNotify checks the notification keys. The webhook URL is a
+// secret (chat webhooks carry a token in the path), so no message
+// quotes it.
+func (c Config) validateNotify(bad func(key, format string, args ...any) error) error {
+	webhook, email := c.NotifyWebhookURL != "", c.NotifySMTPHost != ""
+	for _, e := range c.NotifyOn {
+		if !slices.Contains(DefaultNotifyOn, e) {
+			return bad("notify_on", "%q is not one of %s", e, strings.Join(DefaultNotifyOn, ", "))
+		}
+	}
+	if (webhook || email) && len(c.NotifyOn) == 0 {
+		return bad("notify_on", "must name at least one of %s when a notification channel is set", strings.Join(DefaultNotifyOn, ", "))
+	}
+	if c.NotifyTimeout < time.Second || c.NotifyTimeout > 5*time.Minute {
+		return bad("notify_timeout", "must be between 1s and 5m")
+	}
+	if webhook {
+		u, err := url.Parse(c.NotifyWebhookURL.Value())
+		if err != nil || u.Host == "" {
+			return bad("notify_webhook_url", "not an absolute URL (value not shown: it is treated as a secret)")
+		}
+		switch u.Scheme {
+		case "https":
+		case "http":
+			if !IsLoopback(u.Hostname()) {
+				return bad("notify_webhook_url", "plain http is allowed only to loopback addresses; use https")
+			}
+		default:
+			return bad("notify_webhook_url", "scheme %q is not https", u.Scheme)
+		}
+	}
+	if !email {
+		for key, set := range map[string]bool{
+			"notify_smtp_user": c.NotifySMTPUser != "", "notify_smtp_password": c.NotifySMTPPassword != "",
+			"notify_smtp_from": c.NotifySMTPFrom != "", "notify_smtp_to": len(c.NotifySMTPTo) > 0,
+		} {
+			if set {
+				return bad(key, "set without notify_smtp_host")
+			}
+		}
+		return nil
+	}
+	if strings.ContainsAny(c.NotifySMTPHost, ":/ ") {
+		return bad("notify_smtp_host", "%q must be a bare host name; the port goes in notify_smtp_port", c.NotifySMTPHost)
+	}
+	if c.NotifySMTPPort < 1 || c.NotifySMTPPort > 65535 {
+		return bad("notify_smtp_port", "%d is not a TCP port", c.NotifySMTPPort)
+	}
+	if err := oneOfKey(bad, "notify_smtp_tls", c.NotifySMTPTLS, "starttls", "tls", "none"); err != nil {
+		return err
+	}
+	if c.NotifySMTPFrom == "" {
+		return bad("notify_smtp_from", "required with notify_smtp_host")
+	}
+	if _, err := mail.ParseAddress(c.NotifySMTPFrom); err != nil {
+		return bad("notify_smtp_from", "%q is not an email address: %v", c.NotifySMTPFrom, err)
+	}
+	if len(c.NotifySMTPTo) == 0 {
+		return bad("notify_smtp_to", "required with notify_smtp_host: at least one address")
+	}
+	for _, a := range c.NotifySMTPTo {
+		if _, err := mail.ParseAddress(a); err != nil {
+			return bad("notify_smtp_to", "%q is not an email address: %v", a, err)
+		}
+	}
+	if (c.NotifySMTPUser == "") != (c.NotifySMTPPassword == "") {
+		return bad("notify_smtp_password", "notify_smtp_user and notify_smtp_password go together; set the password with %s or %s_FILE", EnvNotifySMTPPassword, EnvNotifySMTPPassword)
+	}
+	if c.NotifySMTPTLS == "none" && c.NotifySMTPUser != "" && !IsLoopback(c.NotifySMTPHost) {
+		return bad("notify_smtp_tls", "none would send the SMTP password in clear text to %s; use starttls or tls", c.NotifySMTPHost)
+	}
+	return nil
+}
+
+func oneOfKey(bad func(key, format string, args ...any) error, key, v string, allowed ...string) error {
+	if !slices.Contains(allowed, v) {
+		return bad(key, "%q is not one of %s", v, strings.Join(allowed, ", "))
+	}
+	return nil
 }
 
 // IsLoopback reports whether host is a loopback name or address, the only

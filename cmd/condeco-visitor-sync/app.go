@@ -16,6 +16,7 @@ import (
 
 	"condeco-visitor-sync/condeco"
 	"condeco-visitor-sync/config"
+	"condeco-visitor-sync/notify"
 	"condeco-visitor-sync/sync"
 	"condeco-visitor-sync/visitor"
 )
@@ -30,7 +31,13 @@ type app struct {
 	client   *visitor.Client
 	runner   *sync.Runner
 	lock     *hostLock
+	dbLock   dbLocker // nil unless condeco_app_lock is set
+	notifier *notify.Notifier
+	// trigger is "scheduled" in the daemon and "run-now" otherwise; it
+	// goes into notifications so the reader knows who started the run.
+	trigger  string
 	metrics  *metrics
+	gate     *drainGate
 	progress *sync.Progress
 	// bar is set for a run-now in a terminal: a live progress bar there,
 	// log lines everywhere else.
@@ -54,16 +61,27 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger, stdout io.W
 		return nil, fmt.Errorf("%w: visitor client: %w", config.ErrInvalid, err)
 	}
 	a := &app{
-		cfg:    cfg,
-		log:    log,
-		stdout: stdout,
-		store:  store,
-		client: client,
-		lock:   newHostLock(cfg.StateDir),
+		cfg:     cfg,
+		log:     log,
+		stdout:  stdout,
+		store:   store,
+		client:  client,
+		lock:    newHostLock(cfg.StateDir),
+		trigger: "run-now",
+		gate:    newDrainGate(),
 	}
+	if cfg.CondecoAppLock != "" {
+		l, err := condeco.NewAppLocker(storeOptions(cfg), cfg.CondecoAppLock, log.Named("applock"))
+		if err != nil {
+			store.Close()
+			return nil, fmt.Errorf("%w: condeco_app_lock: %w", config.ErrInvalid, err)
+		}
+		a.dbLock = l
+	}
+	a.notifier = newNotifier(cfg)
 	a.runner = &sync.Runner{
-		Source:  source{store},
-		Target:  target{client},
+		Source:  source{store, a.gate},
+		Target:  target{client, a.gate},
 		Options: syncOptions(cfg),
 		Log:     log.Named("sync"),
 		// The audit log is the record of what changed and when; it is
@@ -86,6 +104,9 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger, stdout io.W
 func (a *app) Close() {
 	if a.store != nil {
 		a.store.Close()
+	}
+	if a.dbLock != nil {
+		a.dbLock.Close()
 	}
 }
 
@@ -154,18 +175,32 @@ func syncOptions(c config.Config) sync.Options {
 }
 
 // RunOnce takes the lock, runs one sync, and records the report and audit
-// lines whatever the outcome, so that a failed run is never silent.
+// lines whatever the outcome, so that a failed run is never silent. A run
+// that needs a person's attention is then notified, after the lock is
+// released: a slow mail relay must not hold up the next run.
 func (a *app) RunOnce(ctx context.Context, flags sync.RunFlags) (*sync.Report, error) {
+	rep, err := a.runLocked(ctx, flags)
+	// A dry run changes nothing and a person is watching it; a run refused
+	// by the lock did nothing: neither is news.
+	if !flags.DryRun && !errors.Is(err, ErrLockBusy) {
+		a.notifyRun(ctx, rep, err)
+	}
+	return rep, err
+}
+
+func (a *app) runLocked(ctx context.Context, flags sync.RunFlags) (*sync.Report, error) {
 	if !flags.DryRun {
-		if err := a.lock.Acquire(ctx, a.cfg.LockWait); err != nil {
+		release, err := a.acquireLocks(ctx)
+		if err != nil {
 			return nil, err
 		}
-		defer a.lock.Release()
+		defer release()
 	}
 	a.warnInsecure()
 	a.metrics.runStarted()
 	start := time.Now()
 	watch, stopWatch := context.WithCancel(ctx)
+	defer stopWatch() // also on a panic, so the progress goroutine ends
 	var shown gosync.WaitGroup
 	shown.Add(1)
 	go func() {
@@ -199,8 +234,7 @@ func (a *app) writeReport(rep *sync.Report) error {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return err
 	}
-	name := rep.Start.UTC().Format("20060102T150405Z") + "-" + rep.RunID + ".json"
-	if err := os.WriteFile(filepath.Join(dir, name), b, 0o640); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, reportName(rep)), b, 0o640); err != nil {
 		return err
 	}
 	pruneReports(dir, keepReports)
@@ -209,6 +243,11 @@ func (a *app) writeReport(rep *sync.Report) error {
 		return err
 	}
 	return os.Rename(tmp, filepath.Join(a.cfg.StateDir, "last-report.json"))
+}
+
+// reportName is the per-run copy's file name under state_dir/reports/.
+func reportName(rep *sync.Report) string {
+	return rep.Start.UTC().Format("20060102T150405Z") + "-" + rep.RunID + ".json"
 }
 
 // warnInsecure repeats on every run, not only at start, so that an
@@ -220,6 +259,9 @@ func (a *app) warnInsecure() {
 	warn := a.log.Warn
 	if !a.log.Core().Enabled(zap.WarnLevel) {
 		warn = a.log.Error
+	}
+	if a.cfg.NotifySMTPHost != "" && a.cfg.NotifySMTPTLS == "none" && !config.IsLoopback(a.cfg.NotifySMTPHost) {
+		a.log.Warn("insecure: notification email goes to the relay in clear text (notify_smtp_tls: none)")
 	}
 	if a.cfg.SCIMInsecureSkipVerify {
 		warn("insecure: TLS certificate verification to Visitor is off (scim_insecure_skip_verify)")

@@ -17,10 +17,13 @@ var (
 )
 
 // source tags export failures so that they map to ExitSource.
-type source struct{ s *condeco.Store }
+type source struct {
+	s    *condeco.Store
+	gate *drainGate
+}
 
 func (s source) Export(ctx context.Context) (*condeco.Export, error) {
-	exp, err := s.s.Export(ctx)
+	exp, err := gated(ctx, s.gate, func() (*condeco.Export, error) { return s.s.Export(ctx) })
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return nil, fmt.Errorf("%w: %w", ErrSource, err)
 	}
@@ -29,15 +32,18 @@ func (s source) Export(ctx context.Context) (*condeco.Export, error) {
 
 // target tags the whole-run listing failures so that they map to
 // ExitTarget; per-user write failures stay per-user in the report.
-type target struct{ *visitor.Client }
+type target struct {
+	*visitor.Client
+	gate *drainGate
+}
 
 func (t target) ListManagedUsers(ctx context.Context, prefix string) ([]visitor.User, error) {
-	u, err := t.Client.ListManagedUsers(ctx, prefix)
+	u, err := gated(ctx, t.gate, func() ([]visitor.User, error) { return t.Client.ListManagedUsers(ctx, prefix) })
 	return u, tagTarget(err)
 }
 
 func (t target) ListLocations(ctx context.Context) ([]visitor.Location, error) {
-	l, err := t.Client.ListLocations(ctx)
+	l, err := gated(ctx, t.gate, func() ([]visitor.Location, error) { return t.Client.ListLocations(ctx) })
 	return l, tagTarget(err)
 }
 

@@ -118,7 +118,11 @@ func runContext(parent context.Context, args []string, stdout, stderr io.Writer,
 	case o.check:
 		return app.Check(ctx)
 	case o.runNow:
-		return app.RunNow(ctx, o)
+		// A signal stops new work; requests in flight finish (bounded by
+		// shutdownGrace) and the report is written.
+		runCtx, cancel := app.graceful(ctx)
+		defer cancel()
+		return app.RunNow(runCtx, o)
 	default:
 		return app.Daemon(ctx)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	gosync "sync"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -14,13 +15,10 @@ import (
 	"condeco-visitor-sync/sync"
 )
 
-// shutdownGrace bounds how long a stopping daemon waits for the run in
-// flight; requests already sent finish or time out within it.
-const shutdownGrace = 30 * time.Second
-
 // Daemon runs a full sync at start, then on the cron schedule, until the
 // context is cancelled (SIGTERM/SIGINT).
 func (a *app) Daemon(ctx context.Context) int {
+	a.trigger = "scheduled"
 	loc, err := time.LoadLocation(a.cfg.TimeZone)
 	if err != nil {
 		a.log.Error("bad time zone", errField(err))
@@ -36,21 +34,26 @@ func (a *app) Daemon(ctx context.Context) int {
 		a.log.Info("serving health and metrics", zap.String("addr", addr))
 	}
 
-	// runCtx outlives ctx by the grace period so that a SIGTERM lets the
-	// requests in flight finish and the report be written.
-	runCtx, cancelRuns := context.WithCancel(context.WithoutCancel(ctx))
+	// runCtx outlives ctx until the requests in flight have finished (at
+	// most shutdownGrace), so that a SIGTERM stops new work without
+	// cutting a request off, and the report is still written.
+	runCtx, cancelRuns := a.graceful(ctx)
 	defer cancelRuns()
 
+	// runs tracks the run in flight, whether cron or the start-up started
+	// it (cron's own Stop does not know about the start-up run).
+	var runs runTracker
 	job := cron.FuncJob(func() {
-		if ctx.Err() != nil {
+		if !runs.begin() {
 			return
 		}
+		defer runs.end()
 		a.scheduledRun(runCtx)
 	})
 	c := cron.New(
 		cron.WithLocation(loc),
 		cron.WithLogger(cronLogger{a.log.Named("cron")}),
-		cron.WithChain(cron.Recover(cronLogger{a.log.Named("cron")}), cron.SkipIfStillRunning(cronLogger{a.log.Named("cron")})),
+		cron.WithChain(a.chain()...),
 	)
 	id, err := c.AddJob(a.cfg.Schedule, job)
 	if err != nil {
@@ -64,24 +67,73 @@ func (a *app) Daemon(ctx context.Context) int {
 	go c.Entry(id).WrappedJob.Run()
 
 	<-ctx.Done()
-	a.log.Info("stopping: no new runs; waiting for the run in flight", zap.Duration("grace", shutdownGrace))
-	stopped := c.Stop()
+	c.Stop() // no new ticks
+	stopped := runs.stop()
 	select {
-	case <-stopped.Done():
-	case <-time.After(shutdownGrace):
-		a.log.Warn("grace period over: cancelling the run in flight")
-		cancelRuns()
+	case <-stopped:
+	case <-runCtx.Done():
+		// The run's requests are finished or cut off; it now writes its
+		// report and sends its notification.
 		select {
-		case <-stopped.Done():
-		case <-time.After(5 * time.Second):
+		case <-stopped:
+		case <-time.After(finishGrace):
+			a.log.Warn("run did not finish its report in time; exiting")
 		}
 	}
 	a.log.Info("daemon stopped")
 	return ExitOK
 }
 
+// chain wraps every daemon run: a panic is recovered and logged with its
+// stack (the daemon lives on for the next tick), and a tick that comes
+// while a run is still going is skipped and logged rather than queued.
+func (a *app) chain() []cron.JobWrapper {
+	l := cronLogger{a.log.Named("cron")}
+	return []cron.JobWrapper{cron.Recover(l), cron.SkipIfStillRunning(l)}
+}
+
+// runTracker counts daemon runs in flight so that a stop can wait for them.
+type runTracker struct {
+	mu       gosync.Mutex
+	stopping bool
+	wg       gosync.WaitGroup
+}
+
+// begin admits a run unless the daemon is stopping.
+func (r *runTracker) begin() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopping {
+		return false
+	}
+	r.wg.Add(1)
+	return true
+}
+
+func (r *runTracker) end() { r.wg.Done() }
+
+// stop refuses new runs and returns a channel closed when none is left.
+func (r *runTracker) stop() <-chan struct{} {
+	r.mu.Lock()
+	r.stopping = true
+	r.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		r.wg.Wait()
+		close(done)
+	}()
+	return done
+}
+
 // scheduledRun is one cron tick.
 func (a *app) scheduledRun(ctx context.Context) {
+	defer func() {
+		if r := recover(); r != nil {
+			// Counted here, logged with its stack by cron.Recover.
+			a.metrics.runPanicked()
+			panic(r)
+		}
+	}()
 	rep, err := a.RunOnce(ctx, sync.RunFlags{})
 	if err != nil {
 		if errors.Is(err, ErrLockBusy) {

@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"github.com/gofrs/flock"
+
+	"condeco-visitor-sync/condeco"
+	"condeco-visitor-sync/config"
 )
 
 // ErrLockBusy means another sync (the daemon, or a support engineer's
@@ -65,3 +68,47 @@ func (l *hostLock) Acquire(ctx context.Context, wait time.Duration) error {
 
 // Release drops the lock.
 func (l *hostLock) Release() error { return l.fl.Unlock() }
+
+// dbLocker is the SQL Server application lock (condeco.AppLocker); an
+// interface so that the lock order can be tested without SQL Server.
+type dbLocker interface {
+	Acquire(ctx context.Context, wait time.Duration) (release func(), err error)
+	Close() error
+}
+
+// acquireLocks takes the host lock, then the database lock when
+// condeco_app_lock is set, sharing one lock_wait budget. The host lock
+// comes first so that a second run on the same host never touches the
+// database; one global lock after per-host ones cannot deadlock.
+func (a *app) acquireLocks(ctx context.Context) (release func(), err error) {
+	start := time.Now()
+	if err := a.lock.Acquire(ctx, a.cfg.LockWait); err != nil {
+		return nil, err
+	}
+	if a.dbLock == nil {
+		return func() { a.lock.Release() }, nil
+	}
+	wait := max(a.cfg.LockWait-time.Since(start), 0)
+	dbRelease, err := a.dbLock.Acquire(ctx, wait)
+	if err != nil {
+		a.lock.Release()
+		var busy *condeco.AppLockBusyError
+		switch {
+		case errors.As(err, &busy):
+			since := "an unknown time"
+			if !busy.Since.IsZero() {
+				since = busy.Since.UTC().Format(time.RFC3339)
+			}
+			return nil, fmt.Errorf("%w: another sync has been running since %s (%v)", ErrLockBusy, since, err)
+		case errors.Is(err, condeco.ErrBadOptions):
+			return nil, fmt.Errorf("%w: condeco_app_lock: %w", config.ErrInvalid, err)
+		case errors.Is(err, context.Canceled):
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: condeco_app_lock: %w", ErrSource, err)
+	}
+	return func() {
+		dbRelease()
+		a.lock.Release()
+	}, nil
+}

@@ -26,6 +26,7 @@ type metrics struct {
 	changes     *prometheus.CounterVec
 	failures    prometheus.Counter
 	rowsRead    prometheus.Gauge
+	notifies    *prometheus.CounterVec
 
 	mu       gosync.Mutex
 	unready  string
@@ -48,7 +49,8 @@ func newMetrics() *metrics {
 	m.runs = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "cvs", Name: "runs_total", Help: "Sync runs by result."}, []string{"result"})
 	m.changes = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "cvs", Name: "changes_total", Help: "Changes applied to Visitor by action."}, []string{"action"})
 	m.failures = prometheus.NewCounter(prometheus.CounterOpts{Namespace: "cvs", Name: "user_failures_total", Help: "Users whose change failed (retried next run)."})
-	m.reg.MustRegister(m.runs, m.changes, m.failures, m, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.notifies = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "cvs", Name: "notifications_total", Help: "Run notifications by result (sent, failed)."}, []string{"result"})
+	m.reg.MustRegister(m.runs, m.changes, m.failures, m.notifies, m, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
@@ -98,6 +100,17 @@ func (m *metrics) setSources(stats func() visitor.Stats, progress func() (int, i
 	m.mu.Lock()
 	m.stats, m.progress = stats, progress
 	m.mu.Unlock()
+}
+
+// notified counts a notification; alert on result="failed", since a
+// broken relay otherwise hides every later warning.
+func (m *metrics) notified(result string) { m.notifies.WithLabelValues(result).Inc() }
+
+// runPanicked counts a run that panicked (a bug); the run in flight gauge
+// goes back to 0 so that it does not read as a run going forever.
+func (m *metrics) runPanicked() {
+	m.inProgress.Set(0)
+	m.runs.WithLabelValues("panic").Inc()
 }
 
 func (m *metrics) runStarted() {
