@@ -38,7 +38,7 @@ func TestAppLockerDropsReadOnlyIntent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(dsn, "ApplicationIntent=ReadOnly") {
+	if !strings.Contains(strings.ToLower(dsn), "applicationintent=readonly") {
 		t.Fatalf("store DSN lost read-only intent; this test's premise is stale: %s", dsn)
 	}
 	if rw := readWriteIntent(dsn); strings.Contains(strings.ToLower(rw), "applicationintent") || !strings.Contains(rw, "database=Condeco") {

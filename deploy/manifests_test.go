@@ -34,6 +34,8 @@ var secretEnvNames = []string{
 	"CVS_CONDECO_CLIENT_SECRET",
 	"CVS_SCIM_TOKEN",
 	"CVS_SCIM_CLIENT_SECRET",
+	"CVS_NOTIFY_SMTP_PASSWORD",
+	"CVS_NOTIFY_WEBHOOK_URL",
 }
 
 var (
@@ -329,6 +331,20 @@ func checkResources(ps *corev1.PodSpec, _ bundle) error {
 	return nil
 }
 
+// stopNeedsSeconds is the binary's bound on a stop: 30 s for requests in
+// flight (shutdownGrace) plus 20 s for the report and notification
+// (finishGrace), in cmd/condeco-visitor-sync/drain.go.
+const stopNeedsSeconds = 50
+
+// checkGrace: the kubelet's SIGKILL must not come before the binary has
+// written its report; the default grace (30 s) is too short.
+func checkGrace(ps *corev1.PodSpec, _ bundle) error {
+	if g := ps.TerminationGracePeriodSeconds; g == nil || *g < stopNeedsSeconds {
+		return fmt.Errorf("terminationGracePeriodSeconds must be at least %d", stopNeedsSeconds)
+	}
+	return nil
+}
+
 // mountOf returns the volume mounted at dir or at a parent of path.
 func mountOf(ps *corev1.PodSpec, c *corev1.Container, p string) (*corev1.VolumeMount, *corev1.Volume) {
 	for i := range c.VolumeMounts {
@@ -506,6 +522,9 @@ var podChecks = []podCheck{
 	}},
 	{"config from ConfigMap", checkConfigFromConfigMap, func(ps *corev1.PodSpec) {
 		ctr(ps).Args = []string{"--config", "/etc/elsewhere.yaml"}
+	}},
+	{"grace covers drain and report", checkGrace, func(ps *corev1.PodSpec) {
+		ps.TerminationGracePeriodSeconds = nil
 	}},
 	{"state_dir writable", checkStateDirWritable, func(ps *corev1.PodSpec) {
 		for i := range ctr(ps).VolumeMounts {

@@ -172,7 +172,12 @@ func (n *Notifier) Notify(ctx context.Context, s Summary) ([]string, error) {
 	if len(reasons) == 0 {
 		return nil, nil
 	}
-	m := n.render(s, reasons)
+	return reasons, n.deliver(ctx, n.render(s, reasons))
+}
+
+// deliver tries every channel, each within Timeout, and names each one
+// that failed.
+func (n *Notifier) deliver(ctx context.Context, m message) error {
 	var errs []error
 	for _, c := range n.channels {
 		cctx, cancel := context.WithTimeout(ctx, n.o.Timeout)
@@ -182,7 +187,22 @@ func (n *Notifier) Notify(ctx context.Context, s Summary) ([]string, error) {
 			errs = append(errs, fmt.Errorf("%w: %s: %s", ErrDelivery, c.name(), n.redact(err.Error())))
 		}
 	}
-	return reasons, errors.Join(errs...)
+	return errors.Join(errs...)
+}
+
+// OnTest is the reason of a message sent by Test.
+const OnTest = "test"
+
+// Test sends s to every channel whatever it contains, so that an operator
+// can check the relay, the credentials and the recipients before the day
+// a deletion needs reporting.
+func (n *Notifier) Test(ctx context.Context, s Summary) error {
+	if !n.Enabled() {
+		return errors.New("no notification channel is configured (notify_webhook_url, notify_smtp_host)")
+	}
+	m := n.render(s, []string{OnTest})
+	m.Subject = oneLine("[condeco-visitor-sync] " + hostOr(s.Host) + ": test notification")
+	return n.deliver(ctx, m)
 }
 
 // render builds the message and strips any secret value from every text

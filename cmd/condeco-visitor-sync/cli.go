@@ -27,6 +27,7 @@ type options struct {
 	allowDeletes      int
 	allowAdminChanges int
 	allowSourceShrink bool
+	notifyTest        bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -42,6 +43,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.IntVar(&o.allowDeletes, "allow-deletes", 0, "approve up to N deletions or deactivations for this run, above the safety limit (also an export short by at most N users)")
 	fs.IntVar(&o.allowAdminChanges, "allow-admin-changes", 0, "approve up to N admin-role changes for this run, above the safety limit")
+	fs.BoolVar(&o.notifyTest, "notify-test", false, "send a test notification to the configured webhook and mailbox, then exit")
 	fs.BoolVar(&o.allowSourceShrink, "allow-source-shrink", false, "let this run through the source guard (a much smaller Condeco export)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -103,6 +105,11 @@ func runContext(parent context.Context, args []string, stdout, stderr io.Writer,
 
 	ctx, stop := signal.NotifyContext(parent, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+
+	if o.notifyTest {
+		// Before newApp: checking the relay needs neither database.
+		return notifyTest(ctx, cfg, log, stdout)
+	}
 
 	app, err := newApp(ctx, cfg, log, stdout)
 	if err != nil {

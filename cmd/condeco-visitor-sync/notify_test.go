@@ -234,3 +234,41 @@ func TestDaemonNotifiesScheduledRun(t *testing.T) {
 		t.Errorf("removed %v lacks the leaver", h["removed"])
 	}
 }
+
+func TestNotifyTestFlag(t *testing.T) {
+	cases := []struct {
+		name     string
+		channel  bool
+		status   int
+		wantCode int
+		wantOut  string
+	}{
+		{name: "delivered", channel: true, wantCode: ExitOK, wantOut: "test notification sent via webhook 127.0.0.1"},
+		{name: "receiver refuses", channel: true, status: http.StatusForbidden, wantCode: ExitError, wantOut: "status 403"},
+		{name: "nothing configured", wantCode: ExitError, wantOut: "no notification channel is configured"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			hook := newHookReceiver(t)
+			hook.status.Store(int32(tc.status))
+			extra := ""
+			if tc.channel {
+				extra = fmt.Sprintf("notify_webhook_url: %q\n", hook.URL+"/SECRETPATH")
+			}
+			f := newFixture(t, simulator.Options{}, extra)
+			code, out, errs := f.run(context.Background(), "--notify-test")
+			if code != tc.wantCode || !strings.Contains(out, tc.wantOut) {
+				t.Fatalf("exit %d, want %d; output lacks %q:\n%s\n%s", code, tc.wantCode, tc.wantOut, out, errs)
+			}
+			if strings.Contains(out+errs, "SECRETPATH") {
+				t.Error("output shows the webhook URL")
+			}
+			if tc.wantCode == ExitOK {
+				b := hook.bodies()
+				if len(b) != 1 || fmt.Sprint(b[0]["reasons"]) != "[test]" {
+					t.Errorf("webhook got %v", b)
+				}
+			}
+		})
+	}
+}

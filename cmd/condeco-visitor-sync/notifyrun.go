@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -31,6 +33,23 @@ func newNotifier(cfg config.Config) *notify.Notifier {
 		Redact:    secretValues(cfg),
 		UserAgent: "condeco-visitor-sync/" + version,
 	})
+}
+
+// notifyTest is --notify-test: a sample message through every channel.
+func notifyTest(ctx context.Context, cfg config.Config, log *zap.Logger, stdout io.Writer) int {
+	n := newNotifier(cfg)
+	host, _ := os.Hostname()
+	s := notify.Summary{RunID: "notify-test", Host: host, Trigger: "notify-test", ExitName: "ok"}
+	if u, err := url.Parse(cfg.SCIMURL); err == nil {
+		s.Target = u.Host
+	}
+	if err := n.Test(ctx, s); err != nil {
+		log.Error("test notification failed", errField(err))
+		fmt.Fprintln(stdout, "FAILED:", err)
+		return ExitError
+	}
+	fmt.Fprintf(stdout, "test notification sent via %s\n", strings.Join(n.Channels(), " and "))
+	return ExitOK
 }
 
 // secretValues are scrubbed from every notification, whatever an error
