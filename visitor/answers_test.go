@@ -54,10 +54,10 @@ func TestRetryAfterHonoured(t *testing.T) {
 		header   func() string
 		min, max time.Duration
 	}{
-		{"429 seconds", 429, func() string { return "1" }, 900 * time.Millisecond, 3 * time.Second},
-		{"429 http date", 429, func() string { return time.Now().Add(2 * time.Second).UTC().Format(http.TimeFormat) }, 900 * time.Millisecond, 3 * time.Second},
-		{"503 http date", 503, func() string { return time.Now().Add(2 * time.Second).UTC().Format(http.TimeFormat) }, 900 * time.Millisecond, 3 * time.Second},
-		{"429 unparsable uses own backoff", 429, func() string { return "later" }, 0, 500 * time.Millisecond},
+		{"429 seconds", 429, func() string { return "1" }, 900 * time.Millisecond, 10 * time.Second},
+		{"429 http date", 429, func() string { return time.Now().Add(2 * time.Second).UTC().Format(http.TimeFormat) }, 900 * time.Millisecond, 10 * time.Second},
+		{"503 http date", 503, func() string { return time.Now().Add(2 * time.Second).UTC().Format(http.TimeFormat) }, 900 * time.Millisecond, 10 * time.Second},
+		{"429 unparsable uses own backoff", 429, func() string { return "later" }, 0, 900 * time.Millisecond},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -52,6 +52,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// defaultRateLimit is Visitor's budget (field facts: 500 calls per minute
+// per client), so the stand-alone simulator answers 429 where the real
+// service would. The library's zero Options leave it off for fast tests.
+const defaultRateLimit = 500
+
 // errFlagParse marks an error the flag package has already reported.
 var errFlagParse = errors.New("bad flags")
 
@@ -70,7 +75,7 @@ func parseFlags(args []string, stderr io.Writer) (simulator.Options, string, err
 	fs.StringVar(&o.Token, "token", os.Getenv("SIM_TOKEN"), "static bearer token (default $SIM_TOKEN)")
 	fs.StringVar(&o.ClientID, "client-id", "", "client id for POST /oauth/token")
 	fs.StringVar(&o.ClientSecret, "client-secret", os.Getenv("SIM_CLIENT_SECRET"), "client secret (default $SIM_CLIENT_SECRET)")
-	fs.IntVar(&o.RateLimit, "rate-limit", 0, "calls per minute per token, 0 = off")
+	fs.IntVar(&o.RateLimit, "rate-limit", defaultRateLimit, "calls per minute per token, as Visitor allows; 0 = off")
 	fs.IntVar(&o.RateBurst, "rate-burst", 0, "calls allowed at once before the per-minute rate applies (default: a minute's worth)")
 	fs.IntVar(&o.MaxResults, "max-results", simulator.DefaultMaxResults, "largest page")
 	fs.Int64Var(&o.MaxBody, "max-body", simulator.DefaultMaxBody, "largest request body in bytes")

@@ -122,7 +122,7 @@ func TestParseFlags(t *testing.T) {
 	}{
 		{"defaults", []string{"--token", "t"}, func(o simulator.Options, l string) bool {
 			return l == "127.0.0.1:0" && o.Token == "t" && o.MaxResults == 200 && o.MaxBody == 2<<20 &&
-				o.RateLimit == 0 && o.Faults.Seed == 1 && len(o.Faults.ErrorRate) == 0 && len(o.Faults.Methods) == 0
+				o.RateLimit == 500 && o.RateBurst == 0 && o.Faults.Seed == 1 && len(o.Faults.ErrorRate) == 0 && len(o.Faults.Methods) == 0
 		}},
 		{"latency", []string{"--token", "t", "--latency", "150ms"}, func(o simulator.Options, _ string) bool {
 			return o.Faults.Latency == 150*time.Millisecond
@@ -142,6 +142,9 @@ func TestParseFlags(t *testing.T) {
 		}},
 		{"fault methods", []string{"--token", "t", "--fault-methods", "post, patch"}, func(o simulator.Options, _ string) bool {
 			return strings.Join(o.Faults.Methods, ",") == "POST,PATCH"
+		}},
+		{"rate limit off", []string{"--token", "t", "--rate-limit", "0"}, func(o simulator.Options, _ string) bool {
+			return o.RateLimit == 0
 		}},
 		{"budget and limits", []string{"--token", "t", "--rate-limit", "500", "--rate-burst", "5", "--max-results", "50", "--max-body", "4096", "--seed", "9"},
 			func(o simulator.Options, _ string) bool {
