@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Sentinels that callers test with errors.Is. A *Error matches the one for
@@ -100,16 +101,33 @@ func decodeError(status int, body []byte, secrets ...string) *Error {
 	} else {
 		e.Detail = strings.TrimSpace(string(body))
 	}
-	// Redact before cutting: a secret that straddles the cut would
-	// otherwise leave its first bytes behind, no longer whole enough to
-	// be found.
+	e.Detail = redact(e.Detail, secrets)
+	return e
+}
+
+// redact cleans an error detail for logs: invalid UTF-8 becomes U+FFFD
+// first (dropping the bytes could join a secret's two halves), then each
+// secret is cut out, and only then is the text shortened (cutting first
+// would leave a secret's first bytes behind, no longer whole enough to be
+// found). If cutting out one secret forms another, nothing is kept.
+func redact(d string, secrets []string) string {
+	d = strings.ToValidUTF8(d, "\uFFFD")
 	for _, s := range secrets {
 		if s != "" {
-			e.Detail = strings.ReplaceAll(e.Detail, s, "[redacted]")
+			d = strings.ReplaceAll(d, s, "[redacted]")
 		}
 	}
-	if len(e.Detail) > maxDetail {
-		e.Detail = strings.ToValidUTF8(e.Detail[:maxDetail], "") + "…"
+	for _, s := range secrets {
+		if s != "" && strings.Contains(d, s) {
+			return "[redacted]"
+		}
 	}
-	return e
+	if len(d) > maxDetail {
+		n := maxDetail
+		for n > 0 && !utf8.RuneStart(d[n]) {
+			n--
+		}
+		d = d[:n] + "…"
+	}
+	return d
 }

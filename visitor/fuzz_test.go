@@ -161,6 +161,9 @@ func FuzzDecodeError(f *testing.F) {
 		if n := len(e.Detail); n > maxDetail+len("…")+len("[redacted]")*(maxDetail/max(1, len(secret))+1) {
 			t.Fatalf("detail of %d bytes is not bounded", n)
 		}
+		if !utf8.ValidString(e.Detail) {
+			t.Fatalf("detail %q is not valid UTF-8", e.Detail)
+		}
 		if !strings.HasPrefix(e.Error(), "scim: status ") {
 			t.Fatalf("error text %q", e.Error())
 		}
