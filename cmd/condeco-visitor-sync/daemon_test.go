@@ -105,6 +105,10 @@ func TestDaemonStartupRunScheduledRunAndLock(t *testing.T) {
 			t.Errorf("/metrics lacks %s", name)
 		}
 	}
+	// The series exist from the start at 0: the count must have moved.
+	if !regexp.MustCompile(`(?m)^cvs_changes_total\{action="created"\} [1-9]`).Match(body) {
+		t.Errorf("cvs_changes_total{action=\"created\"} did not count the start-up run's creates")
+	}
 	for _, p := range []string{"/healthz", "/readyz"} {
 		r, err := http.Get("http://" + m[1] + p)
 		if err != nil || r.StatusCode != http.StatusOK {

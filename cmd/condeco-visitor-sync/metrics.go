@@ -50,6 +50,14 @@ func newMetrics() *metrics {
 	m.changes = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "cvs", Name: "changes_total", Help: "Changes applied to Visitor by action."}, []string{"action"})
 	m.failures = prometheus.NewCounter(prometheus.CounterOpts{Namespace: "cvs", Name: "user_failures_total", Help: "Users whose change failed (retried next run)."})
 	m.notifies = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "cvs", Name: "notifications_total", Help: "Run notifications by result (sent, failed)."}, []string{"result"})
+	// Every series exists from the start at 0, so a dashboard or an alert
+	// on a rate sees 0 rather than "no data" before the first change.
+	for action := range changeCounts(sync.Counts{}) {
+		m.changes.WithLabelValues(action)
+	}
+	for _, r := range []string{"sent", "failed"} {
+		m.notifies.WithLabelValues(r)
+	}
 	m.reg.MustRegister(m.runs, m.changes, m.failures, m.notifies, m, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -9,16 +9,19 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/schollz/progressbar/v3"
 	"go.uber.org/zap"
-
-	"condeco-visitor-sync/sync"
 )
+
+// snapshotter is *sync.Progress as the display sees it.
+type snapshotter interface {
+	Snapshot() (done, total int64, since time.Time)
+}
 
 // progressEvery is how often a long run logs where it is. Ten seconds is
 // the figure: often enough to tell a stall from a slow tenant.
 const progressEvery = 10 * time.Second
 
 // logProgress logs done/total, rate and ETA every interval until ctx ends.
-func logProgress(ctx context.Context, log *zap.Logger, p *sync.Progress, every time.Duration) {
+func logProgress(ctx context.Context, log *zap.Logger, p snapshotter, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -54,7 +57,7 @@ func isTerminal(w io.Writer) bool {
 }
 
 // showBar draws a live progress bar on w until ctx ends.
-func showBar(ctx context.Context, w io.Writer, p *sync.Progress) {
+func showBar(ctx context.Context, w io.Writer, p snapshotter) {
 	var bar *progressbar.ProgressBar
 	t := time.NewTicker(200 * time.Millisecond)
 	defer t.Stop()

@@ -62,12 +62,23 @@ func daemonRun(ctx context.Context, out io.Writer, bin, cfg string) error {
 	case <-ctx.Done():
 		return fmt.Errorf("daemon start-up sync did not finish: %w", ctx.Err())
 	}
-	resp, err := http.Get("http://" + a + "/metrics")
-	if err != nil {
-		return fmt.Errorf("scraping metrics: %w", err)
+	// The summary line is logged just before the run's metrics are
+	// recorded: scrape until the run is no longer in progress.
+	var body []byte
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		resp, err := http.Get("http://" + a + "/metrics")
+		if err != nil {
+			return fmt.Errorf("scraping metrics: %w", err)
+		}
+		body, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(body), "\ncvs_run_in_progress 0\n") {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("metrics still show the start-up run in progress after 10s")
+		}
 	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
 	fmt.Fprintf(out, "metrics from http://%s/metrics (cvs_ series):\n", a)
 	for _, l := range strings.Split(string(body), "\n") {
 		if strings.HasPrefix(l, "cvs_") {
