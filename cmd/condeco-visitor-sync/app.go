@@ -301,6 +301,26 @@ func (a *app) Check(ctx context.Context) int {
 		return exitCode(err)
 	}
 	fmt.Fprintln(a.stdout, "condeco: ok (queries return every required column)")
+	if a.dbLock != nil {
+		// Taking and dropping the lock proves the login may, and that its
+		// connection reaches a writable primary rather than a replica.
+		release, err := a.dbLock.Acquire(ctx, 0)
+		var busy *condeco.AppLockBusyError
+		switch {
+		case err == nil:
+			release()
+			fmt.Fprintf(a.stdout, "condeco app lock %q: ok\n", a.cfg.CondecoAppLock)
+		case errors.As(err, &busy):
+			fmt.Fprintf(a.stdout, "condeco app lock %q: ok (%v)\n", a.cfg.CondecoAppLock, err)
+		default:
+			a.log.Error("condeco app lock check failed", errField(err))
+			fmt.Fprintf(a.stdout, "condeco app lock %q: FAILED: %v\n", a.cfg.CondecoAppLock, err)
+			if errors.Is(err, condeco.ErrBadOptions) {
+				return ExitConfig
+			}
+			return ExitSource
+		}
+	}
 	locs, err := a.client.ListLocations(ctx)
 	if err != nil {
 		a.log.Error("visitor check failed", errField(err))

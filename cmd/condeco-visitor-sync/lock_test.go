@@ -11,6 +11,7 @@ import (
 
 	"condeco-visitor-sync/condeco"
 	"condeco-visitor-sync/config"
+	"condeco-visitor-sync/visitor/simulator"
 )
 
 // fakeDBLock stands in for the SQL Server application lock, which cannot
@@ -125,5 +126,48 @@ func TestAcquireLocksSharesTheWait(t *testing.T) {
 	release()
 	if db.gotWait <= 0 || db.gotWait > 1500*time.Millisecond {
 		t.Errorf("database lock got %s to wait, want what is left of 2s after ~0.7s", db.gotWait)
+	}
+}
+
+// --check takes and drops the database lock, so a login or a read-only
+// replica that cannot hold it shows before the first run.
+func TestCheckTriesTheDatabaseLock(t *testing.T) {
+	cases := []struct {
+		name     string
+		err      error
+		wantCode int
+		wantOut  string
+	}{
+		{"free", nil, ExitOK, `condeco app lock "cvs": ok`},
+		{"held by a running sync", &condeco.AppLockBusyError{Resource: "cvs"}, ExitOK, "ok (application lock"},
+		{"read-only replica", errors.Join(condeco.ErrBadOptions, errors.New("reached a read-only database")), ExitConfig, "FAILED"},
+		{"refused", errors.New("permission denied"), ExitSource, "FAILED: permission denied"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, simulator.Options{}, "")
+			cfg, err := config.Load(f.cfgPath, f.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out strings.Builder
+			a, err := newApp(context.Background(), cfg, zap.NewNop(), &out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.Close()
+			// The real lock needs SQL Server; the fixture is SQLite.
+			db := &fakeDBLock{err: tc.err}
+			a.dbLock, a.cfg.CondecoAppLock = db, "cvs"
+			if code := a.Check(context.Background()); code != tc.wantCode {
+				t.Fatalf("exit %d, want %d\n%s", code, tc.wantCode, out.String())
+			}
+			if !strings.Contains(out.String(), tc.wantOut) {
+				t.Errorf("output lacks %q:\n%s", tc.wantOut, out.String())
+			}
+			if db.calls != 1 || db.held {
+				t.Errorf("lock asked %d times, still held %v", db.calls, db.held)
+			}
+		})
 	}
 }
