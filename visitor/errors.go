@@ -117,6 +117,8 @@ func redact(d string, secrets []string) string {
 			d = strings.ReplaceAll(d, s, "[redacted]")
 		}
 	}
+	// A "secret" that is part of a character leaves the rest of it.
+	d = strings.ToValidUTF8(d, "\uFFFD")
 	for _, s := range secrets {
 		if s != "" && strings.Contains(d, s) {
 			return "[redacted]"
