@@ -2,6 +2,7 @@ package visitor
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"testing"
 )
@@ -42,6 +43,45 @@ func BenchmarkCreateUser(b *testing.B) {
 		i++
 		if _, err := c.CreateUser(context.Background(), sampleUser(i)); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// rawUser is a listed user as Visitor sends it, with n locations.
+func rawUser(n int) []byte {
+	locs := make([]map[string]string, n)
+	for i := range locs {
+		locs[i] = map[string]string{"value": fmt.Sprintf("loc-%04d", i+1), "role": "user"}
+	}
+	b, err := json.Marshal(map[string]any{
+		"schemas": []string{CoreUserSchema, DefaultUserSchema}, "id": "5f0c9a", "externalId": "condeco:42",
+		"userName": "ana.silva@example.com", "name": map[string]string{"givenName": "Ana", "familyName": "Silva"},
+		"emails":       []map[string]any{{"value": "ana.silva@example.com", "type": "work", "primary": true}},
+		"phoneNumbers": []map[string]string{{"value": "+442071234567", "type": "work"}},
+		"active":       true, "meta": map[string]string{"lastModified": "2026-11-22T09:00:00Z"},
+		DefaultUserSchema: map[string]any{"defaultLocation": "loc-0001", "locations": locs},
+	})
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// BenchmarkDecodeUser1000Locations maps one listed user with 1 000
+// locations (a tenant of 100 000 users at one location per hundred) to a
+// User, as a listing does for every user; most users carry one of a few
+// location lists.
+func BenchmarkDecodeUser1000Locations(b *testing.B) {
+	c, err := New(Options{BaseURL: "https://visitor.example/scim/v2", Token: "t"}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw := rawUser(1000)
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if u, err := c.decodeUser(raw); err != nil || len(u.Access) != 1000 {
+			b.Fatalf("%d locations, %v", len(u.Access), err)
 		}
 	}
 }

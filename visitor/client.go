@@ -74,6 +74,8 @@ type Client struct {
 	spcMu    gosync.Mutex
 	spcDone  bool
 	pageSize int
+
+	ext extPool // Visitor extensions (location lists) shared between users
 }
 
 // New checks the options and builds a Client. It makes no request.
@@ -382,12 +384,14 @@ func (c *Client) pageSizeFor(ctx context.Context) int {
 }
 
 // list pages through a listing with startIndex/count until totalResults
-// items were seen or the server returns an empty page.
-func (c *Client) list(ctx context.Context, path, filter string) ([]json.RawMessage, error) {
+// items were seen or the server returns an empty page. Each item goes to
+// each as its page arrives, so a big listing is held once, decoded, and
+// not a second time as raw JSON (100 000 users with every location on
+// each are gigabytes of JSON).
+func (c *Client) list(ctx context.Context, path, filter string, each func(json.RawMessage) error) error {
 	size := c.pageSizeFor(ctx)
-	var all []json.RawMessage
 	var prevFirst json.RawMessage
-	start := 1
+	seen, start := 0, 1
 	for {
 		q := url.Values{"startIndex": {strconv.Itoa(start)}, "count": {strconv.Itoa(size)}}
 		if filter != "" {
@@ -395,28 +399,33 @@ func (c *Client) list(ctx context.Context, path, filter string) ([]json.RawMessa
 		}
 		var page listResponse
 		if err := c.call(ctx, http.MethodGet, path, q, nil, &page); err != nil {
-			return nil, err
+			return err
 		}
 		// A server that ignores startIndex would otherwise be paged
 		// forever, returning the first page again and again.
 		if page.StartIndex != 0 && page.StartIndex != start {
-			return nil, fmt.Errorf("GET %s: asked for startIndex %d, got %d", path, start, page.StartIndex)
+			return fmt.Errorf("GET %s: asked for startIndex %d, got %d", path, start, page.StartIndex)
 		}
 		// One that leaves startIndex out of its answers is caught by the
 		// page repeating itself.
 		if page.StartIndex == 0 && len(page.Resources) > 0 {
 			if prevFirst != nil && bytes.Equal(page.Resources[0], prevFirst) {
-				return nil, fmt.Errorf("GET %s: asked for startIndex %d, got the previous page again", path, start)
+				return fmt.Errorf("GET %s: asked for startIndex %d, got the previous page again", path, start)
 			}
 			prevFirst = page.Resources[0]
 		}
-		if len(all)+len(page.Resources) > maxListItems {
-			return nil, fmt.Errorf("GET %s: more than %d results", path, maxListItems)
+		if seen+len(page.Resources) > maxListItems {
+			return fmt.Errorf("GET %s: more than %d results", path, maxListItems)
 		}
-		all = append(all, page.Resources...)
+		for _, r := range page.Resources {
+			if err := each(r); err != nil {
+				return err
+			}
+		}
+		seen += len(page.Resources)
 		start += len(page.Resources)
-		if len(page.Resources) == 0 || len(all) >= page.TotalResults {
-			return all, nil
+		if len(page.Resources) == 0 || seen >= page.TotalResults {
+			return nil
 		}
 	}
 }

@@ -8,17 +8,17 @@ import (
 
 // ListLocations returns every Visitor location.
 func (c *Client) ListLocations(ctx context.Context) ([]Location, error) {
-	raws, err := c.list(ctx, c.locationsEndpoint, "")
-	if err != nil {
-		return nil, fmt.Errorf("listing locations: %w", err)
-	}
-	out := make([]Location, 0, len(raws))
-	for _, r := range raws {
+	out := []Location{}
+	err := c.list(ctx, c.locationsEndpoint, "", func(r json.RawMessage) error {
 		l, err := decodeLocation(r)
 		if err != nil {
-			return nil, fmt.Errorf("listing locations: %w", err)
+			return err
 		}
 		out = append(out, l)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing locations: %w", err)
 	}
 	return out, nil
 }

@@ -17,17 +17,20 @@ const usersPath = "Users"
 // ListUsers returns every user matching filter (all SCIM-created active
 // users when filter is empty, per the contract).
 func (c *Client) ListUsers(ctx context.Context, filter string) ([]User, error) {
-	raws, err := c.list(ctx, usersPath, filter)
+	var out []User
+	err := c.list(ctx, usersPath, filter, func(r json.RawMessage) error {
+		u, err := c.decodeUser(r)
+		if err != nil {
+			return err
+		}
+		out = append(out, u)
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("listing users: %w", err)
 	}
-	out := make([]User, 0, len(raws))
-	for _, r := range raws {
-		u, err := c.decodeUser(r)
-		if err != nil {
-			return nil, fmt.Errorf("listing users: %w", err)
-		}
-		out = append(out, u)
+	if out == nil {
+		out = []User{}
 	}
 	return out, nil
 }

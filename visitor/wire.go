@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	gosync "sync"
 	"time"
 )
 
@@ -135,10 +136,26 @@ func toMap(v any) map[string]any {
 	return m
 }
 
-// decodeUser reads a SCIM user, ignoring attributes it does not know.
+// decodeUser reads a SCIM user, ignoring attributes it does not know. The
+// Visitor extension holds the user's location list, as long as the tenant
+// has locations and nearly always one of a few lists, so it is split off
+// first, read through the client's pool, and never scanned twice.
 func (c *Client) decodeUser(raw json.RawMessage) (User, error) {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &top); err != nil {
+		return User{}, fmt.Errorf("decoding user: %w", err)
+	}
+	ext, hasExt := top[c.userSchema]
+	core := raw
+	if hasExt {
+		delete(top, c.userSchema)
+		var err error
+		if core, err = json.Marshal(top); err != nil {
+			return User{}, fmt.Errorf("decoding user: %w", err)
+		}
+	}
 	var w wireUser
-	if err := json.Unmarshal(raw, &w); err != nil {
+	if err := json.Unmarshal(core, &w); err != nil {
 		return User{}, fmt.Errorf("decoding user: %w", err)
 	}
 	u := User{
@@ -169,21 +186,69 @@ func (c *Client) decodeUser(raw json.RawMessage) (User, error) {
 			u.LastModified = t
 		}
 	}
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &top); err != nil {
-		return User{}, fmt.Errorf("decoding user: %w", err)
-	}
-	if ext, ok := top[c.userSchema]; ok && string(ext) != "null" {
-		var e wireUserExt
-		if err := json.Unmarshal(ext, &e); err != nil {
+	if hasExt && string(ext) != "null" {
+		e, err := c.ext.decode(ext)
+		if err != nil {
 			return User{}, fmt.Errorf("decoding user %q: visitor extension: %w", w.ID, err)
 		}
-		u.DefaultLocation = e.DefaultLocation
-		for _, a := range e.Locations {
-			u.Access = append(u.Access, Access{LocationID: a.Value, Role: Role(a.Role)})
-		}
+		u.DefaultLocation, u.Access = e.defaultLocation, e.access
 	}
 	return u, nil
+}
+
+// extPool lets users share their Visitor extension (default location and
+// location list). Every user has every location (the integration's rule),
+// so 100 000 users at 1 000 locations would otherwise hold 100 million
+// access entries that are nearly all copies of two lists, and decode each
+// copy again. An extension is keyed by its raw JSON. Shared lists are
+// clipped (len == cap): an append copies, and the sync never changes an
+// Access slice in place. The zero value is ready; it is safe for
+// concurrent use.
+type extPool struct {
+	mu    gosync.Mutex
+	m     map[string]userExt
+	bytes int
+}
+
+// maxExtPoolBytes bounds the raw JSON the pool keeps as keys; when full it
+// starts over, so a long-running daemon keeps the lists of today's
+// locations, not every list it ever saw.
+const maxExtPoolBytes = 8 << 20
+
+type userExt struct {
+	defaultLocation string
+	access          []Access
+}
+
+func (p *extPool) decode(raw json.RawMessage) (userExt, error) {
+	p.mu.Lock()
+	e, ok := p.m[string(raw)]
+	p.mu.Unlock()
+	if ok {
+		return e, nil
+	}
+	var w wireUserExt
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return userExt{}, err
+	}
+	e = userExt{defaultLocation: w.DefaultLocation}
+	if len(w.Locations) > 0 {
+		e.access = make([]Access, len(w.Locations))
+		for i, a := range w.Locations {
+			e.access[i] = Access{LocationID: a.Value, Role: Role(a.Role)}
+		}
+	}
+	if len(raw) > maxExtPoolBytes/4 {
+		return e, nil // a list this long is not worth a quarter of the pool
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.m == nil || p.bytes+len(raw) > maxExtPoolBytes {
+		p.m, p.bytes = map[string]userExt{}, 0
+	}
+	p.m[string(raw)] = e
+	p.bytes += len(raw)
+	return e, nil
 }
 
 // primaryEmail picks the primary email, else the work one, else the first.

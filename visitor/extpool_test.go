@@ -1,0 +1,62 @@
+package visitor
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"condeco-visitor-sync/visitor/simulator"
+)
+
+// Users with the same locations share one list after decoding, and the
+// list is clipped so that an append by a caller copies rather than writes
+// into another user's access.
+func TestListedUsersShareLocationLists(t *testing.T) {
+	url, _ := startSim(t, simulator.Options{Token: testToken})
+	c, _ := newClient(t, testOptions(url))
+	ctx := context.Background()
+	locs, err := c.ListLocations(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	annex, err := c.CreateLocation(ctx, Location{ExternalID: "condeco-location:2", Name: "Annex"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	every := []Access{{LocationID: locs[0].ID, Role: RoleUser}, {LocationID: annex.ID, Role: RoleUser}}
+	for i := 1; i <= 3; i++ {
+		u := sampleUser(i)
+		u.DefaultLocation, u.Access = locs[0].ID, every
+		if i == 3 {
+			u.Access = []Access{{LocationID: locs[0].ID, Role: RoleAdmin}, {LocationID: annex.ID, Role: RoleUser}}
+		}
+		if _, err := c.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	us, err := c.ListManagedUsers(ctx, "condeco:")
+	if err != nil || len(us) != 3 {
+		t.Fatalf("%d users, %v", len(us), err)
+	}
+	byExt := map[string]User{}
+	for _, u := range us {
+		byExt[u.ExternalID] = u
+	}
+	a, b, admin := byExt[sampleUser(1).ExternalID], byExt[sampleUser(2).ExternalID], byExt[sampleUser(3).ExternalID]
+	if !slices.Equal(a.Access, every) || !slices.Equal(b.Access, every) || admin.Access[0].Role != RoleAdmin {
+		t.Fatalf("access %v / %v / %v", a.Access, b.Access, admin.Access)
+	}
+	if &a.Access[0] != &b.Access[0] {
+		t.Error("two users with the same locations hold two copies of the list")
+	}
+	if &a.Access[0] == &admin.Access[0] {
+		t.Error("users with different roles share a list")
+	}
+	if cap(a.Access) != len(a.Access) {
+		t.Errorf("shared list has room to grow (len %d, cap %d): an append would write into another user", len(a.Access), cap(a.Access))
+	}
+	grown := append(a.Access, Access{LocationID: "x", Role: RoleUser})
+	if &grown[0] == &b.Access[0] || len(b.Access) != 2 {
+		t.Error("appending to one user's list changed another's")
+	}
+}
