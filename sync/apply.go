@@ -25,6 +25,7 @@ type applier struct {
 	now func() time.Time
 
 	resolved map[string]string // pending key -> Visitor location id; written before users run
+	shared   sharedAccess      // resolved access lists, one per list of the plan
 	progress *Progress
 
 	mu      gosync.Mutex
@@ -116,6 +117,10 @@ func (a *applier) resolve(u visitor.User) (visitor.User, error) {
 	if u.DefaultLocation, err = one(u.DefaultLocation); err != nil {
 		return u, err
 	}
+	if r, ok := a.shared.get(u.Access); ok {
+		u.Access = r
+		return u, nil
+	}
 	acc := make([]visitor.Access, 0, len(u.Access))
 	for _, x := range u.Access {
 		if x.LocationID, err = one(x.LocationID); err != nil {
@@ -123,8 +128,41 @@ func (a *applier) resolve(u visitor.User) (visitor.User, error) {
 		}
 		acc = append(acc, x)
 	}
+	in := u.Access
 	u.Access = sortAccess(acc)
+	a.shared.put(in, u.Access)
 	return u, nil
+}
+
+// sharedAccess remembers the resolved form of each access list of the
+// plan. New users share one list (every location), so an initial sync
+// resolves and sorts it once, and holds one copy until verification
+// rather than one per user.
+type sharedAccess struct {
+	mu gosync.Mutex
+	m  map[accessKey][]visitor.Access
+}
+
+func (s *sharedAccess) get(in []visitor.Access) ([]visitor.Access, bool) {
+	if len(in) == 0 {
+		return nil, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.m[accessKey{&in[0], len(in)}]
+	return r, ok
+}
+
+func (s *sharedAccess) put(in, resolved []visitor.Access) {
+	if len(in) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = map[accessKey][]visitor.Access{}
+	}
+	s.m[accessKey{&in[0], len(in)}] = slices.Clip(resolved)
 }
 
 func (a *applier) change(ctx context.Context, c UserChange) {

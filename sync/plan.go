@@ -70,6 +70,7 @@ type planner struct {
 	leaving   map[string]bool   // Visitor ids deleted by this plan
 	takenBy   map[string]string // lower userName -> externalId that will hold it after the plan
 	creating  map[string]bool   // lower userNames this plan creates
+	access    *accessCache      // access lists shared between users
 }
 
 func (b *planner) locations(exp *condeco.Export, cur []visitor.Location) error {
@@ -162,6 +163,7 @@ func (b *planner) index(cur Current, exp *condeco.Export) {
 	b.leaving = map[string]bool{}
 	b.takenBy = map[string]string{}
 	b.creating = map[string]bool{}
+	b.access = newAccessCache()
 }
 
 func (b *planner) isProtected(u visitor.User) bool {
@@ -374,7 +376,7 @@ func (b *planner) create(want visitor.User, ap accessPlan, issue Issue) {
 		return
 	}
 	b.creating[strings.ToLower(want.UserName)] = true
-	want.Access = ap.newUserAccess()
+	want.Access = b.access.newUser(ap)
 	// A user the first full sync set out to create is still part of it,
 	// even when a failed first run leaves the create to a later run.
 	initial := b.p.Initial || b.firstSync[want.ExternalID]
@@ -391,7 +393,7 @@ func (b *planner) create(want visitor.User, ap accessPlan, issue Issue) {
 func (b *planner) update(cur, want visitor.User, ap accessPlan, issue Issue) {
 	issue.VisitorID = cur.ID
 	want.ID = cur.ID
-	want.Access = ap.existingUserAccess(cur.Access, b.o.GrantNewLocationsToExistingUsers)
+	want.Access = b.access.existing(ap, cur.Access, b.o.GrantNewLocationsToExistingUsers)
 	changes := diffUser(cur, want)
 	if len(changes) == 0 {
 		b.p.Unchanged++
@@ -471,8 +473,11 @@ func fieldValue(u visitor.User, f visitor.Field) string {
 
 // fieldEqual compares like Visitor does: userName case-insensitively.
 func fieldEqual(a, b visitor.User, f visitor.Field) bool {
-	if f == visitor.FieldUserName {
+	switch f {
+	case visitor.FieldUserName:
 		return strings.EqualFold(a.UserName, b.UserName)
+	case visitor.FieldAccess:
+		return accessEqual(a.Access, b.Access) // without rendering two long lists as text
 	}
 	return fieldValue(a, f) == fieldValue(b, f)
 }
