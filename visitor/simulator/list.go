@@ -54,26 +54,36 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var match func(*User) bool
-	if f := r.URL.Query().Get("filter"); f != "" {
+	f := r.URL.Query().Get("filter")
+	ids, indexed := externalIDSet(f)
+	switch {
+	case indexed: // answered from the index below
+	case f != "":
 		m, serr := s.compileUserFilter(f)
 		if serr != nil {
 			writeError(w, serr)
 			return
 		}
 		match = m
-	} else {
+	default:
 		// Seed 003: without a filter only active users created through
 		// SCIM are listed.
 		match = func(u *User) bool { return u.Active && u.ViaSCIM }
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var hits []*User
-	for _, id := range s.userOrder {
-		if u := s.users[id]; match(u) {
-			hits = append(hits, u)
+	hits, ok := s.idx.cachedHits(f)
+	if !ok && indexed {
+		hits, ok = s.byExternalID(ids), true
+	}
+	if !ok {
+		for _, id := range s.userOrder {
+			if u := s.users[id]; match(u) {
+				hits = append(hits, u)
+			}
 		}
 	}
+	s.idx.keepHits(f, hits)
 	lo, hi := window(len(hits), start, count)
 	res := make([]any, 0, hi-lo)
 	base := baseURL(r)
@@ -92,13 +102,17 @@ type attrGetter[T any] struct {
 }
 
 func (s *Server) compileUserFilter(raw string) (func(*User) bool, *scimError) {
-	attrs := map[string]attrGetter[*User]{
+	return compileFilter(raw, userFilterAttrs(), coreUserSchema)
+}
+
+// userFilterAttrs are the user attributes filters may name.
+func userFilterAttrs() map[string]attrGetter[*User] {
+	return map[string]attrGetter[*User]{
 		"username":     {values: func(u *User) []string { return []string{u.UserName} }},
 		"externalid":   {values: func(u *User) []string { return []string{u.ExternalID} }, caseExact: true},
 		"emails.value": {values: func(u *User) []string { return emailValues(u) }},
 		"active":       {values: func(u *User) []string { return []string{strconv.FormatBool(u.Active)} }, boolean: true},
 	}
-	return compileFilter(raw, attrs, coreUserSchema)
 }
 
 func emailValues(u *User) []string {

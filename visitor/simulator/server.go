@@ -33,6 +33,8 @@ type Server struct {
 
 	smu   gosync.Mutex
 	stats Stats
+
+	idx userIndex // under mu
 }
 
 // New builds a Server with one default location.

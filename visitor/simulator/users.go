@@ -16,17 +16,12 @@ func newUserID() string {
 // checkAgainstStore enforces the rules that involve other records: unique
 // userName and externalId, known locations. Caller holds s.mu.
 func (s *Server) checkAgainstStore(u *User) *scimError {
-	for _, id := range s.userOrder {
-		o := s.users[id]
-		if o.ID == u.ID {
-			continue
-		}
-		if strings.EqualFold(o.UserName, u.UserName) {
-			return errf(http.StatusConflict, "uniqueness", "userName %q is already used", u.UserName)
-		}
-		if u.ExternalID != "" && o.ExternalID == u.ExternalID {
-			return errf(http.StatusConflict, "uniqueness", "externalId %q is already used", u.ExternalID)
-		}
+	s.idx.init()
+	if taken(s.idx.names, strings.ToLower(u.UserName), u.ID) {
+		return errf(http.StatusConflict, "uniqueness", "userName %q is already used", u.UserName)
+	}
+	if u.ExternalID != "" && taken(s.idx.exts, u.ExternalID, u.ID) {
+		return errf(http.StatusConflict, "uniqueness", "externalId %q is already used", u.ExternalID)
 	}
 	if u.DefaultLocation != "" && s.locs[u.DefaultLocation] == nil {
 		return invalidValue("defaultLocation %q is no location", u.DefaultLocation)
@@ -86,6 +81,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 	u.Created, u.LastModified = now, now
 	s.users[u.ID] = u
 	s.userOrder = append(s.userOrder, u.ID)
+	s.idx.add(u)
 	if in.ext != nil && in.ext.SendInvitation != nil && *in.ext.SendInvitation {
 		i, _ := u.primaryWorkEmail()
 		s.outbox = append(s.outbox, Invitation{To: u.Emails[i].Value, UserID: u.ID, Subject: InvitationSubject, SentAt: now})
@@ -150,7 +146,9 @@ func (s *Server) commitUser(w http.ResponseWriter, r *http.Request, old, u *User
 		return
 	}
 	u.LastModified = s.opts.Now().UTC()
+	s.idx.remove(old, false)
 	s.users[u.ID] = u
+	s.idx.add(u)
 	writeJSON(w, http.StatusOK, s.toWire(u, baseURL(r)))
 }
 
@@ -172,6 +170,7 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	delete(s.users, id)
+	s.idx.remove(u, true)
 	for i, o := range s.userOrder {
 		if o == id {
 			s.userOrder = append(s.userOrder[:i], s.userOrder[i+1:]...)
@@ -217,9 +216,12 @@ func (s *Server) AddHandmadeUser(u User) User {
 	if u.LastModified.IsZero() {
 		u.LastModified = now
 	}
-	if _, ok := s.users[u.ID]; !ok {
+	if old, ok := s.users[u.ID]; !ok {
 		s.userOrder = append(s.userOrder, u.ID)
+	} else {
+		s.idx.remove(old, false)
 	}
 	s.users[u.ID] = &u
+	s.idx.add(&u)
 	return u.clone()
 }
