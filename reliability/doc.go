@@ -7,6 +7,6 @@
 // lost, a broken source never writes, and no secret leaks.
 //
 // Every test is bounded in count and time so the package fits in
-// `make test` (see docs/reliability.md for the numbers and how to run the
-// full-size crash test with CVS_RELIABILITY_FULL=1).
+// `make test`, at the sizes the issue names (docs/reliability.md has the
+// figures and the command for each).
 package reliability

@@ -337,8 +337,9 @@ type report struct {
 	Failures []struct {
 		User, ExternalID, Action, Reason string
 	} `json:"failures"`
-	SourceProblems int   `json:"sourceProblems"`
-	Requests       int64 `json:"requests"`
+	SourceProblems int      `json:"sourceProblems"`
+	Problems       []string `json:"problems"`
+	Requests       int64    `json:"requests"`
 	Plan           *struct {
 		Held []struct {
 			UserName   string `json:"userName"`

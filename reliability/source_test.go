@@ -1,7 +1,9 @@
 package reliability
 
 import (
+	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -13,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"condeco-visitor-sync/condeco"
 	"condeco-visitor-sync/visitor/simulator"
 )
 
@@ -153,9 +156,9 @@ func TestSourceFaults(t *testing.T) {
 			if writes != 0 || e.sim.State().Digest != digest {
 				t.Fatalf("the broken source led to %d writes: %v", writes, after.ByMethodRoute)
 			}
-			e.checkIntact(sourceUsers)
-			t.Logf("RESULT fault=%q exit=%d writes=%d deletes=%d lost=0 duplicates=0 elapsed=%s", tc.name, r.code, writes,
-				after.ByMethod["DELETE"]-before.ByMethod["DELETE"], r.elapsed.Round(10*time.Millisecond))
+			c := e.checkIntact(sourceUsers)
+			t.Logf("RESULT fault=%q exit=%d writes=%d deletes=%d lost=%d duplicates=%d elapsed=%s", tc.name, r.code, writes,
+				after.ByMethod["DELETE"]-before.ByMethod["DELETE"], sourceUsers-c.managed, len(c.dupNames)+len(c.dupExternalID), r.elapsed.Round(10*time.Millisecond))
 		})
 	}
 }
@@ -247,4 +250,26 @@ func preloginEncryption(c net.Conn) (byte, bool) {
 		}
 	}
 	return 0, false
+}
+
+// A users query that outlives condeco_query_timeout fails with an error
+// that says so (the driver alone says "Rows are closed"), every time.
+func TestQueryTimeoutErrorNamesTheTimeout(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "condeco.db")
+	seedDB(t, openDB(t, dbPath), 100)
+	q := usersQuery("u.LastName", "(WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < u.UserID * 20000) SELECT count(*) FROM c) > 0")
+	st, err := condeco.Open(context.Background(), condeco.Options{Driver: "sqlite", DSN: dbPath, UsersQuery: q, QueryTimeout: 500 * time.Millisecond}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for i := range 3 {
+		exp, err := st.Export(context.Background())
+		if err == nil || exp != nil {
+			t.Fatal("the slow export finished inside its timeout, or returned rows with its error")
+		}
+		if !errors.Is(err, condeco.ErrQueryTimeout) || !strings.Contains(err.Error(), "condeco_query_timeout") {
+			t.Fatalf("export %d: the error does not say the query timed out: %v", i+1, err)
+		}
+	}
 }
