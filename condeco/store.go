@@ -172,7 +172,6 @@ func (s *Store) readUsers(ctx context.Context, tx *sqlx.Tx, e *Export) error {
 	var (
 		byName = map[string][]int{} // userName -> indexes into e.Users
 		byID   = map[string][]int{}
-		read   int
 	)
 	// A held row still claims its id and names: an exported row that
 	// shares one would collide with the held user's Visitor account.
@@ -186,20 +185,14 @@ func (s *Store) readUsers(ctx context.Context, tx *sqlx.Tx, e *Export) error {
 			byName[n] = append(byName[n], -1)
 		}
 	}
-	for rows.Next() {
-		var raw RawUser
-		if err := rows.StructScan(&raw); err != nil {
-			return fmt.Errorf("reading users row %d: %w", read+1, err)
-		}
-		read++
-		c := ValidateUser(raw, s.rules)
+	read, err := s.validateUsers(rows, func(c Checked) {
 		if c.Skip {
-			continue
+			return
 		}
 		if len(c.Problems) > 0 {
 			e.Problems = append(e.Problems, c.Problems...)
 			hold(c, c.User.ID)
-			continue
+			return
 		}
 		for _, w := range c.Warnings {
 			s.log.Warn("condeco value dropped", zap.String("table", w.Table), zap.String("row", w.RowID),
@@ -210,9 +203,9 @@ func (s *Store) readUsers(ctx context.Context, tx *sqlx.Tx, e *Export) error {
 		e.Users = append(e.Users, c.User)
 		byName[c.User.UserName] = append(byName[c.User.UserName], i)
 		byID[strings.ToLower(c.User.ID)] = append(byID[strings.ToLower(c.User.ID)], i)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("reading users: %w", err)
+	})
+	if err != nil {
+		return err
 	}
 	e.RowsRead += read
 	if read == 0 {
