@@ -7,10 +7,6 @@ var (
 	// ErrMissingColumn means a users or locations query does not return a
 	// column the reader needs; the error text names the column.
 	ErrMissingColumn = errors.New("query result is missing a required column")
-	// ErrEmptyExport means the users query returned no rows at all. An
-	// empty read is far more often a broken source than a company with no
-	// staff, so it is refused rather than handed on as "everyone left".
-	ErrEmptyExport = errors.New("users query returned no rows")
 	// ErrUnsupportedDriver means Options.Driver is neither "sqlserver" nor "sqlite".
 	ErrUnsupportedDriver = errors.New("unsupported database driver")
 	// ErrBadOptions means the connection settings are incomplete or contradictory.

@@ -6,10 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 func sampleOptions() Options {
@@ -27,7 +31,22 @@ func TestExportGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	got = append(got, '\n')
-	path := fixture("export.golden.json")
+	checkGolden(t, "export.golden.json", got)
+	// The same problems as the operator reads them: one line per skipped
+	// row, then the warnings.
+	var lines bytes.Buffer
+	for _, p := range e.Problems {
+		lines.WriteString("error: " + p.Error() + "\n")
+	}
+	for _, w := range e.Warnings {
+		lines.WriteString("warning: " + w.Error() + "\n")
+	}
+	checkGolden(t, "export.problems.golden", lines.Bytes())
+}
+
+func checkGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := fixture(name)
 	if *update {
 		if err := os.WriteFile(path, got, 0o644); err != nil {
 			t.Fatal(err)
@@ -40,6 +59,22 @@ func TestExportGolden(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Fatalf("export differs from %s (run with -update after checking the change):\n%s", path, firstDiff(string(got), string(want)))
 	}
+}
+
+// exportSQLite exports the fixtures through a fresh SQLite database and
+// indexes the users by id.
+func exportSQLite(t *testing.T, files ...string) (*Export, map[string]User) {
+	t.Helper()
+	s := openSQLite(t, sampleOptions(), files...)
+	e, err := s.Export(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]User{}
+	for _, u := range e.Users {
+		byID[u.ID] = u
+	}
+	return e, byID
 }
 
 func firstDiff(a, b string) string {
@@ -55,15 +90,7 @@ func firstDiff(a, b string) string {
 // TestExportFacts states, independently of the golden file, what the sample
 // must produce.
 func TestExportFacts(t *testing.T) {
-	s := openSQLite(t, sampleOptions(), "schema.sql", "sample.sql")
-	e, err := s.Export(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	byID := map[string]User{}
-	for _, u := range e.Users {
-		byID[u.ID] = u
-	}
+	e, byID := exportSQLite(t, "schema.sql", "sample.sql")
 	if len(e.Users) < 190 {
 		t.Errorf("exported %d users, want at least 190", len(e.Users))
 	}
@@ -107,39 +134,126 @@ func TestExportFacts(t *testing.T) {
 			}
 			return !byID["4"].GlobalAdmin && byID["4"].AccessLevel == LevelCountryAdmin && byID["13"].AccessLevel == LevelVideoAdmin
 		}},
-		{"visitors never exported", func() bool { _, ok := byID["29"]; _, ok2 := byID["58"]; return !ok && !ok2 }},
-		{"deactivated and deleted not exported", func() bool { _, ok := byID["31"]; _, ok2 := byID["37"]; return !ok && !ok2 }},
-		{"vendor flagged", func() bool { return byID["23"].Vendor && !byID["1"].Vendor }},
+		{"every admin type read", func() bool {
+			seen := map[AccessLevel]bool{}
+			for _, u := range e.Users {
+				seen[u.AccessLevel] = true
+			}
+			return len(seen) == 6 && byID["7"].AccessLevel == LevelLocationAdmin && byID["11"].AccessLevel == LevelGroupAdmin
+		}},
+		{"visitors never exported", func() bool {
+			for _, id := range []string{"29", "58", "87", "116", "145", "174", "203"} {
+				if _, ok := byID[id]; ok {
+					return false
+				}
+			}
+			return true
+		}},
+		{"deactivated users are gone", func() bool {
+			for _, id := range []string{"31", "62", "93", "124", "155", "186", "217"} {
+				if _, ok := byID[id]; ok || slices.Contains(e.Held, id) {
+					return false
+				}
+			}
+			return true
+		}},
+		{"deleted users are gone", func() bool {
+			for _, id := range []string{"37", "74", "111", "148", "185", "222"} {
+				if _, ok := byID[id]; ok || slices.Contains(e.Held, id) {
+					return false
+				}
+			}
+			return true
+		}},
+		{"vendors included and flagged", func() bool {
+			n := 0
+			for _, u := range e.Users {
+				if u.Vendor {
+					n++
+				}
+			}
+			return byID["23"].Vendor && byID["230"].Vendor && !byID["1"].Vendor && n >= 8
+		}},
 		{"non-email username uses lower-cased email", func() bool { return byID["42"].UserName == "jose.garcia@example.co.uk" }},
 		{"NFC", func() bool { return byID["42"].FirstName == "José" && byID["42"].LastName == "García" }},
-		{"trimmed", func() bool {
-			return byID["17"].FirstName == strings.TrimSpace(byID["17"].FirstName) && byID["17"].FirstName != ""
-		}},
+		{"trimmed", func() bool { return byID["17"].FirstName == "娜" }},
 		{"lower-cased identity", func() bool {
-			return byID["5"].UserName == strings.ToLower(byID["5"].UserName) && byID["5"].Email == byID["5"].UserName
+			return byID["5"].UserName == "hanako.suzuki@example.jp" && byID["5"].Email == byID["5"].UserName
 		}},
 		{"national GB number to E.164", func() bool { return byID["42"].Phone == "+442079461042" }},
 		{"language normalised", func() bool { return byID["44"].Language == "ja-JP" }},
-		{"arabic name kept", func() bool { return byID["1"].FirstName == "محمد" }},
+		{"arabic name kept", func() bool { return byID["1"].FirstName == "محمد" && byID["1"].LastName == "العلي" }},
+		{"chinese name kept", func() bool { return byID["7"].FirstName == "静" && byID["7"].LastName == "王" }},
+		{"japanese name kept", func() bool { return byID["2"].FirstName == "太郎" && byID["2"].LastName == "佐藤" }},
+		{"duplicates by case: neither sent, both held with their names", func() bool {
+			_, a := byID["905"]
+			_, b := byID["906"]
+			return !a && !b && slices.Contains(e.Held, "905") && slices.Contains(e.Held, "906") &&
+				slices.Contains(e.HeldUserNames, "sam.taylor@example.co.uk")
+		}},
+		{"empty email with a plain login is held, not gone", func() bool {
+			_, ok := byID["904"]
+			return !ok && slices.Contains(e.Held, "904")
+		}},
 	}
 	for _, c := range cases {
-		if !c.check() {
-			t.Errorf("%s: failed", c.name)
+		t.Run(c.name, func(t *testing.T) {
+			if !c.check() {
+				t.Error("failed")
+			}
+		})
+	}
+}
+
+// TestPlantedBadRowsOneErrorEach reads the "-- BAD:" comments planted in
+// sample.sql and checks the export has exactly one problem per planted
+// row, naming that row, and no other problem.
+func TestPlantedBadRowsOneErrorEach(t *testing.T) {
+	text, err := os.ReadFile(fixture("sample.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idRe := regexp.MustCompile(`^INSERT INTO (tbl\w+) \([A-Za-z]+ID,.*VALUES \((\d+),`)
+	planted := map[string]bool{}
+	lines := strings.Split(string(text), "\n")
+	for i, l := range lines {
+		if !strings.HasPrefix(l, "-- BAD:") {
+			continue
+		}
+		m := idRe.FindStringSubmatch(lines[i+1])
+		if m == nil {
+			t.Fatalf("line %d: no INSERT after the BAD comment", i+2)
+		}
+		table := map[string]string{"tblUsers": "users", "tblLocations": "locations"}[m[1]]
+		planted[table+"/"+m[2]] = true
+	}
+	if len(planted) < 8 {
+		t.Fatalf("found %d planted rows, want at least 8", len(planted))
+	}
+	s := openSQLite(t, sampleOptions(), "schema.sql", "sample.sql")
+	e, err := s.Export(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, p := range e.Problems {
+		got[p.Table+"/"+p.RowID]++
+	}
+	for row := range planted {
+		if got[row] != 1 {
+			t.Errorf("planted row %s has %d error lines, want 1", row, got[row])
+		}
+	}
+	for row, n := range got {
+		if !planted[row] {
+			t.Errorf("row %s has %d error lines but was not planted", row, n)
 		}
 	}
 }
 
 // TestDay2 applies the demo's day-two script and checks each change shows.
 func TestDay2(t *testing.T) {
-	s := openSQLite(t, sampleOptions(), "schema.sql", "sample.sql", "day2.sql")
-	e, err := s.Export(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	byID := map[string]User{}
-	for _, u := range e.Users {
-		byID[u.ID] = u
-	}
+	e, byID := exportSQLite(t, "schema.sql", "sample.sql", "day2.sql")
 	if u, ok := byID["231"]; !ok || u.UserName != "ingrid.solberg@example.co.uk" {
 		t.Errorf("new user 231 missing or wrong: %+v", u)
 	}
@@ -179,12 +293,23 @@ func TestMissingColumn(t *testing.T) {
 	}
 }
 
-func TestEmptyExportRefused(t *testing.T) {
+// TestEmptyExportIsHandedOn: an empty users result is not the reader's
+// error to raise: it reaches the sync, whose source guard stops the run
+// with its own exit code and lets an operator approve it with a flag.
+func TestEmptyExportIsHandedOn(t *testing.T) {
 	s := openSQLite(t, sampleOptions(), "schema.sql", "sample.sql")
 	s.o.UsersQuery = strings.Replace(DefaultUsersQuery, "WHERE u.Active = @active", "WHERE u.Active = @active AND 1 = 0", 1)
+	core, logs := observer.New(zap.WarnLevel)
+	s.log = zap.New(core)
 	e, err := s.Export(context.Background())
-	if !errors.Is(err, ErrEmptyExport) || e != nil {
-		t.Fatalf("Export = %v, %v; want ErrEmptyExport", e, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e.Users) != 0 || len(e.Held) != 0 || len(e.Locations) != 12 {
+		t.Fatalf("users %d, held %d, locations %d; want 0, 0, 12", len(e.Users), len(e.Held), len(e.Locations))
+	}
+	if logs.FilterMessage("condeco users query returned no rows").Len() != 1 {
+		t.Fatalf("no warning about the empty result: %v", logs.All())
 	}
 }
 
@@ -267,5 +392,58 @@ func TestHeldRowClaimsItsName(t *testing.T) {
 	}
 	if !slices.Contains(e.Held, "7") || slices.ContainsFunc(e.Users, func(u User) bool { return u.ID == "7" }) {
 		t.Fatalf("duplicated id 7 should be held: held=%v", e.Held)
+	}
+}
+
+// TestExportEdgeCases loads edge.sql over the sample: one row per edge
+// case, each commented there with what must happen to it.
+func TestExportEdgeCases(t *testing.T) {
+	e, byID := exportSQLite(t, "schema.sql", "sample.sql", "edge.sql")
+	problem := func(id string) []string {
+		var rules []string
+		for _, p := range e.Problems {
+			if p.Table == "users" && p.RowID == id {
+				rules = append(rules, p.Field+": "+p.Rule)
+			}
+		}
+		return rules
+	}
+	exported := func(id string) bool { _, ok := byID[id]; return ok }
+	held := func(id string) bool { return slices.Contains(e.Held, id) && !exported(id) && len(problem(id)) == 1 }
+	cases := []struct {
+		name string
+		ok   func() bool
+	}{
+		{"empty email, username is an address: exported", func() bool {
+			return byID["960"].UserName == "kofi.mensah@example.co.uk"
+		}},
+		{"username with @ but no address: email used", func() bool { return byID["961"].UserName == "jane.doe@example.com" }},
+		{"vendor with Chinese name exported", func() bool { return byID["962"].Vendor && byID["962"].FirstName == "伟" }},
+		{"visitor with bad data neither exported nor reported", func() bool {
+			return !exported("963") && !slices.Contains(e.Held, "963") && problem("963") == nil
+		}},
+		{"deactivated twin does not collide", func() bool { return exported("3") && !exported("964") && problem("3") == nil }},
+		{"deleted twin does not collide", func() bool { return exported("5") && !exported("965") && problem("5") == nil }},
+		{"64 Japanese characters (192 bytes) exported", func() bool { return len(byID["966"].FirstName) == 192 }},
+		{"63 letters and an emoji held as too long", func() bool {
+			return held("967") && problem("967")[0] == "first_name: "+RuleTooLong
+		}},
+		{"NBSP and ideographic space trimmed", func() bool {
+			return byID["968"].FirstName == "ليلى" && byID["968"].LastName == "حسن"
+		}},
+		{"active twin by case: neither sent, both held", func() bool {
+			return held("9") && held("969") && problem("969")[0] == "userName: "+RuleDuplicateName &&
+				slices.Contains(e.HeldUserNames, "isla.muller@example.co.uk")
+		}},
+		{"blank email with a plain login held", func() bool {
+			return held("970") && problem("970")[0] == "email: "+RuleNoEmail
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if !c.ok() {
+				t.Errorf("failed; problems: %v", e.Problems)
+			}
+		})
 	}
 }

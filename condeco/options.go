@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,7 +38,7 @@ type Options struct {
 	TrustServerCertificate bool
 
 	ConnectTimeout time.Duration // default 30s
-	QueryTimeout   time.Duration // default 10m; bounds one Export or Check
+	QueryTimeout   time.Duration // default 5m; bounds one Export or Check
 
 	UsersQuery     string // empty: DefaultUsersQuery
 	LocationsQuery string // empty: DefaultLocationsQuery
@@ -59,7 +60,7 @@ const (
 
 const (
 	defaultConnectTimeout = 30 * time.Second
-	defaultQueryTimeout   = 10 * time.Minute
+	defaultQueryTimeout   = 5 * time.Minute
 	appName               = "condeco-visitor-sync"
 )
 
@@ -131,15 +132,11 @@ func (o Options) buildDSN(log *zap.Logger) (string, error) {
 	}
 	q := url.Values{}
 	q.Set("database", o.Database)
-	q.Set("app name", appName)
-	// Read-only intent routes to a readable secondary where there is one
-	// and tells the server this client never writes.
-	q.Set("ApplicationIntent", "ReadOnly")
-	secs := strconv.Itoa(int((o.ConnectTimeout + time.Second - 1) / time.Second))
-	q.Set("dial timeout", secs)
-	q.Set("connection timeout", secs)
-	q.Set("encrypt", strconv.FormatBool(o.Encrypt))
-	q.Set("TrustServerCertificate", strconv.FormatBool(o.TrustServerCertificate))
+	for k, v := range o.driverParams() {
+		q.Set(k, v)
+	}
+	q.Set(msdsn.Encrypt, strconv.FormatBool(o.Encrypt))
+	q.Set(msdsn.TrustServerCertificate, strconv.FormatBool(o.TrustServerCertificate))
 	u := &url.URL{Scheme: "sqlserver", Host: net.JoinHostPort(o.Host, strconv.Itoa(o.Port))}
 	switch o.Auth {
 	case AuthSQL:
@@ -164,35 +161,63 @@ func (o Options) buildDSN(log *zap.Logger) (string, error) {
 	return u.String(), nil
 }
 
-// hardenDSN checks a full DSN, turns encryption on when the DSN does not
-// say (go-mssqldb would otherwise encrypt the login only and trust any
-// certificate), and adds read-only intent when it names a database (the
-// driver refuses read-only intent without one).
+// driverParams are the settings this program always wants from the
+// driver. Read-only intent routes to a readable secondary where there is
+// one and tells the server this client never writes. Only the dial is
+// bounded here: go-mssqldb's "connection timeout" is a deadline on every
+// read of the connection's whole life, so it would cut off a slow query
+// at ConnectTimeout; the login is bounded by a context instead (Check,
+// inReadTx) and queries by QueryTimeout.
+func (o Options) driverParams() map[string]string {
+	return map[string]string{
+		msdsn.AppName:           appName,
+		msdsn.ApplicationIntent: "ReadOnly",
+		msdsn.DialTimeout:       strconv.Itoa(int((o.ConnectTimeout + time.Second - 1) / time.Second)),
+	}
+}
+
+// hardenDSN completes an operator's DSN with what the discrete settings
+// would have given: encryption on and the certificate verified unless the
+// DSN says otherwise (go-mssqldb's own default is login-only encryption
+// and no verification), read-only intent when it names a database (the
+// driver refuses read-only intent without one), the dial timeout and the
+// application name. Keys the DSN sets itself are kept as written.
 func (o Options) hardenDSN(log *zap.Logger) (string, error) {
+	// The parser's messages can quote the DSN; never pass them on.
+	unparseable := fmt.Errorf("%w: the sqlserver dsn cannot be parsed", ErrBadOptions)
 	cfg, err := msdsn.Parse(o.DSN)
 	if err != nil {
-		// The parser's message can quote the DSN; do not pass it on.
-		return "", fmt.Errorf("%w: the sqlserver dsn cannot be parsed", ErrBadOptions)
+		return "", unparseable
 	}
-	_, saysEncrypt := cfg.Parameters[msdsn.Encrypt]
 	add := map[string]string{}
-	if !saysEncrypt {
-		add["encrypt"] = "true"
+	for k, v := range o.driverParams() {
+		if _, set := cfg.Parameters[strings.ToLower(k)]; !set {
+			add[k] = v
+		}
 	}
-	if !cfg.ReadOnlyIntent && cfg.Database != "" {
-		add["ApplicationIntent"] = "ReadOnly"
+	if _, set := cfg.Parameters[msdsn.Encrypt]; !set {
+		add[msdsn.Encrypt] = "true"
 	}
-	if cfg.Database == "" {
+	if _, set := cfg.Parameters[msdsn.TrustServerCertificate]; !set {
+		add[msdsn.TrustServerCertificate] = "false"
+	}
+	odbc := strings.HasPrefix(strings.ToLower(o.DSN), "odbc:")
+	switch {
+	case cfg.Database == "":
+		delete(add, msdsn.ApplicationIntent)
 		log.Warn("dsn names no database; not setting read-only application intent")
+	case odbc && !cfg.ReadOnlyIntent:
+		// The application lock strips the intent from URL and ADO forms
+		// only (braces may hide ';' in ODBC values), so leave it to the
+		// operator here.
+		delete(add, msdsn.ApplicationIntent)
+		log.Warn("odbc-style dsn: add ApplicationIntent=ReadOnly yourself")
 	}
 	dsn := o.DSN
-	lower := strings.ToLower(dsn)
-	switch {
-	case len(add) == 0:
-	case strings.HasPrefix(lower, "sqlserver://"):
+	if strings.HasPrefix(strings.ToLower(dsn), "sqlserver://") {
 		u, err := url.Parse(dsn)
 		if err != nil {
-			return "", fmt.Errorf("%w: the sqlserver dsn cannot be parsed", ErrBadOptions)
+			return "", unparseable
 		}
 		q := u.Query()
 		for k, v := range add {
@@ -200,23 +225,22 @@ func (o Options) hardenDSN(log *zap.Logger) (string, error) {
 		}
 		u.RawQuery = q.Encode()
 		dsn = u.String()
-	case strings.HasPrefix(lower, "odbc:"):
-		log.Warn("odbc-style dsn: add encrypt=true and ApplicationIntent=ReadOnly yourself")
-		add = map[string]string{}
-	default:
+	} else { // ADO ("server=…;") and ODBC ("odbc:server=…;") forms
+		keys := make([]string, 0, len(add))
+		for k := range add {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
 		dsn = strings.TrimRight(dsn, "; ")
-		for _, k := range []string{"encrypt", "ApplicationIntent"} {
-			if v, ok := add[k]; ok {
-				dsn += ";" + k + "=" + v
-			}
+		for _, k := range keys {
+			dsn += ";" + k + "=" + add[k]
 		}
 	}
-	encrypted := cfg.Encryption == msdsn.EncryptionRequired || cfg.Encryption == msdsn.EncryptionStrict || add["encrypt"] == "true"
-	// Without encrypt the driver trusts any certificate by default; with
-	// the encrypt=true added above it trusts only when told to.
-	_, saysTrust := cfg.Parameters[msdsn.TrustServerCertificate]
-	trusts := cfg.TLSConfig != nil && cfg.TLSConfig.InsecureSkipVerify && (saysEncrypt || saysTrust)
-	o.warnUnsafe(log, encrypted, trusts)
+	if cfg, err = msdsn.Parse(dsn); err != nil {
+		return "", unparseable
+	}
+	o.warnUnsafe(log, cfg.Encryption == msdsn.EncryptionRequired || cfg.Encryption == msdsn.EncryptionStrict,
+		cfg.TLSConfig != nil && cfg.TLSConfig.InsecureSkipVerify)
 	return dsn, nil
 }
 

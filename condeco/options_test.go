@@ -1,42 +1,98 @@
 package condeco
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/microsoft/go-mssqldb/msdsn"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 )
 
+// wantConn is what the driver will do with a connection string, read
+// back through go-mssqldb's own parser rather than by string matching.
+type wantConn struct {
+	encrypt  msdsn.Encryption
+	verify   bool // certificate verified
+	readOnly bool
+	dial     time.Duration
+	user     string
+	fedauth  string
+	appName  string
+}
+
+func checkConn(t *testing.T, dsn string, w wantConn) {
+	t.Helper()
+	cfg, err := msdsn.Parse(dsn)
+	if err != nil {
+		t.Fatalf("the driver cannot parse the result: %v", err)
+	}
+	if cfg.Encryption != w.encrypt {
+		t.Errorf("encryption = %v, want %v", cfg.Encryption, w.encrypt)
+	}
+	if verify := cfg.TLSConfig != nil && !cfg.TLSConfig.InsecureSkipVerify; verify != w.verify {
+		t.Errorf("certificate verified = %v, want %v", verify, w.verify)
+	}
+	if cfg.ReadOnlyIntent != w.readOnly {
+		t.Errorf("read-only intent = %v, want %v", cfg.ReadOnlyIntent, w.readOnly)
+	}
+	if cfg.DialTimeout != w.dial {
+		t.Errorf("dial timeout = %v, want %v", cfg.DialTimeout, w.dial)
+	}
+	// "connection timeout" is a deadline on every read for the life of
+	// the connection; it must not be set (loginDialer bounds the login).
+	if cfg.ConnTimeout != 0 {
+		t.Errorf("connection timeout = %v, want none", cfg.ConnTimeout)
+	}
+	if cfg.User != w.user {
+		t.Errorf("user = %q, want %q", cfg.User, w.user)
+	}
+	if got := cfg.Parameters["fedauth"]; got != w.fedauth {
+		t.Errorf("fedauth = %q, want %q", got, w.fedauth)
+	}
+	if cfg.AppName != w.appName {
+		t.Errorf("app name = %q, want %q", cfg.AppName, w.appName)
+	}
+}
+
 func TestConnString(t *testing.T) {
 	base := Options{Driver: "sqlserver", Host: "db.example.net", Database: "condeco", User: "sync",
-		Password: testPassword, Encrypt: true}
+		Password: testPassword, Encrypt: true, ConnectTimeout: 20 * time.Second}
+	secure := wantConn{encrypt: msdsn.EncryptionRequired, verify: true, readOnly: true, dial: 20 * time.Second,
+		user: "sync", appName: appName}
 	cases := []struct {
 		name     string
 		edit     func(*Options)
 		driver   string
-		want     map[string]string // query parameters
-		user     string
+		want     func(*wantConn)
 		warnings int
 		wantErr  error
 	}{
-		{"sql auth defaults", func(*Options) {}, "sqlserver",
-			map[string]string{"database": "condeco", "ApplicationIntent": "ReadOnly", "encrypt": "true", "TrustServerCertificate": "false", "connection timeout": "30"}, "sync", 0, nil},
-		{"encryption off warns", func(o *Options) { o.Encrypt = false }, "sqlserver", map[string]string{"encrypt": "false"}, "sync", 1, nil},
-		{"trust certificate warns", func(o *Options) { o.TrustServerCertificate = true }, "sqlserver", map[string]string{"TrustServerCertificate": "true"}, "sync", 1, nil},
-		{"managed identity", func(o *Options) { o.Auth = AuthAzureADMSI; o.ClientID = "cid" }, "azuresql",
-			map[string]string{"fedauth": "ActiveDirectoryManagedIdentity"}, "cid", 0, nil},
+		{"sql auth defaults: encrypted, verified, read-only", func(*Options) {}, "sqlserver", func(*wantConn) {}, 0, nil},
+		{"connect timeout rounds up to whole seconds", func(o *Options) { o.ConnectTimeout = 1500 * time.Millisecond }, "sqlserver",
+			func(w *wantConn) { w.dial = 2 * time.Second }, 0, nil},
+		{"encryption off warns", func(o *Options) { o.Encrypt = false }, "sqlserver",
+			func(w *wantConn) { w.encrypt = msdsn.EncryptionOff }, 1, nil},
+		{"trust certificate warns", func(o *Options) { o.TrustServerCertificate = true }, "sqlserver",
+			func(w *wantConn) { w.verify = false }, 1, nil},
+		{"both off warn twice", func(o *Options) { o.Encrypt, o.TrustServerCertificate = false, true }, "sqlserver",
+			func(w *wantConn) { w.encrypt, w.verify = msdsn.EncryptionOff, false }, 2, nil},
+		{"managed identity, system-assigned", func(o *Options) { o.Auth = AuthAzureADMSI; o.User = "" }, "azuresql",
+			func(w *wantConn) { w.fedauth, w.user = "ActiveDirectoryManagedIdentity", "" }, 0, nil},
+		{"managed identity, user-assigned", func(o *Options) { o.Auth = AuthAzureADMSI; o.ClientID = "cid" }, "azuresql",
+			func(w *wantConn) { w.fedauth, w.user = "ActiveDirectoryManagedIdentity", "cid" }, 0, nil},
 		{"service principal", func(o *Options) { o.Auth = AuthAzureADSP; o.ClientID, o.TenantID, o.ClientSecret = "cid", "tid", "sec" }, "azuresql",
-			map[string]string{"fedauth": "ActiveDirectoryServicePrincipal"}, "cid@tid", 0, nil},
-		{"service principal without secret", func(o *Options) { o.Auth = AuthAzureADSP; o.ClientID, o.TenantID = "cid", "tid" }, "", nil, "", 0, ErrBadOptions},
-		{"unknown auth", func(o *Options) { o.Auth = "kerberos" }, "", nil, "", 0, ErrBadOptions},
-		{"no host", func(o *Options) { o.Host = "" }, "", nil, "", 0, ErrBadOptions},
-		{"unknown driver", func(o *Options) { o.Driver = "postgres" }, "", nil, "", 0, ErrUnsupportedDriver},
-		{"unparseable dsn", func(o *Options) { o.DSN = "sqlserver://sync:" + testPassword + "@host:notaport?database=x" }, "", nil, "", 0, ErrBadOptions},
+			func(w *wantConn) { w.fedauth, w.user = "ActiveDirectoryServicePrincipal", "cid@tid" }, 0, nil},
+		{"service principal without secret", func(o *Options) { o.Auth = AuthAzureADSP; o.ClientID, o.TenantID = "cid", "tid" }, "", nil, 0, ErrBadOptions},
+		{"sql auth without user", func(o *Options) { o.User = "" }, "", nil, 0, ErrBadOptions},
+		{"unknown auth", func(o *Options) { o.Auth = "kerberos" }, "", nil, 0, ErrBadOptions},
+		{"no host", func(o *Options) { o.Host = "" }, "", nil, 0, ErrBadOptions},
+		{"unknown driver", func(o *Options) { o.Driver = "postgres" }, "", nil, 0, ErrUnsupportedDriver},
+		{"unparseable dsn", func(o *Options) { o.DSN = "sqlserver://sync:" + testPassword + "@host:notaport?database=x" }, "", nil, 0, ErrBadOptions},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -60,18 +116,9 @@ func TestConnString(t *testing.T) {
 			if name != c.driver {
 				t.Errorf("driver = %q, want %q", name, c.driver)
 			}
-			u, err := url.Parse(dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for k, v := range c.want {
-				if got := u.Query().Get(k); got != v {
-					t.Errorf("%s = %q, want %q", k, got, v)
-				}
-			}
-			if u.User.Username() != c.user {
-				t.Errorf("user = %q, want %q", u.User.Username(), c.user)
-			}
+			w := secure
+			c.want(&w)
+			checkConn(t, dsn, w)
 			if logs.Len() != c.warnings {
 				t.Errorf("warnings = %d, want %d", logs.Len(), c.warnings)
 			}
@@ -85,20 +132,29 @@ func TestConnString(t *testing.T) {
 }
 
 func TestHardenDSN(t *testing.T) {
+	secure := wantConn{encrypt: msdsn.EncryptionRequired, verify: true, readOnly: true, dial: 30 * time.Second,
+		user: "u", appName: appName}
 	cases := []struct {
-		name, dsn  string
-		wantIntent bool
-		warnings   int
+		name, dsn string
+		want      func(*wantConn)
+		warnings  int
 	}{
-		{"url form gets read-only intent", "sqlserver://u:p@h:1433?database=c&encrypt=true", true, 0},
-		{"ado form gets read-only intent", "server=h;user id=u;password=p;database=c;encrypt=true", true, 0},
-		{"already read-only kept", "server=h;user id=u;password=p;database=c;encrypt=true;ApplicationIntent=ReadOnly", true, 0},
-		{"no database: no intent, warning", "server=h;user id=u;password=p;encrypt=true", false, 1},
-		{"unencrypted dsn warns", "sqlserver://u:p@h?database=c&encrypt=disable", true, 1},
-		{"trusted certificate warns", "sqlserver://u:p@h?database=c&encrypt=true&TrustServerCertificate=true", true, 1},
-		{"url form without encrypt gets encrypt=true", "sqlserver://u:p@h?database=c", true, 0},
-		{"ado form without encrypt gets encrypt=true", "server=h;user id=u;password=p;database=c", true, 0},
-		{"no encrypt, trusted certificate warns", "sqlserver://u:p@h?database=c&TrustServerCertificate=true", true, 1},
+		{"url form completed", "sqlserver://u:p@h:1433?database=c", func(*wantConn) {}, 0},
+		{"ado form completed", "server=h;user id=u;password=p;database=c", func(*wantConn) {}, 0},
+		{"odbc form completed but for intent", "odbc:server=h;user id=u;password={p;q};database=c",
+			func(w *wantConn) { w.readOnly = false }, 1},
+		{"odbc form with its own intent", "odbc:server=h;user id=u;password=p;database=c;ApplicationIntent=ReadOnly", func(*wantConn) {}, 0},
+		{"already read-only kept", "server=h;user id=u;password=p;database=c;ApplicationIntent=ReadOnly", func(*wantConn) {}, 0},
+		{"no database: no intent, warning", "server=h;user id=u;password=p", func(w *wantConn) { w.readOnly = false }, 1},
+		{"explicit encrypt=disable kept, warns", "sqlserver://u:p@h?database=c&encrypt=disable",
+			func(w *wantConn) { w.encrypt, w.verify = msdsn.EncryptionDisabled, false }, 1},
+		{"explicit encrypt=false kept, warns", "server=h;user id=u;password=p;database=c;encrypt=false",
+			func(w *wantConn) { w.encrypt = msdsn.EncryptionOff }, 1},
+		{"explicit trust kept, warns", "sqlserver://u:p@h?database=c&TrustServerCertificate=true", func(w *wantConn) { w.verify = false }, 1},
+		{"strict encryption kept", "sqlserver://u:p@h?database=c&encrypt=strict", func(w *wantConn) { w.encrypt = msdsn.EncryptionStrict }, 0},
+		{"own dial timeout and app name kept", "server=h;user id=u;password=p;database=c;dial timeout=5;app name=ops",
+			func(w *wantConn) { w.dial, w.appName = 5*time.Second, "ops" }, 0},
+		{"own connection timeout kept", "server=h;user id=u;password=p;database=c;connection timeout=0", func(*wantConn) {}, 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -108,17 +164,53 @@ func TestHardenDSN(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := strings.Contains(strings.ToLower(dsn), "applicationintent=readonly"); got != c.wantIntent {
-				t.Errorf("read-only intent = %v in %q", got, dsn)
-			}
-			// Encryption is on unless the DSN itself says otherwise.
-			if cfg, err := msdsn.Parse(dsn); err != nil {
-				t.Fatal(err)
-			} else if want := !strings.Contains(c.dsn, "encrypt=disable"); (cfg.Encryption == msdsn.EncryptionRequired) != want {
-				t.Errorf("encryption %v in %q, want required %v", cfg.Encryption, dsn, want)
-			}
+			w := secure
+			c.want(&w)
+			checkConn(t, dsn, w)
 			if logs.Len() != c.warnings {
 				t.Errorf("warnings = %d (%v), want %d", logs.Len(), logs.All(), c.warnings)
+			}
+		})
+	}
+}
+
+// TestSecretsNotInErrors feeds connection settings that fail at every
+// stage (parse, open, connect, login) and checks no error text carries the
+// password or client secret, even where the driver's own message would.
+func TestSecretsNotInErrors(t *testing.T) {
+	const secret = "Cl1ent-S3cret-Value"
+	cases := []struct {
+		name string
+		o    Options
+	}{
+		{"url dsn with a bad port", Options{Driver: "sqlserver", DSN: "sqlserver://sync:" + testPassword + "@h:99999?database=c"}},
+		{"url dsn with a bad encrypt value", Options{Driver: "sqlserver", DSN: "sqlserver://sync:" + testPassword + "@h?database=c&encrypt=maybe"}},
+		{"ado dsn with a bad encrypt value", Options{Driver: "sqlserver", DSN: "server=h;user id=u;password=" + testPassword + ";encrypt=maybe"}},
+		{"host with a space", Options{Driver: "sqlserver", Host: "db host", Database: "c", User: "u", Password: testPassword, Encrypt: true}},
+		{"nothing listening", Options{Driver: "sqlserver", Host: "127.0.0.1", Port: 1, Database: "c", User: "u",
+			Password: testPassword, Encrypt: true, ConnectTimeout: time.Second}},
+		{"service principal, nothing listening", Options{Driver: "sqlserver", Host: "127.0.0.1", Port: 1, Database: "c",
+			Auth: AuthAzureADSP, ClientID: "cid", TenantID: "tid", ClientSecret: secret, Encrypt: true, ConnectTimeout: time.Second}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			core, logs := observer.New(zap.DebugLevel)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			s, err := Open(ctx, c.o, zap.New(core))
+			if err == nil {
+				s.Close()
+				t.Fatal("Open succeeded")
+			}
+			for _, leak := range []string{testPassword, secret} {
+				if strings.Contains(err.Error(), leak) {
+					t.Errorf("error leaks a secret: %v", err)
+				}
+				for _, e := range logs.All() {
+					if strings.Contains(e.Message+fmt.Sprint(e.ContextMap()), leak) {
+						t.Errorf("log leaks a secret: %s %v", e.Message, e.ContextMap())
+					}
+				}
 			}
 		})
 	}

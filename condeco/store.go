@@ -36,9 +36,9 @@ func Open(ctx context.Context, o Options, log *zap.Logger) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := sqlx.Open(name, dsn)
+	db, err := o.openDB(name, dsn)
 	if err != nil {
-		return nil, fmt.Errorf("opening %s database: %w", o.Driver, err)
+		return nil, err
 	}
 	db.SetMaxOpenConns(2)
 	s := &Store{db: db, log: log, o: o, engine: o.Driver,
@@ -60,13 +60,13 @@ func (s *Store) Close() error { return s.db.Close() }
 // Check proves the database answers and that both queries return every
 // required column. The error names the first missing column.
 func (s *Store) Check(ctx context.Context) error {
-	pctx, cancel := context.WithTimeout(ctx, s.o.ConnectTimeout)
+	pctx, cancel := s.connectContext(ctx)
 	err := s.db.PingContext(pctx)
 	cancel()
 	if err != nil {
 		return fmt.Errorf("connecting to condeco database: %w", err)
 	}
-	return s.inReadTx(ctx, func(tx *sqlx.Tx) error {
+	return s.inReadTx(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
 		for _, q := range []struct {
 			name, text string
 			cols       []string
@@ -93,7 +93,7 @@ func (s *Store) Check(ctx context.Context) error {
 // export: a partial read must never look like people leaving.
 func (s *Store) Export(ctx context.Context) (*Export, error) {
 	var out *Export
-	err := s.inReadTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.inReadTx(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
 		e := &Export{Users: []User{}, Locations: []Location{}, Held: []string{}, Problems: []RowError{},
 			HeldUserNames: []string{}, HeldLocations: []string{}, Warnings: []RowError{}}
 		if err := s.readLocations(ctx, tx, e); err != nil {
@@ -209,7 +209,9 @@ func (s *Store) readUsers(ctx context.Context, tx *sqlx.Tx, e *Export) error {
 	}
 	e.RowsRead += read
 	if read == 0 {
-		return ErrEmptyExport
+		// Not an error here: the sync's source guard stops a run on an
+		// empty export (exit 5) and --allow-source-shrink lets one through.
+		s.log.Warn("condeco users query returned no rows")
 	}
 	// Colliding users: none of them is exported, each is reported.
 	drop := map[int]bool{}
@@ -247,8 +249,11 @@ func (s *Store) readUsers(ctx context.Context, tx *sqlx.Tx, e *Export) error {
 }
 
 // inReadTx runs fn in one read-only transaction on one connection, so
-// both queries see the same moment of the database.
-func (s *Store) inReadTx(parent context.Context, fn func(*sqlx.Tx) error) (err error) {
+// both queries see the same moment of the database. fn must run its
+// queries under the context it is given: that is what bounds them by
+// QueryTimeout (a read stalled in the driver does not see the
+// transaction's own context).
+func (s *Store) inReadTx(parent context.Context, fn func(context.Context, *sqlx.Tx) error) (err error) {
 	ctx, cancel := context.WithTimeout(parent, s.o.QueryTimeout)
 	defer cancel()
 	defer func() {
@@ -258,7 +263,11 @@ func (s *Store) inReadTx(parent context.Context, fn func(*sqlx.Tx) error) (err e
 			err = fmt.Errorf("%w after %s (condeco_query_timeout): %w", ErrQueryTimeout, s.o.QueryTimeout, err)
 		}
 	}()
-	conn, err := s.db.Connx(ctx)
+	// A new connection's login is bounded by ConnectTimeout (loginDialer);
+	// the queries are bounded by QueryTimeout.
+	cctx, ccancel := s.connectContext(ctx)
+	conn, err := s.db.Connx(cctx)
+	ccancel()
 	if err != nil {
 		return fmt.Errorf("connecting to condeco database: %w", err)
 	}
@@ -289,8 +298,8 @@ func (s *Store) inReadTx(parent context.Context, fn func(*sqlx.Tx) error) (err e
 	if err != nil {
 		return fmt.Errorf("starting read transaction: %w", err)
 	}
-	defer tx.Rollback()    // read-only: nothing to commit
-	return fn(tx.Unsafe()) // Unsafe: a replacement query may return extra columns
+	defer tx.Rollback()         // read-only: nothing to commit
+	return fn(ctx, tx.Unsafe()) // Unsafe: a replacement query may return extra columns
 }
 
 // sqlServerIsolation picks SNAPSHOT when the database allows it: a

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
@@ -12,8 +13,13 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// MaxLen is the longest string, in characters, Eptura SCIM servers accept
-// (seed 003: "0-64 character strings").
+// MaxLen is the longest string Eptura SCIM servers accept (seed 003:
+// "0-64 ASCII character strings", said of Latin, Chinese, Arabic and
+// Japanese names, so "ASCII" cannot be meant literally). It counts
+// characters, not bytes: a byte limit would cut a Chinese name at 21
+// characters. A character outside the Basic Multilingual Plane (an emoji,
+// a rare CJK ideograph) counts as two, as in SQL Server's NVARCHAR(64),
+// the most likely column behind the limit. See textLen.
 const MaxLen = 64
 
 // ForbiddenEmailChars are the characters seed 003 says an email may not hold.
@@ -133,8 +139,13 @@ func ValidateUser(raw RawUser, r Rules) Checked {
 	if email != "" {
 		c.Names = appendNew(c.Names, strings.ToLower(email))
 	}
+	// The seeds' rule: the username when it is an email address,
+	// otherwise the email. "Is an email address" is the shape
+	// local@domain.tld; the target's character rules are then applied to
+	// whichever value was chosen, so a username that is an address with a
+	// forbidden character is reported rather than quietly replaced.
 	switch {
-	case strings.Contains(username, "@"):
+	case isEmailShaped(username):
 		if rule := checkEmail(username); rule != "" {
 			bad("username", rule)
 		}
@@ -260,10 +271,20 @@ func checkText(s string) string {
 			return RuleControlChar
 		}
 	}
-	if utf8.RuneCountInString(s) > MaxLen {
+	if textLen(s) > MaxLen {
 		return RuleTooLong
 	}
 	return ""
+}
+
+// textLen counts s in UTF-16 code units: one per character, two for a
+// character outside the Basic Multilingual Plane.
+func textLen(s string) int {
+	n := 0
+	for _, r := range s {
+		n += utf16.RuneLen(r)
+	}
+	return n
 }
 
 // checkEmail returns the broken rule, or "". It is deliberately plain: the
@@ -276,17 +297,23 @@ func checkEmail(s string) string {
 		if r > unicode.MaxASCII {
 			return RuleNotASCII
 		}
-		if unicode.IsSpace(r) {
-			return RuleNotEmail
-		}
 	}
-	local, domain, ok := strings.Cut(s, "@")
-	if !ok || local == "" || strings.Contains(domain, "@") ||
-		!strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") ||
-		strings.HasSuffix(domain, ".") || strings.Contains(domain, "..") {
+	if !isEmailShaped(s) {
 		return RuleNotEmail
 	}
 	return ""
+}
+
+// isEmailShaped reports whether s has the shape local@domain.tld: one
+// '@', something before it, a dotted domain after it, no white space.
+func isEmailShaped(s string) bool {
+	if strings.IndexFunc(s, unicode.IsSpace) >= 0 {
+		return false
+	}
+	local, domain, ok := strings.Cut(s, "@")
+	return ok && local != "" && !strings.Contains(domain, "@") &&
+		strings.Contains(domain, ".") && !strings.HasPrefix(domain, ".") &&
+		!strings.HasSuffix(domain, ".") && !strings.Contains(domain, "..")
 }
 
 func appendNew(list []string, s string) []string {

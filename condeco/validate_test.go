@@ -55,6 +55,28 @@ func TestValidateUserRules(t *testing.T) {
 			wantCheck: func(u User) bool { return utf8.RuneCountInString(u.LastName) == 64 }},
 		{name: "hyphen period comma digits in names", edit: func(r *RawUser) { r.LastName = ns("Smith-Jones, Jr. 3") },
 			wantCheck: func(u User) bool { return u.LastName == "Smith-Jones, Jr. 3" }},
+		{name: "64 Chinese characters allowed (characters, not bytes)", edit: func(r *RawUser) { r.FirstName = ns(strings.Repeat("名", 64)) },
+			wantCheck: func(u User) bool { return len(u.FirstName) == 192 }},
+		{name: "64 characters after NFC of 128 code points allowed", edit: func(r *RawUser) { r.LastName = ns(strings.Repeat("é", 64)) },
+			wantCheck: func(u User) bool { return u.LastName == strings.Repeat("é", 64) }},
+		{name: "32 emoji are 64 units, allowed", edit: func(r *RawUser) { r.LastName = ns(strings.Repeat("😀", 32)) },
+			wantCheck: func(u User) bool { return utf8.RuneCountInString(u.LastName) == 32 }},
+		{name: "Arabic name with trailing space", edit: func(r *RawUser) { r.FirstName = ns("محمد "); r.LastName = ns("العلي") },
+			wantCheck: func(u User) bool { return u.FirstName == "محمد" && u.LastName == "العلي" }},
+		{name: "Japanese name", edit: func(r *RawUser) { r.FirstName = ns("花子"); r.LastName = ns("鈴木") },
+			wantCheck: func(u User) bool { return u.FirstName == "花子" }},
+		{name: "username with @ but not an address uses email", edit: func(r *RawUser) { r.UserName = ns("ana@corp"); r.Email = ns("Ana.Silva@Example.com") },
+			wantCheck: func(u User) bool { return u.UserName == "ana.silva@example.com" }},
+		{name: "username with two @ uses email", edit: func(r *RawUser) { r.UserName = ns("a@b@example.com") },
+			wantCheck: func(u User) bool { return u.UserName == "ana.silva@example.com" }},
+		{name: "email username with empty email column", edit: func(r *RawUser) { r.Email = ns("") },
+			wantCheck: func(u User) bool { return u.UserName == "ana.silva@example.com" && u.Email == u.UserName }},
+		{name: "email username with null email column", edit: func(r *RawUser) { r.Email = sql.NullString{} },
+			wantCheck: func(u User) bool { return u.UserName == "ana.silva@example.com" }},
+		{name: "email trimmed before use", edit: func(r *RawUser) { r.UserName = ns("asilva"); r.Email = ns("  Ana.S@Example.com ") },
+			wantCheck: func(u User) bool { return u.UserName == "ana.s@example.com" }},
+		{name: "vendor with Chinese name", edit: func(r *RawUser) { r.UserType = ni(2); r.FirstName = ns("静"); r.LastName = ns("王") },
+			wantCheck: func(u User) bool { return u.Vendor && u.FirstName == "静" }},
 
 		{name: "underscore in first name", edit: func(r *RawUser) { r.FirstName = ns("Ana_Maria") }, field: "first_name", rule: RuleUnderscore},
 		{name: "underscore in last name", edit: func(r *RawUser) { r.LastName = ns("Sil_va") }, field: "last_name", rule: RuleUnderscore},
@@ -69,9 +91,19 @@ func TestValidateUserRules(t *testing.T) {
 		{name: "no id", edit: func(r *RawUser) { r.ID = sql.NullString{} }, field: "id", rule: RuleRequired},
 		{name: "no names", edit: func(r *RawUser) { r.FirstName = ns(" "); r.LastName = sql.NullString{} }, field: "first_name", rule: RuleNoName},
 		{name: "unknown user type", edit: func(r *RawUser) { r.UserType = ni(7) }, field: "user_type", rule: RuleUserType + " 7"},
-		{name: "email without domain dot", edit: func(r *RawUser) { r.UserName = ns("ana@localhost") }, field: "username", rule: RuleNotEmail},
-		{name: "email with two @", edit: func(r *RawUser) { r.UserName = ns("a@b@example.com") }, field: "username", rule: RuleNotEmail},
-		{name: "non-ascii email", edit: func(r *RawUser) { r.UserName = ns("josé@example.com") }, field: "username", rule: RuleNotASCII},
+		{name: "email without domain dot", edit: func(r *RawUser) { r.UserName = ns("asilva"); r.Email = ns("ana@localhost") }, field: "email", rule: RuleNotEmail},
+		{name: "email with two @", edit: func(r *RawUser) { r.UserName = ns("asilva"); r.Email = ns("a@b@example.com") }, field: "email", rule: RuleNotEmail},
+		{name: "email with a space", edit: func(r *RawUser) { r.UserName = ns("asilva"); r.Email = ns("ana silva@example.com") }, field: "email", rule: RuleNotEmail},
+		{name: "non-ascii email username", edit: func(r *RawUser) { r.UserName = ns("josé@example.com") }, field: "username", rule: RuleNotASCII},
+		{name: "typographic quote from the seed is not ASCII", edit: func(r *RawUser) { r.UserName = ns("ana“silva@example.com") }, field: "username", rule: RuleNotASCII},
+		{name: "forbidden char in an email username is reported, not replaced by email", edit: func(r *RawUser) { r.UserName = ns("ana#silva@example.com") },
+			field: "username", rule: RuleForbiddenChar},
+		{name: "username with @ but not an address, email empty", edit: func(r *RawUser) { r.UserName = ns("ana@corp"); r.Email = ns("") }, field: "email", rule: RuleNoEmail},
+		{name: "65 characters", edit: func(r *RawUser) { r.FirstName = ns(strings.Repeat("名", 65)) }, field: "first_name", rule: RuleTooLong},
+		{name: "63 characters and an emoji count as 65", edit: func(r *RawUser) { r.FirstName = ns(strings.Repeat("a", 63) + "😀") }, field: "first_name", rule: RuleTooLong},
+		{name: "65 characters after NFC of 66 code points", edit: func(r *RawUser) { r.LastName = ns(strings.Repeat("e", 64) + "é") }, field: "last_name", rule: RuleTooLong},
+		{name: "NBSP around a name is trimmed, not counted", edit: func(r *RawUser) { r.FirstName = ns(" " + strings.Repeat("x", 64) + "　") },
+			field: "", wantCheck: func(u User) bool { return u.FirstName == strings.Repeat("x", 64) }},
 	}
 	for _, ch := range ForbiddenEmailChars {
 		c := string(ch)
@@ -108,6 +140,21 @@ func TestValidateUserRules(t *testing.T) {
 				t.Fatalf("problem does not name the row: %+v", p)
 			}
 		})
+	}
+}
+
+// TestForbiddenEmailCharsMatchSeed keeps the list equal to seed 003's,
+// written there as "# % * ( ) = [ ] | \ “ ; : <> , ? /" (its curly quote
+// is a straight one typeset; a curly one fails as non-ASCII anyway).
+func TestForbiddenEmailCharsMatchSeed(t *testing.T) {
+	seed := strings.Join(strings.Fields(`# % * ( ) = [ ] | \ " ; : < > , ? /`), "")
+	if ForbiddenEmailChars != seed {
+		t.Fatalf("ForbiddenEmailChars = %q, seed says %q", ForbiddenEmailChars, seed)
+	}
+	for _, ok := range []string{"a.b-c+d'e&f!g$h~i^j{k}l@example.com", "x_y@example.co.uk"} {
+		if rule := checkEmail(ok); rule != "" {
+			t.Errorf("%q rejected: %s", ok, rule)
+		}
 	}
 }
 

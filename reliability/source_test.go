@@ -94,7 +94,7 @@ func TestSourceFaults(t *testing.T) {
 			config: func(t *testing.T, e *env) (string, map[string]string) {
 				return e.sqliteConfig() + fmt.Sprintf("condeco_users_query: %q\n", usersQuery("u.LastName", "1 = 0")), nil
 			},
-			want: []int{exitSource}, inText: "no rows",
+			want: []int{exitSourceGuard}, inText: "export has 0 users",
 		},
 		{
 			name: "export shrinks",

@@ -37,7 +37,10 @@ func CheckLimits(p *Plan, managed int, o Options, approve Approvals) error {
 	shrinkApproved := src > 0 && approve.AllowDeletes > 0 && managed-src <= approve.AllowDeletes
 	if !approve.AllowSourceShrink && !shrinkApproved {
 		if src == 0 {
-			errs = append(errs, fmt.Errorf("%w: export has 0 users and %d managed users exist; approve with --allow-source-shrink", ErrSourceGuard, managed))
+			// An empty export stops the run on its own (exit 5): it says the
+			// source is broken, and the "everyone left" plan built on it is
+			// not worth weighing until an operator approves the export.
+			return fmt.Errorf("%w: export has 0 users and %d managed users exist; approve with --allow-source-shrink", ErrSourceGuard, managed)
 		} else if need := int(math.Ceil(o.SourceMinShare * float64(managed))); src < need {
 			errs = append(errs, fmt.Errorf("%w source_min_share: export has %d users, fewer than %d (%s of %d managed users); approve with --allow-source-shrink or --allow-deletes %d",
 				ErrSourceGuard, src, need, pct(o.SourceMinShare), managed, managed-src))

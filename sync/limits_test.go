@@ -20,6 +20,7 @@ func TestCheckLimits(t *testing.T) {
 		opt     func(*Options)
 		approve Approvals
 		want    []error // nil: no error
+		not     error   // must not be reported
 		words   []string
 	}{
 		{name: "within limits", plan: limitPlan(100, 5, 0, 2), managed: 100},
@@ -49,8 +50,10 @@ func TestCheckLimits(t *testing.T) {
 			approve: Approvals{AllowDeletes: 10}, want: []error{ErrSourceGuard}, words: []string{"--allow-deletes 60"}},
 		{name: "deletion approval never covers an empty export", plan: limitPlan(0, 100, 0, 0), managed: 100,
 			approve: Approvals{AllowDeletes: 100}, want: []error{ErrSourceGuard}, words: []string{"export has 0 users"}},
-		{name: "empty source and mass delete report both", plan: limitPlan(0, 100, 0, 0), managed: 100,
-			want: []error{ErrSourceGuard, ErrSafetyLimit}, words: []string{"source guard", "max_deletes"}},
+		{name: "empty source is the source guard alone, whatever it would delete", plan: limitPlan(0, 100, 0, 0), managed: 100,
+			want: []error{ErrSourceGuard}, not: ErrSafetyLimit, words: []string{"source guard", "export has 0 users", "--allow-source-shrink"}},
+		{name: "approved empty source still meets the deletion limit", plan: limitPlan(0, 100, 0, 0), managed: 100,
+			approve: Approvals{AllowSourceShrink: true}, want: []error{ErrSafetyLimit}, not: ErrSourceGuard, words: []string{"max_deletes", "--allow-deletes 100"}},
 		{name: "zero max_deletes blocks any deletion", plan: limitPlan(100, 1, 0, 0), managed: 100,
 			opt: func(o *Options) { o.MaxDeletes = 0 }, want: []error{ErrSafetyLimit}},
 		{name: "first sync with no managed users and creates passes", plan: limitPlan(500, 0, 0, 0), managed: 0},
@@ -75,6 +78,9 @@ func TestCheckLimits(t *testing.T) {
 				if !errors.Is(err, w) {
 					t.Errorf("err = %v, want errors.Is %v", err, w)
 				}
+			}
+			if c.not != nil && errors.Is(err, c.not) {
+				t.Errorf("err = %v, must not be %v", err, c.not)
 			}
 			for _, w := range c.words {
 				if !strings.Contains(err.Error(), w) {

@@ -379,7 +379,11 @@ func exitCode(err error) int {
 		return ExitOK
 	case errors.Is(err, context.Canceled):
 		return ExitInterrupted
-	case errors.Is(err, config.ErrInvalid):
+	case errors.Is(err, config.ErrInvalid),
+		// A replacement query without a required column, or connection
+		// settings the driver cannot use, are configuration to fix, not
+		// a database to wait for.
+		errors.Is(err, condeco.ErrMissingColumn), errors.Is(err, condeco.ErrBadOptions):
 		return ExitConfig
 	case errors.Is(err, sync.ErrSafetyLimit):
 		return ExitSafetyLimit
