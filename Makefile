@@ -4,7 +4,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 BIN      := bin
 
-.PHONY: all build demo test vet fmt-check bench fuzz clean simulator
+.PHONY: all build demo test vet fmt-check bench bench-full bench-go fuzz clean simulator
 
 all: build
 
@@ -31,8 +31,18 @@ test: fmt-check vet
 	$(GO) test -race -count=1 -timeout 20m ./...
 	$(MAKE) demo
 
+# Issue 7: sync at scale against the call budget (docs/benchmarks.md).
+# bench: 1 000, 10 000 and 100 000 users (about 10 minutes on 2 cores);
+# bench-full adds 1 000 000 users with at most 100 locations (about an hour).
 bench: build
 	$(GO) run ./cmd/cvs-bench
+
+bench-full: build
+	$(GO) run ./cmd/cvs-bench --sizes 1000,10000,100000
+	$(GO) run ./cmd/cvs-bench --sizes 1000000 --max-locations 100
+
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchmem ./sync/ ./condeco/ ./visitor/
 
 clean:
 	rm -rf $(BIN)

@@ -1,0 +1,270 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime/metrics"
+	"runtime/pprof"
+	gosync "sync"
+	"syscall"
+	"time"
+
+	"condeco-visitor-sync/condeco"
+	"condeco-visitor-sync/sync"
+	"condeco-visitor-sync/visitor"
+)
+
+// childCommand is the hidden first argument that makes cvs-bench run one
+// sync in its own process, so that its peak memory (max RSS) is the sync's
+// alone and not the simulator's.
+const childCommand = "sync-child"
+
+// childResult is what one sync process measured, printed as JSON.
+type childResult struct {
+	ExportMS, ListMS, PlanMS, ApplyMS, TotalMS float64
+	// RSSPlanKB is the peak resident memory up to the end of planning
+	// (export, listing, plan); RSSRunKB up to the end of the run.
+	RSSPlanKB, RSSRunKB int64
+	// PeakLiveKB is the largest live heap the Go runtime marked (sampled
+	// every 50 ms from /gc/heap/live:bytes): what the run needed, before
+	// the garbage collector's headroom (GOGC) that RSS also holds.
+	PeakLiveKB  int64
+	Summary     sync.Summary
+	Counts      sync.Counts
+	Requests    int64
+	MinRequests int64
+	RateLimited int64
+	Retries     int64
+	AuditBytes  int64 // written to the audit log by this run
+	// ReportBytes and ReportMS are the run report as the CLI writes it
+	// (state_dir/last-report.json, indented JSON with the whole plan),
+	// when the bench is asked to write it.
+	ReportBytes int64
+	ReportMS    float64
+	Failures    []sync.Failure
+	Error       string
+}
+
+func childMain(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet(childCommand, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	db := fs.String("db", "", "sqlite database")
+	url := fs.String("url", "", "SCIM base URL")
+	token := fs.String("token", "", "bearer token")
+	rate := fs.Int("rate", visitor.DefaultRateLimit, "client calls per minute")
+	conc := fs.Int("concurrency", sync.DefaultConcurrency, "scim_concurrency")
+	state := fs.String("state", "", "state dir (audit log)")
+	dry := fs.Bool("dry-run", false, "plan only")
+	allow := fs.Int("allow", 0, "approve this many deletions and admin changes")
+	report := fs.Bool("write-report", false, "write last-report.json as the CLI does, after the measurements")
+	cpu := fs.String("cpuprofile", "", "write a CPU profile of the sync here")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *cpu != "" {
+		f, err := os.Create(*cpu)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
+	res, err := childSync(*db, *url, *token, *state, *rate, *conc, *allow, *dry, *report)
+	if err != nil {
+		res.Error = err.Error()
+	}
+	if err := json.NewEncoder(stdout).Encode(res); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// childSync wires the parts the way cmd/condeco-visitor-sync does (its
+// wiring is unexported): condeco.Store on the embedded database, a
+// visitor.Client, a sync.Runner with an audit log, and one RunOnce.
+func childSync(db, url, token, state string, rate, conc, allow int, dry, report bool) (childResult, error) {
+	var res childResult
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Hour)
+	defer cancel()
+	store, err := condeco.Open(ctx, condeco.Options{Driver: "sqlite", DSN: db, PhoneRegion: "GB"}, nil)
+	if err != nil {
+		return res, fmt.Errorf("opening condeco database: %w", err)
+	}
+	defer store.Close()
+	client, err := visitor.New(visitor.Options{BaseURL: url, Token: token, RateLimit: rate, RetryMax: 6}, nil)
+	if err != nil {
+		return res, err
+	}
+	o := sync.DefaultOptions()
+	o.Invitations = sync.InvitationsSuppressInitial
+	o.Concurrency = conc
+	t := &timedTarget{Client: client}
+	src := &timedSource{s: store}
+	r := &sync.Runner{Source: src, Target: t, Options: o, AuditPath: filepath.Join(state, "audit.log")}
+	var auditBefore int64
+	if fi, serr := os.Stat(r.AuditPath); serr == nil {
+		auditBefore = fi.Size()
+	}
+	stopSampling := sampleLiveHeap(&res.PeakLiveKB)
+	start := time.Now()
+	rep, err := r.RunOnce(ctx, sync.RunFlags{DryRun: dry, Approvals: sync.Approvals{AllowDeletes: allow, AllowAdminChanges: allow}})
+	end := time.Now()
+	stopSampling()
+	res.RSSRunKB = maxRSS()
+	res.TotalMS = ms(end.Sub(start))
+	res.ExportMS = ms(src.took)
+	res.ListMS = ms(t.listTook)
+	planEnd, rss := t.firstWriteAt()
+	if planEnd.IsZero() {
+		planEnd, rss = end, res.RSSRunKB
+	}
+	res.RSSPlanKB = rss
+	res.PlanMS = ms(planEnd.Sub(t.listEnd))
+	res.ApplyMS = ms(end.Sub(planEnd))
+	st := client.Stats()
+	res.RateLimited, res.Retries = st.RateLimited, st.Retries
+	if fi, serr := os.Stat(r.AuditPath); serr == nil {
+		res.AuditBytes = fi.Size() - auditBefore
+	}
+	if rep != nil {
+		if rep.Plan != nil {
+			res.Summary = rep.Plan.Summary
+		}
+		res.Counts, res.Requests, res.MinRequests = rep.Counts, rep.Requests, rep.MinRequests
+		res.Failures = rep.Failures[:min(len(rep.Failures), 5)]
+		if report {
+			// As cmd/condeco-visitor-sync's writeReport does.
+			t := time.Now()
+			b, merr := json.MarshalIndent(rep, "", "  ")
+			if merr != nil {
+				return res, merr
+			}
+			if werr := os.WriteFile(filepath.Join(state, "last-report.json"), b, 0o640); werr != nil {
+				return res, werr
+			}
+			res.ReportBytes, res.ReportMS = int64(len(b)), ms(time.Since(t))
+		}
+	}
+	return res, err
+}
+
+// sampleLiveHeap keeps the largest /gc/heap/live:bytes seen in *peakKB
+// until the returned function is called.
+func sampleLiveHeap(peakKB *int64) (stop func()) {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	done, finished := make(chan struct{}), make(chan struct{})
+	read := func() {
+		metrics.Read(s)
+		if s[0].Value.Kind() == metrics.KindUint64 {
+			*peakKB = max(*peakKB, int64(s[0].Value.Uint64()/1024))
+		}
+	}
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				read()
+				return
+			case <-t.C:
+				read()
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// maxRSS is this process's peak resident set so far, in KiB (Linux).
+func maxRSS() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Maxrss
+}
+
+type timedSource struct {
+	s    *condeco.Store
+	took time.Duration
+}
+
+func (t *timedSource) Export(ctx context.Context) (*condeco.Export, error) {
+	start := time.Now()
+	e, err := t.s.Export(ctx)
+	t.took = time.Since(start)
+	return e, err
+}
+
+// timedTarget is the client with clocks on the listings and on the first
+// write: the time between the end of the listing and the first write is
+// planning (and the limit check).
+type timedTarget struct {
+	*visitor.Client
+	listTook time.Duration
+	listEnd  time.Time
+
+	once     gosync.Once
+	first    time.Time
+	firstRSS int64
+}
+
+func (t *timedTarget) ListLocations(ctx context.Context) ([]visitor.Location, error) {
+	start := time.Now()
+	l, err := t.Client.ListLocations(ctx)
+	t.listEnd = time.Now()
+	t.listTook += t.listEnd.Sub(start)
+	return l, err
+}
+
+func (t *timedTarget) ListManagedUsers(ctx context.Context, prefix string) ([]visitor.User, error) {
+	start := time.Now()
+	u, err := t.Client.ListManagedUsers(ctx, prefix)
+	t.listEnd = time.Now()
+	t.listTook += t.listEnd.Sub(start)
+	return u, err
+}
+
+func (t *timedTarget) wrote() {
+	t.once.Do(func() { t.first, t.firstRSS = time.Now(), maxRSS() })
+}
+
+// firstWriteAt is zero when the run wrote nothing; the caller reads it
+// after RunOnce returned, when no write can still be starting.
+func (t *timedTarget) firstWriteAt() (time.Time, int64) {
+	return t.first, t.firstRSS
+}
+
+func (t *timedTarget) CreateLocation(ctx context.Context, l visitor.Location) (visitor.Location, error) {
+	t.wrote()
+	return t.Client.CreateLocation(ctx, l)
+}
+
+func (t *timedTarget) CreateUser(ctx context.Context, u visitor.User) (visitor.User, error) {
+	t.wrote()
+	return t.Client.CreateUser(ctx, u)
+}
+
+func (t *timedTarget) UpdateUser(ctx context.Context, id string, u visitor.User, f []visitor.Field) (visitor.User, error) {
+	t.wrote()
+	return t.Client.UpdateUser(ctx, id, u, f)
+}
+
+func (t *timedTarget) DeleteUser(ctx context.Context, id string) error {
+	t.wrote()
+	return t.Client.DeleteUser(ctx, id)
+}

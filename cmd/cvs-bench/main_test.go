@@ -1,0 +1,93 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestMain lets the test binary stand in for cvs-bench when the bench
+// starts its sync processes (os.Executable is the test binary here).
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == childCommand {
+		os.Exit(childMain(os.Args[2:], os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// A tiny bench end to end: it proves the driver wires the real parts and
+// that its counts agree with what the day changed. It asserts no timing.
+func TestBenchTiny(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "bench.json")
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"--sizes", "200", "--latency", "0s", "--schema", "../../testdata/condeco/schema.sql",
+		"--change-share", "0.05", "--json", out}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d: %s\n%s", code, stderr.String(), stdout.String())
+	}
+	for _, want := range []string{"### Budget and requests", "### Outside the API", "### Goals", "| 200 (182) | 2 | initial |"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rs []sizeResult
+	if err := json.Unmarshal(b, &rs); err != nil || len(rs) != 1 || len(rs[0].Runs) != 3 {
+		t.Fatalf("json: %v, %d sizes", err, len(rs))
+	}
+	s := rs[0]
+	initial, same, day := s.Runs[0], s.Runs[1], s.Runs[2]
+	if initial.Child.Counts.Created != s.Exported || initial.Child.Counts.LocationsCreated != s.Locations {
+		t.Errorf("initial sync created %d users and %d locations, want %d and %d",
+			initial.Child.Counts.Created, initial.Child.Counts.LocationsCreated, s.Exported, s.Locations)
+	}
+	if initial.Writes != s.Exported+s.Locations {
+		t.Errorf("the server saw %d writes in the initial sync, want %d", initial.Writes, s.Exported+s.Locations)
+	}
+	if same.Writes != 0 || same.Child.Summary.Unchanged != s.Exported {
+		t.Errorf("no-change sync: %d writes, %d unchanged of %d", same.Writes, same.Child.Summary.Unchanged, s.Exported)
+	}
+	sm := day.Child.Summary
+	if sm.Updates != s.Day.Updated || sm.Deletes != s.Day.Departed || sm.Creates != s.Day.Joined || s.Day.users() != 10 {
+		t.Errorf("day plan %+v for changes %+v", sm, s.Day)
+	}
+	for _, r := range s.Runs {
+		if r.Child.Requests < r.Child.MinRequests || int64(r.ServerRequests) != r.Child.Requests || r.Server429 != 0 {
+			t.Errorf("%s: %d requests, minimum %d, server saw %d, %d x 429", r.Scenario, r.Child.Requests, r.Child.MinRequests, r.ServerRequests, r.Server429)
+		}
+		if r.Child.Counts.Failed != 0 || r.Child.Error != "" || r.ProcMaxRSSKB <= 0 {
+			t.Errorf("%s: failed %d, error %q, max RSS %d", r.Scenario, r.Child.Counts.Failed, r.Child.Error, r.ProcMaxRSSKB)
+		}
+	}
+}
+
+func TestParseSizes(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []int
+		ok   bool
+	}{
+		{"1000,10000", []int{1000, 10000}, true},
+		{"1_000_000", []int{1000000}, true},
+		{" 200 ", []int{200}, true},
+		{"5", nil, false},
+		{"1k", nil, false},
+	} {
+		got, err := parseSizes(tc.in)
+		if (err == nil) != tc.ok || len(got) != len(tc.want) {
+			t.Errorf("parseSizes(%q) = %v, %v", tc.in, got, err)
+			continue
+		}
+		for i := range got {
+			if got[i] != tc.want[i] {
+				t.Errorf("parseSizes(%q) = %v, want %v", tc.in, got, tc.want)
+			}
+		}
+	}
+}

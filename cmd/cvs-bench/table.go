@@ -1,0 +1,181 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Goals from issue 7.
+const (
+	goalBudgetUse  = 0.95
+	goalOverhead   = 1.02
+	goalOutsideMS  = 2000 // export + plan, 100 000 users
+	goalPeakMiB    = 150  // 100 000 users
+	goalSizeForMem = 100_000
+)
+
+// printTables writes the figures as Markdown tables, the form
+// docs/benchmarks.md keeps them in.
+func printTables(w io.Writer, c config, rs []sizeResult) {
+	fmt.Fprintf(w, "\nBudget %d/min scaled x%g to %d/min on client and server; latency %s scaled to %s; server burst %d; concurrency %d; %d users per location",
+		c.budget, c.scale, c.rate(), c.latency, scaledLatency(c), c.serverBurst, c.concurrency, c.perLocation)
+	if c.maxLocs > 0 {
+		fmt.Fprintf(w, ", at most %d locations", c.maxLocs)
+	}
+	if c.memLimit != "" {
+		fmt.Fprintf(w, "; syncs run with GOMEMLIMIT=%s", c.memLimit)
+	}
+	fmt.Fprintln(w, ".")
+
+	fmt.Fprintln(w, "\n### Budget and requests")
+	fmt.Fprintln(w, "\n| users (exported) | locations | run | changed | requests | minimum | overhead | writes | write phase | budget use | 429s |")
+	fmt.Fprintln(w, "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+	for _, s := range rs {
+		for _, r := range s.Runs {
+			sm := r.Child.Summary
+			changed := sm.Creates + sm.Updates + sm.Deletes + sm.Deactivates + sm.LocationCreates
+			fmt.Fprintf(w, "| %s (%s) | %s | %s | %s | %s | %s | %.4f | %s | %s | %s | %d |\n",
+				num(s.Users), num(s.Exported), num(s.Locations), r.Scenario, num(changed), num(int(r.Child.Requests)),
+				num(int(r.Child.MinRequests)), r.Overhead(), num(r.Writes), secs(r.WriteSpanMS), use(r, c), r.Server429)
+		}
+	}
+
+	fmt.Fprintln(w, "\n### Outside the API")
+	fmt.Fprintln(w, "\n| users | run | export | plan | export + plan | listing | peak RSS to plan | peak RSS run | peak live heap | client CPU / request | simulator CPU / request | audit log | run wall time |")
+	fmt.Fprintln(w, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	for _, s := range rs {
+		for _, r := range s.Runs {
+			ch := r.Child
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %.0f µs | %.0f µs | %s | %s |\n",
+				num(s.Users), r.Scenario, msec(ch.ExportMS), msec(ch.PlanMS), msec(ch.ExportMS+ch.PlanMS), msec(ch.ListMS),
+				mib(ch.RSSPlanKB), mib(r.ProcMaxRSSKB), mib(ch.PeakLiveKB), r.CPUPerRequest(r.ClientCPUMS), r.CPUPerRequest(r.ServerCPUMS),
+				bytesText(ch.AuditBytes), secs(r.WallMS))
+		}
+	}
+	if c.report {
+		fmt.Fprintln(w, "\n| users | run | last-report.json | written in | peak RSS with the report |")
+		fmt.Fprintln(w, "|---:|---|---:|---:|---:|")
+		for _, s := range rs {
+			for _, r := range s.Runs {
+				fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", num(s.Users), r.Scenario, bytesText(r.Child.ReportBytes), msec(r.Child.ReportMS), mib(r.ProcMaxRSSKB))
+			}
+		}
+	}
+	fmt.Fprintln(w, "\nLoad average (1, 5, 15 min) around each size, on a machine shared with other work:")
+	for _, s := range rs {
+		fmt.Fprintf(w, "%s users: %s before, %s after (generating the database took %s).\n", num(s.Users), s.LoadBefore, s.LoadAfter, secs(s.GenerateMS))
+	}
+
+	if len(rs) > 1 {
+		printGrowth(w, c, rs[0], rs[len(rs)-1])
+	}
+	printGoals(w, c, rs)
+}
+
+func printGrowth(w io.Writer, c config, a, b sizeResult) {
+	fmt.Fprintf(w, "\n### Growth from %s to %s users (x%.0f)\n\n", num(a.Users), num(b.Users), float64(b.Users)/float64(a.Users))
+	fmt.Fprintln(w, "| figure | run | at "+num(a.Users)+" | at "+num(b.Users)+" | growth |")
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|")
+	for i := range min(len(a.Runs), len(b.Runs)) {
+		ra, rb := a.Runs[i], b.Runs[i]
+		rows := []struct {
+			name   string
+			va, vb float64
+			unit   func(float64) string
+		}{
+			{"export + plan", ra.Child.ExportMS + ra.Child.PlanMS, rb.Child.ExportMS + rb.Child.PlanMS, msec},
+			{"peak RSS", float64(ra.ProcMaxRSSKB), float64(rb.ProcMaxRSSKB), func(v float64) string { return mib(int64(v)) }},
+			{"requests", float64(ra.Child.Requests), float64(rb.Child.Requests), func(v float64) string { return num(int(v)) }},
+			{"overhead", ra.Overhead(), rb.Overhead(), func(v float64) string { return fmt.Sprintf("%.4f", v) }},
+			{"budget use", ra.BudgetUse(c.rate()), rb.BudgetUse(c.rate()), func(v float64) string { return fmt.Sprintf("%.3f", v) }},
+			{"run wall time", ra.WallMS, rb.WallMS, secs},
+		}
+		for _, r := range rows {
+			g := "–"
+			if r.va > 0 {
+				g = fmt.Sprintf("x%.2f", r.vb/r.va)
+			}
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", r.name, ra.Scenario, r.unit(r.va), r.unit(r.vb), g)
+		}
+	}
+}
+
+// printGoals checks the measured figures against the issue's goals.
+func printGoals(w io.Writer, c config, rs []sizeResult) {
+	fmt.Fprintln(w, "\n### Goals")
+	fmt.Fprintln(w)
+	var lines []string
+	mark := func(ok bool) string {
+		if ok {
+			return "met"
+		}
+		return "MISSED"
+	}
+	for _, s := range rs {
+		for _, r := range s.Runs {
+			// Budget use means something only over a write phase long
+			// enough to hold many budget intervals.
+			if r.Writes >= 1000 {
+				u := r.BudgetUse(c.rate())
+				lines = append(lines, fmt.Sprintf("- budget use >= %.2f, %s users, %s: %.3f %s", goalBudgetUse, num(s.Users), r.Scenario, u, mark(u >= goalBudgetUse)))
+			}
+			lines = append(lines, fmt.Sprintf("- 429s = 0, %s users, %s: %d %s", num(s.Users), r.Scenario, r.Server429, mark(r.Server429 == 0)))
+			lines = append(lines, fmt.Sprintf("- overhead <= %.2f, %s users, %s: %.4f %s", goalOverhead, num(s.Users), r.Scenario, r.Overhead(), mark(r.Overhead() <= goalOverhead)))
+			if s.Users == goalSizeForMem {
+				t := r.Child.ExportMS + r.Child.PlanMS
+				lines = append(lines, fmt.Sprintf("- export + plan < 2 s, %s users, %s: %s %s", num(s.Users), r.Scenario, msec(t), mark(t < goalOutsideMS)))
+				m := float64(r.ProcMaxRSSKB) / 1024
+				lines = append(lines, fmt.Sprintf("- peak memory < %d MiB, %s users, %s: %.0f MiB %s", goalPeakMiB, num(s.Users), r.Scenario, m, mark(m < goalPeakMiB)))
+			}
+		}
+	}
+	fmt.Fprintln(w, strings.Join(lines, "\n"))
+}
+
+func use(r runResult, c config) string {
+	if r.Writes < 2 {
+		return "–"
+	}
+	return fmt.Sprintf("%.3f", r.BudgetUse(c.rate()))
+}
+
+func num(n int) string {
+	s := fmt.Sprint(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, d := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(d)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+func msec(v float64) string {
+	if v >= 10000 {
+		return fmt.Sprintf("%.1f s", v/1000)
+	}
+	return fmt.Sprintf("%.0f ms", v)
+}
+
+func secs(v float64) string { return fmt.Sprintf("%.1f s", v/1000) }
+
+func mib(kb int64) string { return fmt.Sprintf("%.0f MiB", float64(kb)/1024) }
+
+func bytesText(b int64) string {
+	switch {
+	case b >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(b)/(1<<30))
+	case b >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
+	case b >= 1<<10:
+		return fmt.Sprintf("%.0f KiB", float64(b)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", b)
+}
