@@ -375,11 +375,28 @@ func (a *applier) entry(c UserChange, act Action, result, reason string, before,
 // sync costs about 1 % more calls, not double.
 func (a *applier) verify(ctx context.Context) {
 	slices.SortFunc(a.applied, func(x, y appliedChange) int { return strings.Compare(x.c.ExternalID, y.c.ExternalID) })
+	orRefused := false // the server refused a batched re-read: one GET per user from then on
+	for start := 0; start < len(a.applied); start += verifyChunk {
+		a.verifyChunk(ctx, a.applied[start:min(start+verifyChunk, len(a.applied))], &orRefused)
+	}
+}
+
+// verifyChunk bounds how many re-read users verification holds at once:
+// an initial sync of 100 000 users would otherwise keep all of them until
+// the last was read. The re-read is batched about a hundred users a
+// request anyway, so a chunk costs at most one partly filled request more.
+const verifyChunk = 5000
+
+func (a *applier) verifyChunk(ctx context.Context, applied []appliedChange, orRefused *bool) {
 	got := map[string]visitor.User{}
 	var readErr error
-	if ctx.Err() == nil && len(a.applied) > 0 {
-		ids := make([]string, len(a.applied))
-		for i, ac := range a.applied {
+	switch {
+	case ctx.Err() != nil || len(applied) == 0:
+	case *orRefused:
+		readErr = a.rereadEach(ctx, applied, got)
+	default:
+		ids := make([]string, len(applied))
+		for i, ac := range applied {
 			ids[i] = ac.c.ExternalID
 		}
 		users, err := a.t.UsersByExternalID(ctx, ids)
@@ -390,10 +407,11 @@ func (a *applier) verify(ctx context.Context) {
 		if errors.Is(err, visitor.ErrBadRequest) {
 			// A server that refuses "or" filters: one GET per user.
 			a.log.Warn("batched re-read refused; re-reading one user at a time", zap.String("error", err.Error()))
-			readErr = a.rereadEach(ctx, got)
+			*orRefused = true
+			readErr = a.rereadEach(ctx, applied, got)
 		}
 	}
-	for _, ac := range a.applied {
+	for _, ac := range applied {
 		result, after := "ok", &visitor.User{}
 		u, found := got[ac.c.ExternalID]
 		switch {
@@ -441,11 +459,14 @@ func (a *applier) verify(ctx context.Context) {
 }
 
 // rereadEach fills got with one GET per applied change not read yet.
-func (a *applier) rereadEach(ctx context.Context, got map[string]visitor.User) error {
+func (a *applier) rereadEach(ctx context.Context, applied []appliedChange, got map[string]visitor.User) error {
 	var mu gosync.Mutex
 	var firstErr error
-	pool(ctx, a.o.Concurrency, a.applied, func(ac appliedChange) {
-		if _, ok := got[ac.c.ExternalID]; ok {
+	pool(ctx, a.o.Concurrency, applied, func(ac appliedChange) {
+		mu.Lock()
+		_, ok := got[ac.c.ExternalID]
+		mu.Unlock()
+		if ok {
 			return
 		}
 		u, err := a.t.GetUser(ctx, ac.id)
