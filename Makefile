@@ -41,6 +41,18 @@ bench-full: build
 	$(GO) run ./cmd/cvs-bench --sizes 1000,10000,100000
 	$(GO) run ./cmd/cvs-bench --sizes 1000000 --max-locations 100
 
+# Bounded fuzzing of every fuzzer (make test runs only their seed corpora).
+# FUZZTIME is per fuzzer; an execution count avoids Go 1.26's spurious
+# "context deadline exceeded" at the end of a timed run (golang/go#75804).
+FUZZTIME ?= 200000x
+fuzz:
+	@for pkg in ./visitor ./condeco; do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./sync/ ./condeco/ ./visitor/
 
