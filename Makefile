@@ -33,7 +33,7 @@ test: fmt-check vet
 
 # Issue 7: sync at scale against the call budget (docs/benchmarks.md).
 # bench: 1 000, 10 000 and 100 000 users (about 10 minutes on 2 cores);
-# bench-full adds 1 000 000 users with at most 100 locations (about an hour).
+# bench-full adds 1 000 000 users with at most 100 locations (about 45 minutes).
 bench: build
 	$(GO) run ./cmd/cvs-bench
 
