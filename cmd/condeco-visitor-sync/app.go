@@ -226,7 +226,7 @@ func (a *app) runLocked(ctx context.Context, flags sync.RunFlags) (*sync.Report,
 // writeReport keeps the last report at a fixed path (what support staff
 // open first) and a copy per run under reports/.
 func (a *app) writeReport(rep *sync.Report) error {
-	b, err := json.MarshalIndent(rep, "", "  ")
+	b, err := json.MarshalIndent(rep.ForFile(), "", "  ")
 	if err != nil {
 		return err
 	}

@@ -299,3 +299,58 @@ func TestRateAndETA(t *testing.T) {
 		})
 	}
 }
+
+// TestReportFileLeavesPerUserDetailToTheAuditLog: the report on disk keeps
+// counts, held rows and deletions, but not the creates' access lists,
+// which made it grow with users × locations.
+func TestReportFileLeavesPerUserDetailToTheAuditLog(t *testing.T) {
+	f := newFixture(t, simulator.Options{}, "")
+	if code, out, errs := f.run(context.Background(), "--run-now"); code != ExitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	b, err := os.ReadFile(filepath.Join(f.dir, "state", "last-report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Counts struct {
+			Created int `json:"created"`
+		} `json:"counts"`
+		Plan struct {
+			Creates []json.RawMessage `json:"creates"`
+			Held    []json.RawMessage `json:"held"`
+			Summary struct {
+				Creates int `json:"creates"`
+			} `json:"summary"`
+		} `json:"plan"`
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Counts.Created == 0 || rep.Plan.Summary.Creates != rep.Counts.Created {
+		t.Errorf("report counts: created %d, plan summary %d", rep.Counts.Created, rep.Plan.Summary.Creates)
+	}
+	if len(rep.Plan.Creates) != 0 {
+		t.Errorf("report file lists %d creates; they belong in the audit log", len(rep.Plan.Creates))
+	}
+	if len(rep.Plan.Held) == 0 {
+		t.Errorf("report file lost the held rows")
+	}
+	audit, err := os.ReadFile(filepath.Join(f.dir, "state", "audit.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(audit)), "\n") {
+		var e struct{ Action, Result string }
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("audit line %q: %v", line, err)
+		}
+		if e.Action == "create" && e.Result == "ok" {
+			created++
+		}
+	}
+	if created != rep.Counts.Created {
+		t.Errorf("audit log has %d verified creates, report counts %d", created, rep.Counts.Created)
+	}
+}

@@ -146,7 +146,7 @@ func childSync(db, url, token, state string, rate, conc, allow int, dry, report 
 		if report {
 			// As cmd/condeco-visitor-sync's writeReport does.
 			t := time.Now()
-			b, merr := json.MarshalIndent(rep, "", "  ")
+			b, merr := json.MarshalIndent(rep.ForFile(), "", "  ")
 			if merr != nil {
 				return res, merr
 			}
