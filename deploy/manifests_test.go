@@ -316,8 +316,8 @@ func checkResources(ps *corev1.PodSpec, _ bundle) error {
 		qty  string
 	}{
 		{c.Resources.Requests, corev1.ResourceCPU, "100m"},
-		{c.Resources.Requests, corev1.ResourceMemory, "128Mi"},
-		{c.Resources.Limits, corev1.ResourceMemory, "256Mi"},
+		{c.Resources.Requests, corev1.ResourceMemory, "320Mi"},
+		{c.Resources.Limits, corev1.ResourceMemory, "512Mi"},
 	}
 	for _, w := range want {
 		got, ok := w.list[w.name]
