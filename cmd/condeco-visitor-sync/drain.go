@@ -91,11 +91,16 @@ func closeOnce(c chan struct{}) {
 // shutdownGrace has passed, whichever comes first.
 func (a *app) graceful(stop context.Context) (context.Context, context.CancelFunc) {
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(stop))
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		select {
 		case <-stop.Done():
 		case <-runCtx.Done():
 			return
+		}
+		if runCtx.Err() != nil {
+			return // the run ended as the signal came: nothing to drain
 		}
 		a.log.Info("stopping: no new requests; waiting for those in flight", zap.Duration("grace", shutdownGrace))
 		t := time.NewTimer(shutdownGrace)
@@ -108,7 +113,9 @@ func (a *app) graceful(stop context.Context) (context.Context, context.CancelFun
 		}
 		cancel()
 	}()
-	return runCtx, cancel
+	// Waiting for the watcher means nothing is logged after the caller
+	// has returned (and perhaps closed or read the log's writer).
+	return runCtx, func() { cancel(); <-done }
 }
 
 // gated runs one call to another system through the gate.
