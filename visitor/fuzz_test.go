@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -101,25 +100,7 @@ func FuzzListUsers(f *testing.F) {
 	f.Add([]byte(`{"Resources":`))
 	f.Add([]byte(``))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		const maxPages = 20
-		var mu gosync.Mutex
-		pages := 0
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if strings.HasSuffix(r.URL.Path, "/ServiceProviderConfig") {
-				http.NotFound(w, r)
-				return
-			}
-			mu.Lock()
-			pages++
-			n := pages
-			mu.Unlock()
-			if n > maxPages {
-				w.WriteHeader(http.StatusBadRequest)
-				return
-			}
-			w.Header().Set("Content-Type", mediaType)
-			w.Write(body)
-		}))
+		srv, _ := pageServer(20, body)
 		defer srv.Close()
 		c := fuzzClient(t, srv.URL+"/scim/v2")
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -302,30 +283,11 @@ func eqValues(t *testing.T, e filter.Expression) []string {
 // again and again. The client must stop (or fail) within a few pages, not
 // page on to maxListItems with duplicates of the same users.
 func TestListStopsWhenServerRepeatsPages(t *testing.T) {
-	var mu gosync.Mutex
-	pages := 0
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/ServiceProviderConfig") {
-			http.NotFound(w, r)
-			return
-		}
-		mu.Lock()
-		pages++
-		n := pages
-		mu.Unlock()
-		if n > 20 {
-			w.WriteHeader(http.StatusBadRequest)
-			return
-		}
-		w.Header().Set("Content-Type", mediaType)
-		io.WriteString(w, `{"totalResults":1000,"Resources":[{"id":"u1","userName":"a@example.com","externalId":"condeco:1"},{"id":"u2","userName":"b@example.com","externalId":"condeco:2"}]}`)
-	}))
+	srv, pages := pageServer(20, []byte(`{"totalResults":1000,"Resources":[{"id":"u1","userName":"a@example.com","externalId":"condeco:1"},{"id":"u2","userName":"b@example.com","externalId":"condeco:2"}]}`))
 	defer srv.Close()
 	c := fuzzClient(t, srv.URL+"/scim/v2")
 	users, err := c.ListUsers(context.Background(), "")
-	mu.Lock()
-	n := pages
-	mu.Unlock()
+	n := pages()
 	t.Logf("%d pages requested, %d users returned, err %v", n, len(users), err)
 	if n > 3 || (err == nil && len(users) != 2) {
 		t.Fatalf("%d pages requested for a repeated page; %d users returned", n, len(users))
@@ -342,4 +304,29 @@ func TestDecodeErrorSecretAcrossTruncation(t *testing.T) {
 	if strings.Contains(e.Detail, secret[:10]) {
 		t.Fatalf("detail keeps the start of the secret: %q", e.Detail[len(e.Detail)-20:])
 	}
+}
+
+// pageServer answers every user listing with body and refuses after
+// maxPages pages, so a client that pages for ever fails instead of
+// hanging; pages reports how many listings were asked for.
+func pageServer(maxPages int, body []byte) (srv *httptest.Server, pages func() int) {
+	var mu gosync.Mutex
+	n := 0
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/ServiceProviderConfig") {
+			http.NotFound(w, r)
+			return
+		}
+		mu.Lock()
+		n++
+		over := n > maxPages
+		mu.Unlock()
+		if over {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", mediaType)
+		w.Write(body)
+	}))
+	return srv, func() int { mu.Lock(); defer mu.Unlock(); return n }
 }
