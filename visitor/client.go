@@ -71,9 +71,9 @@ type Client struct {
 	retryWaitMin      time.Duration
 	retryWaitMax      time.Duration
 
-	spcMu    gosync.Mutex
-	spcDone  bool
-	pageSize int
+	pageMu   gosync.Mutex // guards pageSize and spcRead
+	pageSize int          // lowered, never raised, to what the server allows
+	spcRead  bool         // ServiceProviderConfig was read (after a refused page)
 
 	ext extPool // Visitor extensions (location lists) shared between users
 }
@@ -351,36 +351,77 @@ func (c *Client) sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// pageSizeFor learns filter.maxResults once, lazily, so a tenant with a
-// lower limit than ours is paged correctly. A missing or broken
-// ServiceProviderConfig keeps the configured size.
-func (c *Client) pageSizeFor(ctx context.Context) int {
-	c.spcMu.Lock()
-	defer c.spcMu.Unlock()
-	if c.spcDone {
-		return c.pageSize
+// Page size. A listing asks for the configured size without first reading
+// ServiceProviderConfig: that request would be the only fixed overhead of a
+// run. RFC 7644 §3.4.2.4 lets a server return fewer than count, and one
+// that caps at its maximum is followed page by page (startIndex advances by
+// what came back); its size is remembered. Only a server that refuses a
+// count above its maximum (400) makes the client read filter.maxResults,
+// once per Client.
+
+// currentPageSize is what the next listing asks for.
+func (c *Client) currentPageSize() int {
+	c.pageMu.Lock()
+	defer c.pageMu.Unlock()
+	return c.pageSize
+}
+
+// lowerPageSize remembers a smaller server maximum, logging the change
+// once even when several listings learn it at the same time.
+func (c *Client) lowerPageSize(n int, from string) int {
+	c.pageMu.Lock()
+	defer c.pageMu.Unlock()
+	if n > 0 && n < c.pageSize {
+		c.log.Info("page size lowered to server maximum", zap.Int("page_size", n), zap.String("learned_from", from))
+		c.pageSize = n
+	}
+	return c.pageSize
+}
+
+// sizeAfterRefusal decides whether a refused page is asked again with a
+// smaller count. It is, when another listing has learned a smaller size
+// meanwhile, or when ServiceProviderConfig, read at most once per Client,
+// gives a filter.maxResults below the refused count. A missing (404) or
+// broken config leaves the refusal as it was.
+func (c *Client) sizeAfterRefusal(ctx context.Context, asked int, refusal error) (int, bool) {
+	var se *Error
+	if !errors.As(refusal, &se) || se.Status != http.StatusBadRequest || se.ScimType == "invalidFilter" {
+		return 0, false
+	}
+	c.pageMu.Lock()
+	defer c.pageMu.Unlock()
+	if c.pageSize < asked {
+		return c.pageSize, true
+	}
+	if c.spcRead {
+		return 0, false
 	}
 	var spc struct {
 		Filter struct {
-			Supported  bool `json:"supported"`
-			MaxResults int  `json:"maxResults"`
+			MaxResults int `json:"maxResults"`
 		} `json:"filter"`
 	}
 	err := c.call(ctx, http.MethodGet, "ServiceProviderConfig", nil, nil, &spc)
 	switch {
 	case err == nil:
-		if m := spc.Filter.MaxResults; m > 0 && m < c.pageSize {
-			c.log.Info("page size lowered to server maximum", zap.Int("page_size", m))
-			c.pageSize = m
-		}
 	case ctx.Err() != nil:
-		return c.pageSize // try again on the next call
+		return 0, false // not read: a later listing may try again
 	case errors.Is(err, ErrNotFound):
+		c.spcRead = true
+		return 0, false
 	default:
+		c.spcRead = true
 		c.log.Warn("reading service provider config", zap.Error(err))
+		return 0, false
 	}
-	c.spcDone = true
-	return c.pageSize
+	c.spcRead = true
+	m := spc.Filter.MaxResults
+	if m <= 0 || m >= asked {
+		return 0, false
+	}
+	c.log.Info("page size lowered to server maximum", zap.Int("page_size", m), zap.String("learned_from", "ServiceProviderConfig"))
+	c.pageSize = m
+	return m, true
 }
 
 // list pages through a listing with startIndex/count until totalResults
@@ -389,7 +430,7 @@ func (c *Client) pageSizeFor(ctx context.Context) int {
 // not a second time as raw JSON (100 000 users with every location on
 // each are gigabytes of JSON).
 func (c *Client) list(ctx context.Context, path, filter string, each func(json.RawMessage) error) error {
-	size := c.pageSizeFor(ctx)
+	size := c.currentPageSize()
 	var prevFirst json.RawMessage
 	seen, start := 0, 1
 	for {
@@ -399,6 +440,11 @@ func (c *Client) list(ctx context.Context, path, filter string, each func(json.R
 		}
 		var page listResponse
 		if err := c.call(ctx, http.MethodGet, path, q, nil, &page); err != nil {
+			// Each retry asks for strictly fewer, so this ends.
+			if smaller, ok := c.sizeAfterRefusal(ctx, size, err); ok && smaller < size {
+				size = smaller
+				continue
+			}
 			return err
 		}
 		// A server that ignores startIndex would otherwise be paged
@@ -422,10 +468,14 @@ func (c *Client) list(ctx context.Context, path, filter string, each func(json.R
 				return err
 			}
 		}
-		seen += len(page.Resources)
-		start += len(page.Resources)
-		if len(page.Resources) == 0 || seen >= page.TotalResults {
+		n := len(page.Resources)
+		seen += n
+		start += n
+		if n == 0 || seen >= page.TotalResults {
 			return nil
+		}
+		if n < size { // a server capping count at its maximum
+			size = min(size, c.lowerPageSize(n, "short page"))
 		}
 	}
 }

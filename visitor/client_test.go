@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	gosync "sync"
 	"testing"
 )
 
@@ -118,31 +119,61 @@ func TestTLSVerification(t *testing.T) {
 	}
 }
 
+// repeat is n copies of count, the count= of n pages.
+func repeat(count string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = count
+	}
+	return out
+}
+
+// TestPaging: a listing asks for the configured size without reading
+// ServiceProviderConfig first, so a normal listing of N users costs exactly
+// ceil(N/size) requests. A server that caps count is followed and its size
+// remembered; only one that refuses a large count makes the client read the
+// config, once per Client, and ask that page again.
 func TestPaging(t *testing.T) {
 	tests := []struct {
 		name       string
 		users      int
 		pageSize   int
-		maxResults int
+		maxResults int // what ServiceProviderConfig says; 0: it answers 404
 		pageCap    int
-		wantCount  string
-		wantPages  int
+		refuseOver int
+		wantCounts []string // count= of every GET /Users, first listing
+		wantAgain  []string // the same, second listing on the same Client
+		wantSPC    int
+		wantErr    bool
+		wantLower  string // page_size logged once as lowered, "" none
 	}{
-		{"default size, config 404", 450, 0, 0, 0, "200", 3},
-		{"lowered by maxResults", 450, 0, 50, 0, "50", 9},
-		{"maxResults above ours keeps ours", 90, 40, 200, 0, "40", 3},
-		{"server returns short pages", 100, 0, 0, 30, "200", 4},
-		{"exact multiple", 400, 0, 200, 0, "200", 2},
-		{"empty", 0, 0, 200, 0, "200", 1},
+		{"default 200", 450, 0, 200, 0, 0, repeat("200", 3), repeat("200", 3), 0, false, ""},
+		{"default 200, config 404", 450, 0, 0, 0, 0, repeat("200", 3), repeat("200", 3), 0, false, ""},
+		{"configured size kept", 90, 40, 200, 0, 0, repeat("40", 3), repeat("40", 3), 0, false, ""},
+		{"exact multiple", 400, 0, 200, 0, 0, repeat("200", 2), repeat("200", 2), 0, false, ""},
+		{"empty", 0, 0, 200, 0, 0, repeat("200", 1), repeat("200", 1), 0, false, ""},
+		{"server caps: size learned, config not read", 100, 0, 30, 30, 0,
+			append([]string{"200"}, repeat("30", 3)...), repeat("30", 4), 0, false, "30"},
+		{"server caps below a configured size", 25, 10, 0, 4, 0,
+			append([]string{"10"}, repeat("4", 6)...), repeat("4", 7), 0, false, "4"},
+		{"server refuses big counts: config read once, page retried", 450, 0, 50, 0, 50,
+			append([]string{"200"}, repeat("50", 9)...), repeat("50", 9), 1, false, "50"},
+		{"config 404 and refusing server: error", 450, 0, 0, 0, 50,
+			[]string{"200"}, []string{"200"}, 1, true, ""},
+		{"config maximum not below the refused count: error", 450, 0, 200, 0, 50,
+			[]string{"200"}, []string{"200"}, 1, true, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFake(t)
-			f.maxResults, f.pageCap = tt.maxResults, tt.pageCap
+			f.maxResults, f.pageCap, f.refuseOver = tt.maxResults, tt.pageCap, tt.refuseOver
+			var mu gosync.Mutex
 			var counts []string
 			f.fault = func(w http.ResponseWriter, r *http.Request, n int) bool {
 				if r.URL.Path == "/scim/v2/Users" {
+					mu.Lock()
 					counts = append(counts, r.URL.Query().Get("count"))
+					mu.Unlock()
 				}
 				return false
 			}
@@ -151,35 +182,97 @@ func TestPaging(t *testing.T) {
 			}
 			o := testOptions(f.url())
 			o.PageSize = tt.pageSize
-			c, _ := newClient(t, o)
-			us, err := c.ListUsers(context.Background(), "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(us) != tt.users {
-				t.Fatalf("got %d users, want %d", len(us), tt.users)
-			}
-			seen := map[string]bool{}
-			for _, u := range us {
-				if seen[u.ID] {
-					t.Fatalf("user %s listed twice", u.ID)
+			c, logs := newClient(t, o)
+			for round, want := range [][]string{tt.wantCounts, tt.wantAgain} {
+				mu.Lock()
+				counts = nil
+				mu.Unlock()
+				before := f.total()
+				us, err := c.ListUsers(context.Background(), "")
+				if tt.wantErr {
+					if err == nil || !errors.Is(err, ErrBadRequest) || !strings.HasPrefix(err.Error(), "listing users: ") {
+						t.Fatalf("listing %d: err = %v, want the refusal naming the listing", round, err)
+					}
+				} else {
+					if err != nil {
+						t.Fatalf("listing %d: %v", round, err)
+					}
+					if len(us) != tt.users {
+						t.Fatalf("listing %d: got %d users, want %d", round, len(us), tt.users)
+					}
+					seen := map[string]bool{}
+					for _, u := range us {
+						if seen[u.ID] {
+							t.Fatalf("listing %d: user %s listed twice", round, u.ID)
+						}
+						seen[u.ID] = true
+					}
 				}
-				seen[u.ID] = true
-			}
-			if got := f.count("GET /Users"); got != tt.wantPages {
-				t.Errorf("%d pages, want %d", got, tt.wantPages)
-			}
-			for _, c := range counts {
-				if c != tt.wantCount {
-					t.Fatalf("count=%s, want %s", c, tt.wantCount)
+				mu.Lock()
+				got := counts
+				mu.Unlock()
+				if fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Errorf("listing %d asked count=%v, want %v", round, got, want)
+				}
+				// Nothing but the pages (and the one config read) was sent.
+				spc := 0
+				if round == 0 {
+					spc = tt.wantSPC
+				}
+				if sent := f.total() - before; sent != len(want)+spc {
+					t.Errorf("listing %d sent %d requests, want %d", round, sent, len(want)+spc)
 				}
 			}
-			// The config is read once, lazily.
-			if _, err := c.ListUsers(context.Background(), ""); err != nil {
-				t.Fatal(err)
+			if got := f.count("GET /ServiceProviderConfig"); got != tt.wantSPC {
+				t.Errorf("ServiceProviderConfig read %d times, want %d", got, tt.wantSPC)
 			}
-			if got := f.count("GET /ServiceProviderConfig"); got != 1 {
-				t.Errorf("ServiceProviderConfig read %d times, want 1", got)
+			lowered := logs.FilterMessage("page size lowered to server maximum").All()
+			switch {
+			case tt.wantLower == "" && len(lowered) != 0:
+				t.Errorf("page size lowered: %v", lowered[0].ContextMap())
+			case tt.wantLower != "" && (len(lowered) != 1 || fmt.Sprint(lowered[0].ContextMap()["page_size"]) != tt.wantLower):
+				t.Errorf("%d 'lowered' logs, want one with page_size %s", len(lowered), tt.wantLower)
+			}
+		})
+	}
+}
+
+// TestPagingConcurrent: listings running at once on one Client against a
+// server that refuses large counts read the config once between them, log
+// the lowered size once, and each gets every user.
+func TestPagingConcurrent(t *testing.T) {
+	for _, tt := range []struct {
+		name                string
+		pageCap, refuseOver int
+		wantSPC             int
+	}{
+		{"server caps", 7, 0, 0},
+		{"server refuses", 0, 7, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFake(t)
+			f.maxResults, f.pageCap, f.refuseOver = 7, tt.pageCap, tt.refuseOver
+			for i := 0; i < 30; i++ {
+				f.addUser(map[string]any{"userName": fmt.Sprintf("u%d@example.com", i)})
+			}
+			c, logs := newClient(t, testOptions(f.url()))
+			var wg gosync.WaitGroup
+			for range 8 {
+				wg.Go(func() {
+					if us, err := c.ListUsers(context.Background(), ""); err != nil || len(us) != 30 {
+						t.Errorf("listed %d users, want 30: %v", len(us), err)
+					}
+				})
+			}
+			wg.Wait()
+			if n := f.count("GET /ServiceProviderConfig"); n != tt.wantSPC {
+				t.Errorf("ServiceProviderConfig read %d times, want %d", n, tt.wantSPC)
+			}
+			if n := logs.FilterMessage("page size lowered to server maximum").Len(); n != 1 {
+				t.Errorf("lowered size logged %d times, want once", n)
+			}
+			if n := f.count("GET /Users"); n > 8*(1+5) {
+				t.Errorf("%d page requests for 8 listings of 30 users in pages of 7", n)
 			}
 		})
 	}

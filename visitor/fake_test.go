@@ -30,6 +30,7 @@ type fakeSCIM struct {
 	nextID     int
 	maxResults int // 0: ServiceProviderConfig answers 404
 	pageCap    int // server-side cap on items per page, 0 = none
+	refuseOver int // a count above this gets 400 tooMany instead of a page, 0 = none
 	token      string
 	calls      map[string]int // "GET /Users"
 	bodies     map[string][]string
@@ -224,6 +225,10 @@ func (f *fakeSCIM) listUsers(w http.ResponseWriter, r *http.Request) {
 	count, _ := strconv.Atoi(q.Get("count"))
 	if start < 1 {
 		start = 1
+	}
+	if f.refuseOver > 0 && count > f.refuseOver {
+		scimErr(w, http.StatusBadRequest, "tooMany", fmt.Sprintf("count %d is above the maximum %d", count, f.refuseOver))
+		return
 	}
 	if f.pageCap > 0 && count > f.pageCap {
 		count = f.pageCap

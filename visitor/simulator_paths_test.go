@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	gosync "sync"
 	"testing"
@@ -298,23 +299,54 @@ func TestSimulatorTimeoutAndDeadline(t *testing.T) {
 	})
 }
 
-// TestSimulatorPaging: the client reads ServiceProviderConfig once and
-// asks for pages no larger than its maxResults.
+// refuseAbove answers a listing whose count is above limit with 400 tooMany,
+// as a server may instead of capping (RFC 7644 §3.4.2.4 leaves it open);
+// limit 0 passes everything on.
+func refuseAbove(limit int, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n, err := strconv.Atoi(r.URL.Query().Get("count")); limit > 0 && r.Method == http.MethodGet && err == nil && n > limit {
+			w.Header().Set("Content-Type", mediaType)
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprintf(w, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"400","scimType":"tooMany","detail":"count above %d"}`, limit)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// TestSimulatorPaging: against the simulator over HTTP, a listing asks for
+// the configured size straight away. The simulator caps count at its
+// maxResults, which the client learns from the first short page without
+// reading ServiceProviderConfig; in front of a server that refuses a large
+// count instead, it reads the config once and asks that page again.
 func TestSimulatorPaging(t *testing.T) {
 	tests := []struct {
 		name                 string
 		maxResults, pageSize int
-		wantCount            string
-		wantPages            int
+		refuse               bool
+		wantCounts           []string // count= of every GET /Users, two listings
+		wantSPC              int
 	}{
-		{"server maximum lowers ours", 3, 0, "3", 3},
-		{"ours below the server's stays", 200, 4, "4", 2},
-		{"default 200", 200, 0, "200", 1},
+		{"server caps: size learned", 3, 0, false,
+			[]string{"200", "3", "3", "3", "3", "3"}, 0},
+		{"ours below the server's stays", 200, 4, false,
+			[]string{"4", "4", "4", "4"}, 0},
+		{"default 200", 200, 0, false,
+			[]string{"200", "200"}, 0},
+		{"server refuses big counts: config read once", 3, 0, true,
+			[]string{"200", "3", "3", "3", "3", "3", "3"}, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			url, srv, rec := startRecordedSim(t, simulator.Options{Token: testToken, MaxResults: tt.maxResults})
-			o := testOptions(url)
+			srv := simulator.New(simulator.Options{Token: testToken, MaxResults: tt.maxResults})
+			rec := &recorder{}
+			limit := 0
+			if tt.refuse {
+				limit = tt.maxResults
+			}
+			ts := httptest.NewServer(rec.wrap(refuseAbove(limit, srv)))
+			t.Cleanup(ts.Close)
+			o := testOptions(ts.URL + simulator.BasePath)
 			o.PageSize = tt.pageSize
 			c, _ := newClient(t, o)
 			ctx := context.Background()
@@ -328,18 +360,23 @@ func TestSimulatorPaging(t *testing.T) {
 				if err != nil || len(us) != 7 {
 					t.Fatalf("listed %d: %v", len(us), err)
 				}
-			}
-			pages := rec.find(http.MethodGet, "/Users")
-			if len(pages) != 2*tt.wantPages {
-				t.Fatalf("%d page requests, want %d", len(pages), 2*tt.wantPages)
-			}
-			for _, p := range pages {
-				if p.count != tt.wantCount {
-					t.Fatalf("asked count=%s, want %s", p.count, tt.wantCount)
+				seen := map[string]bool{}
+				for _, u := range us {
+					if seen[u.ID] {
+						t.Fatalf("user %s listed twice", u.ID)
+					}
+					seen[u.ID] = true
 				}
 			}
-			if n := srv.Stats().ByMethodRoute["GET /ServiceProviderConfig"]; n != 1 {
-				t.Fatalf("ServiceProviderConfig read %d times", n)
+			var counts []string
+			for _, p := range rec.find(http.MethodGet, "/Users") {
+				counts = append(counts, p.count)
+			}
+			if fmt.Sprint(counts) != fmt.Sprint(tt.wantCounts) {
+				t.Fatalf("asked count=%v, want %v", counts, tt.wantCounts)
+			}
+			if n := len(rec.find(http.MethodGet, "/ServiceProviderConfig")); n != tt.wantSPC {
+				t.Fatalf("ServiceProviderConfig read %d times, want %d", n, tt.wantSPC)
 			}
 		})
 	}
