@@ -45,7 +45,7 @@ func BuildPlan(exp *condeco.Export, current Current, o Options, now time.Time) (
 	b.departures()
 	b.vacate(exp.Users)
 	for _, u := range sortedUsers(exp.Users) {
-		b.user(u)
+		b.user(*u)
 	}
 	b.finish(exp)
 	return b.p, nil
@@ -61,8 +61,10 @@ type planner struct {
 	allLocs    []string          // Visitor ids and pending keys
 	condecoLoc map[string]string // Condeco location id -> Visitor id or pending key
 
-	managed   []visitor.User
-	byExt     map[string][]visitor.User
+	// managed and byExt point into the listing instead of copying it: at
+	// 100 000 users two copies were 40 % of a no-change run's live heap.
+	managed   []*visitor.User
+	byExt     map[string][]*visitor.User
 	firstSync map[string]bool   // externalIds the first full sync set out to create
 	desired   map[string]bool   // externalIds present in the export
 	held      map[string]bool   // externalIds of held source rows
@@ -129,8 +131,10 @@ func (b *planner) locations(exp *condeco.Export, cur []visitor.Location) error {
 }
 
 func (b *planner) index(cur Current, exp *condeco.Export) {
-	b.byExt = map[string][]visitor.User{}
-	for _, u := range cur.Users {
+	b.byExt = make(map[string][]*visitor.User, len(cur.Users))
+	b.managed = make([]*visitor.User, 0, len(cur.Users))
+	for i := range cur.Users {
+		u := &cur.Users[i]
 		// The listing is filtered by prefix already; checking again means
 		// a client bug can never make the sync touch an unmanaged user.
 		if !strings.HasPrefix(u.ExternalID, b.o.ExternalIDPrefix) {
@@ -139,7 +143,7 @@ func (b *planner) index(cur Current, exp *condeco.Export) {
 		b.managed = append(b.managed, u)
 		b.byExt[u.ExternalID] = append(b.byExt[u.ExternalID], u)
 	}
-	slices.SortFunc(b.managed, func(a, c visitor.User) int {
+	slices.SortFunc(b.managed, func(a, c *visitor.User) int {
 		return cmp.Or(cmp.Compare(a.ExternalID, c.ExternalID), cmp.Compare(a.ID, c.ID))
 	})
 	b.desired = map[string]bool{}
@@ -166,7 +170,7 @@ func (b *planner) index(cur Current, exp *condeco.Export) {
 	b.access = newAccessCache()
 }
 
-func (b *planner) isProtected(u visitor.User) bool {
+func (b *planner) isProtected(u *visitor.User) bool {
 	return b.protected[strings.ToLower(u.UserName)] || b.protected[strings.ToLower(u.ExternalID)]
 }
 
@@ -225,7 +229,7 @@ func (b *planner) departures() {
 			b.p.Skipped = append(b.p.Skipped, issue)
 			continue
 		}
-		before := u
+		before := *u
 		ch := UserChange{UserName: u.UserName, ExternalID: u.ExternalID, VisitorID: u.ID, Before: &before}
 		switch {
 		case b.o.Deprovision == DeprovisionDelete:
@@ -233,7 +237,7 @@ func (b *planner) departures() {
 		case u.Active:
 			ch.Action, ch.Reason = ActionDeactivate, "left Condeco"
 			ch.Changes = []FieldChange{{Field: visitor.FieldActive, Old: "true", New: "false"}}
-			d := u
+			d := *u
 			d.Active = false
 			d.LastModified = time.Time{}
 			ch.Desired = &d
@@ -362,7 +366,7 @@ func (b *planner) user(u condeco.User) {
 		b.create(want, ap, issue)
 		return
 	}
-	b.update(matches[0], want, ap, issue)
+	b.update(*matches[0], want, ap, issue)
 }
 
 func (b *planner) create(want visitor.User, ap accessPlan, issue Issue) {
@@ -500,9 +504,13 @@ func fieldNames(cs []FieldChange) string {
 	return strings.Join(names, ",")
 }
 
-func sortedUsers(us []condeco.User) []condeco.User {
-	out := slices.Clone(us)
-	slices.SortFunc(out, func(a, c condeco.User) int { return cmp.Compare(a.ID, c.ID) })
+// sortedUsers orders pointers, not copies, of the export's users.
+func sortedUsers(us []condeco.User) []*condeco.User {
+	out := make([]*condeco.User, len(us))
+	for i := range us {
+		out[i] = &us[i]
+	}
+	slices.SortFunc(out, func(a, c *condeco.User) int { return cmp.Compare(a.ID, c.ID) })
 	return out
 }
 
