@@ -52,6 +52,7 @@ const (
 	DefaultMetricsListen          = "127.0.0.1:9464"
 	DefaultLogLevel               = "info"
 	DefaultLogFormat              = "json"
+	DefaultMemoryLimit            = MemoryLimitAuto
 	DefaultNotifySMTPPort         = 587
 	DefaultNotifySMTPTLS          = "starttls"
 	DefaultNotifyTimeout          = 30 * time.Second
@@ -151,6 +152,11 @@ type Config struct {
 	MetricsListen string        `yaml:"metrics_listen" json:"metrics_listen"`
 	LogLevel      string        `yaml:"log_level" json:"log_level"`
 	LogFormat     string        `yaml:"log_format" json:"log_format"`
+	// MemoryLimit is the Go runtime's soft memory limit: "auto" (90 % of
+	// the cgroup limit of the container or systemd unit, none outside
+	// one), "off", or a size such as "150MiB". The GOMEMLIMIT environment
+	// variable, when set, wins.
+	MemoryLimit string `yaml:"memory_limit" json:"memory_limit"`
 
 	// Notifications after a run that needs a person's attention
 	NotifyOn           []string      `yaml:"notify_on" json:"notify_on"`
@@ -203,6 +209,7 @@ func Default() Config {
 		MetricsListen:            DefaultMetricsListen,
 		LogLevel:                 DefaultLogLevel,
 		LogFormat:                DefaultLogFormat,
+		MemoryLimit:              DefaultMemoryLimit,
 		NotifyOn:                 append([]string(nil), DefaultNotifyOn...),
 		NotifySMTPPort:           DefaultNotifySMTPPort,
 		NotifySMTPTLS:            DefaultNotifySMTPTLS,

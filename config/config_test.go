@@ -48,6 +48,8 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 		{"endpoint with slash", "visitor_locations_endpoint: a/b", "visitor_locations_endpoint"},
 		{"metrics not host port", "metrics_listen: 9464", "metrics_listen"},
 		{"bad log level", "log_level: loud", "log_level"},
+		{"bad memory limit", "memory_limit: plenty", "memory_limit"},
+		{"memory limit too small", "memory_limit: 1MiB", "memory_limit"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

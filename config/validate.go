@@ -185,6 +185,9 @@ func (c Config) Validate() error {
 	if err := oneOf("log_format", c.LogFormat, "json", "console"); err != nil {
 		return err
 	}
+	if _, err := ParseMemoryLimit(c.MemoryLimit); err != nil {
+		return bad("memory_limit", "%v", err)
+	}
 	if c.CondecoAppLock != "" {
 		if c.CondecoDriver != "sqlserver" {
 			return bad("condeco_app_lock", "needs condeco_driver sqlserver (sp_getapplock)")

@@ -102,6 +102,7 @@ func runContext(parent context.Context, args []string, stdout, stderr io.Writer,
 		return ExitConfig
 	}
 	defer log.Sync() //nolint:errcheck // stderr sync fails on some terminals
+	applyMemoryLimit(cfg, log, os.Getenv)
 
 	ctx, stop := signal.NotifyContext(parent, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
