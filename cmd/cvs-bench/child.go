@@ -8,8 +8,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/metrics"
 	"runtime/pprof"
+	"strings"
 	gosync "sync"
 	"syscall"
 	"time"
@@ -63,6 +65,7 @@ func childMain(args []string, stdout, stderr io.Writer) int {
 	allow := fs.Int("allow", 0, "approve this many deletions and admin changes")
 	report := fs.Bool("write-report", false, "write last-report.json as the CLI does, after the measurements")
 	cpu := fs.String("cpuprofile", "", "write a CPU profile of the sync here")
+	mem := fs.String("memprofile", "", "write a heap profile here when the listing ends (export and listing both live)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -79,7 +82,7 @@ func childMain(args []string, stdout, stderr io.Writer) int {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	res, err := childSync(*db, *url, *token, *state, *rate, *conc, *allow, *dry, *report)
+	res, err := childSync(*db, *url, *token, *state, *mem, *rate, *conc, *allow, *dry, *report)
 	if err != nil {
 		res.Error = err.Error()
 	}
@@ -93,7 +96,7 @@ func childMain(args []string, stdout, stderr io.Writer) int {
 // childSync wires the parts the way cmd/condeco-visitor-sync does (its
 // wiring is unexported): condeco.Store on the embedded database, a
 // visitor.Client, a sync.Runner with an audit log, and one RunOnce.
-func childSync(db, url, token, state string, rate, conc, allow int, dry, report bool) (childResult, error) {
+func childSync(db, url, token, state, memProfile string, rate, conc, allow int, dry, report bool) (childResult, error) {
 	var res childResult
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Hour)
 	defer cancel()
@@ -109,14 +112,18 @@ func childSync(db, url, token, state string, rate, conc, allow int, dry, report 
 	o := sync.DefaultOptions()
 	o.Invitations = sync.InvitationsSuppressInitial
 	o.Concurrency = conc
-	t := &timedTarget{Client: client}
+	t := &timedTarget{Client: client, memProfile: memProfile}
 	src := &timedSource{s: store}
 	r := &sync.Runner{Source: src, Target: t, Options: o, AuditPath: filepath.Join(state, "audit.log")}
 	var auditBefore int64
 	if fi, serr := os.Stat(r.AuditPath); serr == nil {
 		auditBefore = fi.Size()
 	}
-	stopSampling := sampleLiveHeap(&res.PeakLiveKB)
+	var onPeak func()
+	if memProfile != "" {
+		onPeak = func() { writeHeapProfile(strings.TrimSuffix(memProfile, ".heap")+".peak.heap", false) }
+	}
+	stopSampling := sampleLiveHeap(&res.PeakLiveKB, onPeak)
 	start := time.Now()
 	rep, err := r.RunOnce(ctx, sync.RunFlags{DryRun: dry, Approvals: sync.Approvals{AllowDeletes: allow, AllowAdminChanges: allow}})
 	end := time.Now()
@@ -160,14 +167,22 @@ func childSync(db, url, token, state string, rate, conc, allow int, dry, report 
 }
 
 // sampleLiveHeap keeps the largest /gc/heap/live:bytes seen in *peakKB
-// until the returned function is called.
-func sampleLiveHeap(peakKB *int64) (stop func()) {
+// until the returned function is called. onPeak, when set, is called each
+// time the peak grows by a twentieth, so a heap profile taken there shows
+// what the run holds at its largest (a heap profile describes the last
+// completed collection, the same one the live figure comes from).
+func sampleLiveHeap(peakKB *int64, onPeak func()) (stop func()) {
 	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	done, finished := make(chan struct{}), make(chan struct{})
+	var profiled int64
 	read := func() {
 		metrics.Read(s)
 		if s[0].Value.Kind() == metrics.KindUint64 {
 			*peakKB = max(*peakKB, int64(s[0].Value.Uint64()/1024))
+		}
+		if onPeak != nil && *peakKB > profiled+profiled/20 {
+			profiled = *peakKB
+			onPeak()
 		}
 	}
 	go func() {
@@ -221,6 +236,8 @@ type timedTarget struct {
 	once     gosync.Once
 	first    time.Time
 	firstRSS int64
+
+	memProfile string // heap profile written when the users listing ends
 }
 
 func (t *timedTarget) ListLocations(ctx context.Context) ([]visitor.Location, error) {
@@ -236,7 +253,24 @@ func (t *timedTarget) ListManagedUsers(ctx context.Context, prefix string) ([]vi
 	u, err := t.Client.ListManagedUsers(ctx, prefix)
 	t.listEnd = time.Now()
 	t.listTook += t.listEnd.Sub(start)
+	if t.memProfile != "" {
+		writeHeapProfile(t.memProfile, true)
+	}
 	return u, err
+}
+
+// writeHeapProfile records what was live at the last collection, after
+// forcing one when gc is set (a full GC: only when asked for).
+func writeHeapProfile(path string, gc bool) {
+	f, err := os.Create(path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	if gc {
+		runtime.GC()
+	}
+	_ = pprof.WriteHeapProfile(f)
 }
 
 func (t *timedTarget) wrote() {

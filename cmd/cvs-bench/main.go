@@ -54,6 +54,7 @@ type config struct {
 	profile     string // folder for the child syncs' CPU profiles
 	memLimit    string // GOMEMLIMIT for the child syncs; empty: the Go default (none)
 	report      bool   // also write last-report.json as the CLI does
+	memProfile  string // folder for heap profiles of the syncs
 	self        string // the executable that runs the child syncs
 }
 
@@ -78,6 +79,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.memLimit, "gomemlimit", "", "run the syncs with this GOMEMLIMIT (e.g. 150MiB): the Go runtime then collects harder instead of growing")
 	fs.BoolVar(&c.report, "write-report", false, "after each measured sync, also write last-report.json as the CLI does (the whole plan, indented) and report its size")
 	fs.StringVar(&c.profile, "cpuprofile-dir", "", "write CPU profiles of every sync and of the simulator into this folder")
+	fs.StringVar(&c.memProfile, "memprofile-dir", "", "write a heap profile of every sync, taken when its users listing ends (costs a full GC there), into this folder")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -296,6 +298,10 @@ func runChild(ctx context.Context, c config, t *target, db, state string, n int,
 	if c.profile != "" {
 		name := fmt.Sprintf("%d-%s.cpu", n, strings.NewReplacer(" ", "", "%", "pct").Replace(scenario))
 		args = append(args, "--cpuprofile", filepath.Join(c.profile, name))
+	}
+	if c.memProfile != "" {
+		name := fmt.Sprintf("%d-%s.heap", n, strings.NewReplacer(" ", "", "%", "pct").Replace(scenario))
+		args = append(args, "--memprofile", filepath.Join(c.memProfile, name))
 	}
 	cmd := exec.CommandContext(ctx, c.self, args...)
 	cmd.Env = os.Environ()
