@@ -31,6 +31,11 @@ type applier struct {
 	mu      gosync.Mutex
 	applied []appliedChange
 	audit   *auditLog // nil: no audit log
+	skipped struct {  // changes a stopping run did not start
+		n     int
+		first []string
+		err   error
+	}
 }
 
 // appliedChange is a write the server accepted, waiting to be re-read.
@@ -58,6 +63,7 @@ func (a *applier) apply(ctx context.Context, p *Plan) {
 	}
 	verify := a.now()
 	a.verify(ctx)
+	a.stopped()
 	a.rep.Phases.ApplyMS = verify.Sub(start).Milliseconds()
 	a.rep.Phases.VerifyMS = a.now().Sub(verify).Milliseconds()
 }
@@ -84,7 +90,7 @@ func (a *applier) locations(ctx context.Context, lcs []LocationCreate) {
 	for _, lc := range lcs {
 		a.progress.step()
 		if err := ctx.Err(); err != nil {
-			a.fail(UserChange{Action: ActionCreateLocation, UserName: lc.Location.Name, ExternalID: lc.Location.ExternalID}, "not attempted: "+err.Error())
+			a.notAttempted(UserChange{Action: ActionCreateLocation, UserName: lc.Location.Name, ExternalID: lc.Location.ExternalID}, err)
 			continue
 		}
 		got, err := a.t.CreateLocation(ctx, lc.Location)
@@ -97,8 +103,9 @@ func (a *applier) locations(ctx context.Context, lcs []LocationCreate) {
 		a.rep.Counts.LocationsCreated++
 		a.log.Info("location created", zap.String("externalId", lc.Location.ExternalID),
 			zap.String("visitorId", got.ID), zap.String("name", lc.Location.Name))
+		a.audit.addLocation(got.ID)
 		a.audit.write(AuditEntry{Time: a.now().UTC(), Action: ActionCreateLocation,
-			User: lc.Location.Name, ExternalID: lc.Location.ExternalID, VisitorID: got.ID, Result: "ok"})
+			User: lc.Location.Name, ExternalID: lc.Location.ExternalID, VisitorID: got.ID, Result: "ok"}, nil, nil)
 	}
 }
 
@@ -167,7 +174,7 @@ func (s *sharedAccess) put(in, resolved []visitor.Access) {
 
 func (a *applier) change(ctx context.Context, c UserChange) {
 	if err := ctx.Err(); err != nil {
-		a.fail(c, "not attempted: "+err.Error())
+		a.notAttempted(c, err)
 		return
 	}
 	switch c.Action {
@@ -179,7 +186,7 @@ func (a *applier) change(ctx context.Context, c UserChange) {
 		}
 		a.mu.Lock()
 		a.rep.Counts.Deleted++
-		a.audit.write(a.entry(c, ActionDelete, "ok", "", c.Before, nil))
+		a.audit.write(a.entry(c, ActionDelete, "ok", ""), c.Before, nil)
 		a.mu.Unlock()
 		a.log.Info("user deleted", zap.String("user", c.UserName), zap.String("externalId", c.ExternalID), zap.String("visitorId", c.VisitorID))
 	case ActionDeactivate:
@@ -326,9 +333,12 @@ func updateFix(err error, want visitor.User, fields []visitor.Field) string {
 // accepted records a write Visitor answered 2xx, in the audit log at
 // once and for the re-read at the end of the run.
 func (a *applier) accepted(ac appliedChange) {
-	e := a.entry(ac.c, ac.action, "applied", "", ac.c.Before, &ac.want)
-	e.VisitorID, e.Fields = ac.id, ac.fields
-	a.audit.write(e)
+	e := a.entry(ac.c, ac.action, "applied", "")
+	e.VisitorID = ac.id
+	if ac.action != ActionCreate { // a create sends every field
+		e.Fields = ac.fields
+	}
+	a.audit.write(e, ac.c.Before, &ac.want)
 	a.mu.Lock()
 	a.applied = append(a.applied, ac)
 	a.mu.Unlock()
@@ -347,7 +357,7 @@ func (a *applier) conflict(c UserChange, visitorID, reason, fix string) {
 	a.mu.Lock()
 	a.rep.Counts.Conflicts++
 	a.rep.Conflicts = append(a.rep.Conflicts, Issue{UserName: c.UserName, ExternalID: c.ExternalID, VisitorID: visitorID, Reason: reason, Fix: fix})
-	a.audit.write(a.entry(c, c.Action, "conflict", reason, c.Before, nil))
+	a.audit.write(a.entry(c, c.Action, "conflict", reason), c.Before, nil)
 	a.mu.Unlock()
 	a.log.Warn("user conflict", zap.String("action", string(c.Action)), zap.String("user", c.UserName),
 		zap.String("externalId", c.ExternalID), zap.String("reason", reason), zap.String("fix", fix))
@@ -357,15 +367,51 @@ func (a *applier) fail(c UserChange, reason string) {
 	a.mu.Lock()
 	a.rep.Counts.Failed++
 	a.rep.Failures = append(a.rep.Failures, Failure{User: c.UserName, ExternalID: c.ExternalID, Action: c.Action, Reason: reason})
-	a.audit.write(a.entry(c, c.Action, "failed", reason, c.Before, nil))
+	a.audit.write(a.entry(c, c.Action, "failed", reason), c.Before, nil)
 	a.mu.Unlock()
 	a.log.Warn("user change failed", zap.String("action", string(c.Action)), zap.String("user", c.UserName),
 		zap.String("externalId", c.ExternalID), zap.String("reason", reason))
 }
 
-func (a *applier) entry(c UserChange, act Action, result, reason string, before, after *visitor.User) AuditEntry {
+// notAttempted reports a change a stopping run did not start. The report
+// lists each one; the log and the audit log get one summary line per run
+// (stopped), since at 100 000 users a line each would bury what happened.
+func (a *applier) notAttempted(c UserChange, err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.rep.Counts.Failed++
+	a.rep.Failures = append(a.rep.Failures, Failure{User: c.UserName, ExternalID: c.ExternalID, Action: c.Action, Reason: "not attempted: " + err.Error()})
+	if a.skipped.n == 0 {
+		a.skipped.err = err
+	}
+	a.skipped.n++
+	if len(a.skipped.first) < skippedNamed {
+		a.skipped.first = append(a.skipped.first, c.UserName)
+	}
+}
+
+// skippedNamed is how many unattempted changes the summary line names.
+const skippedNamed = 5
+
+// stopped writes the summary of the changes a stopped run did not attempt.
+func (a *applier) stopped() {
+	s := a.skipped
+	if s.n == 0 {
+		return
+	}
+	names := strings.Join(s.first, ", ")
+	if s.n > len(s.first) {
+		names += ", …"
+	}
+	reason := fmt.Sprintf("%d changes not attempted (%s): %v", s.n, names, s.err)
+	a.audit.write(AuditEntry{Time: a.now().UTC(), Action: ActionRun, Result: "stopped", Reason: reason}, nil, nil)
+	a.log.Warn("changes not attempted", zap.Int("count", s.n), zap.Strings("first", s.first), zap.String("reason", s.err.Error()))
+}
+
+// entry is an audit line about c; write adds the users before and after.
+func (a *applier) entry(c UserChange, act Action, result, reason string) AuditEntry {
 	return AuditEntry{Time: a.now().UTC(), Action: act, User: c.UserName, ExternalID: c.ExternalID,
-		VisitorID: c.VisitorID, Result: result, Reason: reason, Fields: c.Fields(), Before: before, After: after}
+		VisitorID: c.VisitorID, Result: result, Reason: reason, Fields: c.Fields()}
 }
 
 // verify re-reads every accepted write: a server that answered 2xx but
@@ -412,13 +458,18 @@ func (a *applier) verifyChunk(ctx context.Context, applied []appliedChange, orRe
 		}
 	}
 	for _, ac := range applied {
-		result, after := "ok", &visitor.User{}
+		// The applied line holds the user before and as sent; this one
+		// names the user and the result, and the re-read user only when
+		// it differs from what was sent in a field this run did not send.
+		e := AuditEntry{Time: a.now().UTC(), Action: ac.action, User: ac.c.UserName, ExternalID: ac.c.ExternalID,
+			VisitorID: ac.id, Result: "ok"}
+		var after *visitor.User
 		u, found := got[ac.c.ExternalID]
 		switch {
 		case ctx.Err() != nil:
 			// Shutting down: the server accepted the write, so count it;
 			// the next run's plan checks it anyway.
-			result, after = "ok-unverified", nil
+			e.Result = "ok-unverified"
 		case !found && readErr != nil:
 			a.fail(ac.c, "re-reading after "+string(ac.action)+": "+readErr.Error())
 			continue
@@ -436,7 +487,16 @@ func (a *applier) verifyChunk(ctx context.Context, applied []appliedChange, orRe
 				a.fail(ac.c, "after "+string(ac.action)+" Visitor differs from the plan: "+strings.Join(diffs, "; "))
 				continue
 			}
-			*after = u
+			var other []string
+			for _, f := range fieldOrder {
+				if !slices.Contains(ac.fields, f) && !fieldEqual(u, ac.want, f) {
+					other = append(other, string(f))
+				}
+			}
+			if len(other) > 0 {
+				e.Reason = "Visitor differs from the user sent in fields this run did not change: " + strings.Join(other, ", ")
+				after = &u
+			}
 		}
 		a.mu.Lock()
 		switch ac.action {
@@ -449,12 +509,10 @@ func (a *applier) verifyChunk(ctx context.Context, applied []appliedChange, orRe
 		case ActionDeactivate:
 			a.rep.Counts.Deactivated++
 		}
-		e := a.entry(ac.c, ac.action, result, "", ac.c.Before, after)
-		e.VisitorID, e.Fields = ac.id, ac.fields
-		a.audit.write(e)
+		a.audit.write(e, nil, after)
 		a.mu.Unlock()
 		a.log.Info("user "+pastTense(ac.action), zap.String("user", ac.c.UserName), zap.String("externalId", ac.c.ExternalID),
-			zap.String("visitorId", ac.id), zap.String("fields", fieldList(ac.fields)), zap.Bool("verified", after != nil))
+			zap.String("visitorId", ac.id), zap.String("fields", fieldList(ac.fields)), zap.Bool("verified", e.Result == "ok"))
 	}
 }
 

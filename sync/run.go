@@ -226,7 +226,7 @@ func (r *Runner) run(ctx context.Context, f RunFlags, o Options, now func() time
 	}
 	a := &applier{t: r.Target, o: o, log: log, rep: rep, now: now, resolved: map[string]string{}, progress: r.Progress}
 	if r.AuditPath != "" {
-		a.audit = &auditLog{path: r.AuditPath, run: rep.RunID}
+		a.audit = newAuditLog(r.AuditPath, rep.RunID, locs)
 	}
 	ps := plan.Summary
 	r.Progress.begin(ps.Creates + ps.Updates + ps.Deletes + ps.Deactivates + ps.LocationCreates)

@@ -425,8 +425,10 @@ func TestRunOnceAuditLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer fh.Close()
-	// A write Visitor accepted is on record at once ("applied"), before
-	// the re-read confirms it ("ok"); a delete is not re-read.
+	// A write Visitor accepted is on record at once ("applied", with the
+	// user before and as sent), before the re-read confirms it ("ok", the
+	// user and the result only); a delete is not re-read. The run's header
+	// comes first.
 	lines := map[string]int{}
 	var order []string
 	sc := bufio.NewScanner(fh)
@@ -435,17 +437,26 @@ func TestRunOnceAuditLog(t *testing.T) {
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
 			t.Fatalf("bad line %q: %v", sc.Text(), err)
 		}
-		if e.Run != "run-1" || (e.Result != "ok" && e.Result != "applied") || e.VisitorID == "" {
-			t.Errorf("entry = %+v", e)
-		}
-		if e.Action == ActionUpdate && (e.Before == nil || e.After == nil || e.Before.GivenName != "Old" || e.After.GivenName != "First1") {
-			t.Errorf("update entry before/after = %+v", e)
-		}
 		k := string(e.Action) + " " + e.Result
 		lines[k]++
 		order = append(order, k)
+		if e.Action == ActionRun {
+			if len(order) != 1 || !slices.Equal(e.Locations, []string{"loc-1", "loc-2", "loc-h"}) {
+				t.Errorf("header = %+v at line %d", e, len(order))
+			}
+			continue
+		}
+		if e.Run != "run-1" || (e.Result != "ok" && e.Result != "applied") || e.VisitorID == "" {
+			t.Errorf("entry = %+v", e)
+		}
+		switch {
+		case k == "update applied" && (e.Before == nil || e.After == nil || e.Before.GivenName != "Old" || e.After.GivenName != "First1"):
+			t.Errorf("update entry before/after = %+v", e)
+		case e.Result == "ok" && e.Action != ActionDelete && (e.Before != nil || e.After != nil):
+			t.Errorf("%s repeats the user: %+v", k, e)
+		}
 	}
-	want := map[string]int{"create applied": 1, "create ok": 1, "update applied": 1, "update ok": 1, "delete ok": 1}
+	want := map[string]int{"run started": 1, "create applied": 1, "create ok": 1, "update applied": 1, "update ok": 1, "delete ok": 1}
 	if fmt.Sprint(lines) != fmt.Sprint(want) {
 		t.Errorf("audit lines = %v, want %v", lines, want)
 	}
@@ -519,8 +530,9 @@ func TestRunOnceCanceledReportsUnattemptedChanges(t *testing.T) {
 	f := newFake(baseLocs())
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	r, _ := newRunner(export(cu("1"), cu("2"), cu("3"), cu("4")), f, func(o *Options) { o.Concurrency = 1 })
+	r, logs := newRunner(export(cu("1"), cu("2"), cu("3"), cu("4")), f, func(o *Options) { o.Concurrency = 1 })
 	r.Target = cancelOnCreate{fakeTarget: f, cancel: cancel}
+	r.AuditPath = filepath.Join(t.TempDir(), "audit.jsonl")
 	rep, err := r.RunOnce(ctx, RunFlags{})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
@@ -536,6 +548,25 @@ func TestRunOnceCanceledReportsUnattemptedChanges(t *testing.T) {
 	}
 	if unattempted != 3 {
 		t.Errorf("unattempted = %d, failures %+v", unattempted, rep.Failures)
+	}
+	// One summary line for what was not attempted, in the log and in the
+	// audit log, not one per user.
+	if n := logs.FilterMessage("user change failed").Len(); n != 0 {
+		t.Errorf("%d 'user change failed' lines for unattempted changes", n)
+	}
+	sum := logs.FilterMessage("changes not attempted").All()
+	if len(sum) != 1 || sum[0].ContextMap()["count"] != int64(3) || !strings.Contains(fmt.Sprint(sum[0].ContextMap()["first"]), "user2@example.com") {
+		t.Errorf("summary lines = %+v", sum)
+	}
+	b, err := os.ReadFile(r.AuditPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(b), `"result":"failed"`); n != 0 {
+		t.Errorf("%d failed audit lines for unattempted changes:\n%s", n, b)
+	}
+	if n := strings.Count(string(b), `"result":"stopped","reason":"3 changes not attempted (user2@example.com, user3@example.com, user4@example.com): context canceled"`); n != 1 {
+		t.Errorf("no stopped summary line in the audit log:\n%s", b)
 	}
 }
 
