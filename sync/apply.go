@@ -39,11 +39,17 @@ type applier struct {
 }
 
 // appliedChange is a write the server accepted, waiting to be re-read.
+// It points into the plan instead of copying: an initial sync of 100 000
+// users holds one per user until the end, and copies of the change and of
+// the user sent were a third of its peak live heap.
 type appliedChange struct {
-	c      UserChange
+	c      *UserChange
 	action Action // create, update, deactivate, or "adopt"
 	id     string
-	want   visitor.User
+	// want is what was sent when it is not what resolving c.Desired gives
+	// again (a refused rename sent the old userName; an adoption); nil
+	// otherwise.
+	want   *visitor.User
 	fields []visitor.Field
 }
 
@@ -56,7 +62,7 @@ func (a *applier) apply(ctx context.Context, p *Plan) {
 	a.locations(ctx, p.LocationCreates)
 	removals := append(slices.Clone(p.Deletes), p.Deactivates...)
 	for _, phase := range [][]UserChange{removals, p.Updates, p.Creates} {
-		pool(ctx, a.o.Concurrency, phase, func(c UserChange) {
+		pool(ctx, a.o.Concurrency, pointers(phase), func(c *UserChange) {
 			a.change(ctx, c)
 			a.progress.step()
 		})
@@ -66,6 +72,14 @@ func (a *applier) apply(ctx context.Context, p *Plan) {
 	a.stopped()
 	a.rep.Phases.ApplyMS = verify.Sub(start).Milliseconds()
 	a.rep.Phases.VerifyMS = a.now().Sub(verify).Milliseconds()
+}
+
+func pointers[T any](items []T) []*T {
+	out := make([]*T, len(items))
+	for i := range items {
+		out[i] = &items[i]
+	}
+	return out
 }
 
 // pool runs fn over items with at most n at a time.
@@ -172,41 +186,44 @@ func (s *sharedAccess) put(in, resolved []visitor.Access) {
 	s.m[accessKey{&in[0], len(in)}] = slices.Clip(resolved)
 }
 
-func (a *applier) change(ctx context.Context, c UserChange) {
+// change applies one change of the plan; c points into the plan and is
+// never written to.
+func (a *applier) change(ctx context.Context, c *UserChange) {
 	if err := ctx.Err(); err != nil {
-		a.notAttempted(c, err)
+		a.notAttempted(*c, err)
 		return
 	}
 	switch c.Action {
 	case ActionDelete:
 		err := a.t.DeleteUser(ctx, c.VisitorID)
 		if err != nil && !errors.Is(err, visitor.ErrNotFound) { // already gone is what we wanted
-			a.refused(c, err, "the last active admin cannot be removed: make another user admin first")
+			a.refused(*c, err, "the last active admin cannot be removed: make another user admin first")
 			return
 		}
 		a.mu.Lock()
 		a.rep.Counts.Deleted++
-		a.audit.write(a.entry(c, ActionDelete, "ok", ""), c.Before, nil)
+		a.audit.write(a.entry(*c, ActionDelete, "ok", ""), c.Before, nil)
 		a.mu.Unlock()
 		a.log.Info("user deleted", zap.String("user", c.UserName), zap.String("externalId", c.ExternalID), zap.String("visitorId", c.VisitorID))
 	case ActionDeactivate:
 		if _, err := a.t.UpdateUser(ctx, c.VisitorID, *c.Desired, c.Fields()); err != nil {
-			a.refused(c, err, "the last active admin cannot be deactivated: make another user admin first")
+			a.refused(*c, err, "the last active admin cannot be deactivated: make another user admin first")
 			return
 		}
-		a.accepted(appliedChange{c: c, action: ActionDeactivate, id: c.VisitorID, want: *c.Desired, fields: c.Fields()})
+		a.accepted(appliedChange{c: c, action: ActionDeactivate, id: c.VisitorID, fields: c.Fields()}, *c.Desired)
 	case ActionUpdate:
 		want, err := a.resolve(*c.Desired)
 		if err != nil {
-			a.fail(c, err.Error())
+			a.fail(*c, err.Error())
 			return
 		}
 		fields := c.Fields()
+		var sent *visitor.User
 		_, err = a.t.UpdateUser(ctx, c.VisitorID, want, fields)
 		if err != nil && slices.Contains(fields, visitor.FieldUserName) && renameRefused(err) {
 			// The email change is refused: a conflict with the fix. The
 			// user's other changes still apply under the old userName.
-			a.conflict(c, c.VisitorID, "Visitor refused the email change "+c.Before.UserName+" → "+want.UserName+": "+err.Error(),
+			a.conflict(*c, c.VisitorID, "Visitor refused the email change "+c.Before.UserName+" → "+want.UserName+": "+err.Error(),
 				renameFix(err, c.Before.UserName, want.UserName))
 			if len(fields) == 1 {
 				return
@@ -214,30 +231,31 @@ func (a *applier) change(ctx context.Context, c UserChange) {
 			fields = slices.DeleteFunc(fields, func(f visitor.Field) bool { return f == visitor.FieldUserName })
 			want.UserName, want.Email = c.Before.UserName, c.Before.Email
 			if _, err = a.t.UpdateUser(ctx, c.VisitorID, want, fields); err != nil {
-				a.refused(c, err, updateFix(err, want, fields))
+				a.refused(*c, err, updateFix(err, want, fields))
 				return
 			}
+			sent = &want
 		} else if err != nil {
-			a.refused(c, err, updateFix(err, want, fields))
+			a.refused(*c, err, updateFix(err, want, fields))
 			return
 		}
-		a.accepted(appliedChange{c: c, action: ActionUpdate, id: c.VisitorID, want: want, fields: fields})
+		a.accepted(appliedChange{c: c, action: ActionUpdate, id: c.VisitorID, want: sent, fields: fields}, want)
 	case ActionCreate:
 		want, err := a.resolve(*c.Desired)
 		if err != nil {
-			a.fail(c, err.Error())
+			a.fail(*c, err.Error())
 			return
 		}
 		got, err := a.t.CreateUser(ctx, want)
 		if errors.Is(err, visitor.ErrConflict) {
-			a.adopt(ctx, c, want)
+			a.adopt(ctx, *c, want)
 			return
 		}
 		if err != nil {
-			a.fail(c, err.Error())
+			a.fail(*c, err.Error())
 			return
 		}
-		a.accepted(appliedChange{c: c, action: ActionCreate, id: got.ID, want: want, fields: fieldOrder})
+		a.accepted(appliedChange{c: c, action: ActionCreate, id: got.ID, fields: fieldOrder}, want)
 	}
 }
 
@@ -285,8 +303,8 @@ func (a *applier) adopt(ctx context.Context, c UserChange, want visitor.User) {
 		a.refused(c, err, "free the userName in Visitor or correct the email in Condeco")
 		return
 	}
-	c.VisitorID, c.Before = found.ID, found
-	a.accepted(appliedChange{c: c, action: ActionAdopt, id: found.ID, want: d, fields: fields})
+	c.VisitorID, c.Before = found.ID, found // c is adopt's own copy
+	a.accepted(appliedChange{c: &c, action: ActionAdopt, id: found.ID, want: &d, fields: fields}, d)
 }
 
 // renameRefused says whether Visitor refused an update because of its
@@ -332,13 +350,13 @@ func updateFix(err error, want visitor.User, fields []visitor.Field) string {
 
 // accepted records a write Visitor answered 2xx, in the audit log at
 // once and for the re-read at the end of the run.
-func (a *applier) accepted(ac appliedChange) {
-	e := a.entry(ac.c, ac.action, "applied", "")
+func (a *applier) accepted(ac appliedChange, sent visitor.User) {
+	e := a.entry(*ac.c, ac.action, "applied", "")
 	e.VisitorID = ac.id
 	if ac.action != ActionCreate { // a create sends every field
 		e.Fields = ac.fields
 	}
-	a.audit.write(e, ac.c.Before, &ac.want)
+	a.audit.write(e, ac.c.Before, &sent)
 	a.mu.Lock()
 	a.applied = append(a.applied, ac)
 	a.mu.Unlock()
@@ -414,6 +432,16 @@ func (a *applier) entry(c UserChange, act Action, result, reason string) AuditEn
 		VisitorID: c.VisitorID, Result: result, Reason: reason, Fields: c.Fields()}
 }
 
+// sent is the user an accepted write sent: resolving the plan's user again
+// gives it (the resolved access lists are shared, so this costs no copy
+// of them) unless the write had to send something else.
+func (a *applier) sent(ac appliedChange) (visitor.User, error) {
+	if ac.want != nil {
+		return *ac.want, nil
+	}
+	return a.resolve(*ac.c.Desired)
+}
+
 // verify re-reads every accepted write: a server that answered 2xx but
 // dropped a field (a phone it thinks is not E.164, an unknown location) is
 // a failure, and the next run will try again. The re-read is batched by
@@ -471,25 +499,30 @@ func (a *applier) verifyChunk(ctx context.Context, applied []appliedChange, orRe
 			// the next run's plan checks it anyway.
 			e.Result = "ok-unverified"
 		case !found && readErr != nil:
-			a.fail(ac.c, "re-reading after "+string(ac.action)+": "+readErr.Error())
+			a.fail(*ac.c, "re-reading after "+string(ac.action)+": "+readErr.Error())
 			continue
 		case !found:
-			a.fail(ac.c, "after "+string(ac.action)+" Visitor no longer has the user")
+			a.fail(*ac.c, "after "+string(ac.action)+" Visitor no longer has the user")
 			continue
 		default:
+			want, err := a.sent(ac)
+			if err != nil {
+				a.fail(*ac.c, "after "+string(ac.action)+": "+err.Error())
+				continue
+			}
 			var diffs []string
 			for _, f := range ac.fields {
-				if !fieldEqual(u, ac.want, f) {
-					diffs = append(diffs, fmt.Sprintf("%s is %q, want %q", f, fieldValue(u, f), fieldValue(ac.want, f)))
+				if !fieldEqual(u, want, f) {
+					diffs = append(diffs, fmt.Sprintf("%s is %q, want %q", f, fieldValue(u, f), fieldValue(want, f)))
 				}
 			}
 			if len(diffs) > 0 {
-				a.fail(ac.c, "after "+string(ac.action)+" Visitor differs from the plan: "+strings.Join(diffs, "; "))
+				a.fail(*ac.c, "after "+string(ac.action)+" Visitor differs from the plan: "+strings.Join(diffs, "; "))
 				continue
 			}
 			var other []string
 			for _, f := range fieldOrder {
-				if !slices.Contains(ac.fields, f) && !fieldEqual(u, ac.want, f) {
+				if !slices.Contains(ac.fields, f) && !fieldEqual(u, want, f) {
 					other = append(other, string(f))
 				}
 			}
