@@ -20,6 +20,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -40,8 +41,9 @@ func main() {
 // config is the bench's flags.
 type config struct {
 	sizes       []int
-	budget      int // the real budget, calls per minute
-	scale       float64
+	budget      int           // the real budget, calls per minute
+	scale       float64       // the factor of the size being run
+	scales      []float64     // one per size
 	latency     time.Duration // the real per-request latency
 	serverBurst int
 	concurrency int
@@ -66,7 +68,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	sizes := fs.String("sizes", "1000,10000,100000", "comma-separated numbers of Condeco user rows")
 	var c config
 	fs.IntVar(&c.budget, "budget", 500, "the target's call budget per minute (Visitor: 500)")
-	fs.Float64Var(&c.scale, "scale", 100, "multiply the budget (client and server alike) and divide the latency by this, so that big sizes finish in minutes")
+	scales := fs.String("scale", "100", "multiply the budget (client and server alike) and divide the latency by this, so that big sizes finish in minutes; one factor, or one per size (comma-separated), e.g. 100,100,30 for a size whose requests are too big for the machine to serve at x100")
 	fs.DurationVar(&c.latency, "latency", 100*time.Millisecond, "real-world time the target takes per request (simulated as latency/scale)")
 	fs.IntVar(&c.serverBurst, "server-burst", 10, "calls the simulator accepts at once before its per-minute rate applies")
 	fs.IntVar(&c.concurrency, "concurrency", 4, "scim_concurrency of the sync")
@@ -88,8 +90,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "cvs-bench: --sizes:", err)
 		return 2
 	}
-	if c.scale <= 0 || c.budget <= 0 || c.concurrency <= 0 || c.perLocation <= 0 || c.serverBurst <= 0 || c.maxLocs < 0 {
-		fmt.Fprintln(stderr, "cvs-bench: --scale, --budget, --concurrency, --users-per-location and --server-burst must be positive")
+	if c.scales, err = parseScales(*scales, len(c.sizes)); err != nil {
+		fmt.Fprintln(stderr, "cvs-bench: --scale:", err)
+		return 2
+	}
+	c.scale = c.scales[0]
+	if c.budget <= 0 || c.concurrency <= 0 || c.perLocation <= 0 || c.serverBurst <= 0 || c.maxLocs < 0 {
+		fmt.Fprintln(stderr, "cvs-bench: --budget, --concurrency, --users-per-location and --server-burst must be positive")
 		return 2
 	}
 	if c.self, err = os.Executable(); err != nil {
@@ -137,10 +144,31 @@ func parseSizes(s string) ([]int, error) {
 	return out, nil
 }
 
+// parseScales reads one factor for every size, or one per size.
+func parseScales(s string, sizes int) ([]float64, error) {
+	var out []float64
+	for _, f := range strings.Split(s, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil || v <= 0 {
+			return nil, fmt.Errorf("%q is not a positive factor", f)
+		}
+		out = append(out, v)
+	}
+	switch len(out) {
+	case sizes:
+		return out, nil
+	case 1:
+		return slices.Repeat(out, sizes), nil
+	}
+	return nil, fmt.Errorf("%d factors for %d sizes: give one, or one per size", len(out), sizes)
+}
+
 // sizeResult is every measurement for one size.
 type sizeResult struct {
-	Users      int // Condeco user rows
-	Exported   int // users the export hands to the sync
+	Scale      float64 // the budget's and latency's factor for this size
+	Rate       int     // calls a minute on client and server: budget x Scale
+	Users      int     // Condeco user rows
+	Exported   int     // users the export hands to the sync
 	Locations  int
 	GenerateMS float64
 	Day        dayChanges
@@ -203,10 +231,11 @@ func bench(ctx context.Context, c config, progress io.Writer) ([]sizeResult, err
 	} else {
 		defer os.RemoveAll(root)
 	}
-	fmt.Fprintf(progress, "budget %d calls/min x %g = %d/min (client and server), latency %s/%g = %s, server burst %d, concurrency %d\n",
-		c.budget, c.scale, c.rate(), c.latency, c.scale, scaledLatency(c), c.serverBurst, c.concurrency)
 	var out []sizeResult
-	for _, n := range c.sizes {
+	for i, n := range c.sizes {
+		c.scale = c.scales[i]
+		fmt.Fprintf(progress, "budget %d calls/min x %g = %d/min (client and server), latency %s/%g = %s, server burst %d, concurrency %d\n",
+			c.budget, c.scale, c.rate(), c.latency, c.scale, scaledLatency(c), c.serverBurst, c.concurrency)
 		r, err := benchSize(ctx, c, filepath.Join(root, strconv.Itoa(n)), n, progress)
 		if err != nil {
 			return out, fmt.Errorf("%d users: %w", n, err)
@@ -221,7 +250,7 @@ func scaledLatency(c config) time.Duration {
 }
 
 func benchSize(ctx context.Context, c config, dir string, n int, progress io.Writer) (sizeResult, error) {
-	res := sizeResult{Users: n, LoadBefore: loadAvg()}
+	res := sizeResult{Users: n, Scale: c.scale, Rate: c.rate(), LoadBefore: loadAvg()}
 	if err := os.MkdirAll(filepath.Join(dir, "state"), 0o755); err != nil {
 		return res, err
 	}

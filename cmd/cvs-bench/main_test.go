@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -28,7 +29,7 @@ func TestBenchTiny(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s\n%s", code, stderr.String(), stdout.String())
 	}
-	for _, want := range []string{"### Budget and requests", "### Outside the API", "### Goals", "| 200 (182) | 2 | initial |"} {
+	for _, want := range []string{"### Budget and requests", "### Outside the API", "### Goals", "| 200 (182) | 2 | x100 | initial |"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, stdout.String())
 		}
@@ -89,5 +90,30 @@ func TestParseSizes(t *testing.T) {
 				t.Errorf("parseSizes(%q) = %v, want %v", tc.in, got, tc.want)
 			}
 		}
+	}
+}
+
+func TestParseScales(t *testing.T) {
+	tests := []struct {
+		name, in string
+		sizes    int
+		want     []float64
+		wantErr  bool
+	}{
+		{"one for all", "100", 3, []float64{100, 100, 100}, false},
+		{"one per size", "100,100,30", 3, []float64{100, 100, 30}, false},
+		{"spaces and fractions", " 2.5 , 1", 2, []float64{2.5, 1}, false},
+		{"too few", "100,30", 3, nil, true},
+		{"zero", "0", 1, nil, true},
+		{"negative", "100,-1", 2, nil, true},
+		{"not a number", "x", 1, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseScales(tt.in, tt.sizes)
+			if (err != nil) != tt.wantErr || !slices.Equal(got, tt.want) {
+				t.Fatalf("parseScales(%q, %d) = %v, %v; want %v (error %v)", tt.in, tt.sizes, got, err, tt.want, tt.wantErr)
+			}
+		})
 	}
 }

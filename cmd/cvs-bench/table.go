@@ -18,8 +18,8 @@ const (
 // printTables writes the figures as Markdown tables, the form
 // docs/benchmarks.md keeps them in.
 func printTables(w io.Writer, c config, rs []sizeResult) {
-	fmt.Fprintf(w, "\nBudget %d/min scaled x%g to %d/min on client and server; latency %s scaled to %s; server burst %d; concurrency %d; %d users per location",
-		c.budget, c.scale, c.rate(), c.latency, scaledLatency(c), c.serverBurst, c.concurrency, c.perLocation)
+	fmt.Fprintf(w, "\nBudget %d/min scaled on client and server by the factor in the table (the latency, %s, divided by it); server burst %d; concurrency %d; %d users per location",
+		c.budget, c.latency, c.serverBurst, c.concurrency, c.perLocation)
 	if c.maxLocs > 0 {
 		fmt.Fprintf(w, ", at most %d locations", c.maxLocs)
 	}
@@ -29,15 +29,15 @@ func printTables(w io.Writer, c config, rs []sizeResult) {
 	fmt.Fprintln(w, ".")
 
 	fmt.Fprintln(w, "\n### Budget and requests")
-	fmt.Fprintln(w, "\n| users (exported) | locations | run | changed | requests | minimum | overhead | writes | write phase | budget use | 429s |")
-	fmt.Fprintln(w, "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "\n| users (exported) | locations | scale | run | changed | requests | minimum | overhead | writes | write phase | budget use | 429s |")
+	fmt.Fprintln(w, "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, s := range rs {
 		for _, r := range s.Runs {
 			sm := r.Child.Summary
 			changed := sm.Creates + sm.Updates + sm.Deletes + sm.Deactivates + sm.LocationCreates
-			fmt.Fprintf(w, "| %s (%s) | %s | %s | %s | %s | %s | %.4f | %s | %s | %s | %d |\n",
-				num(s.Users), num(s.Exported), num(s.Locations), r.Scenario, num(changed), num(int(r.Child.Requests)),
-				num(int(r.Child.MinRequests)), r.Overhead(), num(r.Writes), secs(r.WriteSpanMS), use(r, c), r.Server429)
+			fmt.Fprintf(w, "| %s (%s) | %s | x%g | %s | %s | %s | %s | %.4f | %s | %s | %s | %d |\n",
+				num(s.Users), num(s.Exported), num(s.Locations), s.Scale, r.Scenario, num(changed), num(int(r.Child.Requests)),
+				num(int(r.Child.MinRequests)), r.Overhead(), num(r.Writes), secs(r.WriteSpanMS), use(r, s.Rate), r.Server429)
 		}
 	}
 
@@ -88,7 +88,7 @@ func printGrowth(w io.Writer, c config, a, b sizeResult) {
 			{"peak RSS", float64(ra.ProcMaxRSSKB), float64(rb.ProcMaxRSSKB), func(v float64) string { return mib(int64(v)) }},
 			{"requests", float64(ra.Child.Requests), float64(rb.Child.Requests), func(v float64) string { return num(int(v)) }},
 			{"overhead", ra.Overhead(), rb.Overhead(), func(v float64) string { return fmt.Sprintf("%.4f", v) }},
-			{"budget use", ra.BudgetUse(c.rate()), rb.BudgetUse(c.rate()), func(v float64) string { return fmt.Sprintf("%.3f", v) }},
+			{"budget use", ra.BudgetUse(a.Rate), rb.BudgetUse(b.Rate), func(v float64) string { return fmt.Sprintf("%.3f", v) }},
 			{"run wall time", ra.WallMS, rb.WallMS, secs},
 		}
 		for _, r := range rows {
@@ -117,7 +117,7 @@ func printGoals(w io.Writer, c config, rs []sizeResult) {
 			// Budget use means something only over a write phase long
 			// enough to hold many budget intervals.
 			if r.Writes >= 1000 {
-				u := r.BudgetUse(c.rate())
+				u := r.BudgetUse(s.Rate)
 				lines = append(lines, fmt.Sprintf("- budget use >= %.2f, %s users, %s: %.3f %s", goalBudgetUse, num(s.Users), r.Scenario, u, mark(u >= goalBudgetUse)))
 			}
 			lines = append(lines, fmt.Sprintf("- 429s = 0, %s users, %s: %d %s", num(s.Users), r.Scenario, r.Server429, mark(r.Server429 == 0)))
@@ -133,11 +133,11 @@ func printGoals(w io.Writer, c config, rs []sizeResult) {
 	fmt.Fprintln(w, strings.Join(lines, "\n"))
 }
 
-func use(r runResult, c config) string {
+func use(r runResult, rate int) string {
 	if r.Writes < 2 {
 		return "–"
 	}
-	return fmt.Sprintf("%.3f", r.BudgetUse(c.rate()))
+	return fmt.Sprintf("%.3f", r.BudgetUse(rate))
 }
 
 func num(n int) string {
