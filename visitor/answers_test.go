@@ -166,19 +166,29 @@ func TestErrorCarriesRetryAfter(t *testing.T) {
 // which is looked up instead of repeated.
 func TestUnreadableAnswers(t *testing.T) {
 	const garbled = `{"id":"u0001","userName":"a@exam`
+	// Cut inside the location list, which decodeUser cuts out of the
+	// bytes: still found garbled, not read as a user without locations.
+	const cutInExtension = `{"id":"u0001","userName":"a@example.com","` + DefaultUserSchema + `":{"locations":[{"value":"loc-1"},`
+	// Valid JSON that is not a user is the caller's error, not garbled.
+	const notAUser = `{"id":"u0001","active":"yes"}`
 	tests := []struct {
 		name      string
 		method    string
+		body      string
 		bad       int // how many answers are garbled
 		retryMax  int
 		wantErr   bool
 		wantCalls int
 		wantPosts int
 	}{
-		{"GET garbled once", http.MethodGet, 1, 3, false, 2, 0},
-		{"GET garbled past retries", http.MethodGet, 10, 2, true, 3, 0},
-		{"PATCH garbled once", http.MethodPatch, 1, 3, false, 2, 0},
-		{"POST garbled after storing is looked up", http.MethodPost, 1, 3, false, 1, 1},
+		{"GET garbled once", http.MethodGet, garbled, 1, 3, false, 2, 0},
+		{"GET garbled past retries", http.MethodGet, garbled, 10, 2, true, 3, 0},
+		{"GET cut in the extension", http.MethodGet, cutInExtension, 1, 3, false, 2, 0},
+		{"GET not a user is not sent again", http.MethodGet, notAUser, 1, 3, true, 1, 0},
+		{"PATCH garbled once", http.MethodPatch, garbled, 1, 3, false, 2, 0},
+		{"PATCH cut in the extension", http.MethodPatch, cutInExtension, 1, 3, false, 2, 0},
+		{"POST garbled after storing is looked up", http.MethodPost, garbled, 1, 3, false, 1, 1},
+		{"POST cut in the extension is looked up", http.MethodPost, cutInExtension, 1, 3, false, 1, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -195,7 +205,7 @@ func TestUnreadableAnswers(t *testing.T) {
 				}
 				w.Header().Set("Content-Type", mediaType)
 				w.WriteHeader(http.StatusOK)
-				_, _ = w.Write([]byte(garbled))
+				_, _ = w.Write([]byte(tt.body))
 				return true
 			}
 			o := testOptions(f.url())
@@ -218,8 +228,12 @@ func TestUnreadableAnswers(t *testing.T) {
 			if tt.wantErr != (err != nil) {
 				t.Fatalf("err = %v", err)
 			}
-			if err != nil && !strings.Contains(err.Error(), "unreadable") {
-				t.Fatalf("error does not say the answer was unreadable: %v", err)
+			want := "unreadable"
+			if tt.body == notAUser {
+				want = "decoding user"
+			}
+			if err != nil && !strings.Contains(err.Error(), want) {
+				t.Fatalf("error does not say %q: %v", want, err)
 			}
 			key := tt.method + " /Users/{id}"
 			if tt.method == http.MethodPost {

@@ -67,21 +67,108 @@ func rawUser(n int) []byte {
 	return b
 }
 
+// benchClient is a client that is never sent anything: the benchmarks
+// below measure encoding and decoding alone.
+func benchClient(b *testing.B) *Client {
+	c, err := New(Options{BaseURL: "https://visitor.example/scim/v2", Token: "t"}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
 // BenchmarkDecodeUser1000Locations maps one listed user with 1 000
 // locations (a tenant of 100 000 users at one location per hundred) to a
 // User, as a listing does for every user; most users carry one of a few
 // location lists.
 func BenchmarkDecodeUser1000Locations(b *testing.B) {
-	c, err := New(Options{BaseURL: "https://visitor.example/scim/v2", Token: "t"}, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+	c := benchClient(b)
 	raw := rawUser(1000)
 	b.SetBytes(int64(len(raw)))
 	b.ReportAllocs()
 	for b.Loop() {
 		if u, err := c.decodeUser(raw); err != nil || len(u.Access) != 1000 {
 			b.Fatalf("%d locations, %v", len(u.Access), err)
+		}
+	}
+}
+
+// userWith gives a user with n locations, as the sync creates one when
+// every user has every location.
+func userWith(n int) User {
+	u := sampleUser(42)
+	u.DefaultLocation = "loc-0001"
+	u.SendInvitation = true
+	u.Access = make([]Access, n)
+	for i := range u.Access {
+		u.Access[i] = Access{LocationID: fmt.Sprintf("loc-%04d", i+1), Role: RoleUser}
+	}
+	return u
+}
+
+// BenchmarkEncodeUser1000Locations writes the body of one create for a
+// user with 1 000 locations (~35 KB), as CreateUser sends it.
+func BenchmarkEncodeUser1000Locations(b *testing.B) {
+	c := benchClient(b)
+	u := userWith(1000)
+	b.SetBytes(int64(len(c.encodeUser(u))))
+	b.ReportAllocs()
+	for b.Loop() {
+		if body := c.encodeUser(u); len(body) < 30000 {
+			b.Fatalf("%d bytes", len(body))
+		}
+	}
+}
+
+// BenchmarkUserAnswer1000Locations reads the answer to a create or update
+// of a user with 1 000 locations, from the bytes received to the User, as
+// call and CreateUser do (check that it is not garbled, then decode).
+func BenchmarkUserAnswer1000Locations(b *testing.B) {
+	c := benchClient(b)
+	raw := rawUser(1000)
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		a := userAnswer{c: c}
+		if err := decodeBody(raw, &a); err != nil {
+			b.Fatal(err)
+		}
+		if u, err := a.result(); err != nil || len(u.Access) != 1000 {
+			b.Fatalf("%d locations, %v", len(u.Access), err)
+		}
+	}
+}
+
+// listPage is a page of n listed users with 1 000 locations each.
+func listPage(n int) []byte {
+	u := rawUser(1000)
+	page := fmt.Appendf(nil, `{"schemas":[%q],"totalResults":%d,"startIndex":1,"itemsPerPage":%d,"Resources":[`, ListResponseSchema, n, n)
+	for i := range n {
+		if i > 0 {
+			page = append(page, ',')
+		}
+		page = append(page, u...)
+	}
+	return append(page, "]}"...)
+}
+
+// BenchmarkListPage1000Locations reads one full list page (200 users with
+// 1 000 locations each, 7 MB) into Users, as list and ListUsers do: a
+// listing of 100 000 users is 500 of them.
+func BenchmarkListPage1000Locations(b *testing.B) {
+	c := benchClient(b)
+	data := listPage(DefaultPageSize)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		var page listResponse
+		if err := decodeBody(data, &page); err != nil {
+			b.Fatal(err)
+		}
+		for _, r := range page.Resources {
+			if u, err := c.decodeUser(r); err != nil || len(u.Access) != 1000 {
+				b.Fatalf("%d locations, %v", len(u.Access), err)
+			}
 		}
 	}
 }

@@ -29,6 +29,7 @@ const (
 	MaxBodyBytes     = 2 << 20 // the server answers 413 above this
 	DefaultTimeout   = 30 * time.Second
 	maxResponseBytes = 64 << 20
+	maxPreallocBytes = 16 << 20  // a page of 200 users with 1 000 locations each is 7 MB
 	maxListItems     = 1_000_000 // far above any tenant; stops a runaway listing
 	mediaType        = "application/scim+json"
 )
@@ -258,9 +259,16 @@ func (c *Client) endpoint(path string, q url.Values) string {
 func (c *Client) call(ctx context.Context, method, path string, q url.Values, in, out any) error {
 	var body []byte
 	if in != nil {
-		var err error
-		if body, err = json.Marshal(in); err != nil {
-			return fmt.Errorf("%s %s: encoding body: %w", method, path, err)
+		switch v := in.(type) {
+		case json.RawMessage: // written by this package (encodeUser)
+			body = v
+		case appender: // a patch: location lists write themselves
+			body = v.appendJSON(nil)
+		default:
+			var err error
+			if body, err = json.Marshal(in); err != nil {
+				return fmt.Errorf("%s %s: encoding body: %w", method, path, err)
+			}
 		}
 		if len(body) > MaxBodyBytes {
 			return fmt.Errorf("%s %s: body is %d bytes, limit is %d: %w", method, path, len(body), MaxBodyBytes, ErrTooLarge)
@@ -302,7 +310,7 @@ func (c *Client) call(ctx context.Context, method, path string, q url.Values, in
 			}
 			return &transportError{method: method, path: path, err: err}
 		}
-		data, rerr := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+		data, rerr := readBody(resp)
 		resp.Body.Close()
 		if resp.StatusCode == http.StatusUnauthorized && !refreshed && c.auth.refreshable() {
 			c.log.Info("token refused, fetching a new one", zap.String("method", method), zap.String("path", path))
@@ -319,7 +327,7 @@ func (c *Client) call(ctx context.Context, method, path string, q url.Values, in
 		}
 		derr := rerr
 		if derr == nil && out != nil && len(bytes.TrimSpace(data)) > 0 {
-			derr = json.Unmarshal(data, out)
+			derr = decodeBody(data, out)
 		}
 		if derr == nil {
 			return nil
@@ -337,6 +345,40 @@ func (c *Client) call(ctx context.Context, method, path string, q url.Values, in
 		}
 		garbled++
 	}
+}
+
+// readBody reads an answer of at most maxResponseBytes. With a
+// Content-Length it reads into one buffer of that size; io.ReadAll would
+// grow its buffer from 512 bytes, allocating and copying about twice a
+// 7 MB list page. A length beyond any page's (a server that says more than
+// it sends) is not allocated up front.
+func readBody(resp *http.Response) ([]byte, error) {
+	if n := resp.ContentLength; n > 0 && n <= maxPreallocBytes {
+		data := make([]byte, n)
+		k, err := io.ReadFull(resp.Body, data)
+		return data[:k], err
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+}
+
+// answerDecoder reads a 2xx answer itself (userAnswer). An error from it
+// means the answer is garbled; anything else it keeps for its caller.
+type answerDecoder interface{ decodeAnswer([]byte) error }
+
+// decodeBody reads a 2xx answer into out. An answer kept raw is checked in
+// one pass, where json.Unmarshal into a RawMessage scans it twice and
+// copies it.
+func decodeBody(data []byte, out any) error {
+	switch o := out.(type) {
+	case answerDecoder:
+		return o.decodeAnswer(data)
+	case *json.RawMessage:
+		if json.Valid(data) {
+			*o = bytes.TrimSpace(data)
+			return nil
+		}
+	}
+	return json.Unmarshal(data, out) // and its error for what is not valid
 }
 
 // sleep waits d or until ctx ends.
@@ -458,7 +500,7 @@ func (c *Client) list(ctx context.Context, path, filter string, each func(json.R
 			if prevFirst != nil && bytes.Equal(page.Resources[0], prevFirst) {
 				return fmt.Errorf("GET %s: asked for startIndex %d, got the previous page again", path, start)
 			}
-			prevFirst = page.Resources[0]
+			prevFirst = bytes.Clone(page.Resources[0]) // not the whole page
 		}
 		if seen+len(page.Resources) > maxListItems {
 			return fmt.Errorf("GET %s: more than %d results", path, maxListItems)

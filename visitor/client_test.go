@@ -362,3 +362,51 @@ func TestPagingServerIgnoresStartIndex(t *testing.T) {
 		t.Fatalf("%d pages fetched, want 2", n)
 	}
 }
+
+// TestAnswerLengths: an answer is read whole whether or not it says its
+// length (a big user with one, a chunked one without), and one that ends
+// before its Content-Length is unreadable and asked again.
+func TestAnswerLengths(t *testing.T) {
+	big := rawUser(1000)
+	tests := []struct {
+		name      string
+		write     func(w http.ResponseWriter)
+		wantCalls int
+	}{
+		{"content length", func(w http.ResponseWriter) {
+			w.Header().Set("Content-Length", fmt.Sprint(len(big)))
+			_, _ = w.Write(big)
+		}, 1},
+		{"chunked", func(w http.ResponseWriter) {
+			_, _ = w.Write(big[:100])
+			w.(http.Flusher).Flush()
+			_, _ = w.Write(big[100:])
+		}, 1},
+		{"shorter than its content length", func(w http.ResponseWriter) {
+			w.Header().Set("Content-Length", fmt.Sprint(len(big)))
+			_, _ = w.Write(big[:len(big)/2])
+		}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFake(t)
+			f.fault = func(w http.ResponseWriter, r *http.Request, n int) bool {
+				w.Header().Set("Content-Type", mediaType)
+				if n == 1 {
+					tt.write(w)
+				} else {
+					_, _ = w.Write(big)
+				}
+				return true
+			}
+			c, _ := newClient(t, testOptions(f.url()))
+			u, err := c.GetUser(context.Background(), "5f0c9a")
+			if err != nil || u.ID != "5f0c9a" || len(u.Access) != 1000 {
+				t.Fatalf("got %s with %d locations: %v", u.ID, len(u.Access), err)
+			}
+			if n := f.count("GET /Users/{id}"); n != tt.wantCalls {
+				t.Fatalf("%d requests, want %d", n, tt.wantCalls)
+			}
+		})
+	}
+}

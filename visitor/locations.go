@@ -33,7 +33,8 @@ func (c *Client) CreateLocation(ctx context.Context, l Location) (Location, erro
 	}
 	body := wireLocation{Schemas: []string{c.locationSchema}, ExternalID: l.ExternalID, Name: l.Name}
 	var found *Location
-	raw, err := c.createOnce(ctx, c.locationsEndpoint, l.ExternalID, body, func(ctx context.Context) (bool, error) {
+	var raw json.RawMessage
+	err := c.createOnce(ctx, c.locationsEndpoint, l.ExternalID, body, &raw, func(ctx context.Context) (bool, error) {
 		all, err := c.ListLocations(ctx)
 		if err != nil {
 			return false, err
@@ -52,7 +53,7 @@ func (c *Client) CreateLocation(ctx context.Context, l Location) (Location, erro
 	if found != nil {
 		return *found, nil
 	}
-	created, err := decodeLocation(json.RawMessage(raw))
+	created, err := decodeLocation(raw)
 	if err != nil {
 		return Location{}, fmt.Errorf("creating location %q: %w", l.ExternalID, err)
 	}
