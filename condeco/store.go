@@ -169,29 +169,34 @@ func (s *Store) readUsers(ctx context.Context, tx *sqlx.Tx, e *Export) error {
 	if err := requireColumns(rows, "users", UserColumns); err != nil {
 		return err
 	}
-	var (
-		byName = map[string][]int{} // userName -> indexes into e.Users
-		byID   = map[string][]int{}
-	)
+	// How many rows claim each userName and id, exported and held alike.
 	// A held row still claims its id and names: an exported row that
 	// shares one would collide with the held user's Visitor account.
-	hold := func(c Checked, id string) {
-		if id != "" {
-			e.Held = append(e.Held, id)
-			byID[strings.ToLower(id)] = append(byID[strings.ToLower(id)], -1)
-		}
-		for _, n := range c.Names {
-			e.HeldUserNames = append(e.HeldUserNames, n)
-			byName[n] = append(byName[n], -1)
-		}
-	}
-	read, err := s.validateUsers(rows, func(c Checked) {
+	var (
+		names = map[string]int32{}
+		ids   = map[string]int32{} // lower-cased
+	)
+	claim := func(m map[string]int32, k string) { m[k]++ }
+	// Exported users are kept in fixed-size chunks while rows arrive and
+	// copied once into a slice of the final length: a slice grown by
+	// append would copy itself over and over and end up to a quarter
+	// larger than needed, and the export is held for the whole run.
+	const chunkUsers = 4096
+	var chunks [][]User
+	read, err := s.validateUsers(rows, func(c *Checked) {
 		if c.Skip {
 			return
 		}
 		if len(c.Problems) > 0 {
 			e.Problems = append(e.Problems, c.Problems...)
-			hold(c, c.User.ID)
+			if id := c.User.ID; id != "" {
+				e.Held = append(e.Held, id)
+				claim(ids, strings.ToLower(id))
+			}
+			for _, n := range c.Names {
+				e.HeldUserNames = append(e.HeldUserNames, n)
+				claim(names, n)
+			}
 			return
 		}
 		for _, w := range c.Warnings {
@@ -199,10 +204,13 @@ func (s *Store) readUsers(ctx context.Context, tx *sqlx.Tx, e *Export) error {
 				zap.String("field", w.Field), zap.String("rule", w.Rule))
 		}
 		e.Warnings = append(e.Warnings, c.Warnings...)
-		i := len(e.Users)
-		e.Users = append(e.Users, c.User)
-		byName[c.User.UserName] = append(byName[c.User.UserName], i)
-		byID[strings.ToLower(c.User.ID)] = append(byID[strings.ToLower(c.User.ID)], i)
+		if len(chunks) == 0 || len(chunks[len(chunks)-1]) == chunkUsers {
+			chunks = append(chunks, make([]User, 0, chunkUsers))
+		}
+		last := &chunks[len(chunks)-1]
+		*last = append(*last, c.User)
+		claim(names, c.User.UserName)
+		claim(ids, strings.ToLower(c.User.ID))
 	})
 	if err != nil {
 		return err
@@ -214,30 +222,32 @@ func (s *Store) readUsers(ctx context.Context, tx *sqlx.Tx, e *Export) error {
 		s.log.Warn("condeco users query returned no rows")
 	}
 	// Colliding users: none of them is exported, each is reported.
-	drop := map[int]bool{}
-	collide := func(groups map[string][]int, field, rule string) {
-		for _, idx := range groups {
-			if len(idx) < 2 {
+	colliding := func(u *User) bool {
+		dupName, dupID := names[u.UserName] > 1, ids[strings.ToLower(u.ID)] > 1
+		if dupName {
+			e.Problems = append(e.Problems, RowError{Table: "users", RowID: u.ID, Field: "userName", Rule: RuleDuplicateName})
+		}
+		if dupID {
+			e.Problems = append(e.Problems, RowError{Table: "users", RowID: u.ID, Field: "id", Rule: RuleDuplicateID})
+		}
+		return dupName || dupID
+	}
+	total := 0
+	for _, ch := range chunks {
+		total += len(ch)
+	}
+	kept := make([]User, 0, total) // exact unless users collide
+	for i, ch := range chunks {
+		for j := range ch {
+			u := &ch[j]
+			if colliding(u) {
+				e.Held = append(e.Held, u.ID)
+				e.HeldUserNames = append(e.HeldUserNames, u.UserName)
 				continue
 			}
-			for _, i := range idx {
-				if i >= 0 {
-					e.Problems = append(e.Problems, RowError{Table: "users", RowID: e.Users[i].ID, Field: field, Rule: rule})
-					drop[i] = true
-				}
-			}
+			kept = append(kept, *u)
 		}
-	}
-	collide(byName, "userName", RuleDuplicateName)
-	collide(byID, "id", RuleDuplicateID)
-	kept := e.Users[:0]
-	for i, u := range e.Users {
-		if drop[i] {
-			e.Held = append(e.Held, u.ID)
-			e.HeldUserNames = append(e.HeldUserNames, u.UserName)
-			continue
-		}
-		kept = append(kept, u)
+		chunks[i] = nil // copied: garbage from here
 	}
 	e.Users = kept
 	slices.SortFunc(e.Users, func(a, b User) int { return compareIDs(a.ID, b.ID) })

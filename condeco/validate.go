@@ -8,8 +8,6 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
-	"github.com/nyaruka/phonenumbers"
-	"golang.org/x/text/language"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -96,7 +94,11 @@ type Checked struct {
 
 // ValidateUser validates and normalises one users row. It is pure so it can
 // be table-tested and fuzzed.
-func ValidateUser(raw RawUser, r Rules) Checked {
+func ValidateUser(raw RawUser, r Rules) Checked { return validateUser(raw, r, nil) }
+
+// validateUser is ValidateUser with answers remembered in rc (nil: none),
+// which gives the same result.
+func validateUser(raw RawUser, r Rules, rc *rowCache) Checked {
 	var c Checked
 	id := clean(raw.ID)
 	if id == "" {
@@ -160,8 +162,8 @@ func ValidateUser(raw RawUser, r Rules) Checked {
 	}
 	u.Email = u.UserName
 
-	u.FirstName = text("first_name", raw.FirstName)
-	u.LastName = text("last_name", raw.LastName)
+	u.FirstName = rc.intern(text("first_name", raw.FirstName))
+	u.LastName = rc.intern(text("last_name", raw.LastName))
 	if strings.Contains(u.FirstName, "_") {
 		bad("first_name", RuleUnderscore)
 	}
@@ -177,7 +179,7 @@ func ValidateUser(raw RawUser, r Rules) Checked {
 		if s == "" || checkText(s) != "" {
 			return ""
 		}
-		e, ok := E164(s, r.PhoneRegion)
+		e, ok := rc.e164(s, r.PhoneRegion)
 		if !ok {
 			warn(field, RulePhoneDropped)
 		}
@@ -187,11 +189,10 @@ func ValidateUser(raw RawUser, r Rules) Checked {
 	u.Mobile = phone("mobile", raw.Mobile)
 
 	if lang := text("language", raw.Language); lang != "" && checkText(lang) == "" {
-		tag, err := language.Parse(strings.ReplaceAll(lang, "_", "-"))
-		if err != nil {
-			warn("language", RuleLanguageDropped)
+		if tag, ok := rc.language(lang); ok {
+			u.Language = tag
 		} else {
-			u.Language = tag.String()
+			warn("language", RuleLanguageDropped)
 		}
 	}
 
@@ -201,7 +202,7 @@ func ValidateUser(raw RawUser, r Rules) Checked {
 			u.GlobalAdmin = true
 		}
 	}
-	u.LocationID = text("location_id", raw.LocationID)
+	u.LocationID = rc.intern(text("location_id", raw.LocationID))
 	u.SSOID = text("sso_id", raw.SSOID)
 
 	c.User = u
@@ -233,19 +234,6 @@ func ValidateLocation(raw RawLocation) (Location, []RowError) {
 		Region:  text("region", raw.Region, false),
 	}
 	return l, probs
-}
-
-// E164 normalises a phone number, reading numbers without a country code
-// as belonging to region. It reports false when the number is not valid.
-func E164(s, region string) (string, bool) {
-	if region == "" {
-		region = "ZZ"
-	}
-	n, err := phonenumbers.Parse(s, strings.ToUpper(region))
-	if err != nil || !phonenumbers.IsValidNumber(n) {
-		return "", false
-	}
-	return phonenumbers.Format(n, phonenumbers.E164), true
 }
 
 // clean trims and NFC-normalises, so that the same name typed on two
