@@ -100,27 +100,34 @@ func pool[T any](ctx context.Context, n int, items []T, fn func(T)) {
 	wg.Wait()
 }
 
+// locations creates the new locations, scim_concurrency at a time like
+// users: one at a time, a first sync of a big estate spent a round trip
+// per location (at 300 ms, 10 000 locations took 50 minutes) below the
+// budget. Users wait for all of them: their access lists name them.
 func (a *applier) locations(ctx context.Context, lcs []LocationCreate) {
-	for _, lc := range lcs {
+	pool(ctx, a.o.Concurrency, lcs, func(lc LocationCreate) {
 		a.progress.step()
 		if err := ctx.Err(); err != nil {
 			a.notAttempted(UserChange{Action: ActionCreateLocation, UserName: lc.Location.Name, ExternalID: lc.Location.ExternalID}, err)
-			continue
+			return
 		}
 		got, err := a.t.CreateLocation(ctx, lc.Location)
 		if err != nil {
 			a.fail(UserChange{Action: ActionCreateLocation, UserName: lc.Location.Name, ExternalID: lc.Location.ExternalID}, err.Error())
-			continue
+			return
 		}
+		a.mu.Lock()
 		a.resolved[lc.Key] = got.ID
 		a.rep.LocationsCreated = append(a.rep.LocationsCreated, lc.Location.ExternalID)
 		a.rep.Counts.LocationsCreated++
+		a.mu.Unlock()
 		a.log.Info("location created", zap.String("externalId", lc.Location.ExternalID),
 			zap.String("visitorId", got.ID), zap.String("name", lc.Location.Name))
 		a.audit.addLocation(got.ID)
 		a.audit.write(AuditEntry{Time: a.now().UTC(), Action: ActionCreateLocation,
 			User: lc.Location.Name, ExternalID: lc.Location.ExternalID, VisitorID: got.ID, Result: "ok"}, nil, nil)
-	}
+	})
+	slices.Sort(a.rep.LocationsCreated)
 }
 
 // resolve replaces pending location keys with the ids just created.

@@ -885,3 +885,44 @@ func TestRunOnceReportHasDurationsAndRequests(t *testing.T) {
 		t.Errorf("durationMs %v requests %v (fake saw %d)", got["durationMs"], got["requests"], f.Requests())
 	}
 }
+
+// New locations are created scim_concurrency at a time; one that fails is
+// reported and the users whose access would name it are not created with
+// a list that lacks it.
+func TestLocationsCreatedConcurrently(t *testing.T) {
+	f := newFake(baseLocs())
+	exp := export(cu("1"))
+	for i := 3; i <= 14; i++ {
+		exp.Locations = append(exp.Locations, condeco.Location{ID: fmt.Sprint(i), Name: fmt.Sprintf("Office %d", i)})
+	}
+	f.fail["location:office 7"] = scimErr(500, "", "boom")
+	r, _ := newRunner(exp, f, nil) // DefaultConcurrency: 4
+	rep, _ := r.RunOnce(context.Background(), RunFlags{})
+	if rep == nil {
+		t.Fatal("no report")
+	}
+	if rep.Counts.LocationsCreated != 11 || len(rep.LocationsCreated) != 11 {
+		t.Fatalf("locations created: %d %v", rep.Counts.LocationsCreated, rep.LocationsCreated)
+	}
+	if !slices.IsSorted(rep.LocationsCreated) || slices.Contains(rep.LocationsCreated, "condeco-location:7") {
+		t.Errorf("locations created = %v", rep.LocationsCreated)
+	}
+	if got := f.maxInFlight.Load(); got < 2 || got > int64(DefaultConcurrency) {
+		t.Errorf("at most %d requests in flight, want 2..%d", got, DefaultConcurrency)
+	}
+	var failedLoc bool
+	for _, fl := range rep.Failures {
+		failedLoc = failedLoc || (fl.Action == ActionCreateLocation && fl.ExternalID == "condeco-location:7")
+	}
+	if !failedLoc {
+		t.Errorf("failures = %+v, want the location create of condeco-location:7", rep.Failures)
+	}
+	// The user's access names the failed location, so it is not created
+	// with a list short of it: it waits for a run where the location exists.
+	if u, ok := f.byExt("condeco:1"); ok {
+		t.Errorf("user created with %d locations while one of them failed: %+v", len(u.Access), u.Access)
+	}
+	if rep.Counts.Created != 0 || rep.Counts.Failed != 2 {
+		t.Errorf("counts = %+v, want the location and the user failed", rep.Counts)
+	}
+}
