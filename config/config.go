@@ -31,6 +31,7 @@ const (
 	DefaultSCIMPageSize           = 200
 	DefaultSCIMTimeout            = 30 * time.Second
 	DefaultSCIMRetryMax           = 6
+	DefaultSCIMVerifyWrites       = "answer"
 	DefaultSCIMTokenLifetime      = 24 * time.Hour
 	DefaultUserSchema             = "urn:ietf:params:scim:schemas:extension:eptura:visitor:2.0:User"
 	DefaultLocationSchema         = "urn:ietf:params:scim:schemas:extension:eptura:visitor:2.0:Location"
@@ -109,22 +110,26 @@ type Config struct {
 	CondecoAppLock string `yaml:"condeco_app_lock" json:"condeco_app_lock"`
 
 	// Eptura Visitor (target)
-	SCIMURL                  string        `yaml:"scim_url" json:"scim_url"`
-	SCIMToken                Secret        `yaml:"scim_token" json:"scim_token"`
-	SCIMTokenURL             string        `yaml:"scim_token_url" json:"scim_token_url"`
-	SCIMClientID             string        `yaml:"scim_client_id" json:"scim_client_id"`
-	SCIMClientSecret         Secret        `yaml:"scim_client_secret" json:"scim_client_secret"`
-	SCIMTokenLifetime        time.Duration `yaml:"scim_token_lifetime" json:"scim_token_lifetime"`
-	SCIMRateLimit            int           `yaml:"scim_rate_limit" json:"scim_rate_limit"`
-	SCIMConcurrency          int           `yaml:"scim_concurrency" json:"scim_concurrency"`
-	SCIMPageSize             int           `yaml:"scim_page_size" json:"scim_page_size"`
-	SCIMTimeout              time.Duration `yaml:"scim_timeout" json:"scim_timeout"`
-	SCIMRetryMax             int           `yaml:"scim_retry_max" json:"scim_retry_max"`
-	SCIMInsecureSkipVerify   bool          `yaml:"scim_insecure_skip_verify" json:"scim_insecure_skip_verify"`
-	VisitorUserSchema        string        `yaml:"visitor_user_schema" json:"visitor_user_schema"`
-	VisitorLocationSchema    string        `yaml:"visitor_location_schema" json:"visitor_location_schema"`
-	VisitorLocationsEndpoint string        `yaml:"visitor_locations_endpoint" json:"visitor_locations_endpoint"`
-	DefaultLocationID        string        `yaml:"default_location_id" json:"default_location_id"`
+	SCIMURL           string        `yaml:"scim_url" json:"scim_url"`
+	SCIMToken         Secret        `yaml:"scim_token" json:"scim_token"`
+	SCIMTokenURL      string        `yaml:"scim_token_url" json:"scim_token_url"`
+	SCIMClientID      string        `yaml:"scim_client_id" json:"scim_client_id"`
+	SCIMClientSecret  Secret        `yaml:"scim_client_secret" json:"scim_client_secret"`
+	SCIMTokenLifetime time.Duration `yaml:"scim_token_lifetime" json:"scim_token_lifetime"`
+	SCIMRateLimit     int           `yaml:"scim_rate_limit" json:"scim_rate_limit"`
+	SCIMConcurrency   int           `yaml:"scim_concurrency" json:"scim_concurrency"`
+	SCIMPageSize      int           `yaml:"scim_page_size" json:"scim_page_size"`
+	SCIMTimeout       time.Duration `yaml:"scim_timeout" json:"scim_timeout"`
+	SCIMRetryMax      int           `yaml:"scim_retry_max" json:"scim_retry_max"`
+	// SCIMVerifyWrites is how a write is checked: against Visitor's answer
+	// ("answer", no extra request) or by re-reading the written users
+	// after the writes ("reread", about 1 % more requests).
+	SCIMVerifyWrites         string `yaml:"scim_verify_writes" json:"scim_verify_writes"`
+	SCIMInsecureSkipVerify   bool   `yaml:"scim_insecure_skip_verify" json:"scim_insecure_skip_verify"`
+	VisitorUserSchema        string `yaml:"visitor_user_schema" json:"visitor_user_schema"`
+	VisitorLocationSchema    string `yaml:"visitor_location_schema" json:"visitor_location_schema"`
+	VisitorLocationsEndpoint string `yaml:"visitor_locations_endpoint" json:"visitor_locations_endpoint"`
+	DefaultLocationID        string `yaml:"default_location_id" json:"default_location_id"`
 
 	// Sync rules
 	ExternalIDPrefix                 string   `yaml:"external_id_prefix" json:"external_id_prefix"`
@@ -189,6 +194,7 @@ func Default() Config {
 		SCIMPageSize:             DefaultSCIMPageSize,
 		SCIMTimeout:              DefaultSCIMTimeout,
 		SCIMRetryMax:             DefaultSCIMRetryMax,
+		SCIMVerifyWrites:         DefaultSCIMVerifyWrites,
 		VisitorUserSchema:        DefaultUserSchema,
 		VisitorLocationSchema:    DefaultLocationSchema,
 		VisitorLocationsEndpoint: DefaultLocationsEndpoint,

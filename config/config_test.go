@@ -50,6 +50,7 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 		{"bad log level", "log_level: loud", "log_level"},
 		{"bad memory limit", "memory_limit: plenty", "memory_limit"},
 		{"memory limit too small", "memory_limit: 1MiB", "memory_limit"},
+		{"bad verify mode", "scim_verify_writes: never", "scim_verify_writes"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -119,6 +119,9 @@ func (c Config) Validate() error {
 	if c.SCIMRetryMax < 0 {
 		return bad("scim_retry_max", "must not be negative")
 	}
+	if err := oneOf("scim_verify_writes", c.SCIMVerifyWrites, "answer", "reread"); err != nil {
+		return err
+	}
 	for key, v := range map[string]string{
 		"visitor_user_schema":     c.VisitorUserSchema,
 		"visitor_location_schema": c.VisitorLocationSchema,

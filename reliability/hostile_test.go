@@ -143,12 +143,21 @@ func TestHostileSourceValues(t *testing.T) {
 
 // Ids with a quote or a backslash: the filter built from them must match
 // exactly that one user (an injected "or externalId pr" would match all),
-// and the user is created once and found again.
+// and the user is created once and found again: by its write's answer
+// (scim_verify_writes: answer) or by the batched re-read, whose "or"
+// filters carry every id (reread).
 func TestHostileIDs(t *testing.T) {
+	for _, mode := range []string{"answer", "reread"} {
+		t.Run(mode, func(t *testing.T) { hostileIDsRun(t, mode) })
+	}
+}
+
+func hostileIDsRun(t *testing.T, mode string) {
 	const base = 20
-	e := newEnv(t, base, simulator.Options{}, "")
+	e := newEnv(t, base, simulator.Options{}, "scim_verify_writes: "+mode+"\n")
 	rows := hostileIDs()
 	e.insertHostile(rows)
+	listsBefore := e.sim.Stats().Total
 	first := e.run(time.Minute, "--run-now")
 	if first.code != exitOK {
 		t.Fatalf("run with hostile ids: %s", first)
@@ -156,9 +165,14 @@ func TestHostileIDs(t *testing.T) {
 	if n := e.sim.Stats().ByStatus["400"]; n != 0 {
 		t.Errorf("%d filters refused as invalid", n)
 	}
+	// 2 listings and one write per user and location, plus the re-read.
+	requests := e.sim.Stats().Total - listsBefore
 	byExt := map[string]bool{}
 	for _, u := range e.sim.Users() {
 		byExt[u.ExternalID] = true
+	}
+	if min := 2 + len(byExt) + len(e.sim.Locations()) - 1; (mode == "answer") != (requests == min) {
+		t.Errorf("%s: %d requests for %d users (%d without verification)", mode, requests, len(byExt), min)
 	}
 	for _, h := range rows {
 		if !byExt["condeco:"+h.id] {
@@ -171,6 +185,6 @@ func TestHostileIDs(t *testing.T) {
 	}
 	e.converged()
 	c := e.checkIntact(base + len(rows))
-	t.Logf("RESULT fault=%q rows=%d firstExit=%d managed=%d/%d lost=%d duplicates=%d", "hostile ids (quote, backslash)", len(rows), first.code,
-		c.managed, base+len(rows), base+len(rows)-c.managed, len(c.dupNames)+len(c.dupExternalID))
+	t.Logf("RESULT fault=%q mode=%s rows=%d firstExit=%d requests=%d managed=%d/%d lost=%d duplicates=%d", "hostile ids (quote, backslash)", mode, len(rows), first.code,
+		requests, c.managed, base+len(rows), base+len(rows)-c.managed, len(c.dupNames)+len(c.dupExternalID))
 }

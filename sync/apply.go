@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -213,11 +214,12 @@ func (a *applier) change(ctx context.Context, c *UserChange) {
 		a.mu.Unlock()
 		a.log.Info("user deleted", zap.String("user", c.UserName), zap.String("externalId", c.ExternalID), zap.String("visitorId", c.VisitorID))
 	case ActionDeactivate:
-		if _, err := a.t.UpdateUser(ctx, c.VisitorID, *c.Desired, c.Fields()); err != nil {
+		got, err := a.t.UpdateUser(ctx, c.VisitorID, *c.Desired, c.Fields())
+		if err != nil {
 			a.refused(*c, err, "the last active admin cannot be deactivated: make another user admin first")
 			return
 		}
-		a.accepted(appliedChange{c: c, action: ActionDeactivate, id: c.VisitorID, fields: c.Fields()}, *c.Desired)
+		a.accepted(appliedChange{c: c, action: ActionDeactivate, id: c.VisitorID, fields: c.Fields()}, *c.Desired, got)
 	case ActionUpdate:
 		want, err := a.resolve(*c.Desired)
 		if err != nil {
@@ -226,7 +228,7 @@ func (a *applier) change(ctx context.Context, c *UserChange) {
 		}
 		fields := c.Fields()
 		var sent *visitor.User
-		_, err = a.t.UpdateUser(ctx, c.VisitorID, want, fields)
+		got, err := a.t.UpdateUser(ctx, c.VisitorID, want, fields)
 		if err != nil && slices.Contains(fields, visitor.FieldUserName) && renameRefused(err) {
 			// The email change is refused: a conflict with the fix. The
 			// user's other changes still apply under the old userName.
@@ -237,7 +239,7 @@ func (a *applier) change(ctx context.Context, c *UserChange) {
 			}
 			fields = slices.DeleteFunc(fields, func(f visitor.Field) bool { return f == visitor.FieldUserName })
 			want.UserName, want.Email = c.Before.UserName, c.Before.Email
-			if _, err = a.t.UpdateUser(ctx, c.VisitorID, want, fields); err != nil {
+			if got, err = a.t.UpdateUser(ctx, c.VisitorID, want, fields); err != nil {
 				a.refused(*c, err, updateFix(err, want, fields))
 				return
 			}
@@ -246,7 +248,7 @@ func (a *applier) change(ctx context.Context, c *UserChange) {
 			a.refused(*c, err, updateFix(err, want, fields))
 			return
 		}
-		a.accepted(appliedChange{c: c, action: ActionUpdate, id: c.VisitorID, want: sent, fields: fields}, want)
+		a.accepted(appliedChange{c: c, action: ActionUpdate, id: c.VisitorID, want: sent, fields: fields}, want, got)
 	case ActionCreate:
 		want, err := a.resolve(*c.Desired)
 		if err != nil {
@@ -262,7 +264,7 @@ func (a *applier) change(ctx context.Context, c *UserChange) {
 			a.fail(*c, err.Error())
 			return
 		}
-		a.accepted(appliedChange{c: c, action: ActionCreate, id: got.ID, fields: fieldOrder}, want)
+		a.accepted(appliedChange{c: c, action: ActionCreate, id: got.ID, fields: fieldOrder}, want, got)
 	}
 }
 
@@ -306,12 +308,13 @@ func (a *applier) adopt(ctx context.Context, c UserChange, want visitor.User) {
 	for _, fc := range diffUser(*found, d) {
 		fields = append(fields, fc.Field)
 	}
-	if _, err := a.t.UpdateUser(ctx, found.ID, d, fields); err != nil {
+	got, err := a.t.UpdateUser(ctx, found.ID, d, fields)
+	if err != nil {
 		a.refused(c, err, "free the userName in Visitor or correct the email in Condeco")
 		return
 	}
 	c.VisitorID, c.Before = found.ID, found // c is adopt's own copy
-	a.accepted(appliedChange{c: &c, action: ActionAdopt, id: found.ID, want: &d, fields: fields}, d)
+	a.accepted(appliedChange{c: &c, action: ActionAdopt, id: found.ID, want: &d, fields: fields}, d, got)
 }
 
 // renameRefused says whether Visitor refused an update because of its
@@ -355,15 +358,22 @@ func updateFix(err error, want visitor.User, fields []visitor.Field) string {
 	return "see the reason; the next run retries"
 }
 
-// accepted records a write Visitor answered 2xx, in the audit log at
-// once and for the re-read at the end of the run.
-func (a *applier) accepted(ac appliedChange, sent visitor.User) {
+// accepted records a write Visitor answered 2xx in the audit log at once.
+// With verify_writes: answer the user Visitor answered with (the client
+// reads it back itself after a 204) is checked against what was sent
+// right away; with reread the change waits for the re-read at the end of
+// the run.
+func (a *applier) accepted(ac appliedChange, sent, answer visitor.User) {
 	e := a.entry(*ac.c, ac.action, "applied", "")
 	e.VisitorID = ac.id
 	if ac.action != ActionCreate { // a create sends every field
 		e.Fields = ac.fields
 	}
 	a.audit.write(e, ac.c.Before, &sent)
+	if a.o.VerifyWrites != VerifyReread && answer.ID != "" {
+		a.confirm(ac, answer, "")
+		return
+	}
 	a.mu.Lock()
 	a.applied = append(a.applied, ac)
 	a.mu.Unlock()
@@ -449,11 +459,13 @@ func (a *applier) sent(ac appliedChange) (visitor.User, error) {
 	return a.resolve(*ac.c.Desired)
 }
 
-// verify re-reads every accepted write: a server that answered 2xx but
-// dropped a field (a phone it thinks is not E.164, an unknown location) is
-// a failure, and the next run will try again. The re-read is batched by
-// externalId (about a hundred users a request), so checking a full initial
-// sync costs about 1 % more calls, not double.
+// verify re-reads the accepted writes that were not checked against
+// Visitor's answer (verify_writes: reread, or an answer without the user):
+// a server that answered 2xx but dropped a field (a phone it thinks is not
+// E.164, an unknown location) is a failure, and the next run will try
+// again. The re-read is batched by externalId (about a hundred users a
+// request), so checking a full initial sync costs about 1 % more calls,
+// not double.
 func (a *applier) verify(ctx context.Context) {
 	slices.SortFunc(a.applied, func(x, y appliedChange) int { return strings.Compare(x.c.ExternalID, y.c.ExternalID) })
 	orRefused := false // the server refused a batched re-read: one GET per user from then on
@@ -493,67 +505,74 @@ func (a *applier) verifyChunk(ctx context.Context, applied []appliedChange, orRe
 		}
 	}
 	for _, ac := range applied {
-		// The applied line holds the user before and as sent; this one
-		// names the user and the result, and the re-read user only when
-		// it differs from what was sent in a field this run did not send.
-		e := AuditEntry{Time: a.now().UTC(), Action: ac.action, User: ac.c.UserName, ExternalID: ac.c.ExternalID,
-			VisitorID: ac.id, Result: "ok"}
-		var after *visitor.User
 		u, found := got[ac.c.ExternalID]
 		switch {
 		case ctx.Err() != nil:
 			// Shutting down: the server accepted the write, so count it;
 			// the next run's plan checks it anyway.
-			e.Result = "ok-unverified"
+			a.confirm(ac, visitor.User{}, "ok-unverified")
 		case !found && readErr != nil:
 			a.fail(*ac.c, "re-reading after "+string(ac.action)+": "+readErr.Error())
-			continue
 		case !found:
 			a.fail(*ac.c, "after "+string(ac.action)+" Visitor no longer has the user")
-			continue
 		default:
-			want, err := a.sent(ac)
-			if err != nil {
-				a.fail(*ac.c, "after "+string(ac.action)+": "+err.Error())
-				continue
-			}
-			var diffs []string
-			for _, f := range ac.fields {
-				if !fieldEqual(u, want, f) {
-					diffs = append(diffs, fmt.Sprintf("%s is %q, want %q", f, fieldValue(u, f), fieldValue(want, f)))
-				}
-			}
-			if len(diffs) > 0 {
-				a.fail(*ac.c, "after "+string(ac.action)+" Visitor differs from the plan: "+strings.Join(diffs, "; "))
-				continue
-			}
-			var other []string
-			for _, f := range fieldOrder {
-				if !slices.Contains(ac.fields, f) && !fieldEqual(u, want, f) {
-					other = append(other, string(f))
-				}
-			}
-			if len(other) > 0 {
-				e.Reason = "Visitor differs from the user sent in fields this run did not change: " + strings.Join(other, ", ")
-				after = &u
-			}
+			a.confirm(ac, u, "")
 		}
-		a.mu.Lock()
-		switch ac.action {
-		case ActionCreate:
-			a.rep.Counts.Created++
-		case ActionAdopt:
-			a.rep.Counts.Adopted++
-		case ActionUpdate:
-			a.rep.Counts.Updated++
-		case ActionDeactivate:
-			a.rep.Counts.Deactivated++
-		}
-		a.audit.write(e, nil, after)
-		a.mu.Unlock()
-		a.log.Info("user "+pastTense(ac.action), zap.String("user", ac.c.UserName), zap.String("externalId", ac.c.ExternalID),
-			zap.String("visitorId", ac.id), zap.String("fields", fieldList(ac.fields)), zap.Bool("verified", e.Result == "ok"))
 	}
+}
+
+// confirm checks an accepted write against u, the user as Visitor holds it
+// after the write (its answer, or the re-read), and counts it done or
+// failed. result "ok-unverified" counts it without a check.
+func (a *applier) confirm(ac appliedChange, u visitor.User, result string) {
+	// The applied line holds the user before and as sent; this one names
+	// the user and the result, and Visitor's user only when it differs
+	// from what was sent in a field this run did not send.
+	e := AuditEntry{Time: a.now().UTC(), Action: ac.action, User: ac.c.UserName, ExternalID: ac.c.ExternalID,
+		VisitorID: ac.id, Result: cmp.Or(result, "ok")}
+	var after *visitor.User
+	if result == "" {
+		want, err := a.sent(ac)
+		if err != nil {
+			a.fail(*ac.c, "after "+string(ac.action)+": "+err.Error())
+			return
+		}
+		var diffs []string
+		for _, f := range ac.fields {
+			if !fieldEqual(u, want, f) {
+				diffs = append(diffs, fmt.Sprintf("%s is %q, want %q", f, fieldValue(u, f), fieldValue(want, f)))
+			}
+		}
+		if len(diffs) > 0 {
+			a.fail(*ac.c, "after "+string(ac.action)+" Visitor differs from the plan: "+strings.Join(diffs, "; "))
+			return
+		}
+		var other []string
+		for _, f := range fieldOrder {
+			if !slices.Contains(ac.fields, f) && !fieldEqual(u, want, f) {
+				other = append(other, string(f))
+			}
+		}
+		if len(other) > 0 {
+			e.Reason = "Visitor differs from the user sent in fields this run did not change: " + strings.Join(other, ", ")
+			after = &u
+		}
+	}
+	a.mu.Lock()
+	switch ac.action {
+	case ActionCreate:
+		a.rep.Counts.Created++
+	case ActionAdopt:
+		a.rep.Counts.Adopted++
+	case ActionUpdate:
+		a.rep.Counts.Updated++
+	case ActionDeactivate:
+		a.rep.Counts.Deactivated++
+	}
+	a.audit.write(e, nil, after)
+	a.mu.Unlock()
+	a.log.Info("user "+pastTense(ac.action), zap.String("user", ac.c.UserName), zap.String("externalId", ac.c.ExternalID),
+		zap.String("visitorId", ac.id), zap.String("fields", fieldList(ac.fields)), zap.Bool("verified", e.Result == "ok"))
 }
 
 // rereadEach fills got with one GET per applied change not read yet.

@@ -238,8 +238,9 @@ func TestAuditLogHeadersAndExpansion(t *testing.T) {
 	}
 	want := []string{
 		"run-1 run started ", "run-1 create-location ok condeco-location:13", "run-1 create-location ok condeco-location:14", "run-1 run locations ",
-		"run-1 create applied condeco:1", "run-1 create applied condeco:2", "run-1 create applied condeco:3",
-		"run-1 create ok condeco:1", "run-1 create ok condeco:2", "run-1 create ok condeco:3",
+		// verify_writes: answer: each create is confirmed from its answer.
+		"run-1 create applied condeco:1", "run-1 create ok condeco:1", "run-1 create applied condeco:2",
+		"run-1 create ok condeco:2", "run-1 create applied condeco:3", "run-1 create ok condeco:3",
 		"run-2 run started ", "run-2 delete ok condeco:3", "run-2 update applied condeco:2", "run-2 update ok condeco:2",
 	}
 	if fmt.Sprint(lines) != fmt.Sprint(want) {

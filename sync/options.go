@@ -43,6 +43,20 @@ const (
 	DefaultMaxAdminChanges          = 10
 	DefaultSourceMinShare           = 0.90
 	DefaultConcurrency              = 4
+	DefaultVerifyWrites             = VerifyAnswer
+)
+
+// Values of VerifyWrites: how the sync checks that Visitor holds what a
+// write sent.
+const (
+	// VerifyAnswer compares the user Visitor answers a write with (RFC
+	// 7644 §3.3, §3.5: the resource as stored) with what was sent: no
+	// request beyond the write.
+	VerifyAnswer = "answer"
+	// VerifyReread re-reads every written user after the writes, batched
+	// (about 1 % more requests), for a server whose answers are not what
+	// it stores.
+	VerifyReread = "reread"
 )
 
 // Options is flat so the lead can fill it straight from configuration.
@@ -67,6 +81,7 @@ type Options struct {
 	MaxAdminChanges                  int      `json:"maxAdminChanges"`
 	SourceMinShare                   float64  `json:"sourceMinShare"`
 	Concurrency                      int      `json:"concurrency"`
+	VerifyWrites                     string   `json:"verifyWrites"`
 }
 
 // DefaultOptions returns the documented defaults.
@@ -83,6 +98,7 @@ func DefaultOptions() Options {
 		MaxAdminChanges:          DefaultMaxAdminChanges,
 		SourceMinShare:           DefaultSourceMinShare,
 		Concurrency:              DefaultConcurrency,
+		VerifyWrites:             DefaultVerifyWrites,
 	}
 }
 
@@ -110,6 +126,9 @@ func (o Options) normalized() Options {
 	if o.Concurrency <= 0 {
 		o.Concurrency = DefaultConcurrency
 	}
+	if o.VerifyWrites == "" {
+		o.VerifyWrites = DefaultVerifyWrites
+	}
 	return o
 }
 
@@ -123,6 +142,9 @@ func (o Options) Validate() error {
 		return err
 	}
 	if err := oneOf("policy", o.Policy, PolicySync, PolicyUpsertOnly, PolicyCreateOnly); err != nil {
+		return err
+	}
+	if err := oneOf("verify_writes", o.VerifyWrites, VerifyAnswer, VerifyReread); err != nil {
 		return err
 	}
 	if o.MaxDeleteShare < 0 || o.MaxDeleteShare > 1 {

@@ -8,18 +8,21 @@ import (
 	"condeco-visitor-sync/condeco"
 )
 
-// Verification runs in chunks of verifyChunk users; users past the first
-// chunk are verified too, and a server that refuses batched re-reads is
-// asked once, not once per chunk.
+// With verify_writes: reread, verification runs in chunks of verifyChunk
+// users; users past the first chunk are verified too, and a server that
+// refuses batched re-reads is asked once, not once per chunk. With answer
+// (the default) the same run sends no request beyond its writes.
 func TestVerifyAcrossChunks(t *testing.T) {
 	n := verifyChunk + 3
 	for _, tc := range []struct {
 		name       string
+		mode       string
 		noOr       bool
 		wantExtras int64 // requests beyond the minimum: the re-reads
 	}{
-		{"batched re-read", false, int64(verifyChunk/100 + 1)},
-		{"server without or filters", true, int64(1 + n)},
+		{"batched re-read", VerifyReread, false, int64(verifyChunk/100 + 1)},
+		{"server without or filters", VerifyReread, true, int64(1 + n)},
+		{"from the answers", VerifyAnswer, true, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var us []condeco.User
@@ -28,7 +31,7 @@ func TestVerifyAcrossChunks(t *testing.T) {
 			}
 			f := newFake(baseLocs())
 			f.noOrFilter = tc.noOr
-			r, _ := newRunner(export(us...), f, nil)
+			r, _ := newRunner(export(us...), f, func(o *Options) { o.VerifyWrites = tc.mode })
 			rep, err := r.RunOnce(context.Background(), RunFlags{})
 			if err != nil {
 				t.Fatal(err)

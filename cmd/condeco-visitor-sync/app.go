@@ -171,6 +171,7 @@ func syncOptions(c config.Config) sync.Options {
 		MaxAdminChanges:                  c.MaxAdminChanges,
 		SourceMinShare:                   c.SourceMinShare,
 		Concurrency:                      c.SCIMConcurrency,
+		VerifyWrites:                     c.SCIMVerifyWrites,
 	}
 }
 
