@@ -46,7 +46,7 @@ bench-full: build
 # "context deadline exceeded" at the end of a timed run (golang/go#75804).
 FUZZTIME ?= 200000x
 fuzz:
-	@for pkg in ./visitor ./condeco ./sync; do \
+	@for pkg in ./visitor ./visitor/simulator ./condeco ./sync; do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "== $$pkg $$f"; \
 	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \

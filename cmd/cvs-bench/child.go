@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	gosync "sync"
 	"syscall"
@@ -161,6 +162,7 @@ func childSync(db, url, token, state, memProfile string, rate, conc, allow int, 
 				return res, werr
 			}
 			res.ReportBytes, res.ReportMS = int64(len(b)), ms(time.Since(t))
+			res.RSSRunKB = maxRSS() // the report is part of the run
 		}
 	}
 	return res, err
@@ -204,8 +206,22 @@ func sampleLiveHeap(peakKB *int64, onPeak func()) (stop func()) {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// maxRSS is this process's peak resident set so far, in KiB (Linux).
+// maxRSS is this process's peak resident set so far, in KiB: VmHWM of
+// /proc/self/status, the high-water mark of this program's own memory.
+// getrusage and wait4 are not: Linux carries the parent's peak over into
+// the child's ru_maxrss at exec, so a sync started by the bench (which
+// serves the simulator and holds every Visitor user) reported the bench's
+// size, not its own. Elsewhere it falls back to getrusage.
 func maxRSS() int64 {
+	if b, err := os.ReadFile("/proc/self/status"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+				if kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64); err == nil {
+					return kb
+				}
+			}
+		}
+	}
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0

@@ -25,13 +25,17 @@ type userIndex struct {
 	listVersion int64
 	listHits    []*User
 
-	lists map[string][]LocationRole // location lists by content
+	lists  map[string][]LocationRole // location lists by content
+	stored map[*LocationRole]bool    // the first entry of each list in lists
+
+	listJSON [8]cachedList // encoded lists, most recent first out
+	nextJSON int
 }
 
 func (x *userIndex) init() {
 	if x.names == nil {
 		x.names, x.exts, x.seq = map[string][]string{}, map[string][]string{}, map[string]int64{}
-		x.lists = map[string][]LocationRole{}
+		x.lists, x.stored = map[string][]LocationRole{}, map[*LocationRole]bool{}
 	}
 }
 
@@ -102,7 +106,14 @@ func (x *userIndex) sharedList(l []LocationRole) []LocationRole {
 	}
 	s := slices.Clip(slices.Clone(l))
 	x.lists[k] = s
+	x.stored[&s[0]] = true
 	return s
+}
+
+// isShared says whether l is a list sharedList stored: never changed,
+// never freed.
+func (x *userIndex) isShared(l []LocationRole) bool {
+	return len(l) > 0 && x.stored[&l[0]] && len(x.lists) > 0
 }
 
 // cachedHits returns the matches of the last listing with this filter if

@@ -85,12 +85,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 	}
 	s.idx.keepHits(f, hits)
 	lo, hi := window(len(hits), start, count)
-	res := make([]any, 0, hi-lo)
-	base := baseURL(r)
-	for _, u := range hits[lo:hi] {
-		res = append(res, s.toWire(u, base))
-	}
-	writeJSON(w, http.StatusOK, listResponse(len(hits), start, res))
+	writeRaw(w, http.StatusOK, s.appendUserList(nil, len(hits), start, hits[lo:hi], baseURL(r)))
 }
 
 // attrGetter returns the values an attribute has on a record and whether

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math/rand"
 	"net/http"
+	"strconv"
 	"strings"
 	gosync "sync"
 	"time"
@@ -249,9 +250,14 @@ func (b *buffer) Header() http.Header         { return b.header }
 func (b *buffer) Write(p []byte) (int, error) { return b.body.Write(p) }
 func (b *buffer) WriteHeader(status int)      { b.status = status }
 
+// flush sends the answer with its length, so that a client can read it
+// into one buffer (a truncated answer says its cut length).
 func (b *buffer) flush(w http.ResponseWriter) {
 	for k, v := range b.header {
 		w.Header()[k] = v
+	}
+	if b.body.Len() > 0 {
+		w.Header().Set("Content-Length", strconv.Itoa(b.body.Len()))
 	}
 	w.WriteHeader(b.status)
 	_, _ = w.Write(b.body.Bytes())

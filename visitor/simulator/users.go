@@ -86,10 +86,10 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 		i, _ := u.primaryWorkEmail()
 		s.outbox = append(s.outbox, Invitation{To: u.Emails[i].Value, UserID: u.ID, Subject: InvitationSubject, SentAt: now})
 	}
-	out := s.toWire(u, baseURL(r))
+	out := s.appendUser(nil, u, baseURL(r))
 	s.mu.Unlock()
 	w.Header().Set("Location", baseURL(r)+"/Users/"+u.ID)
-	writeJSON(w, http.StatusCreated, out)
+	writeRaw(w, http.StatusCreated, out)
 }
 
 func (s *Server) getUser(w http.ResponseWriter, r *http.Request) {
@@ -100,7 +100,7 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errf(http.StatusNotFound, "", "user %q not found", r.PathValue("id")))
 		return
 	}
-	writeJSON(w, http.StatusOK, s.toWire(u, baseURL(r)))
+	writeRaw(w, http.StatusOK, s.appendUser(nil, u, baseURL(r)))
 }
 
 func (s *Server) putUser(w http.ResponseWriter, r *http.Request) {
@@ -149,7 +149,7 @@ func (s *Server) commitUser(w http.ResponseWriter, r *http.Request, old, u *User
 	s.idx.remove(old, false)
 	s.users[u.ID] = u
 	s.idx.add(u)
-	writeJSON(w, http.StatusOK, s.toWire(u, baseURL(r)))
+	writeRaw(w, http.StatusOK, s.appendUser(nil, u, baseURL(r)))
 }
 
 func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {

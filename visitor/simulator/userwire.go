@@ -2,12 +2,12 @@ package simulator
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"regexp"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
@@ -95,6 +95,24 @@ type userInput struct {
 }
 
 func (s *Server) decodeUser(b []byte) (userInput, *scimError) {
+	in, ok := s.decodeUserFast(b)
+	if !ok {
+		var err *scimError
+		if in, err = s.decodeUserSlow(b); err != nil {
+			return in, err
+		}
+	}
+	if !containsFold(in.core.Schemas, coreUserSchema) {
+		return in, errf(http.StatusBadRequest, "invalidSyntax", "schemas must list %s", coreUserSchema)
+	}
+	if in.hasExt && !containsFold(in.core.Schemas, s.opts.UserSchema) {
+		return in, errf(http.StatusBadRequest, "invalidSyntax", "extension %s is used but not listed in schemas", s.opts.UserSchema)
+	}
+	return in, nil
+}
+
+// decodeUserSlow decodes any body, naming what is wrong with it.
+func (s *Server) decodeUserSlow(b []byte) (userInput, *scimError) {
 	var in userInput
 	var raw map[string]json.RawMessage
 	if err := decodeStrict(b, &raw); err != nil {
@@ -118,12 +136,6 @@ func (s *Server) decodeUser(b []byte) (userInput, *scimError) {
 		case strings.HasPrefix(strings.ToLower(k), "urn:"):
 			return in, errf(http.StatusBadRequest, "invalidSyntax", "unknown schema extension %q", k)
 		}
-	}
-	if !containsFold(in.core.Schemas, coreUserSchema) {
-		return in, errf(http.StatusBadRequest, "invalidSyntax", "schemas must list %s", coreUserSchema)
-	}
-	if in.hasExt && !containsFold(in.core.Schemas, s.opts.UserSchema) {
-		return in, errf(http.StatusBadRequest, "invalidSyntax", "extension %s is used but not listed in schemas", s.opts.UserSchema)
 	}
 	return in, nil
 }
@@ -196,26 +208,32 @@ func isE164(v string) bool {
 
 // validate checks the rules that need no other record.
 func validateUser(u *User) *scimError {
-	strs := map[string]string{
-		"userName": u.UserName, "externalId": u.ExternalID, "name.givenName": u.GivenName,
-		"name.familyName": u.FamilyName, "preferredLanguage": u.PreferredLanguage, "title": u.Title,
-		"defaultLocation": u.DefaultLocation,
+	tooLong := func(attr, v string) *scimError {
+		if n := utf8.RuneCountInString(v); n > maxString {
+			return invalidValue("%s is %d characters, over %d", attr, n, maxString)
+		}
+		return nil
+	}
+	for _, f := range [...]struct{ attr, v string }{{"userName", u.UserName}, {"externalId", u.ExternalID},
+		{"name.givenName", u.GivenName}, {"name.familyName", u.FamilyName}, {"preferredLanguage", u.PreferredLanguage},
+		{"title", u.Title}, {"defaultLocation", u.DefaultLocation}} {
+		if err := tooLong(f.attr, f.v); err != nil {
+			return err
+		}
 	}
 	for _, e := range u.Emails {
-		strs["emails.value "+e.Value] = e.Value
-		strs["emails.type "+e.Value] = e.Type
+		if err := cmp.Or(tooLong("emails.value", e.Value), tooLong("emails.type", e.Type)); err != nil {
+			return err
+		}
 	}
 	for _, p := range u.PhoneNumbers {
-		strs["phoneNumbers.type "+p.Value] = p.Type
+		if err := tooLong("phoneNumbers.type", p.Type); err != nil {
+			return err
+		}
 	}
 	for _, l := range u.Locations {
-		strs["locations.value "+l.Value] = l.Value
-		strs["locations.role "+l.Value] = l.Role
-	}
-	for k, v := range strs {
-		if n := utf8.RuneCountInString(v); n > maxString {
-			attr, _, _ := strings.Cut(k, " ")
-			return invalidValue("%s is %d characters, over %d", attr, n, maxString)
+		if err := cmp.Or(tooLong("locations.value", l.Value), tooLong("locations.role", l.Role)); err != nil {
+			return err
 		}
 	}
 	if u.UserName == "" {
@@ -251,7 +269,7 @@ func validateUser(u *User) *scimError {
 	if primaries > 1 {
 		return invalidValue("more than one email is primary")
 	}
-	seen := map[string]bool{}
+	seen := make(map[string]bool, len(u.Locations))
 	for _, l := range u.Locations {
 		if l.Value == "" {
 			return invalidValue("locations[].value is required")
@@ -276,42 +294,6 @@ func checkEmail(v string) *scimError {
 		return invalidValue("email %q is not an address", v)
 	}
 	return nil
-}
-
-// toWire renders a user as docs/visitor-scim.md shows it.
-func (s *Server) toWire(u *User, base string) map[string]any {
-	m := map[string]any{
-		"schemas":  []string{coreUserSchema, s.opts.UserSchema},
-		"id":       u.ID,
-		"userName": u.UserName,
-		"name":     map[string]string{"givenName": u.GivenName, "familyName": u.FamilyName},
-		"emails":   nonNil(u.Emails),
-		"active":   u.Active,
-		"meta": wireMeta{
-			ResourceType: "User",
-			Created:      u.Created.UTC().Format(time.RFC3339),
-			LastModified: u.LastModified.UTC().Format(time.RFC3339),
-			Location:     base + "/Users/" + u.ID,
-		},
-	}
-	if u.ExternalID != "" {
-		m["externalId"] = u.ExternalID
-	}
-	if len(u.PhoneNumbers) > 0 {
-		m["phoneNumbers"] = u.PhoneNumbers
-	}
-	if u.PreferredLanguage != "" {
-		m["preferredLanguage"] = u.PreferredLanguage
-	}
-	if u.Title != "" {
-		m["title"] = u.Title
-	}
-	ext := map[string]any{"locations": nonNil(u.Locations)}
-	if u.DefaultLocation != "" {
-		ext["defaultLocation"] = u.DefaultLocation
-	}
-	m[s.opts.UserSchema] = ext
-	return m
 }
 
 func nonNil[T any](s []T) []T {
