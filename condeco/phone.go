@@ -12,13 +12,19 @@ import (
 // E164 normalises a phone number, reading numbers without a country code
 // as belonging to region. It reports false when the number is not valid.
 // Its answer is libphonenumber's (Parse, IsValidNumber, Format E164);
-// validNumber only reaches it faster.
+// parsePlain and validNumber only reach it faster.
 func E164(s, region string) (string, bool) {
 	if region == "" {
 		region = "ZZ"
 	}
+	region = strings.ToUpper(region)
 	n := &phonenumbers.PhoneNumber{}
-	if err := phonenumbers.ParseToNumber(s, strings.ToUpper(region), n); err != nil || !validNumber(n) {
+	if !parsePlain(s, region, n) {
+		if err := phonenumbers.ParseToNumber(s, region, n); err != nil {
+			return "", false
+		}
+	}
+	if !validNumber(n) {
 		return "", false
 	}
 	return phonenumbers.Format(n, phonenumbers.E164), true

@@ -8,6 +8,7 @@ import (
 	"unsafe"
 
 	"github.com/nyaruka/phonenumbers"
+	"google.golang.org/protobuf/proto"
 )
 
 // libraryE164 is E164 as libphonenumber's documentation writes it, the
@@ -204,4 +205,54 @@ func FuzzE164(f *testing.F) {
 			t.Fatalf("E164(%q, %q) = %q, %v; the library says %q, %v", s, region, got, gotOK, want, wantOK)
 		}
 	})
+}
+
+// TestParsePlainMatchesLibrary: wherever parsePlain reads a number, it
+// reads what phonenumbers.ParseToNumber does, field for field, for numbers
+// of every type in every region, as the export sees them (national forms,
+// +, 00, spaces and hyphens), and it reads most plain directory numbers.
+func TestParsePlainMatchesLibrary(t *testing.T) {
+	corpus := phoneCorpus()
+	if testing.Short() {
+		corpus = corpus[:len(corpus)/8]
+	}
+	var extra []phoneSample
+	for _, c := range corpus {
+		// The corpus in the shapes a directory writes: hyphens for
+		// spaces, digits only.
+		extra = append(extra, phoneSample{strings.ReplaceAll(c.s, " ", "-"), c.region},
+			phoneSample{strings.NewReplacer(" ", "", "-", "", "(", "", ")", "").Replace(c.s), c.region})
+	}
+	corpus = append(corpus, extra...)
+	for i := range 2000 { // as cmd/cvs-bench generates them
+		corpus = append(corpus, phoneSample{fmt.Sprintf("020 3%03d %04d", (i*7)%1000, (i*13)%10000), "GB"},
+			phoneSample{fmt.Sprintf("07400 %06d", i*37), "GB"}, phoneSample{fmt.Sprintf("+44 20 7946 %04d", i), "ZZ"})
+	}
+	for _, s := range []string{"0044 20 7946 0123", "44 20 7946 0123", "00 44 20 7946 0123", "+0 123 4567", "+999 123 4567",
+		"+800 1234 5678", "+1 212 555 0100", "1 212 555 0100", "212 555 0100", "01", "0", "+4", "+44", "0 0 0 0", "+39 06 1234 5678",
+		"06 1234 5678", "+54 9 11 1234 5678", "011 15 1234 5678", "- 020 7946 0123", "020 7946 0123 -"} {
+		for _, region := range []string{"GB", "US", "IT", "AR", "ZZ"} {
+			corpus = append(corpus, phoneSample{s, region})
+		}
+	}
+	fast := 0
+	for _, c := range corpus {
+		region := strings.ToUpper(cmpOr(c.region, "ZZ"))
+		var got phonenumbers.PhoneNumber
+		if !parsePlain(c.s, region, &got) {
+			continue
+		}
+		fast++
+		var want phonenumbers.PhoneNumber
+		if err := phonenumbers.ParseToNumber(c.s, region, &want); err != nil {
+			t.Fatalf("parsePlain(%q, %q) read %v; the library says %v", c.s, region, &got, err)
+		}
+		if !proto.Equal(&got, &want) {
+			t.Fatalf("parsePlain(%q, %q) = %v; the library reads %v", c.s, region, &got, &want)
+		}
+	}
+	if fast < len(corpus)/4 {
+		t.Fatalf("only %d of %d numbers read by parsePlain", fast, len(corpus))
+	}
+	t.Logf("%d numbers, %d read by parsePlain, all as the library reads them", len(corpus), fast)
 }
