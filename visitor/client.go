@@ -31,7 +31,10 @@ const (
 	maxResponseBytes = 64 << 20
 	maxPreallocBytes = 16 << 20  // a page of 200 users with 1 000 locations each is 7 MB
 	maxListItems     = 1_000_000 // far above any tenant; stops a runaway listing
-	mediaType        = "application/scim+json"
+	// maxListPrealloc bounds what a server's totalResults can make the
+	// client allocate before any item arrived (56 MB of users).
+	maxListPrealloc = 250_000
+	mediaType       = "application/scim+json"
 )
 
 // Options configures a Client. Token, ClientSecret and the token itself
@@ -470,8 +473,9 @@ func (c *Client) sizeAfterRefusal(ctx context.Context, asked int, refusal error)
 // items were seen or the server returns an empty page. Each item goes to
 // each as its page arrives, so a big listing is held once, decoded, and
 // not a second time as raw JSON (100 000 users with every location on
-// each are gigabytes of JSON).
-func (c *Client) list(ctx context.Context, path, filter string, each func(json.RawMessage) error) error {
+// each are gigabytes of JSON). grow, when set, learns the first page's
+// totalResults (at most maxListPrealloc) before its items arrive.
+func (c *Client) list(ctx context.Context, path, filter string, grow func(total int), each func(json.RawMessage) error) error {
 	size := c.currentPageSize()
 	var prevFirst json.RawMessage
 	seen, start := 0, 1
@@ -504,6 +508,9 @@ func (c *Client) list(ctx context.Context, path, filter string, each func(json.R
 		}
 		if seen+len(page.Resources) > maxListItems {
 			return fmt.Errorf("GET %s: more than %d results", path, maxListItems)
+		}
+		if grow != nil && seen == 0 && page.TotalResults > 0 {
+			grow(min(page.TotalResults, maxListPrealloc))
 		}
 		for _, r := range page.Resources {
 			if err := each(r); err != nil {

@@ -9,7 +9,7 @@ import (
 // ListLocations returns every Visitor location.
 func (c *Client) ListLocations(ctx context.Context) ([]Location, error) {
 	out := []Location{}
-	err := c.list(ctx, c.locationsEndpoint, "", func(r json.RawMessage) error {
+	err := c.list(ctx, c.locationsEndpoint, "", nil, func(r json.RawMessage) error {
 		l, err := decodeLocation(r)
 		if err != nil {
 			return err

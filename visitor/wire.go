@@ -301,6 +301,11 @@ func userOf(w wireUser) User {
 		u.GivenName, u.FamilyName = w.Name.GivenName, w.Name.FamilyName
 	}
 	u.Email = primaryEmail(w.Emails)
+	if u.Email == u.UserName {
+		// Visitor keeps them equal: one string for both, not two copies
+		// held for every listed user of the run.
+		u.Email = u.UserName
+	}
 	for _, p := range w.PhoneNumbers {
 		switch strings.ToLower(p.Type) {
 		case "work":

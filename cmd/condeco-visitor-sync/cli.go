@@ -103,6 +103,7 @@ func runContext(parent context.Context, args []string, stdout, stderr io.Writer,
 	}
 	defer log.Sync() //nolint:errcheck // stderr sync fails on some terminals
 	applyMemoryLimit(cfg, log, os.Getenv)
+	applyGCPercent(log, os.Getenv)
 
 	ctx, stop := signal.NotifyContext(parent, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

@@ -10,6 +10,17 @@ import (
 	"condeco-visitor-sync/config"
 )
 
+// applyGCPercent sets the collector's GOGC to config.DefaultGCPercent
+// unless the GOGC variable chose one.
+func applyGCPercent(log *zap.Logger, getenv func(string) string) {
+	if v := getenv("GOGC"); v != "" {
+		log.Info("gc percent", zap.String("source", "GOGC"), zap.String("value", v))
+		return
+	}
+	debug.SetGCPercent(config.DefaultGCPercent)
+	log.Info("gc percent", zap.String("source", "default"), zap.Int("value", config.DefaultGCPercent))
+}
+
 // autoMemoryRatio leaves a tenth of a container's limit to what the Go
 // runtime does not count (stacks, the binary, cgo-free but mapped data).
 const autoMemoryRatio = 0.9

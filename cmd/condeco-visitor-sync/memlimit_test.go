@@ -51,3 +51,32 @@ func TestApplyMemoryLimit(t *testing.T) {
 		})
 	}
 }
+
+// The daemon collects at config.DefaultGCPercent unless GOGC says.
+func TestApplyGCPercent(t *testing.T) {
+	for _, tc := range []struct {
+		name, env string
+		want      int
+	}{
+		{"default", "", config.DefaultGCPercent},
+		{"GOGC wins", "200", 77}, // the runtime keeps what it had (77 here)
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			old := debug.SetGCPercent(77)
+			t.Cleanup(func() { debug.SetGCPercent(old) })
+			core, logs := observer.New(zap.InfoLevel)
+			applyGCPercent(zap.New(core), func(k string) string {
+				if k == "GOGC" {
+					return tc.env
+				}
+				return ""
+			})
+			if got := debug.SetGCPercent(77); got != tc.want {
+				t.Errorf("GOGC %d, want %d", got, tc.want)
+			}
+			if n := logs.FilterMessage("gc percent").Len(); n != 1 {
+				t.Errorf("%d \"gc percent\" lines, want 1", n)
+			}
+		})
+	}
+}

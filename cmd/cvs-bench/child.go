@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"runtime/pprof"
 	"strconv"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"condeco-visitor-sync/condeco"
+	cvsconfig "condeco-visitor-sync/config"
 	"condeco-visitor-sync/sync"
 	"condeco-visitor-sync/visitor"
 )
@@ -54,6 +56,11 @@ type childResult struct {
 }
 
 func childMain(args []string, stdout, stderr io.Writer) int {
+	// As cmd/condeco-visitor-sync does (applyGCPercent): the product's
+	// collector setting, unless GOGC says otherwise.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(cvsconfig.DefaultGCPercent)
+	}
 	fs := flag.NewFlagSet(childCommand, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	db := fs.String("db", "", "sqlite database")
