@@ -49,7 +49,8 @@ type config struct {
 	serverBurst int
 	concurrency int
 	perLocation int
-	maxLocs     int // 0: no cap
+	maxLocs     int   // the cap of the size being run; 0: none
+	maxLocsAll  []int // one per size
 	changeShare float64
 	schema      string
 	jsonOut     string
@@ -74,15 +75,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	debug.SetGCPercent(simulatorGCPercent)
 	fs := flag.NewFlagSet("cvs-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	sizes := fs.String("sizes", "1000,10000,100000", "comma-separated numbers of Condeco user rows")
+	sizes := fs.String("sizes", "1000,10000,100000,1000000", "comma-separated numbers of Condeco user rows")
 	var c config
 	fs.IntVar(&c.budget, "budget", 500, "the target's call budget per minute (Visitor: 500)")
-	scales := fs.String("scale", "100", "multiply the budget (client and server alike) and divide the latency by this, so that big sizes finish in minutes; one factor, or one per size (comma-separated), e.g. 100,100,30 for a size whose requests are too big for the machine to serve at x100")
+	scales := fs.String("scale", "auto", "multiply the budget (client and server alike) and divide the latency by this, so that big sizes finish in minutes; one factor, one per size (comma-separated), or auto: 100, and 50 where users have 500 locations or more (the bench machine serves both ends of 35 KB requests)")
 	fs.DurationVar(&c.latency, "latency", 100*time.Millisecond, "real-world time the target takes per request (simulated as latency/scale)")
 	fs.IntVar(&c.serverBurst, "server-burst", 10, "calls the simulator accepts at once before its per-minute rate applies")
 	fs.IntVar(&c.concurrency, "concurrency", 4, "scim_concurrency of the sync")
 	fs.IntVar(&c.perLocation, "users-per-location", 100, "one Condeco location per this many users")
-	fs.IntVar(&c.maxLocs, "max-locations", 0, "at most this many locations (0: no cap); every user has every location, so a user's size grows with them")
+	maxLocs := fs.String("max-locations", "auto", "at most this many locations (0: no cap), one value or one per size, or auto: 100 from 1 000 000 users, no cap below; every user has every location, so a user's size grows with them")
 	fs.Float64Var(&c.changeShare, "change-share", 0.01, "share of users changed on the measured day")
 	fs.StringVar(&c.schema, "schema", "testdata/condeco/schema.sql", "the Condeco schema to generate into")
 	fs.StringVar(&c.jsonOut, "json", "", "also write every measurement as JSON to this file")
@@ -99,12 +100,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "cvs-bench: --sizes:", err)
 		return 2
 	}
-	if c.scales, err = parseScales(*scales, len(c.sizes)); err != nil {
+	if c.maxLocsAll, err = parseMaxLocations(*maxLocs, c.sizes); err != nil {
+		fmt.Fprintln(stderr, "cvs-bench: --max-locations:", err)
+		return 2
+	}
+	if c.scales, err = parseScales(*scales, c.sizes, func(i int) int { return locationsFor(c.sizes[i], c.perLocation, c.maxLocsAll[i]) }); err != nil {
 		fmt.Fprintln(stderr, "cvs-bench: --scale:", err)
 		return 2
 	}
-	c.scale = c.scales[0]
-	if c.budget <= 0 || c.concurrency <= 0 || c.perLocation <= 0 || c.serverBurst <= 0 || c.maxLocs < 0 {
+	c.scale, c.maxLocs = c.scales[0], c.maxLocsAll[0]
+	if c.budget <= 0 || c.concurrency <= 0 || c.perLocation <= 0 || c.serverBurst <= 0 {
 		fmt.Fprintln(stderr, "cvs-bench: --budget, --concurrency, --users-per-location and --server-burst must be positive")
 		return 2
 	}
@@ -153,8 +158,58 @@ func parseSizes(s string) ([]int, error) {
 	return out, nil
 }
 
-// parseScales reads one factor for every size, or one per size.
-func parseScales(s string, sizes int) ([]float64, error) {
+// Defaults of --scale auto and --max-locations auto.
+const (
+	autoScale          = 100
+	autoScaleHeavy     = 50  // where a user has heavyLocations or more
+	heavyLocations     = 500 // a user of ~17 KB and more on the wire
+	autoMaxLocsFrom    = 1_000_000
+	autoMaxLocs        = 100
+	autoMaxLocsSetting = "auto"
+)
+
+// parseMaxLocations reads one cap for every size, one per size, or auto.
+func parseMaxLocations(s string, sizes []int) ([]int, error) {
+	if strings.TrimSpace(s) == autoMaxLocsSetting {
+		out := make([]int, len(sizes))
+		for i, n := range sizes {
+			if n >= autoMaxLocsFrom {
+				out[i] = autoMaxLocs
+			}
+		}
+		return out, nil
+	}
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || v < 0 {
+			return nil, fmt.Errorf("%q is not a number of locations (0: no cap)", f)
+		}
+		out = append(out, v)
+	}
+	switch len(out) {
+	case len(sizes):
+		return out, nil
+	case 1:
+		return slices.Repeat(out, len(sizes)), nil
+	}
+	return nil, fmt.Errorf("%d caps for %d sizes: give one, or one per size", len(out), len(sizes))
+}
+
+// parseScales reads one factor for every size, one per size, or auto
+// (locations(i) is the number of locations of size i).
+func parseScales(s string, sizeList []int, locations func(int) int) ([]float64, error) {
+	sizes := len(sizeList)
+	if strings.TrimSpace(s) == "auto" {
+		out := make([]float64, sizes)
+		for i := range out {
+			out[i] = autoScale
+			if locations(i) >= heavyLocations {
+				out[i] = autoScaleHeavy
+			}
+		}
+		return out, nil
+	}
 	var out []float64
 	for _, f := range strings.Split(s, ",") {
 		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
@@ -244,7 +299,7 @@ func bench(ctx context.Context, c config, progress io.Writer) ([]sizeResult, err
 	}
 	var out []sizeResult
 	for i, n := range c.sizes {
-		c.scale = c.scales[i]
+		c.scale, c.maxLocs = c.scales[i], c.maxLocsAll[i]
 		fmt.Fprintf(progress, "budget %d calls/min x %g = %d/min (client and server), latency %s/%g = %s, server burst %d, concurrency %d\n",
 			c.budget, c.scale, c.rate(), c.latency, c.scale, scaledLatency(c), c.serverBurst, c.concurrency)
 		r, err := benchSize(ctx, c, filepath.Join(root, strconv.Itoa(n)), n, progress)

@@ -94,6 +94,7 @@ func TestParseSizes(t *testing.T) {
 }
 
 func TestParseScales(t *testing.T) {
+	locs := []int{10, 1000, 100} // the locations of each size
 	tests := []struct {
 		name, in string
 		sizes    int
@@ -103,6 +104,7 @@ func TestParseScales(t *testing.T) {
 		{"one for all", "100", 3, []float64{100, 100, 100}, false},
 		{"one per size", "100,100,30", 3, []float64{100, 100, 30}, false},
 		{"spaces and fractions", " 2.5 , 1", 2, []float64{2.5, 1}, false},
+		{"auto: half where users carry 500 locations or more", "auto", 3, []float64{100, 50, 100}, false},
 		{"too few", "100,30", 3, nil, true},
 		{"zero", "0", 1, nil, true},
 		{"negative", "100,-1", 2, nil, true},
@@ -110,10 +112,31 @@ func TestParseScales(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseScales(tt.in, tt.sizes)
+			got, err := parseScales(tt.in, make([]int, tt.sizes), func(i int) int { return locs[i] })
 			if (err != nil) != tt.wantErr || !slices.Equal(got, tt.want) {
 				t.Fatalf("parseScales(%q, %d) = %v, %v; want %v (error %v)", tt.in, tt.sizes, got, err, tt.want, tt.wantErr)
 			}
 		})
+	}
+}
+
+func TestParseMaxLocations(t *testing.T) {
+	sizes := []int{1000, 100_000, 1_000_000}
+	for _, tt := range []struct {
+		in      string
+		want    []int
+		wantErr bool
+	}{
+		{"auto", []int{0, 0, 100}, false},
+		{"0", []int{0, 0, 0}, false},
+		{"0,0,500", []int{0, 0, 500}, false},
+		{"0,500", nil, true},
+		{"-1", nil, true},
+		{"many", nil, true},
+	} {
+		got, err := parseMaxLocations(tt.in, sizes)
+		if (err != nil) != tt.wantErr || !slices.Equal(got, tt.want) {
+			t.Errorf("parseMaxLocations(%q) = %v, %v; want %v (error %v)", tt.in, got, err, tt.want, tt.wantErr)
+		}
 	}
 }
