@@ -78,7 +78,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 	}
 	if !ok {
 		for _, id := range s.userOrder {
-			if u := s.users[id]; match(u) {
+			if u := s.users[id]; u != nil && match(u) {
 				hits = append(hits, u)
 			}
 		}

@@ -19,7 +19,8 @@ type Server struct {
 
 	mu        gosync.Mutex
 	users     map[string]*User
-	userOrder []string
+	userOrder []string // ids in creation order; deleted ones stay as gaps (dropFromOrder)
+	orderGaps int
 	locs      map[string]*Location
 	locOrder  []string
 	nextLoc   int

@@ -1,7 +1,9 @@
 package simulator
 
 import (
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -272,5 +274,55 @@ func TestReactivateAndDeleteForever(t *testing.T) {
 	// the userName is free again, under a new id
 	if id2 := h.create(user("ana@example.com", "condeco:1")); id2 == id {
 		t.Fatal("id reused")
+	}
+}
+
+// Deleted users leave gaps in the listing order, compacted once they are
+// half of it: listings, the user snapshot and a re-added id see each user
+// once, in creation order.
+func TestDeleteKeepsOrderWithGaps(t *testing.T) {
+	h := newHarness(t, Options{})
+	var ids []string
+	for i := range 10 {
+		ids = append(ids, h.create(user(fmt.Sprintf("u%d@example.com", i), fmt.Sprintf("condeco:%d", i))))
+	}
+	check := func(step string, want []string) {
+		t.Helper()
+		var got []string
+		for _, u := range h.srv.Users() {
+			got = append(got, u.ID)
+		}
+		a := h.do("GET", `/Users?filter=externalId%20sw%20%22condeco:%22&count=200`, nil)
+		h.expect(a, http.StatusOK, "")
+		var listed []string
+		for _, r := range a.body["Resources"].([]any) {
+			listed = append(listed, r.(map[string]any)["id"].(string))
+		}
+		if !slices.Equal(got, want) || !slices.Equal(listed, want) {
+			t.Fatalf("%s: users %v, listed %v, want %v", step, got, listed, want)
+		}
+	}
+	for _, i := range []int{3, 0, 7} { // gaps, no compaction yet
+		h.expect(h.do("DELETE", "/Users/"+ids[i], nil), http.StatusNoContent, "")
+	}
+	check("three gaps", []string{ids[1], ids[2], ids[4], ids[5], ids[6], ids[8], ids[9]})
+	if h.srv.orderGaps != 3 {
+		t.Errorf("%d gaps, want 3", h.srv.orderGaps)
+	}
+	for _, i := range []int{1, 2, 4} { // the sixth gap compacts
+		h.expect(h.do("DELETE", "/Users/"+ids[i], nil), http.StatusNoContent, "")
+	}
+	check("compacted", []string{ids[5], ids[6], ids[8], ids[9]})
+	if h.srv.orderGaps != 0 || len(h.srv.userOrder) != 4 {
+		t.Errorf("after compaction: %d gaps, order %v", h.srv.orderGaps, h.srv.userOrder)
+	}
+	h.expect(h.do("DELETE", "/Users/"+ids[9], nil), http.StatusNoContent, "")
+	h.srv.AddHandmadeUser(User{ID: ids[9], UserName: "hand@example.com", GivenName: "H", FamilyName: "M"})
+	var got []string
+	for _, u := range h.srv.Users() {
+		got = append(got, u.ID)
+	}
+	if want := []string{ids[5], ids[6], ids[8], ids[9]}; !slices.Equal(got, want) {
+		t.Errorf("re-added id: users %v, want %v", got, want)
 	}
 }
