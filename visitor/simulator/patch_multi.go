@@ -46,7 +46,7 @@ func elemFilterAttrs(name string) map[string]attrGetter[map[string]any] {
 
 func (p *patcher) doMulti(kind, path, name string, t target, val json.RawMessage) *scimError {
 	p.touched[name] = true
-	list := p.multi[name]
+	list := p.multiList(name)
 	if t.where == nil {
 		if t.sub != "" {
 			return errf(http.StatusBadRequest, "invalidPath", "path %q needs a value filter", path)
