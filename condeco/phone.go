@@ -90,8 +90,7 @@ func (r *typeRules) valid(nsn string) bool {
 }
 
 var (
-	rulesMu     gosync.RWMutex
-	rulesByCode = map[int]*typeRules{} // nil: no shortcut for this country code
+	rulesByCode = newMemo(compileRules) // nil: no shortcut for this country code
 
 	// geoMetadata is the library's own region -> metadata table
 	// (newMetadataContainer builds it the same way from the same
@@ -114,18 +113,32 @@ var (
 // mainRegionRules returns the compiled rules of the region that
 // IsValidNumber would test a number of this country code against when the
 // number is valid there, or nil when there is no such shortcut.
-func mainRegionRules(cc int) *typeRules {
-	rulesMu.RLock()
-	r, ok := rulesByCode[cc]
-	rulesMu.RUnlock()
+func mainRegionRules(cc int) *typeRules { return rulesByCode.get(cc) }
+
+// memo remembers what build gives for each key, nil answers included,
+// for every goroutine: patterns compiled once for the whole process.
+type memo[K comparable, V any] struct {
+	mu    gosync.RWMutex
+	m     map[K]V
+	build func(K) V
+}
+
+func newMemo[K comparable, V any](build func(K) V) *memo[K, V] {
+	return &memo[K, V]{m: map[K]V{}, build: build}
+}
+
+func (c *memo[K, V]) get(k K) V {
+	c.mu.RLock()
+	v, ok := c.m[k]
+	c.mu.RUnlock()
 	if ok {
-		return r
+		return v
 	}
-	r = compileRules(cc)
-	rulesMu.Lock()
-	rulesByCode[cc] = r
-	rulesMu.Unlock()
-	return r
+	v = c.build(k)
+	c.mu.Lock()
+	c.m[k] = v
+	c.mu.Unlock()
+	return v
 }
 
 // compileRules mirrors the library's choice of region. GetRegionCodeForNumber

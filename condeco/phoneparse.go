@@ -4,7 +4,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	gosync "sync"
 
 	"github.com/nyaruka/phonenumbers"
 	"google.golang.org/protobuf/proto"
@@ -186,25 +185,11 @@ func (r *parseRules) lengthResult(nsn string) phonenumbers.ValidationResult {
 	return phonenumbers.INVALID_LENGTH
 }
 
-var (
-	parseMu    gosync.RWMutex
-	parseCache = map[string]*parseRules{} // nil: no fast path for the region
-)
+// parseByRegion holds each region's parsing rules; nil: no fast path.
+var parseByRegion = newMemo(compileParsing)
 
 // regionParsing returns the parsing rules of a supported region, or nil.
-func regionParsing(region string) *parseRules {
-	parseMu.RLock()
-	r, ok := parseCache[region]
-	parseMu.RUnlock()
-	if ok {
-		return r
-	}
-	r = compileParsing(region)
-	parseMu.Lock()
-	parseCache[region] = r
-	parseMu.Unlock()
-	return r
-}
+func regionParsing(region string) *parseRules { return parseByRegion.get(region) }
 
 func compileParsing(region string) *parseRules {
 	md := geoMetadata()[region]

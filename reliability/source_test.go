@@ -84,7 +84,11 @@ func TestSourceFaults(t *testing.T) {
 			// Each row costs more than the one before; the whole export
 			// cannot finish inside condeco_query_timeout.
 			config: func(t *testing.T, e *env) (string, map[string]string) {
-				q := usersQuery("u.LastName", "(WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < u.UserID * 20000) SELECT count(*) FROM c) > 0")
+				// The first rows cost nothing, so opening the store (its check reads
+				// the first row) is quick however loaded the machine; from the sixth
+				// each row costs 20 000 more steps than the last, so the export
+				// cannot finish inside its timeout.
+				q := usersQuery("u.LastName", "(WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < max(0, u.UserID - 5) * 20000) SELECT count(*) FROM c) > 0")
 				return e.sqliteConfig() + fmt.Sprintf("condeco_query_timeout: 1s\ncondeco_users_query: %q\n", q), nil
 			},
 			want: []int{exitSource}, inText: "condeco_query_timeout",
@@ -257,7 +261,11 @@ func preloginEncryption(c net.Conn) (byte, bool) {
 func TestQueryTimeoutErrorNamesTheTimeout(t *testing.T) {
 	dbPath := filepath.Join(t.TempDir(), "condeco.db")
 	seedDB(t, openDB(t, dbPath), 100)
-	q := usersQuery("u.LastName", "(WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < u.UserID * 20000) SELECT count(*) FROM c) > 0")
+	// The first rows cost nothing, so opening the store (its check reads
+	// the first row) is quick however loaded the machine; from the sixth
+	// each row costs 20 000 more steps than the last, so the export
+	// cannot finish inside its timeout.
+	q := usersQuery("u.LastName", "(WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < max(0, u.UserID - 5) * 20000) SELECT count(*) FROM c) > 0")
 	st, err := condeco.Open(context.Background(), condeco.Options{Driver: "sqlite", DSN: dbPath, UsersQuery: q, QueryTimeout: 500 * time.Millisecond}, nil)
 	if err != nil {
 		t.Fatal(err)
