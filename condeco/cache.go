@@ -3,28 +3,26 @@ package condeco
 import (
 	"hash/maphash"
 	"strings"
+	"unique"
 
 	"golang.org/x/text/language"
 )
 
 // rowCache remembers answers that repeat from row to row within one
 // export: a switchboard number shared by thousands of users, a language
-// tag, a first name. Each part has a fixed size whatever the data. It
+// tag. Each part has a fixed size whatever the data. It
 // belongs to one goroutine; nil is a cache that remembers nothing, and
 // with or without it a row validates the same.
 type rowCache struct {
 	seed   maphash.Seed
 	phones [phoneSlots]phoneEntry
-	texts  [internSlots]string
 	langs  map[string]langAnswer
 }
 
-// The sizes of a rowCache's parts: some 120 KB.
+// The sizes of a rowCache's parts: some 60 KB.
 const (
-	phoneSlots   = 1024
-	internSlots  = 4096
-	maxInternLen = 32
-	maxLangs     = 256 // a directory holds a handful of tags
+	phoneSlots = 1024
+	maxLangs   = 256 // a directory holds a handful of tags
 )
 
 type phoneEntry struct {
@@ -56,20 +54,15 @@ func (rc *rowCache) e164(s, region string) (string, bool) {
 	return e, ok
 }
 
-// intern returns a string equal to s, the same one as for an earlier row
-// when it can: the export is held for the whole run, and first names,
+// intern returns the one shared copy of s (the standard library's
+// unique package): the export is held for the whole run, and first names,
 // surnames and location ids repeat across thousands of users, each row's
-// in its own allocation from the driver. Direct-mapped, like e164.
-func (rc *rowCache) intern(s string) string {
-	if rc == nil || s == "" || len(s) > maxInternLen {
+// in its own allocation from the driver.
+func intern(s string) string {
+	if s == "" {
 		return s
 	}
-	slot := &rc.texts[maphash.String(rc.seed, s)%internSlots]
-	if *slot == s {
-		return *slot
-	}
-	*slot = s
-	return s
+	return unique.Make(s).Value()
 }
 
 // language normalises a language tag (en_gb -> en-GB), reporting false

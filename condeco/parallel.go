@@ -22,9 +22,9 @@ type userBatch struct {
 
 // validateUsers reads the users query's rows on this goroutine's behalf
 // and validates them on every core, handing each result to use in row
-// order. Validation costs several times the reading (checking one phone
-// number is ~10 µs, most of a 100 000-user export), so on a two-core
-// machine this nearly halves the export. read counts the rows. use must
+// order. Validation costs more than the reading (normalising the phone
+// numbers is still the largest part), so on a two-core machine this
+// nearly halves the export. read counts the rows. use must
 // not keep the *Checked: its batch is reused.
 func (s *Store) validateUsers(rows *sqlx.Rows, use func(*Checked)) (read int, err error) {
 	workers := max(1, runtime.GOMAXPROCS(0))

@@ -162,8 +162,8 @@ func validateUser(raw RawUser, r Rules, rc *rowCache) Checked {
 	}
 	u.Email = u.UserName
 
-	u.FirstName = rc.intern(text("first_name", raw.FirstName))
-	u.LastName = rc.intern(text("last_name", raw.LastName))
+	u.FirstName = intern(text("first_name", raw.FirstName))
+	u.LastName = intern(text("last_name", raw.LastName))
 	if strings.Contains(u.FirstName, "_") {
 		bad("first_name", RuleUnderscore)
 	}
@@ -202,7 +202,7 @@ func validateUser(raw RawUser, r Rules, rc *rowCache) Checked {
 			u.GlobalAdmin = true
 		}
 	}
-	u.LocationID = rc.intern(text("location_id", raw.LocationID))
+	u.LocationID = intern(text("location_id", raw.LocationID))
 	u.SSOID = text("sso_id", raw.SSOID)
 
 	c.User = u

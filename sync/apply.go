@@ -39,10 +39,12 @@ type applier struct {
 	}
 }
 
-// appliedChange is a write the server accepted, waiting to be re-read.
-// It points into the plan instead of copying: an initial sync of 100 000
-// users holds one per user until the end, and copies of the change and of
-// the user sent were a third of its peak live heap.
+// appliedChange is a write the server accepted, waiting to be checked
+// (at once against Visitor's answer, or by the re-read at the end with
+// scim_verify_writes: reread). It points into the plan instead of
+// copying: with reread an initial sync of 100 000 users holds one per
+// user until the end, and copies of the change and of the user sent were
+// a third of its peak live heap.
 type appliedChange struct {
 	c      *UserChange
 	action Action // create, update, deactivate, or "adopt"
@@ -359,7 +361,7 @@ func updateFix(err error, want visitor.User, fields []visitor.Field) string {
 }
 
 // accepted records a write Visitor answered 2xx in the audit log at once.
-// With verify_writes: answer the user Visitor answered with (the client
+// With scim_verify_writes: answer the user Visitor answered with (the client
 // reads it back itself after a 204) is checked against what was sent
 // right away; with reread the change waits for the re-read at the end of
 // the run.
@@ -460,7 +462,8 @@ func (a *applier) sent(ac appliedChange) (visitor.User, error) {
 }
 
 // verify re-reads the accepted writes that were not checked against
-// Visitor's answer (verify_writes: reread, or an answer without the user):
+// Visitor's answer (scim_verify_writes: reread, or an answer without the
+// user):
 // a server that answered 2xx but dropped a field (a phone it thinks is not
 // E.164, an unknown location) is a failure, and the next run will try
 // again. The re-read is batched by externalId (about a hundred users a

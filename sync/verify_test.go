@@ -8,7 +8,7 @@ import (
 	"condeco-visitor-sync/condeco"
 )
 
-// With verify_writes: reread, verification runs in chunks of verifyChunk
+// With scim_verify_writes: reread, verification runs in chunks of verifyChunk
 // users; users past the first chunk are verified too, and a server that
 // refuses batched re-reads is asked once, not once per chunk. With answer
 // (the default) the same run sends no request beyond its writes.

@@ -4,13 +4,16 @@ import (
 	"context"
 	"slices"
 	"testing"
+	"unsafe"
 
 	"condeco-visitor-sync/visitor/simulator"
 )
 
 // Users with the same locations share one list after decoding, and the
 // list is clipped so that an append by a caller copies rather than writes
-// into another user's access.
+// into another user's access. Equal given names, surnames and languages
+// are one string too (each user's are decoded into their own
+// allocations), and so are a user's email and userName.
 func TestListedUsersShareLocationLists(t *testing.T) {
 	url, _ := startSim(t, simulator.Options{Token: testToken})
 	c, _ := newClient(t, testOptions(url))
@@ -26,6 +29,7 @@ func TestListedUsersShareLocationLists(t *testing.T) {
 	every := []Access{{LocationID: locs[0].ID, Role: RoleUser}, {LocationID: annex.ID, Role: RoleUser}}
 	for i := 1; i <= 3; i++ {
 		u := sampleUser(i)
+		u.GivenName, u.FamilyName, u.Language = "Siobhán", "Smith", "en-GB"
 		u.DefaultLocation, u.Access = locs[0].ID, every
 		if i == 3 {
 			u.Access = []Access{{LocationID: locs[0].ID, Role: RoleAdmin}, {LocationID: annex.ID, Role: RoleUser}}
@@ -58,5 +62,16 @@ func TestListedUsersShareLocationLists(t *testing.T) {
 	grown := append(a.Access, Access{LocationID: "x", Role: RoleUser})
 	if &grown[0] == &b.Access[0] || len(b.Access) != 2 {
 		t.Error("appending to one user's list changed another's")
+	}
+	same := func(x, y string) bool { return x == y && unsafe.StringData(x) == unsafe.StringData(y) }
+	for _, u := range []User{b, admin} {
+		if !same(u.GivenName, a.GivenName) || !same(u.FamilyName, a.FamilyName) || !same(u.Language, a.Language) {
+			t.Errorf("%s does not share its names with %s", u.UserName, a.UserName)
+		}
+	}
+	for _, u := range us {
+		if !same(u.Email, u.UserName) {
+			t.Errorf("%s: email and userName are two strings", u.UserName)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"unique"
 
 	"go.uber.org/zap"
 )
@@ -22,13 +23,15 @@ func (c *Client) ListUsers(ctx context.Context, filter string) ([]User, error) {
 	// by append, a listing of 100 000 users held the old and the new
 	// backing arrays (16 and 20 MB) at once near its end.
 	grow := func(total int) { out = make([]User, 0, total) }
-	var in interner
 	err := c.list(ctx, usersPath, filter, grow, func(r json.RawMessage) error {
 		u, err := c.decodeUser(r)
 		if err != nil {
 			return err
 		}
-		u.GivenName, u.FamilyName, u.Language = in.get(u.GivenName), in.get(u.FamilyName), in.get(u.Language)
+		// Held for the whole run; given names, surnames and language tags
+		// repeat from user to user, each in its own allocation from the
+		// decoder: one shared copy of each (the unique package).
+		u.GivenName, u.FamilyName, u.Language = unique.Make(u.GivenName).Value(), unique.Make(u.FamilyName).Value(), unique.Make(u.Language).Value()
 		out = append(out, u)
 		return nil
 	})
@@ -224,29 +227,4 @@ func (c *Client) DeleteUser(ctx context.Context, id string) error {
 		return fmt.Errorf("deleting user %q: %w", id, err)
 	}
 	return nil
-}
-
-// interner hands out one string for equal values. A listing is held for
-// the whole run, and given names, surnames and language tags repeat from
-// user to user, each in an allocation of its own from the decoder. It
-// stops remembering at maxInterned values, so a listing of unique names
-// costs no more than one without it.
-type interner struct{ m map[string]string }
-
-const maxInterned = 100_000
-
-func (in *interner) get(s string) string {
-	if s == "" {
-		return s
-	}
-	if v, ok := in.m[s]; ok {
-		return v
-	}
-	if in.m == nil {
-		in.m = map[string]string{}
-	}
-	if len(in.m) < maxInterned {
-		in.m[s] = s
-	}
-	return s
 }

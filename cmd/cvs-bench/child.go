@@ -222,9 +222,11 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 func maxRSS() int64 {
 	if b, err := os.ReadFile("/proc/self/status"); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
-			if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-				if kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64); err == nil {
-					return kb
+			if v, ok := strings.CutPrefix(line, "VmHWM:"); ok { // "  1234 kB"
+				if f := strings.Fields(v); len(f) > 0 {
+					if kb, err := strconv.ParseInt(f[0], 10, 64); err == nil {
+						return kb
+					}
 				}
 			}
 		}

@@ -68,7 +68,7 @@ func (c config) rate() int { return int(float64(c.budget) * c.scale) }
 // simulator, a test double whose memory nobody measures; at a million
 // stored users its collector was a fifth of its CPU, on the two cores it
 // shares with the sync being measured. The syncs run in child processes
-// with the runtime's defaults, as the product does.
+// at the product's setting (config.DefaultGCPercent, see childMain).
 const simulatorGCPercent = 400
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -78,12 +78,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	sizes := fs.String("sizes", "1000,10000,100000,1000000", "comma-separated numbers of Condeco user rows")
 	var c config
 	fs.IntVar(&c.budget, "budget", 500, "the target's call budget per minute (Visitor: 500)")
-	scales := fs.String("scale", "auto", "multiply the budget (client and server alike) and divide the latency by this, so that big sizes finish in minutes; one factor, one per size (comma-separated), or auto: 100, and 50 where users have 500 locations or more (the bench machine serves both ends of 35 KB requests)")
+	scales := fs.String("scale", autoSetting, "multiply the budget (client and server alike) and divide the latency by this, so that big sizes finish in minutes; one factor, one per size (comma-separated), or auto: 100, and 50 where users have 500 locations or more (the bench machine serves both ends of 35 KB requests)")
 	fs.DurationVar(&c.latency, "latency", 100*time.Millisecond, "real-world time the target takes per request (simulated as latency/scale)")
 	fs.IntVar(&c.serverBurst, "server-burst", 10, "calls the simulator accepts at once before its per-minute rate applies")
 	fs.IntVar(&c.concurrency, "concurrency", 4, "scim_concurrency of the sync")
 	fs.IntVar(&c.perLocation, "users-per-location", 100, "one Condeco location per this many users")
-	maxLocs := fs.String("max-locations", "auto", "at most this many locations (0: no cap), one value or one per size, or auto: 100 from 1 000 000 users, no cap below; every user has every location, so a user's size grows with them")
+	maxLocs := fs.String("max-locations", autoSetting, "at most this many locations (0: no cap), one value or one per size, or auto: 100 from 1 000 000 users, no cap below; every user has every location, so a user's size grows with them")
 	fs.Float64Var(&c.changeShare, "change-share", 0.01, "share of users changed on the measured day")
 	fs.StringVar(&c.schema, "schema", "testdata/condeco/schema.sql", "the Condeco schema to generate into")
 	fs.StringVar(&c.jsonOut, "json", "", "also write every measurement as JSON to this file")
@@ -160,61 +160,62 @@ func parseSizes(s string) ([]int, error) {
 
 // Defaults of --scale auto and --max-locations auto.
 const (
-	autoScale          = 100
-	autoScaleHeavy     = 50  // where a user has heavyLocations or more
-	heavyLocations     = 500 // a user of ~17 KB and more on the wire
-	autoMaxLocsFrom    = 1_000_000
-	autoMaxLocs        = 100
-	autoMaxLocsSetting = "auto"
+	autoSetting     = "auto"
+	autoScale       = 100
+	autoScaleHeavy  = 50  // where a user has heavyLocations or more
+	heavyLocations  = 500 // a user of ~17 KB and more on the wire
+	autoMaxLocsFrom = 1_000_000
+	autoMaxLocs     = 100
 )
 
 // parseMaxLocations reads one cap for every size, one per size, or auto.
 func parseMaxLocations(s string, sizes []int) ([]int, error) {
-	if strings.TrimSpace(s) == autoMaxLocsSetting {
-		out := make([]int, len(sizes))
-		for i, n := range sizes {
-			if n >= autoMaxLocsFrom {
-				out[i] = autoMaxLocs
-			}
+	return perSize(s, len(sizes), func(i int) int {
+		if sizes[i] >= autoMaxLocsFrom {
+			return autoMaxLocs
 		}
-		return out, nil
-	}
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		v, err := strconv.Atoi(strings.TrimSpace(f))
+		return 0
+	}, func(f string) (int, error) {
+		v, err := strconv.Atoi(f)
 		if err != nil || v < 0 {
-			return nil, fmt.Errorf("%q is not a number of locations (0: no cap)", f)
+			return 0, fmt.Errorf("%q is not a number of locations (0: no cap)", f)
 		}
-		out = append(out, v)
-	}
-	switch len(out) {
-	case len(sizes):
-		return out, nil
-	case 1:
-		return slices.Repeat(out, len(sizes)), nil
-	}
-	return nil, fmt.Errorf("%d caps for %d sizes: give one, or one per size", len(out), len(sizes))
+		return v, nil
+	})
 }
 
 // parseScales reads one factor for every size, one per size, or auto
 // (locations(i) is the number of locations of size i).
-func parseScales(s string, sizeList []int, locations func(int) int) ([]float64, error) {
-	sizes := len(sizeList)
-	if strings.TrimSpace(s) == "auto" {
-		out := make([]float64, sizes)
+func parseScales(s string, sizes []int, locations func(int) int) ([]float64, error) {
+	return perSize(s, len(sizes), func(i int) float64 {
+		if locations(i) >= heavyLocations {
+			return autoScaleHeavy
+		}
+		return autoScale
+	}, func(f string) (float64, error) {
+		v, err := strconv.ParseFloat(f, 64)
+		if err != nil || v <= 0 {
+			return 0, fmt.Errorf("%q is not a positive factor", f)
+		}
+		return v, nil
+	})
+}
+
+// perSize reads a flag that takes auto (auto(i) for size i), one value for
+// every size, or one per size, comma-separated.
+func perSize[T any](s string, sizes int, auto func(int) T, parse func(string) (T, error)) ([]T, error) {
+	if strings.TrimSpace(s) == autoSetting {
+		out := make([]T, sizes)
 		for i := range out {
-			out[i] = autoScale
-			if locations(i) >= heavyLocations {
-				out[i] = autoScaleHeavy
-			}
+			out[i] = auto(i)
 		}
 		return out, nil
 	}
-	var out []float64
+	var out []T
 	for _, f := range strings.Split(s, ",") {
-		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
-		if err != nil || v <= 0 {
-			return nil, fmt.Errorf("%q is not a positive factor", f)
+		v, err := parse(strings.TrimSpace(f))
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, v)
 	}
@@ -224,7 +225,7 @@ func parseScales(s string, sizeList []int, locations func(int) int) ([]float64, 
 	case 1:
 		return slices.Repeat(out, sizes), nil
 	}
-	return nil, fmt.Errorf("%d factors for %d sizes: give one, or one per size", len(out), sizes)
+	return nil, fmt.Errorf("%d values for %d sizes: give one, or one per size", len(out), sizes)
 }
 
 // sizeResult is every measurement for one size.
@@ -251,11 +252,7 @@ type runResult struct {
 	Writes         int
 	WriteSpanMS    float64
 	Conns          int64
-	// ProcMaxRSSKB is the sync process's peak RSS (its VmHWM at the end
-	// of the run, which the child reports: wait4's figure holds the
-	// bench's own peak, see maxRSS).
-	ProcMaxRSSKB int64
-	WallMS       float64
+	WallMS         float64
 	// ClientCPUMS is the sync process's user+system CPU time; ServerCPUMS
 	// the bench process's (the simulator) during the run.
 	ClientCPUMS, ServerCPUMS float64
@@ -367,7 +364,7 @@ func benchSize(ctx context.Context, c config, dir string, n int, progress io.Wri
 		res.Runs = append(res.Runs, r)
 		fmt.Fprintf(progress, "%d users, %s: %d requests (min %d, x%.3f), %d writes in %.1fs (budget use %.3f), %d x 429, export %.0f ms, plan %.0f ms, peak %d MiB, %.1fs\n",
 			n, s.scenario, r.Child.Requests, r.Child.MinRequests, r.Overhead(), r.Writes, r.WriteSpanMS/1000,
-			r.BudgetUse(c.rate()), r.Server429, r.Child.ExportMS, r.Child.PlanMS, r.ProcMaxRSSKB/1024, r.WallMS/1000)
+			r.BudgetUse(c.rate()), r.Server429, r.Child.ExportMS, r.Child.PlanMS, r.Child.RSSRunKB/1024, r.WallMS/1000)
 		if r.Child.Error != "" || r.Child.Counts.Failed > 0 {
 			return res, fmt.Errorf("%s: sync failed: %s %+v", s.scenario, r.Child.Error, r.Child.Failures)
 		}
@@ -420,7 +417,6 @@ func runChild(ctx context.Context, c config, t *target, db, state string, n int,
 	if err := json.Unmarshal(stdout.Bytes(), &r.Child); err != nil {
 		return r, fmt.Errorf("reading sync process output: %w: %s", err, tail(stdout.String()))
 	}
-	r.ProcMaxRSSKB = r.Child.RSSRunKB
 	r.ClientCPUMS = ms(cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime())
 	r.ServerRequests = after.Total - before.Total
 	r.Server429 = after.ByStatus["429"] - before.ByStatus["429"]

@@ -62,8 +62,8 @@ func TestBenchTiny(t *testing.T) {
 		if r.Child.Requests < r.Child.MinRequests || int64(r.ServerRequests) != r.Child.Requests || r.Server429 != 0 {
 			t.Errorf("%s: %d requests, minimum %d, server saw %d, %d x 429", r.Scenario, r.Child.Requests, r.Child.MinRequests, r.ServerRequests, r.Server429)
 		}
-		if r.Child.Counts.Failed != 0 || r.Child.Error != "" || r.ProcMaxRSSKB <= 0 {
-			t.Errorf("%s: failed %d, error %q, max RSS %d", r.Scenario, r.Child.Counts.Failed, r.Child.Error, r.ProcMaxRSSKB)
+		if r.Child.Counts.Failed != 0 || r.Child.Error != "" || r.Child.RSSRunKB <= 0 {
+			t.Errorf("%s: failed %d, error %q, max RSS %d", r.Scenario, r.Child.Counts.Failed, r.Child.Error, r.Child.RSSRunKB)
 		}
 	}
 }

@@ -51,7 +51,7 @@ func printTables(w io.Writer, c config, rs []sizeResult) {
 			ch := r.Child
 			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %.0f µs | %.0f µs | %s | %s |\n",
 				num(s.Users), r.Scenario, msec(ch.ExportMS), msec(ch.PlanMS), msec(ch.ExportMS+ch.PlanMS), msec(ch.ListMS),
-				mib(ch.RSSPlanKB), mib(r.ProcMaxRSSKB), mib(ch.PeakLiveKB), r.CPUPerRequest(r.ClientCPUMS), r.CPUPerRequest(r.ServerCPUMS),
+				mib(ch.RSSPlanKB), mib(r.Child.RSSRunKB), mib(ch.PeakLiveKB), r.CPUPerRequest(r.ClientCPUMS), r.CPUPerRequest(r.ServerCPUMS),
 				bytesText(ch.AuditBytes), secs(r.WallMS))
 		}
 	}
@@ -60,7 +60,7 @@ func printTables(w io.Writer, c config, rs []sizeResult) {
 		fmt.Fprintln(w, "|---:|---|---:|---:|---:|")
 		for _, s := range rs {
 			for _, r := range s.Runs {
-				fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", num(s.Users), r.Scenario, bytesText(r.Child.ReportBytes), msec(r.Child.ReportMS), mib(r.ProcMaxRSSKB))
+				fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", num(s.Users), r.Scenario, bytesText(r.Child.ReportBytes), msec(r.Child.ReportMS), mib(r.Child.RSSRunKB))
 			}
 		}
 	}
@@ -100,7 +100,7 @@ func printGrowth(w io.Writer, rs []sizeResult) {
 		{"export", func(_ sizeResult, r runResult) float64 { return r.Child.ExportMS }, msec},
 		{"plan", func(_ sizeResult, r runResult) float64 { return r.Child.PlanMS }, msec},
 		{"export + plan", func(_ sizeResult, r runResult) float64 { return r.Child.ExportMS + r.Child.PlanMS }, msec},
-		{"peak RSS", func(_ sizeResult, r runResult) float64 { return float64(r.ProcMaxRSSKB) }, func(v float64) string { return mib(int64(v)) }},
+		{"peak RSS", func(_ sizeResult, r runResult) float64 { return float64(r.Child.RSSRunKB) }, func(v float64) string { return mib(int64(v)) }},
 		{"peak live heap", func(_ sizeResult, r runResult) float64 { return float64(r.Child.PeakLiveKB) }, func(v float64) string { return mib(int64(v)) }},
 		{"client CPU / request", func(_ sizeResult, r runResult) float64 { return r.CPUPerRequest(r.ClientCPUMS) }, func(v float64) string { return fmt.Sprintf("%.0f µs", v) }},
 		{"audit log", func(_ sizeResult, r runResult) float64 { return float64(r.Child.AuditBytes) }, func(v float64) string { return bytesText(int64(v)) }},
@@ -155,7 +155,7 @@ func printGoals(w io.Writer, c config, rs []sizeResult) {
 			if s.Users == goalSizeForMem {
 				t := r.Child.ExportMS + r.Child.PlanMS
 				lines = append(lines, fmt.Sprintf("- export + plan < 2 s, %s users, %s: %s %s", num(s.Users), r.Scenario, msec(t), mark(t < goalOutsideMS)))
-				m := float64(r.ProcMaxRSSKB) * 1024
+				m := float64(r.Child.RSSRunKB) * 1024
 				lines = append(lines, fmt.Sprintf("- peak memory < 150 MB, %s users, %s: %.0f MB (%.0f MiB) %s", num(s.Users), r.Scenario, m/1e6, m/(1<<20), mark(m < goalPeakBytes)))
 			}
 		}
