@@ -8,7 +8,7 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"strings"
-	gosync "sync"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -132,7 +132,7 @@ func liveHeap() int64 {
 }
 
 var (
-	bigOnce gosync.Once
+	bigOnce sync.Once
 	bigDir  string
 	bigDSN  string
 	bigErr  error

@@ -8,7 +8,7 @@ import (
 	"io"
 	"net"
 	"strings"
-	gosync "sync"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -28,8 +28,8 @@ func listen(t *testing.T, fn func(net.Conn)) (port int, accepted *atomic.Int32) 
 		t.Fatal(err)
 	}
 	accepted = new(atomic.Int32)
-	var wg gosync.WaitGroup
-	var mu gosync.Mutex
+	var wg sync.WaitGroup
+	var mu sync.Mutex
 	var conns []net.Conn
 	wg.Add(1)
 	go func() {
@@ -103,7 +103,7 @@ func TestOpenWireFaults(t *testing.T) {
 // failAfter makes every result set fail after this many rows; < 0 is off.
 var failAfter atomic.Int64
 
-var registerFaulty gosync.Once
+var registerFaulty sync.Once
 
 // errInjected stands in for a connection reset in the middle of a result.
 var errInjected = errors.New("injected: connection reset by peer")

@@ -3,7 +3,7 @@ package condeco
 import (
 	"fmt"
 	"runtime"
-	gosync "sync"
+	"sync"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -34,7 +34,7 @@ func (s *Store) validateUsers(rows *sqlx.Rows, use func(*Checked)) (read int, er
 	// are in flight (queued, being validated, being filled, being used)
 	// rather than one per 256 rows.
 	free := make(chan *userBatch, 2*workers+workers+2)
-	var wg gosync.WaitGroup
+	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
 			rc := newRowCache()

@@ -4,7 +4,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	gosync "sync"
+	"sync"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -95,7 +95,7 @@ var (
 	// geoMetadata is the library's own region -> metadata table
 	// (newMetadataContainer builds it the same way from the same
 	// collection), which it does not export.
-	geoMetadata = gosync.OnceValue(func() map[string]*phonenumbers.PhoneMetadata {
+	geoMetadata = sync.OnceValue(func() map[string]*phonenumbers.PhoneMetadata {
 		m := map[string]*phonenumbers.PhoneMetadata{}
 		coll, err := phonenumbers.MetadataCollection()
 		if err != nil {
@@ -118,7 +118,7 @@ func mainRegionRules(cc int) *typeRules { return rulesByCode.get(cc) }
 // memo remembers what build gives for each key, nil answers included,
 // for every goroutine: patterns compiled once for the whole process.
 type memo[K comparable, V any] struct {
-	mu    gosync.RWMutex
+	mu    sync.RWMutex
 	m     map[K]V
 	build func(K) V
 }

@@ -13,7 +13,7 @@ import (
 	"net/http/httptest"
 	"net/mail"
 	"strings"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,7 +25,7 @@ const smtpPassword = "smtp-pass-4e1b9c"
 // receiver is a loopback webhook endpoint that records what it got.
 type receiver struct {
 	*httptest.Server
-	mu     gosync.Mutex
+	mu     sync.Mutex
 	bodies []payload
 	hits   int
 	status int // answer; 0 means 204

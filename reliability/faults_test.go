@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 
@@ -210,7 +210,7 @@ func TestTargetFaults(t *testing.T) {
 				e.sim.SetFaults(f)
 				before := e.sim.Stats()
 				stop := make(chan struct{})
-				var wg gosync.WaitGroup
+				var wg sync.WaitGroup
 				pulses := 0
 				if tc.during != nil {
 					wg.Go(func() { pulses = tc.during(e, stop) })

@@ -10,7 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	gosync "sync"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -376,7 +376,7 @@ func (e *env) exec(q string, args ...any) sql.Result {
 // lockedBuffer is a bytes.Buffer safe to read while a child process
 // writes to it.
 type lockedBuffer struct {
-	mu  gosync.Mutex
+	mu  sync.Mutex
 	buf bytes.Buffer
 }
 

@@ -9,7 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,7 +32,7 @@ const (
 // hookSink is a loopback chat webhook that keeps every request.
 type hookSink struct {
 	*httptest.Server
-	mu     gosync.Mutex
+	mu     sync.Mutex
 	got    []string // bodies: what the chat shows
 	paths  []string // the secret is here, and only here
 	status int

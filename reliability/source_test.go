@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 
@@ -186,7 +186,7 @@ func fakeSQLServer(t *testing.T, hang bool) (string, func() []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mu gosync.Mutex
+	var mu sync.Mutex
 	var seen []byte
 	var conns []net.Conn
 	done := make(chan struct{})

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 )
@@ -63,7 +63,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFake(t)
 			f.addUser(map[string]any{"userName": "a@example.com"})
-			var mu gosync.Mutex
+			var mu sync.Mutex
 			var first, second time.Time
 			f.fault = func(w http.ResponseWriter, r *http.Request, n int) bool {
 				if r.URL.Path != "/scim/v2/Users/u0001" {
@@ -97,7 +97,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 // is looked up first), but the next POST still waits Retry-After.
 func TestCreate503RetryAfter(t *testing.T) {
 	f := newFake(t)
-	var mu gosync.Mutex
+	var mu sync.Mutex
 	var first, second time.Time
 	f.fault = func(w http.ResponseWriter, r *http.Request, n int) bool {
 		if r.Method != http.MethodPost {

@@ -10,7 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	gosync "sync"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -37,7 +37,7 @@ type tokens struct {
 	rc                   *retryablehttp.Client
 	st                   *stats
 	now                  func() time.Time
-	mu                   gosync.Mutex
+	mu                   sync.Mutex
 	tok                  string
 	refreshAt            time.Time
 }

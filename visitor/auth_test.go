@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 )
@@ -16,7 +16,7 @@ const testSecret = "client-secret-xyz"
 
 // tokenServer issues "tok-1", "tok-2", … and records the forms it got.
 type tokenServer struct {
-	mu        gosync.Mutex
+	mu        sync.Mutex
 	issued    int
 	forms     []map[string]string
 	expiresIn string // JSON value, "" to omit
@@ -65,7 +65,7 @@ func tokenOptions(base, tokenURL string) Options {
 }
 
 type fakeClock struct {
-	mu gosync.Mutex
+	mu sync.Mutex
 	t  time.Time
 }
 
@@ -219,7 +219,7 @@ func TestConcurrentTokenFetchOnce(t *testing.T) {
 	f.token = "tok-1"
 	f.addUser(map[string]any{"userName": "a@example.com"})
 	c, _ := newClient(t, tokenOptions(f.url(), ts.srv.URL))
-	var wg gosync.WaitGroup
+	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for i := 0; i < 8; i++ {
 		wg.Add(1)

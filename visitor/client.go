@@ -13,7 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	gosync "sync"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-cleanhttp"
@@ -75,9 +75,9 @@ type Client struct {
 	retryWaitMin      time.Duration
 	retryWaitMax      time.Duration
 
-	pageMu   gosync.Mutex // guards pageSize and spcRead
-	pageSize int          // lowered, never raised, to what the server allows
-	spcRead  bool         // ServiceProviderConfig was read (after a refused page)
+	pageMu   sync.Mutex // guards pageSize and spcRead
+	pageSize int        // lowered, never raised, to what the server allows
+	spcRead  bool       // ServiceProviderConfig was read (after a refused page)
 
 	ext extPool // Visitor extensions (location lists) shared between users
 }
@@ -403,6 +403,13 @@ func (c *Client) sleep(ctx context.Context, d time.Duration) error {
 // what came back); its size is remembered. Only a server that refuses a
 // count above its maximum (400) makes the client read filter.maxResults,
 // once per Client.
+
+// ListRequests is the least number of requests a listing of n items costs
+// at the current page size (at least one: an empty listing is a request).
+func (c *Client) ListRequests(n int) int64 {
+	size := c.currentPageSize()
+	return int64(max(1, (n+size-1)/size))
+}
 
 // currentPageSize is what the next listing asks for.
 func (c *Client) currentPageSize() int {

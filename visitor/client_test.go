@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	gosync "sync"
+	"sync"
 	"testing"
 )
 
@@ -167,7 +167,7 @@ func TestPaging(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFake(t)
 			f.maxResults, f.pageCap, f.refuseOver = tt.maxResults, tt.pageCap, tt.refuseOver
-			var mu gosync.Mutex
+			var mu sync.Mutex
 			var counts []string
 			f.fault = func(w http.ResponseWriter, r *http.Request, n int) bool {
 				if r.URL.Path == "/scim/v2/Users" {
@@ -256,7 +256,7 @@ func TestPagingConcurrent(t *testing.T) {
 				f.addUser(map[string]any{"userName": fmt.Sprintf("u%d@example.com", i)})
 			}
 			c, logs := newClient(t, testOptions(f.url()))
-			var wg gosync.WaitGroup
+			var wg sync.WaitGroup
 			for range 8 {
 				wg.Go(func() {
 					if us, err := c.ListUsers(context.Background(), ""); err != nil || len(us) != 30 {

@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	gosync "sync"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -24,7 +24,7 @@ import (
 // (elimity-com/scim), so the client is checked against someone else's
 // reading of RFC 7644 rather than only our own fakes.
 type memUsers struct {
-	mu    gosync.Mutex
+	mu    sync.Mutex
 	next  int
 	users map[string]scim.ResourceAttributes
 	order []string

@@ -8,7 +8,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,7 +24,7 @@ const testToken = "secret-token-value-0123"
 // tests. fault, when set, sees every request first and may answer it.
 type fakeSCIM struct {
 	t          testing.TB
-	mu         gosync.Mutex
+	mu         sync.Mutex
 	users      []map[string]any
 	locations  []map[string]any
 	nextID     int

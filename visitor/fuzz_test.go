@@ -8,7 +8,7 @@ import (
 	"net/http/httptest"
 	"reflect"
 	"strings"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -310,7 +310,7 @@ func TestDecodeErrorSecretAcrossTruncation(t *testing.T) {
 // maxPages pages, so a client that pages for ever fails instead of
 // hanging; pages reports how many listings were asked for.
 func pageServer(maxPages int, body []byte) (srv *httptest.Server, pages func() int) {
-	var mu gosync.Mutex
+	var mu sync.Mutex
 	n := 0
 	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/ServiceProviderConfig") {

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 )
@@ -25,7 +25,7 @@ func TestLimiterShared(t *testing.T) {
 	o.RateLimit = 3000 // one call per 20ms
 	c, _ := newClient(t, o)
 	const workers, each = 4, 5
-	var wg gosync.WaitGroup
+	var wg sync.WaitGroup
 	errs := make(chan error, workers*each)
 	for w := 0; w < workers; w++ {
 		wg.Add(1)

@@ -13,7 +13,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,7 +23,7 @@ import (
 // recorder wraps a simulator and keeps every request's method, path, query
 // and body, to check what the client put on the wire.
 type recorder struct {
-	mu   gosync.Mutex
+	mu   sync.Mutex
 	reqs []recorded
 }
 
@@ -213,7 +213,7 @@ func TestSimulatorRateBudget(t *testing.T) {
 			o.RateLimit = tt.clientRate
 			c, _ := newClient(t, o)
 			start := time.Now()
-			var wg gosync.WaitGroup
+			var wg sync.WaitGroup
 			errs := make(chan error, tt.calls)
 			for i := 0; i < tt.calls; i++ {
 				wg.Add(1)

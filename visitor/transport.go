@@ -8,7 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
-	gosync "sync"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -31,7 +31,7 @@ type Stats struct {
 }
 
 type stats struct {
-	mu gosync.Mutex
+	mu sync.Mutex
 	s  Stats
 }
 

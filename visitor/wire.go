@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	gosync "sync"
+	"sync"
 	"time"
 )
 
@@ -335,7 +335,7 @@ func userOf(w wireUser) User {
 // Access slice in place. The zero value is ready; it is safe for
 // concurrent use.
 type extPool struct {
-	mu    gosync.Mutex
+	mu    sync.Mutex
 	m     map[string]userExt
 	bytes int
 }

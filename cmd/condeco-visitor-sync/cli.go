@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,10 +10,14 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"condeco-visitor-sync/config"
+	"condeco-visitor-sync/sync/plan"
+	"condeco-visitor-sync/sync/runner"
+	"condeco-visitor-sync/sync/service"
 )
 
 // options are the command-line flags; everything else is configuration.
@@ -60,23 +65,33 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	return o, nil
 }
 
-// run is main without the process: tests call it in process.
-func run(args []string, stdout, stderr io.Writer) int {
-	return runContext(context.Background(), args, stdout, stderr, os.Getenv)
+// env is what run takes from the process and its clock, so that tests can
+// run in parallel, each with its own environment and shorter graces.
+type env struct {
+	getenv        func(string) string
+	shutdownGrace time.Duration // zero: service.DefaultShutdownGrace
+	finishGrace   time.Duration // zero: service.DefaultFinishGrace
+	progressEvery time.Duration // zero: service.DefaultProgressEvery
 }
 
-func runContext(parent context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+// run is main without the process: tests call it in process.
+func run(args []string, stdout, stderr io.Writer) int {
+	return int(runContext(context.Background(), args, stdout, stderr, env{getenv: os.Getenv}))
+}
+
+func runContext(parent context.Context, args []string, stdout, stderr io.Writer, e env) service.ExitCode {
+	getenv := e.getenv
 	o, err := parseFlags(args, stderr)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return ExitOK
+			return service.ExitOK
 		}
 		fmt.Fprintln(stderr, "error:", err)
-		return ExitConfig
+		return service.ExitConfig
 	}
 	if o.version {
 		fmt.Fprintln(stdout, "condeco-visitor-sync", version)
-		return ExitOK
+		return service.ExitOK
 	}
 	path := o.configPath
 	if path == "" {
@@ -84,26 +99,26 @@ func runContext(parent context.Context, args []string, stdout, stderr io.Writer,
 	}
 	if path == "" {
 		fmt.Fprintln(stderr, "error: no configuration: pass --config FILE or set "+config.EnvConfig)
-		return ExitConfig
+		return service.ExitConfig
 	}
 	cfg, err := config.Load(path, getenv)
 	if err != nil {
 		fmt.Fprintln(stderr, "error:", err)
-		return ExitConfig
+		return service.ExitConfig
 	}
 	if o.printConfig {
 		out, _ := yaml.Marshal(cfg)
 		stdout.Write(out)
-		return ExitOK
+		return service.ExitOK
 	}
 	log, err := newLogger(cfg, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "error:", err)
-		return ExitConfig
+		return service.ExitConfig
 	}
 	defer log.Sync() //nolint:errcheck // stderr sync fails on some terminals
-	applyMemoryLimit(cfg, log, os.Getenv)
-	applyGCPercent(log, os.Getenv)
+	applyMemoryLimit(cfg, log, getenv)
+	applyGCPercent(log, getenv)
 
 	ctx, stop := signal.NotifyContext(parent, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -113,14 +128,14 @@ func runContext(parent context.Context, args []string, stdout, stderr io.Writer,
 		return notifyTest(ctx, cfg, log, stdout)
 	}
 
-	app, err := newApp(ctx, cfg, log, stdout)
+	app, err := newApp(ctx, cfg, log, stdout, e)
 	if err != nil {
 		log.Error("start failed", errField(err))
 		return exitCode(err)
 	}
 	defer app.Close()
-	if o.runNow && !o.dryRun && isTerminal(stderr) {
-		app.bar = stderr
+	if o.runNow && !o.dryRun && service.IsTerminal(stderr) {
+		app.svc.Bar = stderr
 	}
 
 	switch {
@@ -128,11 +143,53 @@ func runContext(parent context.Context, args []string, stdout, stderr io.Writer,
 		return app.Check(ctx)
 	case o.runNow:
 		// A signal stops new work; requests in flight finish (bounded by
-		// shutdownGrace) and the report is written.
-		runCtx, cancel := app.graceful(ctx)
+		// the shutdown grace) and the report is written.
+		runCtx, cancel := app.svc.Graceful(ctx)
 		defer cancel()
 		return app.RunNow(runCtx, o)
 	default:
-		return app.Daemon(ctx)
+		return app.svc.Daemon(ctx, service.Schedule{Spec: cfg.Schedule, TimeZone: cfg.TimeZone,
+			MetricsListen: cfg.MetricsListen, Version: version})
 	}
+}
+
+// RunNow is --run-now and --dry-run.
+func (a *app) RunNow(ctx context.Context, o options) service.ExitCode {
+	flags := runner.Flags{
+		DryRun: o.dryRun,
+		Approvals: plan.Approvals{
+			AllowDeletes:      o.allowDeletes,
+			AllowAdminChanges: o.allowAdminChanges,
+			AllowSourceShrink: o.allowSourceShrink,
+		},
+	}
+	rep, err := a.svc.RunOnce(ctx, flags)
+	if rep != nil && rep.Plan != nil {
+		if o.dryRun {
+			rep.Plan.WriteTable(a.stdout)
+		}
+		if o.planJSON != "" {
+			if werr := writePlanJSON(o.planJSON, rep.Plan); werr != nil {
+				a.log.Error("writing plan failed", errField(werr))
+				return service.ExitError
+			}
+		}
+	}
+	if rep != nil {
+		printSummary(a.stdout, rep)
+	}
+	if err != nil {
+		a.log.Error("sync failed", errField(err))
+		fmt.Fprintln(a.stdout, "error:", err)
+		return exitCode(err)
+	}
+	return service.ExitOK
+}
+
+func writePlanJSON(path string, p *plan.Plan) error {
+	b, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o640)
 }

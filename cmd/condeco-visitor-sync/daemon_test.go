@@ -9,17 +9,18 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 
+	"condeco-visitor-sync/sync/service"
 	"condeco-visitor-sync/visitor/simulator"
 )
 
 // syncBuffer is a bytes.Buffer safe for the daemon's logger and the test
 // reading it at the same time.
 type syncBuffer struct {
-	mu gosync.Mutex
+	mu sync.Mutex
 	b  bytes.Buffer
 }
 
@@ -62,9 +63,9 @@ func TestDaemonStartupRunScheduledRunAndLock(t *testing.T) {
 	defer cancel()
 
 	var stderr syncBuffer
-	done := make(chan int, 1)
+	done := make(chan service.ExitCode, 1)
 	go func() {
-		done <- runContext(ctx, []string{"--config", f.cfgPath}, io.Discard, &stderr, f.env)
+		done <- runContext(ctx, []string{"--config", f.cfgPath}, io.Discard, &stderr, f.envs())
 	}()
 
 	waitFor(t, 20*time.Second, "the start-up run to begin writing", func() bool {
@@ -72,8 +73,8 @@ func TestDaemonStartupRunScheduledRunAndLock(t *testing.T) {
 	})
 	// A support engineer presses "run now" while the start-up sync runs.
 	code, out, errs := f.run(context.Background(), "--run-now")
-	if code != ExitLockBusy {
-		t.Fatalf("concurrent run-now: exit %d, want %d (lock busy)\n%s\n%s", code, ExitLockBusy, out, errs)
+	if code != service.ExitLockBusy {
+		t.Fatalf("concurrent run-now: exit %d, want %d (lock busy)\n%s\n%s", code, service.ExitLockBusy, out, errs)
 	}
 	if !strings.Contains(out+errs, "another sync has been running since") {
 		t.Errorf("refusal does not say since when:\n%s%s", out, errs)
@@ -122,7 +123,7 @@ func TestDaemonStartupRunScheduledRunAndLock(t *testing.T) {
 	cancel() // SIGTERM in production
 	select {
 	case code := <-done:
-		if code != ExitOK {
+		if code != service.ExitOK {
 			t.Fatalf("daemon exit %d\n%s", code, stderr.String())
 		}
 	case <-time.After(45 * time.Second):

@@ -15,6 +15,8 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"condeco-visitor-sync/condeco"
+	"condeco-visitor-sync/state"
+	"condeco-visitor-sync/sync/service"
 	"condeco-visitor-sync/visitor/simulator"
 )
 
@@ -30,6 +32,8 @@ type fixture struct {
 	sim     *simulator.Server
 	cfgPath string
 	token   string // what CVS_SCIM_TOKEN holds
+	// shutdownGrace, when set, replaces the default grace of a stop.
+	shutdownGrace time.Duration
 }
 
 func newFixture(t *testing.T, simOpts simulator.Options, extraCfg string) *fixture {
@@ -70,9 +74,14 @@ func (f *fixture) env(k string) string {
 	return ""
 }
 
-func (f *fixture) run(ctx context.Context, args ...string) (int, string, string) {
+// envs is the fixture's environment and graces for runContext.
+func (f *fixture) envs() env {
+	return env{getenv: f.env, shutdownGrace: f.shutdownGrace}
+}
+
+func (f *fixture) run(ctx context.Context, args ...string) (service.ExitCode, string, string) {
 	var out, errb bytes.Buffer
-	code := runContext(ctx, append([]string{"--config", f.cfgPath}, args...), &out, &errb, f.env)
+	code := runContext(ctx, append([]string{"--config", f.cfgPath}, args...), &out, &errb, f.envs())
 	return code, out.String(), errb.String()
 }
 
@@ -97,7 +106,7 @@ func TestRunNowConvergesAndDryRunWritesNothing(t *testing.T) {
 
 	before := f.state()
 	code, out, errs := f.run(ctx, "--run-now", "--dry-run")
-	if code != ExitOK {
+	if code != service.ExitOK {
 		t.Fatalf("dry run exit %d\n%s\n%s", code, out, errs)
 	}
 	if after := f.state(); after != before {
@@ -108,7 +117,7 @@ func TestRunNowConvergesAndDryRunWritesNothing(t *testing.T) {
 	}
 
 	code, out, errs = f.run(ctx, "--run-now")
-	if code != ExitOK {
+	if code != service.ExitOK {
 		t.Fatalf("first run exit %d\n%s\n%s", code, out, errs)
 	}
 	exp := exportCount(t, f)
@@ -117,7 +126,7 @@ func TestRunNowConvergesAndDryRunWritesNothing(t *testing.T) {
 	}
 
 	code, out, _ = f.run(ctx, "--run-now", "--dry-run")
-	if code != ExitOK || !strings.Contains(out, "planned changes: 0") {
+	if code != service.ExitOK || !strings.Contains(out, "planned changes: 0") {
 		t.Fatalf("second dry run should plan nothing (exit %d):\n%s", code, out)
 	}
 
@@ -128,7 +137,7 @@ func TestRunNowConvergesAndDryRunWritesNothing(t *testing.T) {
 	// location) prints them and still writes nothing.
 	before = f.state()
 	code, out, errs = f.run(ctx, "--run-now", "--dry-run")
-	if code != ExitOK {
+	if code != service.ExitOK {
 		t.Fatalf("day-two dry run exit %d\n%s\n%s", code, out, errs)
 	}
 	if after := f.state(); after != before {
@@ -141,14 +150,14 @@ func TestRunNowConvergesAndDryRunWritesNothing(t *testing.T) {
 	}
 
 	code, out, errs = f.run(ctx, "--run-now")
-	if code != ExitOK {
+	if code != service.ExitOK {
 		t.Fatalf("day-two run exit %d\n%s\n%s", code, out, errs)
 	}
 	if !strings.Contains(out, "planned changes: 5") {
 		t.Errorf("day-two run should apply the 5 changes its dry run showed:\n%s", out)
 	}
 	code, out, _ = f.run(ctx, "--run-now", "--dry-run")
-	if code != ExitOK || !strings.Contains(out, "planned changes: 0") {
+	if code != service.ExitOK || !strings.Contains(out, "planned changes: 0") {
 		t.Fatalf("day-two data once more should plan nothing (exit %d):\n%s", code, out)
 	}
 	if _, err := os.Stat(filepath.Join(f.dir, "state", "last-report.json")); err != nil {
@@ -184,41 +193,44 @@ func TestExitCodes(t *testing.T) {
 	cases := []struct {
 		name  string
 		setup func(t *testing.T, f *fixture) []string
-		want  int
+		want  service.ExitCode
 	}{
-		{"no config", func(t *testing.T, f *fixture) []string { f.cfgPath = ""; return []string{"--run-now"} }, ExitConfig},
+		{"no config", func(t *testing.T, f *fixture) []string { f.cfgPath = ""; return []string{"--run-now"} }, service.ExitConfig},
 		{"unknown key", func(t *testing.T, f *fixture) []string {
 			appendCfg(t, f, "max_deletess: 3\n")
 			return []string{"--run-now"}
-		}, ExitConfig},
-		{"bad flag", func(t *testing.T, f *fixture) []string { return []string{"--allow-deletes", "-4"} }, ExitConfig},
+		}, service.ExitConfig},
+		{"bad flag", func(t *testing.T, f *fixture) []string { return []string{"--allow-deletes", "-4"} }, service.ExitConfig},
 		{"wrong token", func(t *testing.T, f *fixture) []string {
 			f.token = "wrong-token"
 			return []string{"--run-now"}
-		}, ExitAuth},
+		}, service.ExitAuth},
 		{"lock busy", func(t *testing.T, f *fixture) []string {
-			l := newHostLock(filepath.Join(f.dir, "state"))
-			os.MkdirAll(filepath.Join(f.dir, "state"), 0o750)
+			dir, err := state.Open(filepath.Join(f.dir, "state"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			l := dir.Lock()
 			if err := l.Acquire(context.Background(), 0); err != nil {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { l.Release() })
 			return []string{"--run-now"}
-		}, ExitLockBusy},
+		}, service.ExitLockBusy},
 		{"source unreachable", func(t *testing.T, f *fixture) []string {
 			appendCfg(t, f, "condeco_users_query: SELECT * FROM no_such_table\n")
 			return []string{"--run-now"}
-		}, ExitSource},
+		}, service.ExitSource},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, simulator.Options{}, "")
 			args := tc.setup(t, f)
-			var code int
+			var code service.ExitCode
 			var out, errs string
 			if f.cfgPath == "" {
 				var o, e bytes.Buffer
-				code = runContext(context.Background(), args, &o, &e, func(string) string { return "" })
+				code = runContext(context.Background(), args, &o, &e, env{getenv: func(string) string { return "" }})
 				out, errs = o.String(), e.String()
 			} else {
 				code, out, errs = f.run(context.Background(), args...)
@@ -255,57 +267,19 @@ func appendCfg(t *testing.T, f *fixture, line string) {
 
 func TestVersion(t *testing.T) {
 	var out bytes.Buffer
-	if code := run([]string{"--version"}, &out, &out); code != ExitOK || !strings.Contains(out.String(), "condeco-visitor-sync") {
+	if code := run([]string{"--version"}, &out, &out); code != int(service.ExitOK) || !strings.Contains(out.String(), "condeco-visitor-sync") {
 		t.Fatalf("version: exit %d %q", code, out.String())
 	}
 }
 
 var _ = time.Second
 
-func TestPruneReportsKeepsNewest(t *testing.T) {
-	dir := t.TempDir()
-	for i := 0; i < 7; i++ {
-		name := fmt.Sprintf("2026112%dT020000Z-run%d.json", i, i)
-		if err := os.WriteFile(filepath.Join(dir, name), []byte("{}"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	pruneReports(dir, 3)
-	left, _ := filepath.Glob(filepath.Join(dir, "*.json"))
-	if len(left) != 3 || !strings.Contains(left[0], "run4") || !strings.Contains(left[2], "run6") {
-		t.Fatalf("kept %v, want the three newest (run4..run6)", left)
-	}
-}
-
-func TestRateAndETA(t *testing.T) {
-	cases := []struct {
-		name        string
-		done, total int64
-		elapsed     time.Duration
-		rate        float64
-		eta         time.Duration
-	}{
-		{"nothing done yet", 0, 100, time.Second, 0, 0},
-		{"half way at 10/s", 50, 100, 5 * time.Second, 10, 5 * time.Second},
-		{"done", 100, 100, 10 * time.Second, 10, 0},
-		{"500 a minute budget", 250, 1000, 30 * time.Second, 8.3, 90 * time.Second},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			rate, eta := rateAndETA(tc.done, tc.total, tc.elapsed)
-			if rate != tc.rate || eta != tc.eta {
-				t.Errorf("rate %v eta %v, want %v %v", rate, eta, tc.rate, tc.eta)
-			}
-		})
-	}
-}
-
 // TestReportFileLeavesPerUserDetailToTheAuditLog: the report on disk keeps
 // counts, held rows and deletions, but not the creates' access lists,
 // which made it grow with users × locations.
 func TestReportFileLeavesPerUserDetailToTheAuditLog(t *testing.T) {
 	f := newFixture(t, simulator.Options{}, "")
-	if code, out, errs := f.run(context.Background(), "--run-now"); code != ExitOK {
+	if code, out, errs := f.run(context.Background(), "--run-now"); code != service.ExitOK {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
 	}
 	b, err := os.ReadFile(filepath.Join(f.dir, "state", "last-report.json"))

@@ -4,15 +4,21 @@ import (
 	"os"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
+
+	"condeco-visitor-sync/sync/service"
 )
 
 // The exit-code table is documented in README.md and docs/operations.md;
-// scripts and alerts key on it, so the documents must match the code.
+// scripts and alerts key on it, so the documents must match the code:
+// every code once, README with the code's own name.
 func TestExitCodeTablesMatchCode(t *testing.T) {
-	code := map[int]bool{ExitOK: true, ExitError: true, ExitConfig: true, ExitPartial: true, ExitSafetyLimit: true,
-		ExitSourceGuard: true, ExitLockBusy: true, ExitAuth: true, ExitSource: true, ExitTarget: true, ExitInterrupted: true}
-	row := regexp.MustCompile(`(?m)^\| (\d+) \|`)
+	code := map[int]service.ExitCode{}
+	for _, c := range service.ExitCodes {
+		code[int(c)] = c
+	}
+	row := regexp.MustCompile(`(?m)^\| (\d+) \| ([^|]+) \|`)
 	for _, doc := range []string{"../../README.md", "../../docs/operations.md"} {
 		t.Run(doc, func(t *testing.T) {
 			b, err := os.ReadFile(doc)
@@ -23,15 +29,18 @@ func TestExitCodeTablesMatchCode(t *testing.T) {
 			for _, m := range row.FindAllStringSubmatch(string(b), -1) {
 				n, _ := strconv.Atoi(m[1])
 				documented[n] = true
-			}
-			for c := range code {
-				if !documented[c] {
-					t.Errorf("exit code %d is not documented in %s", c, doc)
+				c, ok := code[n]
+				if !ok {
+					t.Errorf("%s documents exit code %d, which the code does not have", doc, n)
+					continue
+				}
+				if name := strings.TrimSpace(m[2]); strings.HasSuffix(doc, "README.md") && name != c.Name() {
+					t.Errorf("README names exit code %d %q, the code %q", n, name, c.Name())
 				}
 			}
-			for c := range documented {
-				if !code[c] {
-					t.Errorf("%s documents exit code %d, which the code does not have", doc, c)
+			for n := range code {
+				if !documented[n] {
+					t.Errorf("exit code %d is not documented in %s", n, doc)
 				}
 			}
 		})

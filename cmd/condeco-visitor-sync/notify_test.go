@@ -12,13 +12,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	gosync "sync"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"condeco-visitor-sync/condeco"
 	"condeco-visitor-sync/notify/notifytest"
+	"condeco-visitor-sync/sync/service"
 	"condeco-visitor-sync/visitor/simulator"
 )
 
@@ -28,7 +29,7 @@ const smtpTestPassword = "relay-pw-3c8d1f"
 type hookReceiver struct {
 	*httptest.Server
 	status atomic.Int32
-	mu     gosync.Mutex
+	mu     sync.Mutex
 	got    []map[string]any
 }
 
@@ -75,9 +76,9 @@ func notifyFixture(t *testing.T) (*fixture, *hookReceiver, *notifytest.Server, f
 	return f, hook, srv, env
 }
 
-func runWith(ctx context.Context, f *fixture, env func(string) string, args ...string) (int, string, string) {
+func runWith(ctx context.Context, f *fixture, getenv func(string) string, args ...string) (service.ExitCode, string, string) {
 	var out, errb bytes.Buffer
-	code := runContext(ctx, append([]string{"--config", f.cfgPath}, args...), &out, &errb, env)
+	code := runContext(ctx, append([]string{"--config", f.cfgPath}, args...), &out, &errb, env{getenv: getenv})
 	return code, out.String(), errb.String()
 }
 
@@ -101,23 +102,23 @@ func TestRunNowNotifications(t *testing.T) {
 		name      string
 		before    func(t *testing.T)
 		args      []string
-		wantCode  int
+		wantCode  service.ExitCode
 		notified  bool
 		reasons   string // JSON reasons of the webhook
 		words     []string
 		wantInLog string
 	}{
-		{name: "initial run creates only: not notified", args: []string{"--run-now"}, wantCode: ExitOK},
-		{name: "dry run of day two: never notified", args: []string{"--run-now", "--dry-run"}, wantCode: ExitOK,
+		{name: "initial run creates only: not notified", args: []string{"--run-now"}, wantCode: service.ExitOK},
+		{name: "dry run of day two: never notified", args: []string{"--run-now", "--dry-run"}, wantCode: service.ExitOK,
 			before: func(t *testing.T) {
 				if err := condeco.ExecFile(ctx, f.db, filepath.Join("..", "..", "testdata", "condeco", "day2.sql")); err != nil {
 					t.Fatal(err)
 				}
 			}},
-		{name: "day two deletes a leaver: notified", args: []string{"--run-now"}, wantCode: ExitOK, notified: true,
+		{name: "day two deletes a leaver: notified", args: []string{"--run-now"}, wantCode: service.ExitOK, notified: true,
 			reasons: "[deletions]", words: []string{leaver, "deleted 1"}},
-		{name: "clean run: not notified", args: []string{"--run-now"}, wantCode: ExitOK},
-		{name: "safety limit: notified with the limit message", args: []string{"--run-now"}, wantCode: ExitSafetyLimit, notified: true,
+		{name: "clean run: not notified", args: []string{"--run-now"}, wantCode: service.ExitOK},
+		{name: "safety limit: notified with the limit message", args: []string{"--run-now"}, wantCode: service.ExitSafetyLimit, notified: true,
 			reasons: "[limits]", words: []string{"max_deletes", "--allow-deletes 1"},
 			before: func(t *testing.T) {
 				appendCfg(t, f, "max_deletes: 0\n")
@@ -125,7 +126,7 @@ func TestRunNowNotifications(t *testing.T) {
 					t.Fatal(err)
 				}
 			}},
-		{name: "undeliverable: logged, exit code unchanged", args: []string{"--run-now"}, wantCode: ExitSafetyLimit,
+		{name: "undeliverable: logged, exit code unchanged", args: []string{"--run-now"}, wantCode: service.ExitSafetyLimit,
 			wantInLog: "notification failed",
 			before: func(t *testing.T) {
 				hook.status.Store(http.StatusInternalServerError)
@@ -187,7 +188,7 @@ func TestRunNowNotifications(t *testing.T) {
 					t.Errorf("message leaks %q", secret)
 				}
 			}
-			if p, _ := h["reportPath"].(string); st.wantCode == ExitOK {
+			if p, _ := h["reportPath"].(string); st.wantCode == service.ExitOK {
 				if _, err := os.Stat(p); err != nil {
 					t.Errorf("reportPath %q: %v", p, err)
 				}
@@ -205,7 +206,7 @@ func TestDaemonNotifiesScheduledRun(t *testing.T) {
 	f := newFixture(t, simulator.Options{}, fmt.Sprintf("notify_webhook_url: %q\nnotify_on: [deletions]\n", hook.URL))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if code, out, errs := f.run(ctx, "--run-now"); code != ExitOK {
+	if code, out, errs := f.run(ctx, "--run-now"); code != service.ExitOK {
 		t.Fatalf("initial run: exit %d\n%s\n%s", code, out, errs)
 	}
 	if len(hook.bodies()) != 0 {
@@ -214,13 +215,13 @@ func TestDaemonNotifiesScheduledRun(t *testing.T) {
 	if err := condeco.ExecFile(ctx, f.db, filepath.Join("..", "..", "testdata", "condeco", "day2.sql")); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan int, 1)
-	go func() { done <- runContext(ctx, []string{"--config", f.cfgPath}, io.Discard, io.Discard, f.env) }()
+	done := make(chan service.ExitCode, 1)
+	go func() { done <- runContext(ctx, []string{"--config", f.cfgPath}, io.Discard, io.Discard, f.envs()) }()
 	waitFor(t, 30*time.Second, "the start-up run's notification", func() bool { return len(hook.bodies()) > 0 })
 	cancel()
 	select {
 	case code := <-done:
-		if code != ExitOK {
+		if code != service.ExitOK {
 			t.Fatalf("daemon exit %d", code)
 		}
 	case <-time.After(45 * time.Second):
@@ -240,12 +241,12 @@ func TestNotifyTestFlag(t *testing.T) {
 		name     string
 		channel  bool
 		status   int
-		wantCode int
+		wantCode service.ExitCode
 		wantOut  string
 	}{
-		{name: "delivered", channel: true, wantCode: ExitOK, wantOut: "test notification sent via webhook 127.0.0.1"},
-		{name: "receiver refuses", channel: true, status: http.StatusForbidden, wantCode: ExitError, wantOut: "status 403"},
-		{name: "nothing configured", wantCode: ExitError, wantOut: "no notification channel is configured"},
+		{name: "delivered", channel: true, wantCode: service.ExitOK, wantOut: "test notification sent via webhook 127.0.0.1"},
+		{name: "receiver refuses", channel: true, status: http.StatusForbidden, wantCode: service.ExitError, wantOut: "status 403"},
+		{name: "nothing configured", wantCode: service.ExitError, wantOut: "no notification channel is configured"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -263,7 +264,7 @@ func TestNotifyTestFlag(t *testing.T) {
 			if strings.Contains(out+errs, "SECRETPATH") {
 				t.Error("output shows the webhook URL")
 			}
-			if tc.wantCode == ExitOK {
+			if tc.wantCode == service.ExitOK {
 				b := hook.bodies()
 				if len(b) != 1 || fmt.Sprint(b[0]["reasons"]) != "[test]" {
 					t.Errorf("webhook got %v", b)

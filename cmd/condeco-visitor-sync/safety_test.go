@@ -11,7 +11,9 @@ import (
 	"strings"
 	"testing"
 
-	"condeco-visitor-sync/sync"
+	"condeco-visitor-sync/sync/audit"
+	"condeco-visitor-sync/sync/plan"
+	"condeco-visitor-sync/sync/service"
 	"condeco-visitor-sync/visitor/simulator"
 )
 
@@ -31,7 +33,7 @@ func safetyFixture(t *testing.T) *fixture {
 			t.Fatal(err)
 		}
 	}
-	if code, out, errs := f.run(ctx, "--run-now"); code != ExitOK {
+	if code, out, errs := f.run(ctx, "--run-now"); code != service.ExitOK {
 		t.Fatalf("initial run: exit %d\n%s\n%s", code, out, errs)
 	}
 	if n := managedUsers(f.sim); n != 100 {
@@ -67,8 +69,8 @@ func TestSafetyLimitExportMissing60Of100(t *testing.T) {
 	ctx := context.Background()
 	before := f.state()
 	code, out, errs := f.run(ctx, "--run-now")
-	if code != ExitSafetyLimit {
-		t.Fatalf("exit %d, want %d (safety limit)\n%s\n%s", code, ExitSafetyLimit, out, errs)
+	if code != service.ExitSafetyLimit {
+		t.Fatalf("exit %d, want %d (safety limit)\n%s\n%s", code, service.ExitSafetyLimit, out, errs)
 	}
 	for _, want := range append(limitWords, "source guard source_min_share: export has 40 users, fewer than 90") {
 		if !strings.Contains(out, want) {
@@ -86,12 +88,12 @@ func TestSafetyLimitExportMissing60Of100(t *testing.T) {
 	}
 
 	// An approval for fewer deletions than planned changes nothing.
-	if code, out, _ := f.run(ctx, "--run-now", "--allow-deletes", "59"); code != ExitSafetyLimit || f.state() != before {
-		t.Fatalf("--allow-deletes 59: exit %d, want %d and no writes\n%s", code, ExitSafetyLimit, out)
+	if code, out, _ := f.run(ctx, "--run-now", "--allow-deletes", "59"); code != service.ExitSafetyLimit || f.state() != before {
+		t.Fatalf("--allow-deletes 59: exit %d, want %d and no writes\n%s", code, service.ExitSafetyLimit, out)
 	}
 
 	code, out, errs = f.run(ctx, "--run-now", "--allow-deletes", "60")
-	if code != ExitOK {
+	if code != service.ExitOK {
 		t.Fatalf("approved run: exit %d\n%s\n%s", code, out, errs)
 	}
 	rep := lastReport(t, f)
@@ -162,15 +164,15 @@ func TestSafetyLimitDryRun(t *testing.T) {
 	before := f.state()
 	planPath := filepath.Join(f.dir, "plan.json")
 	code, out, errs := f.run(ctx, "--dry-run", "--plan-json", planPath)
-	if code != ExitSafetyLimit {
-		t.Fatalf("dry run: exit %d, want %d\n%s\n%s", code, ExitSafetyLimit, out, errs)
+	if code != service.ExitSafetyLimit {
+		t.Fatalf("dry run: exit %d, want %d\n%s\n%s", code, service.ExitSafetyLimit, out, errs)
 	}
 	for _, want := range append(limitWords, "0 to create, 0 to update, 0 to deactivate, 60 to delete") {
 		if !strings.Contains(out, want) {
 			t.Errorf("dry run output lacks %q:\n%s", want, out)
 		}
 	}
-	var plan sync.Plan
+	var plan plan.Plan
 	b, err := os.ReadFile(planPath)
 	if err != nil {
 		t.Fatal(err)
@@ -188,7 +190,7 @@ func TestSafetyLimitDryRun(t *testing.T) {
 	}
 
 	code, out, _ = f.run(ctx, "--dry-run", "--allow-deletes", "60")
-	if code != ExitOK || !strings.Contains(out, "60 to delete") {
+	if code != service.ExitOK || !strings.Contains(out, "60 to delete") {
 		t.Errorf("approved dry run: exit %d\n%s", code, out)
 	}
 	if f.state() != before {
@@ -209,11 +211,11 @@ func auditDeletes(t *testing.T, f *fixture, run string) []string {
 	sc := bufio.NewScanner(fh)
 	sc.Buffer(make([]byte, 0, 64*1024), 4<<20)
 	for sc.Scan() {
-		var e sync.AuditEntry
+		var e audit.Entry
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
 			t.Fatalf("audit line %q: %v", sc.Text(), err)
 		}
-		if e.Run == run && e.Action == sync.ActionDelete && e.Result == "ok" {
+		if e.Run == run && e.Action == plan.ActionDelete && e.Result == "ok" {
 			if e.Before == nil || e.Before.ExternalID != e.ExternalID {
 				t.Errorf("delete of %s has no before image: %+v", e.ExternalID, e)
 			}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"condeco-visitor-sync/sync/service"
 	"condeco-visitor-sync/visitor/simulator"
 )
 
@@ -19,18 +20,18 @@ func TestStopLetsRequestsInFlightFinish(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stderr syncBuffer
-	done := make(chan int, 1)
-	go func() { done <- runContext(ctx, []string{"--config", f.cfgPath}, io.Discard, &stderr, f.env) }()
+	done := make(chan service.ExitCode, 1)
+	go func() { done <- runContext(ctx, []string{"--config", f.cfgPath}, io.Discard, &stderr, f.envs()) }()
 
 	waitFor(t, 30*time.Second, "the start-up run to be writing", func() bool { return managedUsers(f.sim) >= 2 })
 	cancel() // SIGTERM
 	stopAt := time.Now()
 	select {
 	case code := <-done:
-		if code != ExitOK {
+		if code != service.ExitOK {
 			t.Fatalf("daemon exit %d\n%s", code, stderr.String())
 		}
-	case <-time.After(shutdownGrace + finishGrace):
+	case <-time.After(service.DefaultShutdownGrace + service.DefaultFinishGrace):
 		t.Fatal("daemon did not stop within its bounds")
 	}
 	// Two requests at most were in flight, 400 ms each.
@@ -57,29 +58,26 @@ func TestStopLetsRequestsInFlightFinish(t *testing.T) {
 
 // A request that never answers cannot hold the stop past shutdownGrace.
 func TestStopIsBounded(t *testing.T) {
-	old := shutdownGrace
-	shutdownGrace = 300 * time.Millisecond
-	defer func() { shutdownGrace = old }()
-
 	f := newFixture(t, simulator.Options{Faults: simulator.Faults{Latency: 20 * time.Second}}, "")
+	f.shutdownGrace = 300 * time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	done := make(chan int, 1)
+	done := make(chan service.ExitCode, 1)
 	go func() {
-		done <- runContext(ctx, []string{"--config", f.cfgPath, "--run-now"}, io.Discard, io.Discard, f.env)
+		done <- runContext(ctx, []string{"--config", f.cfgPath, "--run-now"}, io.Discard, io.Discard, f.envs())
 	}()
 	time.Sleep(500 * time.Millisecond) // the export is read; the first Visitor request hangs
 	cancel()
 	stopAt := time.Now()
 	select {
 	case code := <-done:
-		if code != ExitInterrupted {
-			t.Fatalf("exit %d, want %d (interrupted)", code, ExitInterrupted)
+		if code != service.ExitInterrupted {
+			t.Fatalf("exit %d, want %d (interrupted)", code, service.ExitInterrupted)
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("a hanging request held the stop past the grace period")
 	}
 	if d := time.Since(stopAt); d > 5*time.Second {
-		t.Errorf("stop took %s with a %s grace", d, shutdownGrace)
+		t.Errorf("stop took %s with a %s grace", d, f.shutdownGrace)
 	}
 }

@@ -5,12 +5,12 @@ import (
 	"io"
 	"time"
 
-	"condeco-visitor-sync/sync"
+	"condeco-visitor-sync/sync/runner"
 )
 
 // printSummary is the run summary a person reads after --run-now; the
 // same numbers are in the JSON report.
-func printSummary(w io.Writer, rep *sync.Report) {
+func printSummary(w io.Writer, rep *runner.Report) {
 	c := rep.Counts
 	mode := "run"
 	if rep.DryRun {
@@ -35,17 +35,5 @@ func printSummary(w io.Writer, rep *sync.Report) {
 	fmt.Fprintf(w, "  requests %d (minimum %d, extra %d)  time %s\n", rep.Requests, rep.MinRequests, rep.ExtraRequests, (time.Duration(rep.DurationMS) * time.Millisecond).String())
 	for _, f := range rep.Failures {
 		fmt.Fprintf(w, "  failed: %v\n", f)
-	}
-}
-
-// changeCounts flattens the counts that are changes, for the metrics.
-func changeCounts(c sync.Counts) map[string]int {
-	return map[string]int{
-		"created":          c.Created,
-		"adopted":          c.Adopted,
-		"updated":          c.Updated,
-		"deleted":          c.Deleted,
-		"deactivated":      c.Deactivated,
-		"location_created": c.LocationsCreated,
 	}
 }

@@ -14,13 +14,16 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
-	gosync "sync"
+	"sync"
 	"syscall"
 	"time"
 
 	"condeco-visitor-sync/condeco"
 	cvsconfig "condeco-visitor-sync/config"
-	"condeco-visitor-sync/sync"
+	"condeco-visitor-sync/state"
+	"condeco-visitor-sync/sync/apply"
+	"condeco-visitor-sync/sync/plan"
+	"condeco-visitor-sync/sync/runner"
 	"condeco-visitor-sync/visitor"
 )
 
@@ -39,8 +42,8 @@ type childResult struct {
 	// every 50 ms from /gc/heap/live:bytes): what the run needed, before
 	// the garbage collector's headroom (GOGC) that RSS also holds.
 	PeakLiveKB  int64
-	Summary     sync.Summary
-	Counts      sync.Counts
+	Summary     plan.Summary
+	Counts      apply.Counts
 	Requests    int64
 	MinRequests int64
 	RateLimited int64
@@ -51,7 +54,7 @@ type childResult struct {
 	// when the bench is asked to write it.
 	ReportBytes int64
 	ReportMS    float64
-	Failures    []sync.Failure
+	Failures    []apply.Failure
 	Error       string
 }
 
@@ -67,7 +70,7 @@ func childMain(args []string, stdout, stderr io.Writer) int {
 	url := fs.String("url", "", "SCIM base URL")
 	token := fs.String("token", "", "bearer token")
 	rate := fs.Int("rate", visitor.DefaultRateLimit, "client calls per minute")
-	conc := fs.Int("concurrency", sync.DefaultConcurrency, "scim_concurrency")
+	conc := fs.Int("concurrency", apply.DefaultConcurrency, "scim_concurrency")
 	state := fs.String("state", "", "state dir (audit log)")
 	dry := fs.Bool("dry-run", false, "plan only")
 	allow := fs.Int("allow", 0, "approve this many deletions and admin changes")
@@ -103,8 +106,8 @@ func childMain(args []string, stdout, stderr io.Writer) int {
 
 // childSync wires the parts the way cmd/condeco-visitor-sync does (its
 // wiring is unexported): condeco.Store on the embedded database, a
-// visitor.Client, a sync.Runner with an audit log, and one RunOnce.
-func childSync(db, url, token, state, memProfile string, rate, conc, allow int, dry, report bool) (childResult, error) {
+// visitor.Client, a runner.Runner with an audit log, and one RunOnce.
+func childSync(db, url, token, stateDir, memProfile string, rate, conc, allow int, dry, report bool) (childResult, error) {
 	var res childResult
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Hour)
 	defer cancel()
@@ -117,12 +120,15 @@ func childSync(db, url, token, state, memProfile string, rate, conc, allow int, 
 	if err != nil {
 		return res, err
 	}
-	o := sync.DefaultOptions()
-	o.Invitations = sync.InvitationsSuppressInitial
-	o.Concurrency = conc
+	o := plan.DefaultOptions()
+	o.Invitations = plan.InvitationsSuppressInitial
 	t := &timedTarget{Client: client, memProfile: memProfile}
 	src := &timedSource{s: store}
-	r := &sync.Runner{Source: src, Target: t, Options: o, AuditPath: filepath.Join(state, "audit.log")}
+	dir, err := state.Open(stateDir)
+	if err != nil {
+		return res, err
+	}
+	r := &runner.Runner{Source: src, Target: t, Plan: o, Apply: apply.Options{Concurrency: conc}, AuditPath: dir.AuditPath()}
 	var auditBefore int64
 	if fi, serr := os.Stat(r.AuditPath); serr == nil {
 		auditBefore = fi.Size()
@@ -133,7 +139,7 @@ func childSync(db, url, token, state, memProfile string, rate, conc, allow int, 
 	}
 	stopSampling := sampleLiveHeap(&res.PeakLiveKB, onPeak)
 	start := time.Now()
-	rep, err := r.RunOnce(ctx, sync.RunFlags{DryRun: dry, Approvals: sync.Approvals{AllowDeletes: allow, AllowAdminChanges: allow}})
+	rep, err := r.RunOnce(ctx, runner.Flags{DryRun: dry, Approvals: plan.Approvals{AllowDeletes: allow, AllowAdminChanges: allow}})
 	end := time.Now()
 	stopSampling()
 	res.RSSRunKB = maxRSS()
@@ -159,16 +165,16 @@ func childSync(db, url, token, state, memProfile string, rate, conc, allow int, 
 		res.Counts, res.Requests, res.MinRequests = rep.Counts, rep.Requests, rep.MinRequests
 		res.Failures = rep.Failures[:min(len(rep.Failures), 5)]
 		if report {
-			// As cmd/condeco-visitor-sync's writeReport does.
+			// As the daemon writes it.
 			t := time.Now()
-			b, merr := json.MarshalIndent(rep.ForFile(), "", "  ")
-			if merr != nil {
-				return res, merr
-			}
-			if werr := os.WriteFile(filepath.Join(state, "last-report.json"), b, 0o640); werr != nil {
+			if werr := dir.WriteReport(rep.Start, rep.RunID, rep.ForFile()); werr != nil {
 				return res, werr
 			}
-			res.ReportBytes, res.ReportMS = int64(len(b)), ms(time.Since(t))
+			fi, serr := os.Stat(filepath.Join(dir.Path(), state.LastReportFile))
+			if serr != nil {
+				return res, serr
+			}
+			res.ReportBytes, res.ReportMS = fi.Size(), ms(time.Since(t))
 			res.RSSRunKB = maxRSS() // the report is part of the run
 		}
 	}
@@ -258,7 +264,7 @@ type timedTarget struct {
 	listTook time.Duration
 	listEnd  time.Time
 
-	once     gosync.Once
+	once     sync.Once
 	first    time.Time
 	firstRSS int64
 

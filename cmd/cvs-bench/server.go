@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	gosync "sync"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -49,7 +49,7 @@ type recorder struct {
 	h     http.Handler
 	conns atomic.Int64
 
-	mu          gosync.Mutex
+	mu          sync.Mutex
 	writes      int
 	first, last time.Time
 }

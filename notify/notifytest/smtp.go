@@ -11,7 +11,7 @@ import (
 	"net"
 	"net/http/httptest"
 	"strconv"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 
@@ -47,7 +47,7 @@ type Server struct {
 	RootCAs *x509.CertPool // trusts the server's certificate
 
 	o        Options
-	mu       gosync.Mutex
+	mu       sync.Mutex
 	messages []Message
 	auths    []string // "user:ok" or "user:fail"
 	datas    int

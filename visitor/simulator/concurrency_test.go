@@ -3,7 +3,7 @@ package simulator
 import (
 	"fmt"
 	"net/http"
-	gosync "sync"
+	"sync"
 	"testing"
 )
 
@@ -13,7 +13,7 @@ func TestConcurrentCreateSameUser(t *testing.T) {
 	h := newHarness(t, Options{})
 	const n = 16
 	statuses := make(chan int, n)
-	var wg gosync.WaitGroup
+	var wg sync.WaitGroup
 	for i := range n {
 		wg.Add(1)
 		go func() {

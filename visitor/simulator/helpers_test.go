@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 )
@@ -16,7 +16,7 @@ const testToken = "test-token"
 
 // clock is an injectable clock that only moves when told.
 type clock struct {
-	mu gosync.Mutex
+	mu sync.Mutex
 	t  time.Time
 }
 

@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	gosync "sync"
+	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -17,7 +17,7 @@ type Server struct {
 	opts Options
 	mux  *http.ServeMux
 
-	mu        gosync.Mutex
+	mu        sync.Mutex
 	users     map[string]*User
 	userOrder []string // ids in creation order; deleted ones stay as gaps (dropFromOrder)
 	orderGaps int
@@ -29,11 +29,11 @@ type Server struct {
 	staticOff bool                 // ExpireTokens also retires the static token
 	limiters  map[string]*rate.Limiter
 
-	fmu    gosync.Mutex
+	fmu    sync.Mutex
 	faults Faults
 	rng    *rand.Rand
 
-	smu   gosync.Mutex
+	smu   sync.Mutex
 	stats Stats
 
 	idx userIndex // under mu

@@ -1,0 +1,745 @@
+// Package apply carries out a plan against Visitor: locations first, then
+// removals, updates and creates, each write checked against what Visitor
+// answered (or re-read), each recorded in the audit log.
+package apply
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"condeco-visitor-sync/sync/audit"
+	"condeco-visitor-sync/sync/plan"
+	"condeco-visitor-sync/visitor"
+)
+
+// Target is what applying a plan needs from Visitor.
+type Target interface {
+	FindUser(ctx context.Context, attr, value string) (*visitor.User, error)
+	GetUser(ctx context.Context, id string) (visitor.User, error)
+	// UsersByExternalID re-reads many users in few requests (verification).
+	UsersByExternalID(ctx context.Context, ids []string) ([]visitor.User, error)
+	CreateUser(ctx context.Context, u visitor.User) (visitor.User, error)
+	UpdateUser(ctx context.Context, id string, desired visitor.User, fields []visitor.Field) (visitor.User, error)
+	DeleteUser(ctx context.Context, id string) error
+	CreateLocation(ctx context.Context, l visitor.Location) (visitor.Location, error)
+}
+
+// Defaults and allowed values of Options.
+const (
+	DefaultConcurrency = 4
+	// VerifyAnswer compares the user Visitor answers a write with (RFC
+	// 7644 §3.3, §3.5: the resource as stored) with what was sent: no
+	// request beyond the write.
+	VerifyAnswer = "answer"
+	// VerifyReread re-reads every written user after the writes, batched
+	// (about 1 % more requests), for a server whose answers are not what
+	// it stores.
+	VerifyReread        = "reread"
+	DefaultVerifyWrites = VerifyAnswer
+)
+
+// VerifyModes are the allowed values of Options.VerifyWrites.
+var VerifyModes = []string{VerifyAnswer, VerifyReread}
+
+// Options say how writes are made and checked.
+type Options struct {
+	Concurrency  int    `json:"concurrency"`  // writes in flight at once
+	VerifyWrites string `json:"verifyWrites"` // VerifyAnswer or VerifyReread
+}
+
+// Counts are per-action totals of a run.
+type Counts struct {
+	Created          int `json:"created"`
+	Adopted          int `json:"adopted"`
+	Updated          int `json:"updated"`
+	Deleted          int `json:"deleted"`
+	Deactivated      int `json:"deactivated"`
+	Unchanged        int `json:"unchanged"`
+	Failed           int `json:"failed"`
+	Conflicts        int `json:"conflicts"`
+	Held             int `json:"held"` // source rows held back by the reader
+	Skipped          int `json:"skipped"`
+	LocationsCreated int `json:"locationsCreated"`
+}
+
+// Failure is one change that did not happen (or did not stick); the next
+// run plans it again.
+type Failure struct {
+	User       string      `json:"user"`
+	ExternalID string      `json:"externalId,omitempty"`
+	Action     plan.Action `json:"action"`
+	Reason     string      `json:"reason"`
+}
+
+// Result is what applying did; the run's report carries it.
+type Result struct {
+	Counts           Counts       `json:"counts"`
+	Failures         []Failure    `json:"failures"`
+	Conflicts        []plan.Issue `json:"conflicts"`
+	LocationsCreated []string     `json:"locationsCreated"` // externalIds
+}
+
+// Applier carries out plans. Log, Audit and Progress may be nil; Now
+// defaults to time.Now.
+type Applier struct {
+	Target   Target
+	Options  Options
+	Rules    plan.Options // adoption and protected users, as planned
+	Log      *zap.Logger
+	Audit    *audit.Log
+	Progress *Progress
+	Now      func() time.Time
+}
+
+// Durations are where applying spent its time.
+type Durations struct {
+	Apply, Verify time.Duration
+}
+
+// Apply carries out p and adds what happened to res. One change's failure
+// never stops the others; a cancelled ctx stops starting new ones, and
+// each change left undone is a failure "not attempted".
+func (ap Applier) Apply(ctx context.Context, p *plan.Plan, res *Result) Durations {
+	a := &applier{t: ap.Target, o: ap.Options, rules: ap.Rules, log: ap.Log, audit: ap.Audit,
+		progress: ap.Progress, now: ap.Now, res: res, resolved: map[string]string{}}
+	if a.log == nil {
+		a.log = zap.NewNop()
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if a.o.Concurrency <= 0 {
+		a.o.Concurrency = DefaultConcurrency
+	}
+	if a.o.VerifyWrites == "" {
+		a.o.VerifyWrites = DefaultVerifyWrites
+	}
+	s := p.Summary
+	a.progress.begin(s.Creates + s.Updates + s.Deletes + s.Deactivates + s.LocationCreates)
+	defer a.progress.end()
+	return a.apply(ctx, p)
+}
+
+// applier carries out one plan. Locations first (users refer to them),
+// then removals, updates and creates as three phases, so a userName freed
+// by a delete or a rename is free before a create needs it.
+type applier struct {
+	t     Target
+	o     Options
+	rules plan.Options
+	log   *zap.Logger
+	res   *Result
+	now   func() time.Time
+
+	resolved map[string]string // pending key -> Visitor location id; written before users run
+	shared   sharedAccess      // resolved access lists, one per list of the plan
+	progress *Progress
+
+	mu      sync.Mutex
+	applied []appliedChange
+	audit   *audit.Log // nil: no audit log
+	skipped struct {   // changes a stopping run did not start
+		n     int
+		first []string
+		err   error
+	}
+}
+
+// appliedChange is a write the server accepted, waiting to be checked
+// (at once against Visitor's answer, or by the re-read at the end with
+// scim_verify_writes: reread). It points into the plan instead of
+// copying: with reread an initial sync of 100 000 users holds one per
+// user until the end, and copies of the change and of the user sent were
+// a third of its peak live heap.
+type appliedChange struct {
+	c      *plan.UserChange
+	action plan.Action // create, update, deactivate, or "adopt"
+	id     string
+	// want is what was sent when it is not what resolving c.Desired gives
+	// again (a refused rename sent the old userName; an adoption); nil
+	// otherwise.
+	want   *visitor.User
+	fields []visitor.Field
+}
+
+// ActionAdopt is reported for an existing, unmanaged Visitor user claimed
+// by setting its externalId (AdoptExistingUsers).
+const ActionAdopt plan.Action = "adopt"
+
+func (a *applier) apply(ctx context.Context, p *plan.Plan) Durations {
+	start := a.now()
+	a.locations(ctx, p.LocationCreates)
+	removals := append(slices.Clone(p.Deletes), p.Deactivates...)
+	for _, phase := range [][]plan.UserChange{removals, p.Updates, p.Creates} {
+		pool(ctx, a.o.Concurrency, pointers(phase), func(c *plan.UserChange) {
+			a.change(ctx, c)
+			a.progress.step()
+		})
+	}
+	verify := a.now()
+	a.verify(ctx)
+	a.stopped()
+	return Durations{Apply: verify.Sub(start), Verify: a.now().Sub(verify)}
+}
+
+func pointers[T any](items []T) []*T {
+	out := make([]*T, len(items))
+	for i := range items {
+		out[i] = &items[i]
+	}
+	return out
+}
+
+// pool runs fn over items with at most n at a time.
+func pool[T any](ctx context.Context, n int, items []T, fn func(T)) {
+	ch := make(chan T)
+	var wg sync.WaitGroup
+	for range min(n, len(items)) {
+		wg.Go(func() {
+			for it := range ch {
+				fn(it)
+			}
+		})
+	}
+	for _, it := range items {
+		ch <- it // fn reports items it cannot run because ctx is done
+	}
+	close(ch)
+	wg.Wait()
+}
+
+// locations creates the new locations, scim_concurrency at a time like
+// users: one at a time, a first sync of a big estate spent a round trip
+// per location (at 300 ms, 10 000 locations took 50 minutes) below the
+// budget. Users wait for all of them: their access lists name them.
+func (a *applier) locations(ctx context.Context, lcs []plan.LocationCreate) {
+	pool(ctx, a.o.Concurrency, lcs, func(lc plan.LocationCreate) {
+		a.progress.step()
+		if err := ctx.Err(); err != nil {
+			a.notAttempted(plan.UserChange{Action: plan.ActionCreateLocation, UserName: lc.Location.Name, ExternalID: lc.Location.ExternalID}, err)
+			return
+		}
+		got, err := a.t.CreateLocation(ctx, lc.Location)
+		if err != nil {
+			a.fail(plan.UserChange{Action: plan.ActionCreateLocation, UserName: lc.Location.Name, ExternalID: lc.Location.ExternalID}, err.Error())
+			return
+		}
+		a.mu.Lock()
+		a.resolved[lc.Key] = got.ID
+		a.res.LocationsCreated = append(a.res.LocationsCreated, lc.Location.ExternalID)
+		a.res.Counts.LocationsCreated++
+		a.mu.Unlock()
+		a.log.Info("location created", zap.String("externalId", lc.Location.ExternalID),
+			zap.String("visitorId", got.ID), zap.String("name", lc.Location.Name))
+		a.audit.AddLocation(got.ID)
+		a.audit.Write(audit.Entry{Time: a.now().UTC(), Action: plan.ActionCreateLocation,
+			User: lc.Location.Name, ExternalID: lc.Location.ExternalID, VisitorID: got.ID, Result: "ok"}, nil, nil)
+	})
+	slices.Sort(a.res.LocationsCreated)
+}
+
+// resolve replaces pending location keys with the ids just created.
+func (a *applier) resolve(u visitor.User) (visitor.User, error) {
+	one := func(id string) (string, error) {
+		if !strings.HasPrefix(id, plan.PendingLocationPrefix) {
+			return id, nil
+		}
+		if v, ok := a.resolved[id]; ok {
+			return v, nil
+		}
+		return "", fmt.Errorf("location %s was not created", strings.TrimPrefix(id, plan.PendingLocationPrefix))
+	}
+	var err error
+	if u.DefaultLocation, err = one(u.DefaultLocation); err != nil {
+		return u, err
+	}
+	if r, ok := a.shared.get(u.Access); ok {
+		u.Access = r
+		return u, nil
+	}
+	acc := make([]visitor.Access, 0, len(u.Access))
+	for _, x := range u.Access {
+		if x.LocationID, err = one(x.LocationID); err != nil {
+			return u, err
+		}
+		acc = append(acc, x)
+	}
+	in := u.Access
+	u.Access = visitor.SortAccess(acc)
+	a.shared.put(in, u.Access)
+	return u, nil
+}
+
+// sharedAccess remembers the resolved form of each access list of the
+// plan. New users share one list (every location), so an initial sync
+// resolves and sorts it once, and holds one copy until verification
+// rather than one per user.
+// listKey is a list's identity: the same backing array and length.
+type listKey struct {
+	first *visitor.Access
+	n     int
+}
+
+type sharedAccess struct {
+	mu sync.Mutex
+	m  map[listKey][]visitor.Access
+}
+
+func (s *sharedAccess) get(in []visitor.Access) ([]visitor.Access, bool) {
+	if len(in) == 0 {
+		return nil, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.m[listKey{&in[0], len(in)}]
+	return r, ok
+}
+
+func (s *sharedAccess) put(in, resolved []visitor.Access) {
+	if len(in) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = map[listKey][]visitor.Access{}
+	}
+	s.m[listKey{&in[0], len(in)}] = slices.Clip(resolved)
+}
+
+// change applies one change of the plan; c points into the plan and is
+// never written to.
+func (a *applier) change(ctx context.Context, c *plan.UserChange) {
+	if err := ctx.Err(); err != nil {
+		a.notAttempted(*c, err)
+		return
+	}
+	switch c.Action {
+	case plan.ActionDelete:
+		err := a.t.DeleteUser(ctx, c.VisitorID)
+		if err != nil && !errors.Is(err, visitor.ErrNotFound) { // already gone is what we wanted
+			a.refused(*c, err, "the last active admin cannot be removed: make another user admin first")
+			return
+		}
+		a.mu.Lock()
+		a.res.Counts.Deleted++
+		a.audit.Write(a.entry(*c, plan.ActionDelete, "ok", ""), c.Before, nil)
+		a.mu.Unlock()
+		a.log.Info("user deleted", zap.String("user", c.UserName), zap.String("externalId", c.ExternalID), zap.String("visitorId", c.VisitorID))
+	case plan.ActionDeactivate:
+		got, err := a.t.UpdateUser(ctx, c.VisitorID, *c.Desired, c.Fields())
+		if err != nil {
+			a.refused(*c, err, "the last active admin cannot be deactivated: make another user admin first")
+			return
+		}
+		a.accepted(appliedChange{c: c, action: plan.ActionDeactivate, id: c.VisitorID, fields: c.Fields()}, *c.Desired, got)
+	case plan.ActionUpdate:
+		want, err := a.resolve(*c.Desired)
+		if err != nil {
+			a.fail(*c, err.Error())
+			return
+		}
+		fields := c.Fields()
+		var sent *visitor.User
+		got, err := a.t.UpdateUser(ctx, c.VisitorID, want, fields)
+		if err != nil && slices.Contains(fields, visitor.FieldUserName) && renameRefused(err) {
+			// The email change is refused: a conflict with the fix. The
+			// user's other changes still apply under the old userName.
+			a.conflict(*c, c.VisitorID, "Visitor refused the email change "+c.Before.UserName+" → "+want.UserName+": "+err.Error(),
+				renameFix(err, c.Before.UserName, want.UserName))
+			if len(fields) == 1 {
+				return
+			}
+			fields = slices.DeleteFunc(fields, func(f visitor.Field) bool { return f == visitor.FieldUserName })
+			want.UserName, want.Email = c.Before.UserName, c.Before.Email
+			if got, err = a.t.UpdateUser(ctx, c.VisitorID, want, fields); err != nil {
+				a.refused(*c, err, updateFix(err, want, fields))
+				return
+			}
+			sent = &want
+		} else if err != nil {
+			a.refused(*c, err, updateFix(err, want, fields))
+			return
+		}
+		a.accepted(appliedChange{c: c, action: plan.ActionUpdate, id: c.VisitorID, want: sent, fields: fields}, want, got)
+	case plan.ActionCreate:
+		want, err := a.resolve(*c.Desired)
+		if err != nil {
+			a.fail(*c, err.Error())
+			return
+		}
+		got, err := a.t.CreateUser(ctx, want)
+		if errors.Is(err, visitor.ErrConflict) {
+			a.adopt(ctx, *c, want)
+			return
+		}
+		if err != nil {
+			a.fail(*c, err.Error())
+			return
+		}
+		a.accepted(appliedChange{c: c, action: plan.ActionCreate, id: got.ID, fields: visitor.FieldOrder}, want, got)
+	}
+}
+
+// adopt handles a 409 on create: the userName exists in Visitor but is not
+// in the managed listing. It is claimed only when allowed and when nobody
+// else owns it (empty externalId); otherwise the operator is told how to fix
+// it and the account is left alone.
+func (a *applier) adopt(ctx context.Context, c plan.UserChange, want visitor.User) {
+	if !a.rules.AdoptExistingUsers {
+		a.conflict(c, "", "userName "+want.UserName+" already exists in Visitor and is not managed by this sync",
+			"set adopt_existing_users: true to claim it, or remove that Visitor user")
+		return
+	}
+	found, err := a.t.FindUser(ctx, "userName", want.UserName)
+	if err != nil {
+		a.fail(c, "create got 409; looking up userName: "+err.Error())
+		return
+	}
+	if found == nil {
+		a.fail(c, "create got 409 but no Visitor user has userName "+want.UserName)
+		return
+	}
+	switch {
+	case found.ExternalID != "":
+		a.conflict(c, found.ID, fmt.Sprintf("userName %s belongs to Visitor user %s with externalId %s", want.UserName, found.ID, found.ExternalID),
+			"that account is owned by another source: correct the email in Condeco or remove the other account")
+		return
+	case a.rules.IsProtected(found.UserName):
+		a.conflict(c, found.ID, "userName "+want.UserName+" is a protected Visitor user", "remove it from protected_users to let the sync adopt it")
+		return
+	}
+	d := *found
+	d.ExternalID = want.ExternalID
+	d.UserName, d.Email = want.UserName, want.Email
+	d.GivenName, d.FamilyName = want.GivenName, want.FamilyName
+	d.Phone, d.Mobile, d.Language = want.Phone, want.Mobile, want.Language
+	d.Active, d.DefaultLocation = true, want.DefaultLocation
+	d.Access = plan.OverlayAccess(found.Access, want.Access)
+	d.LastModified, d.SendInvitation = time.Time{}, false
+	fields := []visitor.Field{visitor.FieldExternalID}
+	for _, fc := range plan.DiffUser(*found, d) {
+		fields = append(fields, fc.Field)
+	}
+	got, err := a.t.UpdateUser(ctx, found.ID, d, fields)
+	if err != nil {
+		a.refused(c, err, "free the userName in Visitor or correct the email in Condeco")
+		return
+	}
+	c.VisitorID, c.Before = found.ID, found // c is adopt's own copy
+	a.accepted(appliedChange{c: &c, action: ActionAdopt, id: found.ID, want: &d, fields: fields}, d, got)
+}
+
+// renameRefused says whether Visitor refused an update because of its
+// userName/email change: 409 uniqueness (taken), or 400 mutability (emails
+// read-only, as Eptura's own SCIM server has them, seed 003). A 409
+// mutability is the last-admin rule, not the rename.
+func renameRefused(err error) bool {
+	var se *visitor.Error
+	typ := ""
+	if errors.As(err, &se) {
+		typ = se.ScimType
+	}
+	switch {
+	case errors.Is(err, visitor.ErrConflict):
+		return typ != "mutability"
+	case errors.Is(err, visitor.ErrBadRequest):
+		return typ == "mutability"
+	}
+	return false
+}
+
+// renameFix tells the operator how to finish an email change Visitor
+// refused.
+func renameFix(err error, from, to string) string {
+	if errors.Is(err, visitor.ErrBadRequest) {
+		return "Visitor does not let SCIM change this email: change the user's email from " + from + " to " + to +
+			" by hand in Visitor (the next run then matches it), or change it back in Condeco"
+	}
+	return "another Visitor user already has userName " + to + ": free it in Visitor or correct the email in Condeco"
+}
+
+// updateFix tells the operator what to do about a refused update.
+func updateFix(err error, want visitor.User, fields []visitor.Field) string {
+	var se *visitor.Error
+	if errors.As(err, &se) && se.ScimType == "mutability" {
+		return "Visitor needs at least one active admin: make another user admin first"
+	}
+	if slices.Contains(fields, visitor.FieldUserName) {
+		return "another Visitor user already has userName " + want.UserName + ": free it in Visitor or correct the email in Condeco"
+	}
+	return "see the reason; the next run retries"
+}
+
+// accepted records a write Visitor answered 2xx in the audit log at once.
+// With scim_verify_writes: answer the user Visitor answered with (the client
+// reads it back itself after a 204) is checked against what was sent
+// right away; with reread the change waits for the re-read at the end of
+// the run.
+func (a *applier) accepted(ac appliedChange, sent, answer visitor.User) {
+	e := a.entry(*ac.c, ac.action, "applied", "")
+	e.VisitorID = ac.id
+	if ac.action != plan.ActionCreate { // a create sends every field
+		e.Fields = ac.fields
+	}
+	a.audit.Write(e, ac.c.Before, &sent)
+	if a.o.VerifyWrites != VerifyReread && answer.ID != "" {
+		a.confirm(ac, answer, "")
+		return
+	}
+	a.mu.Lock()
+	a.applied = append(a.applied, ac)
+	a.mu.Unlock()
+}
+
+// refused reports a 409 as a conflict with a fix, anything else as a failure.
+func (a *applier) refused(c plan.UserChange, err error, fix string) {
+	if errors.Is(err, visitor.ErrConflict) {
+		a.conflict(c, c.VisitorID, "Visitor refused the "+string(c.Action)+": "+err.Error(), fix)
+		return
+	}
+	a.fail(c, err.Error())
+}
+
+func (a *applier) conflict(c plan.UserChange, visitorID, reason, fix string) {
+	a.mu.Lock()
+	a.res.Counts.Conflicts++
+	a.res.Conflicts = append(a.res.Conflicts, plan.Issue{UserName: c.UserName, ExternalID: c.ExternalID, VisitorID: visitorID, Reason: reason, Fix: fix})
+	a.audit.Write(a.entry(c, c.Action, "conflict", reason), c.Before, nil)
+	a.mu.Unlock()
+	a.log.Warn("user conflict", zap.String("action", string(c.Action)), zap.String("user", c.UserName),
+		zap.String("externalId", c.ExternalID), zap.String("reason", reason), zap.String("fix", fix))
+}
+
+func (a *applier) fail(c plan.UserChange, reason string) {
+	a.mu.Lock()
+	a.res.Counts.Failed++
+	a.res.Failures = append(a.res.Failures, Failure{User: c.UserName, ExternalID: c.ExternalID, Action: c.Action, Reason: reason})
+	a.audit.Write(a.entry(c, c.Action, "failed", reason), c.Before, nil)
+	a.mu.Unlock()
+	a.log.Warn("user change failed", zap.String("action", string(c.Action)), zap.String("user", c.UserName),
+		zap.String("externalId", c.ExternalID), zap.String("reason", reason))
+}
+
+// notAttempted reports a change a stopping run did not start. The report
+// lists each one; the log and the audit log get one summary line per run
+// (stopped), since at 100 000 users a line each would bury what happened.
+func (a *applier) notAttempted(c plan.UserChange, err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.res.Counts.Failed++
+	a.res.Failures = append(a.res.Failures, Failure{User: c.UserName, ExternalID: c.ExternalID, Action: c.Action, Reason: "not attempted: " + err.Error()})
+	if a.skipped.n == 0 {
+		a.skipped.err = err
+	}
+	a.skipped.n++
+	if len(a.skipped.first) < skippedNamed {
+		a.skipped.first = append(a.skipped.first, c.UserName)
+	}
+}
+
+// skippedNamed is how many unattempted changes the summary line names.
+const skippedNamed = 5
+
+// stopped writes the summary of the changes a stopped run did not attempt.
+func (a *applier) stopped() {
+	s := a.skipped
+	if s.n == 0 {
+		return
+	}
+	names := strings.Join(s.first, ", ")
+	if s.n > len(s.first) {
+		names += ", …"
+	}
+	reason := fmt.Sprintf("%d changes not attempted (%s): %v", s.n, names, s.err)
+	a.audit.Write(audit.Entry{Time: a.now().UTC(), Action: audit.ActionRun, Result: "stopped", Reason: reason}, nil, nil)
+	a.log.Warn("changes not attempted", zap.Int("count", s.n), zap.Strings("first", s.first), zap.String("reason", s.err.Error()))
+}
+
+// entry is an audit line about c; write adds the users before and after.
+func (a *applier) entry(c plan.UserChange, act plan.Action, result, reason string) audit.Entry {
+	return audit.Entry{Time: a.now().UTC(), Action: act, User: c.UserName, ExternalID: c.ExternalID,
+		VisitorID: c.VisitorID, Result: result, Reason: reason, Fields: c.Fields()}
+}
+
+// sent is the user an accepted write sent: resolving the plan's user again
+// gives it (the resolved access lists are shared, so this costs no copy
+// of them) unless the write had to send something else.
+func (a *applier) sent(ac appliedChange) (visitor.User, error) {
+	if ac.want != nil {
+		return *ac.want, nil
+	}
+	return a.resolve(*ac.c.Desired)
+}
+
+// verify re-reads the accepted writes that were not checked against
+// Visitor's answer (scim_verify_writes: reread, or an answer without the
+// user):
+// a server that answered 2xx but dropped a field (a phone it thinks is not
+// E.164, an unknown location) is a failure, and the next run will try
+// again. The re-read is batched by externalId (about a hundred users a
+// request), so checking a full initial sync costs about 1 % more calls,
+// not double.
+func (a *applier) verify(ctx context.Context) {
+	slices.SortFunc(a.applied, func(x, y appliedChange) int { return strings.Compare(x.c.ExternalID, y.c.ExternalID) })
+	orRefused := false // the server refused a batched re-read: one GET per user from then on
+	for start := 0; start < len(a.applied); start += VerifyChunk {
+		a.VerifyChunk(ctx, a.applied[start:min(start+VerifyChunk, len(a.applied))], &orRefused)
+	}
+}
+
+// VerifyChunk bounds how many re-read users verification holds at once:
+// an initial sync of 100 000 users would otherwise keep all of them until
+// the last was read. The re-read is batched about a hundred users a
+// request anyway, so a chunk costs at most one partly filled request more.
+const VerifyChunk = 5000
+
+func (a *applier) VerifyChunk(ctx context.Context, applied []appliedChange, orRefused *bool) {
+	got := map[string]visitor.User{}
+	var readErr error
+	switch {
+	case ctx.Err() != nil || len(applied) == 0:
+	case *orRefused:
+		readErr = a.rereadEach(ctx, applied, got)
+	default:
+		ids := make([]string, len(applied))
+		for i, ac := range applied {
+			ids[i] = ac.c.ExternalID
+		}
+		users, err := a.t.UsersByExternalID(ctx, ids)
+		readErr = err
+		for _, u := range users {
+			got[u.ExternalID] = u
+		}
+		if errors.Is(err, visitor.ErrBadRequest) {
+			// A server that refuses "or" filters: one GET per user.
+			a.log.Warn("batched re-read refused; re-reading one user at a time", zap.String("error", err.Error()))
+			*orRefused = true
+			readErr = a.rereadEach(ctx, applied, got)
+		}
+	}
+	for _, ac := range applied {
+		u, found := got[ac.c.ExternalID]
+		switch {
+		case ctx.Err() != nil:
+			// Shutting down: the server accepted the write, so count it;
+			// the next run's plan checks it anyway.
+			a.confirm(ac, visitor.User{}, "ok-unverified")
+		case !found && readErr != nil:
+			a.fail(*ac.c, "re-reading after "+string(ac.action)+": "+readErr.Error())
+		case !found:
+			a.fail(*ac.c, "after "+string(ac.action)+" Visitor no longer has the user")
+		default:
+			a.confirm(ac, u, "")
+		}
+	}
+}
+
+// confirm checks an accepted write against u, the user as Visitor holds it
+// after the write (its answer, or the re-read), and counts it done or
+// failed. result "ok-unverified" counts it without a check.
+func (a *applier) confirm(ac appliedChange, u visitor.User, result string) {
+	// The applied line holds the user before and as sent; this one names
+	// the user and the result, and Visitor's user only when it differs
+	// from what was sent in a field this run did not send.
+	e := audit.Entry{Time: a.now().UTC(), Action: ac.action, User: ac.c.UserName, ExternalID: ac.c.ExternalID,
+		VisitorID: ac.id, Result: cmp.Or(result, "ok")}
+	var after *visitor.User
+	if result == "" {
+		want, err := a.sent(ac)
+		if err != nil {
+			a.fail(*ac.c, "after "+string(ac.action)+": "+err.Error())
+			return
+		}
+		var diffs []string
+		for _, f := range ac.fields {
+			if !visitor.FieldEqual(u, want, f) {
+				diffs = append(diffs, fmt.Sprintf("%s is %q, want %q", f, visitor.FieldValue(u, f), visitor.FieldValue(want, f)))
+			}
+		}
+		if len(diffs) > 0 {
+			a.fail(*ac.c, "after "+string(ac.action)+" Visitor differs from the plan: "+strings.Join(diffs, "; "))
+			return
+		}
+		var other []string
+		for _, f := range visitor.FieldOrder {
+			if !slices.Contains(ac.fields, f) && !visitor.FieldEqual(u, want, f) {
+				other = append(other, string(f))
+			}
+		}
+		if len(other) > 0 {
+			e.Reason = "Visitor differs from the user sent in fields this run did not change: " + strings.Join(other, ", ")
+			after = &u
+		}
+	}
+	a.mu.Lock()
+	switch ac.action {
+	case plan.ActionCreate:
+		a.res.Counts.Created++
+	case ActionAdopt:
+		a.res.Counts.Adopted++
+	case plan.ActionUpdate:
+		a.res.Counts.Updated++
+	case plan.ActionDeactivate:
+		a.res.Counts.Deactivated++
+	}
+	a.audit.Write(e, nil, after)
+	a.mu.Unlock()
+	a.log.Info("user "+pastTense(ac.action), zap.String("user", ac.c.UserName), zap.String("externalId", ac.c.ExternalID),
+		zap.String("visitorId", ac.id), zap.String("fields", fieldList(ac.fields)), zap.Bool("verified", e.Result == "ok"))
+}
+
+// rereadEach fills got with one GET per applied change not read yet.
+func (a *applier) rereadEach(ctx context.Context, applied []appliedChange, got map[string]visitor.User) error {
+	var mu sync.Mutex
+	var firstErr error
+	pool(ctx, a.o.Concurrency, applied, func(ac appliedChange) {
+		mu.Lock()
+		_, ok := got[ac.c.ExternalID]
+		mu.Unlock()
+		if ok {
+			return
+		}
+		u, err := a.t.GetUser(ctx, ac.id)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			return
+		}
+		got[u.ExternalID] = u
+	})
+	return firstErr
+}
+
+func pastTense(a plan.Action) string {
+	switch a {
+	case plan.ActionCreate:
+		return "created"
+	case plan.ActionUpdate:
+		return "updated"
+	case plan.ActionDeactivate:
+		return "deactivated"
+	case ActionAdopt:
+		return "adopted"
+	}
+	return string(a)
+}
+
+func fieldList(fs []visitor.Field) string {
+	s := make([]string, len(fs))
+	for i, f := range fs {
+		s[i] = string(f)
+	}
+	return strings.Join(s, ",")
+}

@@ -1,0 +1,76 @@
+package plan
+
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
+// Sentinels the CLI maps to exit codes.
+var (
+	// ErrSafetyLimit: the plan removes or re-roles more users than allowed.
+	ErrSafetyLimit = errors.New("safety limit")
+	// ErrSourceGuard: the export looks broken (empty or shrunk).
+	ErrSourceGuard = errors.New("source guard")
+	// ErrPartial: the run finished but some users failed or conflicted.
+	ErrPartial = errors.New("partial sync")
+)
+
+// Approvals lift the safety limits for one run, up to the numbers an
+// operator has seen in a dry run.
+type Approvals struct {
+	AllowDeletes      int  `json:"allowDeletes,omitempty"`      // approves up to N deletions+deactivations
+	AllowAdminChanges int  `json:"allowAdminChanges,omitempty"` // approves up to N admin-role changes
+	AllowSourceShrink bool `json:"allowSourceShrink,omitempty"`
+}
+
+// CheckLimits checks the whole plan before the first write, so a broken
+// source read or a config slip is stopped before it deletes anyone. managed
+// is the number of managed Visitor users. All violated limits are joined
+// into one error; errors.Is finds each sentinel.
+func CheckLimits(p *Plan, managed int, o Options, approve Approvals) error {
+	var errs []error
+	src := p.Summary.SourceUsers
+	// An operator who approved N deletions has looked at who is missing:
+	// that approval also covers an export short by at most N users. An
+	// empty export is never covered by it; it takes --allow-source-shrink.
+	shrinkApproved := src > 0 && approve.AllowDeletes > 0 && managed-src <= approve.AllowDeletes
+	if !approve.AllowSourceShrink && !shrinkApproved {
+		if src == 0 {
+			// An empty export stops the run on its own (exit 5): it says the
+			// source is broken, and the "everyone left" plan built on it is
+			// not worth weighing until an operator approves the export.
+			return fmt.Errorf("%w: export has 0 users and %d managed users exist; approve with --allow-source-shrink", ErrSourceGuard, managed)
+		} else if need := int(math.Ceil(o.SourceMinShare * float64(managed))); src < need {
+			errs = append(errs, fmt.Errorf("%w source_min_share: export has %d users, fewer than %d (%s of %d managed users); approve with --allow-source-shrink or --allow-deletes %d",
+				ErrSourceGuard, src, need, pct(o.SourceMinShare), managed, managed-src))
+		}
+	}
+	removals := len(p.Deletes) + len(p.Deactivates)
+	if removals > 0 && approve.AllowDeletes < removals {
+		share := 1.0
+		if managed > 0 {
+			share = float64(removals) / float64(managed)
+		}
+		name := ""
+		switch {
+		case removals > o.MaxDeletes:
+			name = "max_deletes"
+		case share > o.MaxDeleteShare:
+			name = "max_delete_share"
+		}
+		if name != "" {
+			errs = append(errs, fmt.Errorf("%w %s: plan deletes %d of %d managed users (limit %d, %s); approve with --allow-deletes %d",
+				ErrSafetyLimit, name, removals, managed, o.MaxDeletes, pct(o.MaxDeleteShare), removals))
+		}
+	}
+	if n := p.Summary.AdminChanges; n > o.MaxAdminChanges && approve.AllowAdminChanges < n {
+		errs = append(errs, fmt.Errorf("%w max_admin_changes: plan changes the admin role of %d users (limit %d); approve with --allow-admin-changes %d",
+			ErrSafetyLimit, n, o.MaxAdminChanges, n))
+	}
+	return errors.Join(errs...)
+}
+
+func pct(f float64) string {
+	return fmt.Sprintf("%g%%", math.Round(f*1000)/10)
+}

@@ -1,0 +1,523 @@
+package plan
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"condeco-visitor-sync/condeco"
+	"condeco-visitor-sync/visitor"
+)
+
+// Planning errors: the plan cannot be made at all.
+var (
+	ErrNoDefaultLocation = errors.New("no default location")
+	ErrNilExport         = errors.New("no export")
+)
+
+// BuildPlan computes the changes that bring Visitor to the state exp
+// describes. It does no I/O and depends only on its arguments (now is used
+// for deactivate-then-delete), so dry runs, golden files and real runs agree.
+func BuildPlan(exp *condeco.Export, current Current, o Options, now time.Time) (*Plan, error) {
+	if exp == nil {
+		return nil, ErrNilExport
+	}
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	o = o.normalized()
+	b := &planner{o: o, now: now, protected: o.protectedSet(), p: &Plan{}}
+	if err := b.locations(exp, current.Locations); err != nil {
+		return nil, err
+	}
+	b.index(current, exp)
+	b.p.Initial = len(b.managed) == 0
+	switch o.Invitations {
+	case InvitationsSend:
+		b.p.SendInvitations = true
+	case InvitationsSuppressInitial:
+		b.p.SendInvitations = !b.p.Initial
+	}
+	b.heldRows(exp)
+	b.departures()
+	b.vacate(exp.Users)
+	for _, u := range sortedUsers(exp.Users) {
+		b.user(*u)
+	}
+	b.finish(exp)
+	return b.p, nil
+}
+
+type planner struct {
+	o         Options
+	now       time.Time
+	protected map[string]bool
+	p         *Plan
+
+	defaultLoc string
+	allLocs    []string          // Visitor ids and pending keys
+	condecoLoc map[string]string // Condeco location id -> Visitor id or pending key
+
+	// managed and byExt point into the listing instead of copying it: at
+	// 100 000 users two copies were 40 % of a no-change run's live heap.
+	managed   []*visitor.User
+	byExt     map[string][]*visitor.User
+	firstSync map[string]bool   // externalIds the first full sync set out to create
+	desired   map[string]bool   // externalIds present in the export
+	held      map[string]bool   // externalIds of held source rows
+	heldNames map[string]bool   // lower-cased userNames claimed by held source rows
+	leaving   map[string]bool   // Visitor ids deleted by this plan
+	takenBy   map[string]string // lower userName -> externalId that will hold it after the plan
+	creating  map[string]bool   // lower userNames this plan creates
+	access    *accessCache      // access lists shared between users
+}
+
+func (b *planner) locations(exp *condeco.Export, cur []visitor.Location) error {
+	byExt := map[string]visitor.Location{}
+	var defaults []string
+	found := false
+	for _, l := range cur {
+		b.allLocs = append(b.allLocs, l.ID)
+		if l.ExternalID != "" {
+			byExt[l.ExternalID] = l
+		}
+		if l.Default {
+			defaults = append(defaults, l.ID)
+		}
+		if b.o.DefaultLocationID != "" && l.ID == b.o.DefaultLocationID {
+			found = true
+		}
+	}
+	switch {
+	case b.o.DefaultLocationID != "" && !found:
+		return fmt.Errorf("%w: configured default_location_id %q is not a Visitor location", ErrNoDefaultLocation, b.o.DefaultLocationID)
+	case b.o.DefaultLocationID != "":
+		b.defaultLoc = b.o.DefaultLocationID
+	case len(defaults) == 1:
+		b.defaultLoc = defaults[0]
+	case len(defaults) == 0:
+		return fmt.Errorf("%w: Visitor has no location marked default; set default_location_id", ErrNoDefaultLocation)
+	default:
+		return fmt.Errorf("%w: Visitor marks %d locations default (%s); set default_location_id", ErrNoDefaultLocation, len(defaults), strings.Join(defaults, ", "))
+	}
+	b.p.DefaultLocation = b.defaultLoc
+
+	b.condecoLoc = map[string]string{}
+	locs := slices.Clone(exp.Locations)
+	slices.SortFunc(locs, func(a, c condeco.Location) int { return cmp.Compare(a.ID, c.ID) })
+	for _, l := range locs {
+		if _, dup := b.condecoLoc[l.ID]; dup || l.ID == "" {
+			continue
+		}
+		ext := b.o.LocationExternalIDPrefix + l.ID
+		if v, ok := byExt[ext]; ok {
+			b.condecoLoc[l.ID] = v.ID
+			continue
+		}
+		key := PendingLocationPrefix + ext
+		b.condecoLoc[l.ID] = key
+		b.allLocs = append(b.allLocs, key)
+		b.p.LocationCreates = append(b.p.LocationCreates, LocationCreate{
+			Key:      key,
+			Location: visitor.Location{ExternalID: ext, Name: l.Name},
+		})
+	}
+	slices.Sort(b.allLocs)
+	b.allLocs = slices.Compact(b.allLocs)
+	return nil
+}
+
+func (b *planner) index(cur Current, exp *condeco.Export) {
+	b.byExt = make(map[string][]*visitor.User, len(cur.Users))
+	b.managed = make([]*visitor.User, 0, len(cur.Users))
+	for i := range cur.Users {
+		u := &cur.Users[i]
+		// The listing is filtered by prefix already; checking again means
+		// a client bug can never make the sync touch an unmanaged user.
+		if !strings.HasPrefix(u.ExternalID, b.o.ExternalIDPrefix) {
+			continue
+		}
+		b.managed = append(b.managed, u)
+		b.byExt[u.ExternalID] = append(b.byExt[u.ExternalID], u)
+	}
+	slices.SortFunc(b.managed, func(a, c *visitor.User) int {
+		return cmp.Or(cmp.Compare(a.ExternalID, c.ExternalID), cmp.Compare(a.ID, c.ID))
+	})
+	// Maps are made at their final size: grown, each held its old and new
+	// tables at once, a third of a 100 000-user plan's garbage.
+	b.desired = make(map[string]bool, len(exp.Users))
+	for _, u := range exp.Users {
+		b.desired[b.o.ExternalIDPrefix+u.ID] = true
+	}
+	b.held = map[string]bool{}
+	for _, id := range exp.Held {
+		b.held[b.o.ExternalIDPrefix+id] = true
+	}
+	b.firstSync = map[string]bool{}
+	for _, ext := range cur.FirstSync {
+		b.firstSync[ext] = true
+	}
+	// A held row whose id is unusable still names the person; protect the
+	// Visitor account with that userName too.
+	b.heldNames = map[string]bool{}
+	for _, n := range exp.HeldUserNames {
+		b.heldNames[strings.ToLower(n)] = true
+	}
+	b.leaving = map[string]bool{}
+	b.takenBy = make(map[string]string, len(b.managed))
+	b.creating = map[string]bool{}
+	b.access = newAccessCache()
+}
+
+func (b *planner) isProtected(u *visitor.User) bool {
+	return b.protected[strings.ToLower(u.UserName)] || b.protected[strings.ToLower(u.ExternalID)]
+}
+
+// heldFix is what an operator does about a held source row.
+const heldFix = "correct the row in Condeco; the next run picks it up"
+
+// heldRows lists every held source row, whether or not Visitor has the
+// user yet, so that a dry run shows the same held rows a real run reports.
+// The reason names the row, field and rule from the export's problems.
+func (b *planner) heldRows(exp *condeco.Export) {
+	why := map[string][]string{}
+	for _, pr := range exp.Problems {
+		if pr.Table == "users" {
+			why[pr.RowID] = append(why[pr.RowID], pr.Error())
+		}
+	}
+	ids := slices.Clone(exp.Held)
+	slices.Sort(ids)
+	for _, id := range slices.Compact(ids) {
+		ext := b.o.ExternalIDPrefix + id
+		if b.desired[ext] {
+			continue // a valid row with the same id was exported; it wins
+		}
+		reason := "source row held (invalid or colliding in Condeco)"
+		if w := why[id]; len(w) > 0 {
+			reason = "source row held: " + strings.Join(slices.Compact(w), "; ")
+		}
+		issue := Issue{ExternalID: ext, Reason: reason + "; not created", Fix: heldFix}
+		if m := b.byExt[ext]; len(m) > 0 {
+			issue.UserName, issue.VisitorID = m[0].UserName, m[0].ID
+			issue.Reason = reason + "; Visitor user left as is"
+		}
+		b.p.Held = append(b.p.Held, issue)
+	}
+}
+
+// departures plans the managed users who are no longer in the export.
+func (b *planner) departures() {
+	for _, u := range b.managed {
+		if b.desired[u.ExternalID] || b.held[u.ExternalID] { // held: listed by heldRows
+			continue
+		}
+		issue := Issue{UserName: u.UserName, ExternalID: u.ExternalID, VisitorID: u.ID}
+		switch {
+		case b.heldNames[strings.ToLower(u.UserName)]:
+			issue.Reason = "a held source row (invalid or colliding in Condeco) claims this userName; Visitor user left as is"
+			issue.Fix = heldFix
+			b.p.Held = append(b.p.Held, issue)
+			continue
+		case b.isProtected(u):
+			issue.Reason = "protected user; not deprovisioned"
+			b.p.Skipped = append(b.p.Skipped, issue)
+			continue
+		case b.o.Policy != PolicySync:
+			issue.Reason = "policy " + b.o.Policy + ": left Condeco but not deprovisioned"
+			b.p.Skipped = append(b.p.Skipped, issue)
+			continue
+		}
+		before := *u
+		ch := UserChange{UserName: u.UserName, ExternalID: u.ExternalID, VisitorID: u.ID, Before: &before}
+		switch {
+		case b.o.Deprovision == DeprovisionDelete:
+			ch.Action, ch.Reason = ActionDelete, "left Condeco"
+		case u.Active:
+			ch.Action, ch.Reason = ActionDeactivate, "left Condeco"
+			ch.Changes = []FieldChange{{Field: visitor.FieldActive, Old: "true", New: "false"}}
+			d := *u
+			d.Active = false
+			d.LastModified = time.Time{}
+			ch.Desired = &d
+		case b.o.Deprovision == DeprovisionDeactivateThenDelete && u.LastModified.IsZero():
+			// Without a time there is no due date; deleting would guess.
+			issue.Reason = "left Condeco and inactive, but Visitor gives no lastModified: deletion date unknown, not deleted"
+			issue.Fix = "delete the user in Visitor by hand, or use deprovision: delete"
+			b.p.Skipped = append(b.p.Skipped, issue)
+			continue
+		case b.o.Deprovision == DeprovisionDeactivateThenDelete && !b.now.Before(u.LastModified.AddDate(0, 0, b.o.DeleteAfter)):
+			// Visitor's lastModified of an inactive, departed user is when it
+			// was deactivated (the sync reactivates anyone still in Condeco and
+			// never writes a departed user again); a later hand edit only
+			// postpones the deletion.
+			ch.Action = ActionDelete
+			ch.Reason = fmt.Sprintf("left Condeco; inactive since %s, %d days or more", u.LastModified.UTC().Format(time.DateOnly), b.o.DeleteAfter)
+		default:
+			b.p.Unchanged++ // already inactive, not yet due for deletion
+			continue
+		}
+		if ch.Action == ActionDelete {
+			b.leaving[u.ID] = true
+			b.p.Deletes = append(b.p.Deletes, ch)
+		} else {
+			b.p.Deactivates = append(b.p.Deactivates, ch)
+		}
+	}
+	// Whoever stays keeps their userName unless renamed below.
+	for _, u := range b.managed {
+		if !b.leaving[u.ID] {
+			b.takenBy[strings.ToLower(u.UserName)] = u.ExternalID
+		}
+	}
+}
+
+// vacate frees the old userNames of users renamed in this run, so that
+// another user may take one over (Condeco email swaps and re-hires). Updates
+// run before creates, so a create can rely on it; two renames racing for
+// one name may get a 409 and converge on the next run.
+func (b *planner) vacate(users []condeco.User) {
+	if b.o.Policy == PolicyCreateOnly {
+		return
+	}
+	for _, u := range users {
+		ext := b.o.ExternalIDPrefix + u.ID
+		m := b.byExt[ext]
+		if len(m) != 1 || b.isProtected(m[0]) || b.protected[strings.ToLower(u.UserName)] ||
+			strings.EqualFold(m[0].UserName, u.UserName) {
+			continue
+		}
+		if old := strings.ToLower(m[0].UserName); b.takenBy[old] == ext {
+			delete(b.takenBy, old)
+		}
+	}
+}
+
+// nameHolder returns the externalId of a managed Visitor user other than
+// ext that keeps name after this plan, or "".
+func (b *planner) nameHolder(name, ext string) string {
+	if h, ok := b.takenBy[strings.ToLower(name)]; ok && h != ext {
+		return h
+	}
+	return ""
+}
+
+func (b *planner) accessFor(u condeco.User) accessPlan {
+	ap := accessPlan{defaultLoc: b.defaultLoc, all: b.allLocs, roles: map[string]visitor.Role{}}
+	ap.roles[b.defaultLoc] = visitor.RoleUser
+	if u.GlobalAdmin {
+		ap.roles[b.defaultLoc] = visitor.RoleAdmin
+	}
+	if b.o.LocationAdmins && u.AccessLevel == condeco.LevelLocationAdmin {
+		if l, ok := b.condecoLoc[u.LocationID]; ok {
+			ap.roles[l] = visitor.RoleAdmin
+		}
+	}
+	return ap
+}
+
+func (b *planner) user(u condeco.User) {
+	ext := b.o.ExternalIDPrefix + u.ID
+	name := u.UserName
+	if name == "" {
+		name = u.Email
+	}
+	issue := Issue{UserName: name, ExternalID: ext}
+	if u.ID == "" || name == "" {
+		issue.Reason = "source user has no id or no userName"
+		b.p.Skipped = append(b.p.Skipped, issue)
+		return
+	}
+	matches := b.byExt[ext]
+	if len(matches) > 1 {
+		ids := make([]string, 0, len(matches))
+		for _, m := range matches {
+			ids = append(ids, m.ID)
+		}
+		issue.Reason = fmt.Sprintf("externalId %s is on %d Visitor users (%s)", ext, len(matches), strings.Join(ids, ", "))
+		issue.Fix = "delete the duplicate Visitor users so one remains"
+		b.p.Conflicts = append(b.p.Conflicts, issue)
+		return
+	}
+	if b.protected[strings.ToLower(name)] || b.protected[strings.ToLower(ext)] ||
+		(len(matches) == 1 && b.isProtected(matches[0])) {
+		issue.Reason = "protected user; never changed"
+		if len(matches) == 1 {
+			issue.VisitorID = matches[0].ID
+		}
+		b.p.Skipped = append(b.p.Skipped, issue)
+		return
+	}
+	ap := b.accessFor(u)
+	want := visitor.User{
+		ExternalID:      ext,
+		UserName:        name,
+		Email:           name, // Visitor requires userName == primary work email
+		GivenName:       u.FirstName,
+		FamilyName:      u.LastName,
+		Phone:           u.Phone,
+		Mobile:          u.Mobile,
+		Language:        u.Language,
+		Active:          true,
+		DefaultLocation: b.defaultLoc,
+	}
+	if len(matches) == 0 {
+		b.create(want, ap, issue)
+		return
+	}
+	b.update(*matches[0], want, ap, issue)
+}
+
+func (b *planner) create(want visitor.User, ap accessPlan, issue Issue) {
+	if h := b.nameHolder(want.UserName, want.ExternalID); h != "" || b.creating[strings.ToLower(want.UserName)] {
+		issue.Reason = fmt.Sprintf("userName %s is already used by managed Visitor user %s", want.UserName, h)
+		if h == "" {
+			issue.Reason = fmt.Sprintf("userName %s is planned for another Condeco user too", want.UserName)
+		}
+		issue.Fix = "correct the email in Condeco, or free the userName in Visitor"
+		b.p.Conflicts = append(b.p.Conflicts, issue)
+		return
+	}
+	b.creating[strings.ToLower(want.UserName)] = true
+	want.Access = b.access.newUser(ap)
+	// A user the first full sync set out to create is still part of it,
+	// even when a failed first run leaves the create to a later run.
+	initial := b.p.Initial || b.firstSync[want.ExternalID]
+	want.SendInvitation = b.p.SendInvitations && !(initial && b.o.Invitations == InvitationsSuppressInitial)
+	ch := UserChange{Action: ActionCreate, UserName: want.UserName, ExternalID: want.ExternalID, Desired: &want, Reason: "new in Condeco"}
+	if initial {
+		ch.Reason = "new in Condeco (first full sync)"
+	} else {
+		ch.AdminChange = adminChange(nil, want.Access)
+	}
+	b.p.Creates = append(b.p.Creates, ch)
+}
+
+func (b *planner) update(cur, want visitor.User, ap accessPlan, issue Issue) {
+	issue.VisitorID = cur.ID
+	want.ID = cur.ID
+	want.Access = b.access.existing(ap, cur.Access, b.o.GrantNewLocationsToExistingUsers)
+	changes := DiffUser(cur, want)
+	if len(changes) == 0 {
+		b.p.Unchanged++
+		return
+	}
+	if b.o.Policy == PolicyCreateOnly {
+		issue.Reason = "policy create-only: " + fieldNames(changes) + " differ but are not updated"
+		b.p.Skipped = append(b.p.Skipped, issue)
+		return
+	}
+	if !strings.EqualFold(cur.UserName, want.UserName) {
+		if h := b.nameHolder(want.UserName, want.ExternalID); h != "" || b.creating[strings.ToLower(want.UserName)] {
+			// The rename waits for the operator; the user's other changes
+			// (access, names) still go through under the old userName.
+			issue.Reason = fmt.Sprintf("email changed to %s, which managed Visitor user %s already uses", want.UserName, h)
+			issue.Fix = "correct the email in Condeco, or free the userName in Visitor"
+			b.p.Conflicts = append(b.p.Conflicts, issue)
+			want.UserName, want.Email = cur.UserName, cur.Email
+			if changes = DiffUser(cur, want); len(changes) == 0 {
+				return
+			}
+		} else {
+			b.takenBy[strings.ToLower(want.UserName)] = want.ExternalID
+		}
+	}
+	before := cur
+	desired := cur
+	desired.UserName, desired.Email = want.UserName, want.Email
+	desired.GivenName, desired.FamilyName = want.GivenName, want.FamilyName
+	desired.Phone, desired.Mobile, desired.Language = want.Phone, want.Mobile, want.Language
+	desired.Active, desired.DefaultLocation, desired.Access = true, want.DefaultLocation, want.Access
+	desired.LastModified, desired.SendInvitation = time.Time{}, false
+	reason := "changed in Condeco"
+	if !cur.Active {
+		reason = "back in Condeco; reactivated"
+	}
+	b.p.Updates = append(b.p.Updates, UserChange{
+		Action: ActionUpdate, UserName: want.UserName, ExternalID: want.ExternalID, VisitorID: cur.ID,
+		Changes: changes, AdminChange: adminChange(cur.Access, want.Access), Reason: reason,
+		Desired: &desired, Before: &before,
+	})
+}
+
+// DiffUser lists the managed fields in which want differs from cur.
+func DiffUser(cur, want visitor.User) []FieldChange {
+	var out []FieldChange
+	for _, f := range visitor.FieldOrder {
+		if !visitor.FieldEqual(cur, want, f) {
+			out = append(out, FieldChange{Field: f, Old: visitor.FieldValue(cur, f), New: visitor.FieldValue(want, f)})
+		}
+	}
+	return out
+}
+
+func fieldNames(cs []FieldChange) string {
+	names := make([]string, 0, len(cs))
+	for _, c := range cs {
+		names = append(names, string(c.Field))
+	}
+	return strings.Join(names, ",")
+}
+
+// sortedUsers orders pointers, not copies, of the export's users.
+func sortedUsers(us []condeco.User) []*condeco.User {
+	out := make([]*condeco.User, len(us))
+	for i := range us {
+		out[i] = &us[i]
+	}
+	slices.SortFunc(out, func(a, c *condeco.User) int { return cmp.Compare(a.ID, c.ID) })
+	return out
+}
+
+func sortChanges(cs []UserChange) {
+	slices.SortFunc(cs, func(a, c UserChange) int {
+		return cmp.Or(cmp.Compare(a.ExternalID, c.ExternalID), cmp.Compare(a.VisitorID, c.VisitorID))
+	})
+}
+
+func sortIssues(is []Issue) {
+	slices.SortFunc(is, func(a, c Issue) int {
+		return cmp.Or(cmp.Compare(a.ExternalID, c.ExternalID), cmp.Compare(a.VisitorID, c.VisitorID), cmp.Compare(a.UserName, c.UserName))
+	})
+}
+
+func (b *planner) finish(exp *condeco.Export) {
+	p := b.p
+	for _, cs := range [][]UserChange{p.Creates, p.Updates, p.Deletes, p.Deactivates} {
+		sortChanges(cs)
+	}
+	for _, is := range [][]Issue{p.Held, p.Conflicts, p.Skipped} {
+		sortIssues(is)
+	}
+	// Empty lists, not null, keep the JSON form uniform.
+	for _, cs := range []*[]UserChange{&p.Creates, &p.Updates, &p.Deletes, &p.Deactivates} {
+		if *cs == nil {
+			*cs = []UserChange{}
+		}
+	}
+	for _, is := range []*[]Issue{&p.Held, &p.Conflicts, &p.Skipped} {
+		if *is == nil {
+			*is = []Issue{}
+		}
+	}
+	if p.LocationCreates == nil {
+		p.LocationCreates = []LocationCreate{}
+	}
+	admin := 0
+	for _, cs := range [][]UserChange{p.Creates, p.Updates} {
+		for _, c := range cs {
+			if c.AdminChange != "" {
+				admin++
+			}
+		}
+	}
+	p.Summary = Summary{
+		SourceUsers: len(exp.Users), SourceLocations: len(exp.Locations), Managed: len(b.managed),
+		Creates: len(p.Creates), Updates: len(p.Updates), Deletes: len(p.Deletes), Deactivates: len(p.Deactivates),
+		LocationCreates: len(p.LocationCreates), Unchanged: p.Unchanged, Held: len(p.Held),
+		Conflicts: len(p.Conflicts), Skipped: len(p.Skipped), AdminChanges: admin,
+	}
+}

@@ -1,0 +1,589 @@
+package plan_test
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"condeco-visitor-sync/condeco"
+	"condeco-visitor-sync/visitor"
+
+	. "condeco-visitor-sync/sync/internal/synctest"
+	. "condeco-visitor-sync/sync/plan"
+)
+
+type planCase struct {
+	name  string
+	users []condeco.User
+	locs  []condeco.Location // nil: Condeco locations 1 and 2
+	held  []string
+	// heldNames are userNames claimed by held rows without a usable id.
+	heldNames []string
+	problems  []condeco.RowError
+	cur       []visitor.User
+	firstSync []string           // Current.FirstSync
+	vlocs     []visitor.Location // nil: baseLocs
+	opt       func(*Options)
+	check     func(t *testing.T, p *Plan)
+}
+
+func (c planCase) build(t *testing.T) *Plan {
+	t.Helper()
+	exp := &condeco.Export{Users: c.users, Locations: c.locs, Held: c.held, HeldUserNames: c.heldNames, Problems: c.problems}
+	if exp.Locations == nil {
+		exp.Locations = CLocs("1", "2")
+	}
+	vlocs := c.vlocs
+	if vlocs == nil {
+		vlocs = BaseLocs()
+	}
+	o := DefaultOptions()
+	if c.opt != nil {
+		c.opt(&o)
+	}
+	p, err := BuildPlan(exp, Current{Users: c.cur, Locations: vlocs, FirstSync: c.firstSync}, o, T0)
+	if err != nil {
+		t.Fatalf("BuildPlan: %v", err)
+	}
+	return p
+}
+
+// TestBuildPlanRules has one named case per rule of docs/sync-rules.md.
+func TestBuildPlanRules(t *testing.T) {
+	cases := []planCase{
+		{
+			name:  "global admin gets admin on default location and user elsewhere",
+			users: Users(CU("1", Global)),
+			check: func(t *testing.T, p *Plan) {
+				WantAccess(t, FindChange(t, p.Creates, "condeco:1").Desired.Access, "loc-1:admin,loc-2:user,loc-h:user")
+			},
+		},
+		{
+			name:  "other admin types and ordinary users get user on every location",
+			users: Users(CU("1"), CU("2", Level(condeco.LevelCountryAdmin)), CU("3", Level(condeco.LevelLocationAdmin), AtLoc("2")), CU("4", Level(condeco.LevelGroupAdmin))),
+			check: func(t *testing.T, p *Plan) {
+				for _, id := range []string{"1", "2", "3", "4"} {
+					WantAccess(t, FindChange(t, p.Creates, "condeco:"+id).Desired.Access, AllUser)
+				}
+			},
+		},
+		{
+			name:  "everyone's default location is the integration default",
+			users: Users(CU("1", Global), CU("2", AtLoc("2")), CU("3", AtLoc("2"))),
+			cur:   []visitor.User{VU("3", VDefault("loc-2"))},
+			check: func(t *testing.T, p *Plan) {
+				WantCounts(t, p, 2, 1, 0, 0, 0)
+				for _, c := range append(p.Creates, p.Updates...) {
+					if c.Desired.DefaultLocation != "loc-1" {
+						t.Errorf("%s default = %s", c.ExternalID, c.Desired.DefaultLocation)
+					}
+				}
+			},
+		},
+		{
+			name:  "configured default location overrides the Visitor default",
+			users: Users(CU("1", Global)),
+			opt:   func(o *Options) { o.DefaultLocationID = "loc-2" },
+			check: func(t *testing.T, p *Plan) {
+				c := FindChange(t, p.Creates, "condeco:1")
+				if c.Desired.DefaultLocation != "loc-2" || p.DefaultLocation != "loc-2" {
+					t.Errorf("default = %s", c.Desired.DefaultLocation)
+				}
+				WantAccess(t, c.Desired.Access, "loc-1:user,loc-2:admin,loc-h:user")
+			},
+		},
+		{
+			name:  "new condeco location is created with prefixed externalId and new users get it",
+			users: Users(CU("1")),
+			locs:  CLocs("1", "2", "3"),
+			check: func(t *testing.T, p *Plan) {
+				if len(p.LocationCreates) != 1 {
+					t.Fatalf("location creates = %+v", p.LocationCreates)
+				}
+				lc := p.LocationCreates[0]
+				if lc.Key != "pending:condeco-location:3" || lc.Location.ExternalID != "condeco-location:3" || lc.Location.Name != "Berlin" {
+					t.Errorf("location create = %+v", lc)
+				}
+				WantAccess(t, FindChange(t, p.Creates, "condeco:1").Desired.Access, AllUser+",pending:condeco-location:3:user")
+			},
+		},
+		{
+			name:  "existing location matched by externalId is not created again",
+			users: Users(CU("1")),
+			locs:  CLocs("1", "2"),
+			check: func(t *testing.T, p *Plan) {
+				if len(p.LocationCreates) != 0 {
+					t.Errorf("location creates = %+v", p.LocationCreates)
+				}
+			},
+		},
+		{
+			name:  "existing user is not given new locations by default",
+			users: Users(CU("1")),
+			locs:  CLocs("1", "2", "3"),
+			cur:   []visitor.User{VU("1")},
+			check: func(t *testing.T, p *Plan) { WantCounts(t, p, 0, 0, 0, 0, 1) },
+		},
+		{
+			name:  "existing user gets new locations when GrantNewLocationsToExistingUsers",
+			users: Users(CU("1")),
+			locs:  CLocs("1", "2", "3"),
+			cur:   []visitor.User{VU("1", VAcc("loc-1:user,loc-2:reception"))},
+			opt:   func(o *Options) { o.GrantNewLocationsToExistingUsers = true },
+			check: func(t *testing.T, p *Plan) {
+				c := FindChange(t, p.Updates, "condeco:1")
+				WantAccess(t, c.Desired.Access, "loc-1:user,loc-2:reception,loc-h:user,pending:condeco-location:3:user")
+			},
+		},
+		{
+			name:  "hand-granted access is kept",
+			users: Users(CU("1"), CU("2", Global)),
+			cur: []visitor.User{
+				VU("1", VAcc("loc-1:user,loc-1:reception,loc-2:admin")),
+				VU("2", VAcc("loc-1:admin,loc-1:security,loc-h:admin")),
+			},
+			check: func(t *testing.T, p *Plan) { WantCounts(t, p, 0, 0, 0, 0, 2) },
+		},
+		{
+			name:  "user demoted from global admin loses admin on the default location",
+			users: Users(CU("1")),
+			cur:   []visitor.User{VU("1", VAcc("loc-1:admin,loc-1:reception,loc-2:admin"))},
+			check: func(t *testing.T, p *Plan) {
+				c := FindChange(t, p.Updates, "condeco:1")
+				WantAccess(t, c.Desired.Access, "loc-1:user,loc-1:reception,loc-2:admin")
+				if c.AdminChange != "revoke" || p.Summary.AdminChanges != 1 {
+					t.Errorf("admin change = %q, summary %d", c.AdminChange, p.Summary.AdminChanges)
+				}
+			},
+		},
+		{
+			name:  "user promoted to global admin gains admin on the default location",
+			users: Users(CU("1", Global)),
+			cur:   []visitor.User{VU("1")},
+			check: func(t *testing.T, p *Plan) {
+				c := FindChange(t, p.Updates, "condeco:1")
+				WantAccess(t, c.Desired.Access, "loc-1:admin,loc-2:user,loc-h:user")
+				if len(c.Changes) != 1 || c.Changes[0].Field != visitor.FieldAccess || c.AdminChange != "grant" {
+					t.Errorf("changes = %+v admin %q", c.Changes, c.AdminChange)
+				}
+			},
+		},
+		{
+			name:  "location admin becomes admin on mapped location when LocationAdmins",
+			users: Users(CU("1", Level(condeco.LevelLocationAdmin), AtLoc("2")), CU("2", Level(condeco.LevelLocationAdmin), AtLoc("2"))),
+			cur:   []visitor.User{VU("2")},
+			opt:   func(o *Options) { o.LocationAdmins = true },
+			check: func(t *testing.T, p *Plan) {
+				WantAccess(t, FindChange(t, p.Creates, "condeco:1").Desired.Access, "loc-1:user,loc-2:admin,loc-h:user")
+				WantAccess(t, FindChange(t, p.Updates, "condeco:2").Desired.Access, "loc-1:user,loc-2:admin,loc-h:user")
+			},
+		},
+		{
+			name:  "location admin gets no admin role while LocationAdmins is off (the default)",
+			users: Users(CU("1", Level(condeco.LevelLocationAdmin), AtLoc("2"))),
+			cur:   []visitor.User{VU("2")},
+			check: func(t *testing.T, p *Plan) {
+				WantAccess(t, FindChange(t, p.Creates, "condeco:1").Desired.Access, AllUser)
+				if p.Summary.AdminChanges != 0 {
+					t.Errorf("admin changes = %d, want 0", p.Summary.AdminChanges)
+				}
+			},
+		},
+		{
+			name:  "hand-granted locations and roles are kept when other fields change",
+			users: Users(CU("1"), CU("2", Global)),
+			cur: []visitor.User{
+				// user 1: no access to loc-h (removed by hand), reception on the
+				// default location, admin and security on loc-2.
+				VU("1", VGiven("Old"), VAcc("loc-1:user,loc-1:reception,loc-2:admin,loc-2:security")),
+				VU("2", VGiven("Old"), VAcc("loc-1:admin,loc-1:security,loc-2:user,loc-h:assistants")),
+			},
+			check: func(t *testing.T, p *Plan) {
+				WantCounts(t, p, 0, 2, 0, 0, 0)
+				for ext, was := range map[string]string{
+					"condeco:1": "loc-1:user,loc-1:reception,loc-2:admin,loc-2:security",
+					"condeco:2": "loc-1:admin,loc-1:security,loc-2:user,loc-h:assistants",
+				} {
+					c := FindChange(t, p.Updates, ext)
+					WantAccess(t, c.Desired.Access, was)
+					if len(c.Changes) != 1 || c.Changes[0].Field != visitor.FieldGivenName || c.AdminChange != "" {
+						t.Errorf("%s changes = %+v admin %q, want givenName only", ext, c.Changes, c.AdminChange)
+					}
+				}
+			},
+		},
+		{
+			name:  "unmanaged visitor user with the same userName is planned as a create",
+			users: Users(CU("1")),
+			cur:   []visitor.User{VU("9", VExt(""), VName("user1@example.com"))},
+			check: func(t *testing.T, p *Plan) {
+				WantCounts(t, p, 1, 0, 0, 0, 0)
+				if p.Summary.Managed != 0 {
+					t.Errorf("managed = %d, want 0", p.Summary.Managed)
+				}
+			},
+		},
+		{
+			name:  "users without the managed prefix are never updated or deleted",
+			users: Users(CU("1")),
+			cur:   []visitor.User{VU("1"), VU("2", VExt("okta:2")), VU("3", VExt("condecox3"))},
+			check: func(t *testing.T, p *Plan) { WantCounts(t, p, 0, 0, 0, 0, 1) },
+		},
+		{
+			name:  "email change updates userName in place",
+			users: Users(CU("1", Email("ana.new@example.com"))),
+			cur:   []visitor.User{VU("1")},
+			check: func(t *testing.T, p *Plan) {
+				c := FindChange(t, p.Updates, "condeco:1")
+				if c.VisitorID != "v-1" || c.Desired.UserName != "ana.new@example.com" || c.Desired.Email != "ana.new@example.com" {
+					t.Errorf("update = %+v", c)
+				}
+				want := FieldChange{Field: visitor.FieldUserName, Old: "user1@example.com", New: "ana.new@example.com"}
+				if len(c.Changes) != 1 || c.Changes[0] != want {
+					t.Errorf("changes = %+v", c.Changes)
+				}
+			},
+		},
+		{
+			name:  "email change to a userName another managed user keeps is a conflict",
+			users: Users(CU("1", Email("user2@example.com")), CU("2"), CU("3", Global, Email("user2@example.com"))),
+			cur:   []visitor.User{VU("1"), VU("2"), VU("3")},
+			check: func(t *testing.T, p *Plan) {
+				WantCounts(t, p, 0, 1, 0, 0, 1)
+				WantIssue(t, p.Conflicts, "condeco:1", "already uses")
+				WantIssue(t, p.Conflicts, "condeco:3", "already uses")
+				// The other changes of a user with a blocked rename still go through.
+				c := FindChange(t, p.Updates, "condeco:3")
+				if c.Desired.UserName != "user3@example.com" || len(c.Changes) != 1 || c.Changes[0].Field != visitor.FieldAccess {
+					t.Errorf("update = %+v", c)
+				}
+			},
+		},
+		{
+			name:  "userName freed by a rename or a delete can be taken in the same plan",
+			users: Users(CU("1", Email("user2@example.com")), CU("2", Email("two@example.com")), CU("4", Email("user3@example.com"))),
+			cur:   []visitor.User{VU("1"), VU("2"), VU("3")},
+			check: func(t *testing.T, p *Plan) {
+				WantCounts(t, p, 1, 2, 1, 0, 0)
+				if len(p.Conflicts) != 0 {
+					t.Errorf("conflicts = %+v", p.Conflicts)
+				}
+			},
+		},
+		{
+			name:  "protected user is never changed or deleted",
+			users: Users(CU("1", Global), CU("5")),
+			cur:   []visitor.User{VU("1"), VU("2"), VU("3")},
+			opt:   func(o *Options) { o.ProtectedUsers = []string{"USER1@example.com", "condeco:2", "user5@example.com"} },
+			check: func(t *testing.T, p *Plan) {
+				WantCounts(t, p, 0, 0, 1, 0, 0)
+				FindChange(t, p.Deletes, "condeco:3")
+				WantIssue(t, p.Skipped, "condeco:1", "protected")
+				WantIssue(t, p.Skipped, "condeco:2", "protected")
+				WantIssue(t, p.Skipped, "condeco:5", "protected")
+			},
+		},
+		{
+			name:  "held source user is left exactly as is",
+			users: Users(CU("1")),
+			held:  []string{"2"},
+			cur:   []visitor.User{VU("1"), VU("2", VGiven("Stale"))},
+			check: func(t *testing.T, p *Plan) {
+				WantCounts(t, p, 0, 0, 0, 0, 1)
+				WantIssue(t, p.Held, "condeco:2", "held")
+			},
+		},
+		{
+			name:     "held source row not in Visitor yet is listed as held with its rule",
+			users:    Users(CU("1")),
+			held:     []string{"2", "3"},
+			problems: []condeco.RowError{{Table: "users", RowID: "3", Field: "first_name", Rule: "must not contain \"_\""}},
+			cur:      []visitor.User{VU("1"), VU("2")},
+			check: func(t *testing.T, p *Plan) {
+				WantCounts(t, p, 0, 0, 0, 0, 1)
+				WantIssue(t, p.Held, "condeco:2", "Visitor user left as is")
+				WantIssue(t, p.Held, "condeco:3", `users row 3: field first_name: must not contain "_"; not created`)
+				if p.Summary.Held != 2 || len(p.Held) != 2 {
+					t.Errorf("held = %d (%+v), want 2", p.Summary.Held, p.Held)
+				}
+			},
+		},
+		{
+			name:      "held row without a usable id protects its Visitor user by userName",
+			users:     Users(CU("1")),
+			heldNames: []string{strings.ToUpper(VU("2").UserName)},
+			cur:       []visitor.User{VU("1"), VU("2")},
+			check: func(t *testing.T, p *Plan) {
+				WantCounts(t, p, 0, 0, 0, 0, 1)
+				WantIssue(t, p.Held, "condeco:2", "held")
+			},
+		},
+		{
+			name:  "deprovision delete removes a departed user",
+			users: Users(CU("1")),
+			cur:   []visitor.User{VU("1"), VU("2")},
+			check: func(t *testing.T, p *Plan) {
+				WantCounts(t, p, 0, 0, 1, 0, 1)
+				if c := FindChange(t, p.Deletes, "condeco:2"); c.VisitorID != "v-2" || c.Before == nil {
+					t.Errorf("delete = %+v", c)
+				}
+			},
+		},
+		{
+			name:  "deprovision deactivate sets active false and leaves inactive users",
+			users: Users(CU("1")),
+			cur:   []visitor.User{VU("1"), VU("2"), VU("3", Inactive(400))},
+			opt:   func(o *Options) { o.Deprovision = DeprovisionDeactivate },
+			check: func(t *testing.T, p *Plan) {
+				WantCounts(t, p, 0, 0, 0, 1, 2)
+				c := FindChange(t, p.Deactivates, "condeco:2")
+				if c.Desired.Active || len(c.Changes) != 1 || c.Changes[0].Field != visitor.FieldActive {
+					t.Errorf("deactivate = %+v", c)
+				}
+			},
+		},
+		{
+			name:  "deactivate-then-delete deactivates now and deletes after DeleteAfter days",
+			users: Users(CU("1")),
+			cur: []visitor.User{VU("1"), VU("2"), VU("3", Inactive(31)), VU("4", Inactive(29)),
+				VU("5", InactiveFor(30*24*time.Hour)), VU("6", InactiveFor(30*24*time.Hour-time.Minute))},
+			opt: func(o *Options) { o.Deprovision, o.DeleteAfter = DeprovisionDeactivateThenDelete, 30 },
+			check: func(t *testing.T, p *Plan) {
+				// 2 deactivated now; 3 (31 days) and 5 (exactly 30) deleted;
+				// 4 (29 days) and 6 (a minute short of 30) left; 1 unchanged.
+				WantCounts(t, p, 0, 0, 2, 1, 3)
+				FindChange(t, p.Deactivates, "condeco:2")
+				FindChange(t, p.Deletes, "condeco:3")
+				if c := FindChange(t, p.Deletes, "condeco:5"); !strings.Contains(c.Reason, "inactive since 2026-10-23") {
+					t.Errorf("reason = %q", c.Reason)
+				}
+			},
+		},
+		{
+			name:  "deactivate-then-delete never deletes a user whose deactivation time is unknown",
+			users: Users(CU("1")),
+			cur:   []visitor.User{VU("1"), VU("2", Inactive(400), VLastModifiedZero)},
+			opt:   func(o *Options) { o.Deprovision = DeprovisionDeactivateThenDelete },
+			check: func(t *testing.T, p *Plan) {
+				WantCounts(t, p, 0, 0, 0, 0, 1)
+				WantIssue(t, p.Skipped, "condeco:2", "no lastModified")
+			},
+		},
+		{
+			name:  "deactivated user back in condeco is reactivated",
+			users: Users(CU("1")),
+			cur:   []visitor.User{VU("1", Inactive(5))},
+			opt:   func(o *Options) { o.Deprovision = DeprovisionDeactivate },
+			check: func(t *testing.T, p *Plan) {
+				c := FindChange(t, p.Updates, "condeco:1")
+				if !c.Desired.Active || len(c.Changes) != 1 || c.Changes[0] != (FieldChange{Field: visitor.FieldActive, Old: "false", New: "true"}) {
+					t.Errorf("reactivate = %+v", c.Changes)
+				}
+			},
+		},
+		{
+			name:  "policy upsert-only creates and updates but never deletes or deactivates",
+			users: Users(CU("1", Global), CU("4")),
+			cur:   []visitor.User{VU("1"), VU("2"), VU("3")},
+			opt:   func(o *Options) { o.Policy = PolicyUpsertOnly },
+			check: func(t *testing.T, p *Plan) {
+				WantCounts(t, p, 1, 1, 0, 0, 0)
+				WantIssue(t, p.Skipped, "condeco:2", "upsert-only")
+				WantIssue(t, p.Skipped, "condeco:3", "upsert-only")
+			},
+		},
+		{
+			name:  "policy create-only only creates",
+			users: Users(CU("1", Global), CU("4")),
+			locs:  CLocs("1", "2", "3"),
+			cur:   []visitor.User{VU("1"), VU("2")},
+			opt:   func(o *Options) { o.Policy = PolicyCreateOnly },
+			check: func(t *testing.T, p *Plan) {
+				WantCounts(t, p, 1, 0, 0, 0, 0)
+				WantIssue(t, p.Skipped, "condeco:1", "create-only")
+				WantIssue(t, p.Skipped, "condeco:2", "create-only")
+				if len(p.LocationCreates) != 1 {
+					t.Errorf("location creates = %d, want 1", len(p.LocationCreates))
+				}
+			},
+		},
+		{
+			name:  "update carries only the differing fields with old and new values",
+			users: Users(CU("1", Phone("+442071234567"))),
+			cur:   []visitor.User{VU("1", VGiven("Old"), VPhone("+33123456789"), VDefault("loc-2"))},
+			check: func(t *testing.T, p *Plan) {
+				c := FindChange(t, p.Updates, "condeco:1")
+				want := []FieldChange{
+					{Field: visitor.FieldGivenName, Old: "Old", New: "First1"},
+					{Field: visitor.FieldPhone, Old: "+33123456789", New: "+442071234567"},
+					{Field: visitor.FieldDefaultLocation, Old: "loc-2", New: "loc-1"},
+				}
+				if got, _ := json.Marshal(c.Changes); string(got) != MustJSON(t, want) {
+					t.Errorf("changes = %s", got)
+				}
+				if f := c.Fields(); len(f) != 3 || f[0] != visitor.FieldGivenName {
+					t.Errorf("fields = %v", f)
+				}
+			},
+		},
+		{
+			name:  "user in sync is counted unchanged even with a differently cased userName",
+			users: Users(CU("1")),
+			cur:   []visitor.User{VU("1", VName("User1@Example.com"))},
+			check: func(t *testing.T, p *Plan) { WantCounts(t, p, 0, 0, 0, 0, 1) },
+		},
+		{
+			name:  "invitations send",
+			users: Users(CU("1")),
+			check: func(t *testing.T, p *Plan) { wantInvite(t, p, true) },
+		},
+		{
+			name:  "invitations suppress",
+			users: Users(CU("1")),
+			cur:   []visitor.User{VU("2")},
+			opt:   func(o *Options) { o.Invitations = InvitationsSuppress },
+			check: func(t *testing.T, p *Plan) { wantInvite(t, p, false) },
+		},
+		{
+			name:  "invitations suppress-initial suppresses the first full sync",
+			users: Users(CU("1")),
+			opt:   func(o *Options) { o.Invitations = InvitationsSuppressInitial },
+			check: func(t *testing.T, p *Plan) {
+				if !p.Initial {
+					t.Error("plan not initial")
+				}
+				wantInvite(t, p, false)
+			},
+		},
+		{
+			name:  "invitations suppress-initial sends once managed users exist",
+			users: Users(CU("1"), CU("2")),
+			cur:   []visitor.User{VU("2")},
+			opt:   func(o *Options) { o.Invitations = InvitationsSuppressInitial },
+			check: func(t *testing.T, p *Plan) { wantInvite(t, p, true) },
+		},
+		{
+			name:      "invitations suppress-initial covers the first full sync's users after a failed first run",
+			users:     Users(CU("1"), CU("2", Global), CU("3")),
+			cur:       []visitor.User{VU("1")}, // the failed first run created only user 1
+			firstSync: []string{"condeco:1", "condeco:2"},
+			opt:       func(o *Options) { o.Invitations = InvitationsSuppressInitial },
+			check: func(t *testing.T, p *Plan) {
+				if p.Initial || !p.SendInvitations {
+					t.Errorf("initial = %v sendInvitations = %v, want false, true", p.Initial, p.SendInvitations)
+				}
+				c2, c3 := FindChange(t, p.Creates, "condeco:2"), FindChange(t, p.Creates, "condeco:3")
+				if c2.Desired.SendInvitation || !c3.Desired.SendInvitation {
+					t.Errorf("invitations: first-sync user 2 %v, new user 3 %v; want false, true", c2.Desired.SendInvitation, c3.Desired.SendInvitation)
+				}
+				// A Global admin of the first full sync is no admin change.
+				if c2.AdminChange != "" || p.Summary.AdminChanges != 0 {
+					t.Errorf("admin change = %q, summary %d", c2.AdminChange, p.Summary.AdminChanges)
+				}
+			},
+		},
+		{
+			name:      "invitations send ignores the first-sync record",
+			users:     Users(CU("1"), CU("2")),
+			cur:       []visitor.User{VU("1")},
+			firstSync: []string{"condeco:1", "condeco:2"},
+			check:     func(t *testing.T, p *Plan) { wantInvite(t, p, true) },
+		},
+		{
+			name:  "externalId on two visitor users is a conflict and neither is touched",
+			users: Users(CU("1")),
+			cur:   []visitor.User{VU("1", VGiven("A")), func() visitor.User { u := VU("1"); u.ID = "v-dup"; return u }()},
+			check: func(t *testing.T, p *Plan) {
+				WantCounts(t, p, 0, 0, 0, 0, 0)
+				WantIssue(t, p.Conflicts, "condeco:1", "on 2 Visitor users")
+			},
+		},
+		{
+			name:  "new admins count as admin changes only after the initial sync",
+			users: Users(CU("1", Global), CU("2", Global)),
+			cur:   []visitor.User{VU("2")},
+			check: func(t *testing.T, p *Plan) {
+				if p.Summary.AdminChanges != 2 {
+					t.Errorf("admin changes = %d, want 2", p.Summary.AdminChanges)
+				}
+			},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { c.check(t, c.build(t)) })
+	}
+}
+
+func wantInvite(t *testing.T, p *Plan, want bool) {
+	t.Helper()
+	if p.SendInvitations != want {
+		t.Errorf("plan sendInvitations = %v, want %v", p.SendInvitations, want)
+	}
+	for _, c := range p.Creates {
+		if c.Desired.SendInvitation != want {
+			t.Errorf("%s sendInvitation = %v, want %v", c.ExternalID, c.Desired.SendInvitation, want)
+		}
+	}
+}
+
+func TestBuildPlanErrors(t *testing.T) {
+	two := BaseLocs()
+	two[1].Default = true
+	none := BaseLocs()
+	none[0].Default = false
+	cases := []struct {
+		name  string
+		exp   *condeco.Export
+		locs  []visitor.Location
+		opt   func(*Options)
+		want  error
+		words string
+	}{
+		{"nil export", nil, BaseLocs(), nil, ErrNilExport, "no export"},
+		{"no default location", &condeco.Export{}, none, nil, ErrNoDefaultLocation, "no location marked default"},
+		{"two default locations", &condeco.Export{}, two, nil, ErrNoDefaultLocation, "loc-1, loc-2"},
+		{"configured default location missing", &condeco.Export{}, BaseLocs(), func(o *Options) { o.DefaultLocationID = "loc-x" }, ErrNoDefaultLocation, `"loc-x"`},
+		{"unknown policy", &condeco.Export{}, BaseLocs(), func(o *Options) { o.Policy = "mirror" }, nil, `policy: "mirror"`},
+		{"unknown deprovision", &condeco.Export{}, BaseLocs(), func(o *Options) { o.Deprovision = "archive" }, nil, "deprovision"},
+		{"unknown invitations", &condeco.Export{}, BaseLocs(), func(o *Options) { o.Invitations = "later" }, nil, "invitations"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			o := DefaultOptions()
+			if c.opt != nil {
+				c.opt(&o)
+			}
+			_, err := BuildPlan(c.exp, Current{Locations: c.locs}, o, T0)
+			if err == nil || !strings.Contains(err.Error(), c.words) {
+				t.Fatalf("err = %v, want it to mention %q", err, c.words)
+			}
+			if c.want != nil && !errors.Is(err, c.want) {
+				t.Errorf("err = %v, want errors.Is %v", err, c.want)
+			}
+		})
+	}
+}
+
+// TestBuildPlanStable: the same inputs in any order give byte-identical
+// JSON, so dry-run output and golden files can be diffed.
+func TestBuildPlanStable(t *testing.T) {
+	exp := &condeco.Export{Users: Users(CU("3"), CU("1", Global), CU("2")), Locations: CLocs("3", "1", "2")}
+	cur := []visitor.User{VU("9"), VU("2", VGiven("X")), VU("8")}
+	a, err := BuildPlan(exp, Current{Users: cur, Locations: BaseLocs()}, DefaultOptions(), T0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp2 := &condeco.Export{Users: Users(CU("2"), CU("3"), CU("1", Global)), Locations: CLocs("2", "3", "1")}
+	cur2 := []visitor.User{VU("8"), VU("9"), VU("2", VGiven("X"))}
+	locs := BaseLocs()
+	locs[0], locs[2] = locs[2], locs[0]
+	b, err := BuildPlan(exp2, Current{Users: cur2, Locations: locs}, DefaultOptions(), T0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ja, jb := MustJSON(t, a), MustJSON(t, b); ja != jb {
+		t.Errorf("plans differ:\n%s\n%s", ja, jb)
+	}
+}

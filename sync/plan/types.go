@@ -1,0 +1,150 @@
+package plan
+
+import (
+	"context"
+
+	"condeco-visitor-sync/condeco"
+	"condeco-visitor-sync/visitor"
+)
+
+// Source is what the sync needs from the Condeco reader.
+type Source interface {
+	Export(ctx context.Context) (*condeco.Export, error)
+}
+
+// Target is what the sync needs from the Visitor client.
+type Target interface {
+	ListManagedUsers(ctx context.Context, externalIDPrefix string) ([]visitor.User, error)
+	ListLocations(ctx context.Context) ([]visitor.Location, error)
+	FindUser(ctx context.Context, attr, value string) (*visitor.User, error)
+	GetUser(ctx context.Context, id string) (visitor.User, error)
+	// UsersByExternalID re-reads many users in few requests (verification).
+	UsersByExternalID(ctx context.Context, ids []string) ([]visitor.User, error)
+	CreateUser(ctx context.Context, u visitor.User) (visitor.User, error)
+	UpdateUser(ctx context.Context, id string, desired visitor.User, fields []visitor.Field) (visitor.User, error)
+	DeleteUser(ctx context.Context, id string) error
+	CreateLocation(ctx context.Context, l visitor.Location) (visitor.Location, error)
+}
+
+// PendingLocationPrefix marks a location id in a plan that refers to a
+// location the same plan creates: "pending:" + the location's externalId.
+// Apply replaces it with the server-assigned id after creating locations.
+const PendingLocationPrefix = "pending:"
+
+// Action is the kind of one planned change.
+type Action string
+
+// Actions in a plan and a report.
+const (
+	ActionCreate         Action = "create"
+	ActionUpdate         Action = "update"
+	ActionDelete         Action = "delete"
+	ActionDeactivate     Action = "deactivate"
+	ActionCreateLocation Action = "create-location"
+)
+
+// Current is what Visitor holds now: the managed users (externalId with the
+// managed prefix) and every location, plus what the sync itself recorded.
+type Current struct {
+	Users     []visitor.User     `json:"users"`
+	Locations []visitor.Location `json:"locations"`
+	// FirstSync lists the externalIds the first full sync set out to
+	// create (Runner keeps them in FirstSyncPath). A first run that dies
+	// half-way leaves managed users behind, so "no managed users yet" alone
+	// would send the rest their invitations on the retry; with this list
+	// they stay part of the initial sync (suppress-initial).
+	FirstSync []string `json:"firstSync,omitempty"`
+}
+
+// FieldChange is one differing field, rendered as text for display.
+type FieldChange struct {
+	Field visitor.Field `json:"field"`
+	Old   string        `json:"old"`
+	New   string        `json:"new"`
+}
+
+// UserChange is one planned change to one user.
+type UserChange struct {
+	Action     Action        `json:"action"`
+	UserName   string        `json:"userName"`
+	ExternalID string        `json:"externalId"`
+	VisitorID  string        `json:"visitorId,omitempty"`
+	Changes    []FieldChange `json:"changes,omitempty"`
+	// AdminChange is "grant" or "revoke" (or "grant,revoke") when the
+	// change alters an admin role; these count against MaxAdminChanges.
+	AdminChange string `json:"adminChange,omitempty"`
+	Reason      string `json:"reason,omitempty"`
+	// Desired is what apply sends: the whole user for a create, the
+	// current user with the changed fields for an update. Location ids
+	// may be pending keys (PendingLocationPrefix).
+	Desired *visitor.User `json:"desired,omitempty"`
+	Before  *visitor.User `json:"before,omitempty"`
+}
+
+// Fields lists the fields an update sends.
+func (c UserChange) Fields() []visitor.Field {
+	out := make([]visitor.Field, 0, len(c.Changes))
+	for _, fc := range c.Changes {
+		out = append(out, fc.Field)
+	}
+	return out
+}
+
+// LocationCreate is one Condeco location Visitor does not have yet.
+type LocationCreate struct {
+	Key      string           `json:"key"` // PendingLocationPrefix + externalId
+	Location visitor.Location `json:"location"`
+}
+
+// Issue is a user the plan leaves alone, with the reason and, for
+// conflicts, what an operator can do about it.
+type Issue struct {
+	UserName   string `json:"userName,omitempty"`
+	ExternalID string `json:"externalId,omitempty"`
+	VisitorID  string `json:"visitorId,omitempty"`
+	Reason     string `json:"reason"`
+	Fix        string `json:"fix,omitempty"`
+}
+
+// Summary counts the plan.
+type Summary struct {
+	SourceUsers     int `json:"sourceUsers"`
+	SourceLocations int `json:"sourceLocations"`
+	Managed         int `json:"managed"`
+	Creates         int `json:"creates"`
+	Updates         int `json:"updates"`
+	Deletes         int `json:"deletes"`
+	Deactivates     int `json:"deactivates"`
+	LocationCreates int `json:"locationCreates"`
+	Unchanged       int `json:"unchanged"`
+	Held            int `json:"held"`
+	Conflicts       int `json:"conflicts"`
+	Skipped         int `json:"skipped"`
+	AdminChanges    int `json:"adminChanges"`
+}
+
+// Plan is the whole set of changes one run would make. Every list is
+// sorted so that the JSON form is stable.
+type Plan struct {
+	Initial bool `json:"initial"` // Visitor held no managed users
+	// SendInvitations says whether users new since the first full sync get
+	// an invitation; each create carries its own flag (Desired), false for
+	// users of the first full sync under suppress-initial.
+	SendInvitations bool             `json:"sendInvitations"`
+	DefaultLocation string           `json:"defaultLocation"` // Visitor location id
+	LocationCreates []LocationCreate `json:"locationCreates"`
+	Creates         []UserChange     `json:"creates"`
+	Updates         []UserChange     `json:"updates"`
+	Deletes         []UserChange     `json:"deletes"`
+	Deactivates     []UserChange     `json:"deactivates"`
+	Unchanged       int              `json:"unchanged"`
+	Held            []Issue          `json:"held"`
+	Conflicts       []Issue          `json:"conflicts"`
+	Skipped         []Issue          `json:"skipped"`
+	Summary         Summary          `json:"summary"`
+}
+
+// Empty says whether applying the plan would write nothing.
+func (p *Plan) Empty() bool {
+	return len(p.LocationCreates)+len(p.Creates)+len(p.Updates)+len(p.Deletes)+len(p.Deactivates) == 0
+}

@@ -1,0 +1,296 @@
+// Package runner runs one sync: read Condeco, list Visitor, plan, check the
+// limits and, unless dry-running, apply. The daemon's cron ticks and the
+// run-now flag both come through Runner.RunOnce, so they cannot drift apart.
+package runner
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+
+	"condeco-visitor-sync/condeco"
+	"condeco-visitor-sync/sync/apply"
+	"condeco-visitor-sync/sync/audit"
+	"condeco-visitor-sync/sync/plan"
+	"condeco-visitor-sync/visitor"
+)
+
+// Run failures, for the exit code table. A run says which side failed;
+// only per-user write failures stay per user in the report.
+var (
+	// ErrPartial means the run finished but some users failed or conflicted.
+	ErrPartial = errors.New("partial sync")
+	// ErrSource means Condeco could not be read.
+	ErrSource = errors.New("condeco source failed")
+	// ErrTarget means Visitor could not be listed.
+	ErrTarget = errors.New("visitor target failed")
+)
+
+// tag marks err as side's failure, unless the run was stopped.
+func tag(side, err error) error {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", side, err)
+}
+
+// Source is what a run needs from the Condeco reader.
+type Source interface {
+	Export(ctx context.Context) (*condeco.Export, error)
+}
+
+// Target is what a run needs from Visitor: its listings, and what applying
+// a plan needs.
+type Target interface {
+	ListManagedUsers(ctx context.Context, externalIDPrefix string) ([]visitor.User, error)
+	ListLocations(ctx context.Context) ([]visitor.Location, error)
+	apply.Target
+}
+
+// FirstSyncStore keeps who the first full sync set out to create
+// (plan.Current.FirstSync); state.Dir is one.
+type FirstSyncStore interface {
+	ReadFirstSync() ([]string, error)
+	WriteFirstSync(run string, at time.Time, externalIDs []string) error
+}
+
+// Runner runs one sync at a time.
+type Runner struct {
+	Source Source
+	Target Target
+	Plan   plan.Options
+	Apply  apply.Options
+	Log    *zap.Logger
+	// AuditPath, when set, gets one JSON line per applied change.
+	AuditPath string
+	// FirstSync, when set, records who the first full sync set out to
+	// create; suppress-initial relies on it.
+	FirstSync FirstSyncStore
+	// Progress, when set, counts applied writes while a run applies.
+	Progress *apply.Progress
+	// Now and NewRunID default to time.Now and a random id; tests set them.
+	Now      func() time.Time
+	NewRunID func() string
+}
+
+// Flags are the per-run switches of the CLI.
+type Flags struct {
+	DryRun bool
+	plan.Approvals
+}
+
+// Report is what one run did, for the CLI, the report file and logs.
+type Report struct {
+	RunID      string    `json:"runId"`
+	Start      time.Time `json:"start"`
+	End        time.Time `json:"end"`
+	DurationMS int64     `json:"durationMs"`
+	DryRun     bool      `json:"dryRun"`
+	apply.Result
+	SourceRows     int `json:"sourceRows"`
+	SourceProblems int `json:"sourceProblems"`
+	// Problems names each held source row with its field and rule, for
+	// example "users row 1042: field first_name: must not contain _", so
+	// the operator knows what to fix in Condeco.
+	Problems []string `json:"problems"`
+	Requests int64    `json:"requests"`
+	// MinRequests is the least a perfect client could have spent: one
+	// write per planned change plus the list pages of managed users and
+	// locations. ExtraRequests = Requests − MinRequests: what retries,
+	// 429s, lookups and verification cost on top.
+	MinRequests   int64 `json:"minRequests"`
+	ExtraRequests int64 `json:"extraRequests"`
+	// Phases is where the run's time went.
+	Phases Phases     `json:"phases"`
+	Plan   *plan.Plan `json:"plan,omitempty"`
+	Error  string     `json:"error,omitempty"`
+}
+
+// Phases are the durations of a run's parts, in milliseconds.
+type Phases struct {
+	ExportMS int64 `json:"exportMs"` // reading Condeco
+	ListMS   int64 `json:"listMs"`   // listing Visitor locations and managed users
+	PlanMS   int64 `json:"planMs"`   // planning and checking the limits
+	ApplyMS  int64 `json:"applyMs"`  // the writes
+	VerifyMS int64 `json:"verifyMs"` // re-reading the changed users
+}
+
+type requestCounter interface{ Requests() int64 }
+
+// statsCounter is how *visitor.Client reports the requests it sent.
+type statsCounter interface{ Stats() visitor.Stats }
+
+// requests reads the Target's request counter, if it has one.
+func requests(t Target) (int64, bool) {
+	switch c := t.(type) {
+	case requestCounter:
+		return c.Requests(), true
+	case statsCounter:
+		return c.Stats().Requests, true
+	}
+	return 0, false
+}
+
+// RunOnce reads Condeco and Visitor, plans, checks the limits and, unless
+// dry-running, applies the plan. One user's failure never stops the others;
+// it is listed in the report and ErrPartial is returned with the report.
+func (r *Runner) RunOnce(ctx context.Context, f Flags) (*Report, error) {
+	now := time.Now
+	if r.Now != nil {
+		now = r.Now
+	}
+	log := r.Log
+	if log == nil {
+		log = zap.NewNop()
+	}
+	rep := &Report{RunID: r.runID(), Start: now().UTC(), DryRun: f.DryRun, Problems: []string{},
+		Result: apply.Result{Failures: []apply.Failure{}, Conflicts: []plan.Issue{}, LocationsCreated: []string{}}}
+	log = log.With(zap.String("run", rep.RunID))
+	reqStart, counting := requests(r.Target)
+	err := r.run(ctx, f, now, log, rep)
+	rep.End = now().UTC()
+	rep.DurationMS = rep.End.Sub(rep.Start).Milliseconds()
+	if n, _ := requests(r.Target); counting {
+		rep.Requests = n - reqStart
+		rep.ExtraRequests = rep.Requests - rep.MinRequests
+	}
+	// A dry run fails nothing, so its conflicts are in the report only.
+	if err == nil && !f.DryRun && (rep.Counts.Failed > 0 || rep.Counts.Conflicts > 0) {
+		err = fmt.Errorf("%w: %d failed, %d conflicts", ErrPartial, rep.Counts.Failed, rep.Counts.Conflicts)
+	}
+	if err != nil {
+		rep.Error = err.Error()
+	}
+	log.Info("sync run finished",
+		zap.Bool("dryRun", f.DryRun), zap.Int64("durationMs", rep.DurationMS),
+		zap.Int("created", rep.Counts.Created), zap.Int("updated", rep.Counts.Updated),
+		zap.Int("deleted", rep.Counts.Deleted), zap.Int("deactivated", rep.Counts.Deactivated),
+		zap.Int("unchanged", rep.Counts.Unchanged), zap.Int("failed", rep.Counts.Failed),
+		zap.Int("conflicts", rep.Counts.Conflicts), zap.Int("held", rep.Counts.Held),
+		zap.Int("locationsCreated", rep.Counts.LocationsCreated), zap.Int64("requests", rep.Requests),
+		zap.NamedError("outcome", err))
+	return rep, err
+}
+
+func (r *Runner) run(ctx context.Context, f Flags, now func() time.Time, log *zap.Logger, rep *Report) error {
+	o := r.Plan
+	t := now()
+	lap := func() int64 { n := now(); d := n.Sub(t).Milliseconds(); t = n; return d }
+	exp, err := r.Source.Export(ctx)
+	rep.Phases.ExportMS = lap()
+	if err != nil {
+		return fmt.Errorf("exporting from condeco: %w", tag(ErrSource, err))
+	}
+	if exp == nil {
+		exp = &condeco.Export{}
+	}
+	rep.SourceRows, rep.SourceProblems = exp.RowsRead, len(exp.Problems)
+	for _, p := range exp.Problems {
+		rep.Problems = append(rep.Problems, p.Error())
+		log.Warn("condeco row held", zap.String("table", p.Table), zap.String("row", p.RowID),
+			zap.String("field", p.Field), zap.String("rule", p.Rule))
+	}
+	locs, err := r.Target.ListLocations(ctx)
+	if err != nil {
+		return fmt.Errorf("listing locations: %w", tag(ErrTarget, err))
+	}
+	prefix := o.ExternalIDPrefix
+	if prefix == "" {
+		prefix = plan.DefaultExternalIDPrefix
+	}
+	users, err := r.Target.ListManagedUsers(ctx, prefix)
+	if err != nil {
+		return fmt.Errorf("listing managed users: %w", tag(ErrTarget, err))
+	}
+	var firstSync []string
+	if r.FirstSync != nil {
+		firstSync, err = r.FirstSync.ReadFirstSync()
+		if err != nil && o.Invitations == plan.InvitationsSuppressInitial {
+			return err
+		} else if err != nil {
+			log.Warn("first-sync record unreadable; ignored", zap.Error(err))
+		}
+	}
+	rep.Phases.ListMS = lap()
+	p, err := plan.BuildPlan(exp, plan.Current{Users: users, Locations: locs, FirstSync: firstSync}, o, now())
+	if err != nil {
+		return fmt.Errorf("planning: %w", err)
+	}
+	rep.Plan = p
+	rep.MinRequests = listRequests(r.Target, len(users)) + listRequests(r.Target, len(locs))
+	if !f.DryRun {
+		s := p.Summary
+		rep.MinRequests += int64(s.Creates + s.Updates + s.Deletes + s.Deactivates + s.LocationCreates)
+	}
+	rep.Counts.Unchanged = p.Unchanged
+	rep.Counts.Held = len(p.Held) // held source rows: not created, updated or deleted
+	rep.Counts.Skipped = len(p.Skipped)
+	rep.Counts.Conflicts = len(p.Conflicts)
+	rep.Conflicts = append(rep.Conflicts, p.Conflicts...)
+	for _, c := range p.Conflicts {
+		log.Warn("user conflict", zap.String("user", c.UserName), zap.String("externalId", c.ExternalID),
+			zap.String("reason", c.Reason), zap.String("fix", c.Fix))
+	}
+	err = plan.CheckLimits(p, p.Summary.Managed, o, f.Approvals)
+	rep.Phases.PlanMS = lap()
+	if err != nil {
+		return err
+	}
+	if f.DryRun {
+		return nil
+	}
+	if p.Initial && len(p.Creates) > 0 && r.FirstSync != nil {
+		ids := make([]string, 0, len(p.Creates))
+		for _, c := range p.Creates {
+			ids = append(ids, c.ExternalID)
+		}
+		if err := r.FirstSync.WriteFirstSync(rep.RunID, now().UTC(), ids); err != nil {
+			return err
+		}
+	}
+	ap := apply.Applier{Target: r.Target, Options: r.Apply, Rules: o, Log: log, Progress: r.Progress, Now: now}
+	if r.AuditPath != "" {
+		ap.Audit = audit.New(r.AuditPath, rep.RunID, locs)
+	}
+	d := ap.Apply(ctx, p, &rep.Result)
+	rep.Phases.ApplyMS, rep.Phases.VerifyMS = d.Apply.Milliseconds(), d.Verify.Milliseconds()
+	if err := ap.Audit.Close(); err != nil {
+		return fmt.Errorf("writing audit log: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("applying plan: %w", err)
+	}
+	return nil
+}
+
+// listCounter is how *visitor.Client says what a listing costs: the page
+// size is a fact of the wire.
+type listCounter interface{ ListRequests(n int) int64 }
+
+// listRequests is the least a listing of n items costs: one request
+// without a client that knows its pages.
+func listRequests(t Target, n int) int64 {
+	if c, ok := t.(listCounter); ok {
+		return c.ListRequests(n)
+	}
+	return 1
+}
+
+func (r *Runner) runID() string {
+	if r.NewRunID != nil {
+		return r.NewRunID()
+	}
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return fmt.Sprintf("run-%d", time.Now().UnixNano())
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// IsPartial says whether err only means some users failed.
+func IsPartial(err error) bool { return errors.Is(err, ErrPartial) }

@@ -1,0 +1,1027 @@
+package runner
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"condeco-visitor-sync/condeco"
+	"condeco-visitor-sync/state"
+	"condeco-visitor-sync/sync/apply"
+	"condeco-visitor-sync/sync/audit"
+	. "condeco-visitor-sync/sync/internal/synctest"
+	"condeco-visitor-sync/sync/plan"
+	"condeco-visitor-sync/visitor"
+)
+
+// opts are the plan's and apply's options as one flat struct, the way the
+// configuration sets them.
+type opts struct {
+	plan.Options
+	applyOptions
+}
+
+type applyOptions = apply.Options
+
+func newRunner(exp *condeco.Export, f *Fake, opt func(*opts)) (*Runner, *observer.ObservedLogs) {
+	core, logs := observer.New(zapcore.InfoLevel)
+	o := opts{Options: plan.DefaultOptions(), applyOptions: applyOptions{Concurrency: apply.DefaultConcurrency, VerifyWrites: apply.DefaultVerifyWrites}}
+	if opt != nil {
+		opt(&o)
+	}
+	n := 0
+	return &Runner{Source: FakeSource{Exp: exp}, Target: f, Plan: o.Options, Apply: o.applyOptions, Log: zap.New(core),
+		Now:      func() time.Time { return T0 },
+		NewRunID: func() string { n++; return "run-" + string(rune('0'+n)) }}, logs
+}
+
+func export(us ...condeco.User) *condeco.Export {
+	return &condeco.Export{Users: us, Locations: CLocs("1", "2"), RowsRead: len(us) + 2}
+}
+
+func run(t *testing.T, r *Runner, f Flags) *Report {
+	t.Helper()
+	rep, err := r.RunOnce(context.Background(), f)
+	if err != nil {
+		t.Fatalf("RunOnce: %v (report %+v)", err, rep)
+	}
+	return rep
+}
+
+func TestRunOnceInitialThenIdempotent(t *testing.T) {
+	f := NewFake(BaseLocs())
+	exp := export(CU("1", Global), CU("2"), CU("3"))
+	exp.Locations = CLocs("1", "2", "3")
+	r, logs := newRunner(exp, f, nil)
+	rep := run(t, r, Flags{})
+	if rep.Counts.Created != 3 || rep.Counts.LocationsCreated != 1 || rep.Counts.Failed != 0 {
+		t.Fatalf("counts = %+v", rep.Counts)
+	}
+	if len(rep.LocationsCreated) != 1 || rep.LocationsCreated[0] != "condeco-location:3" {
+		t.Errorf("locations created = %v", rep.LocationsCreated)
+	}
+	admin, _ := f.ByExt("condeco:1")
+	WantAccess(t, admin.Access, "loc-1:admin,loc-2:user,loc-h:user,loc-new-4:user")
+	if admin.DefaultLocation != "loc-1" {
+		t.Errorf("default location = %s", admin.DefaultLocation)
+	}
+	if rep.Requests == 0 || rep.Requests != f.Requests() {
+		t.Errorf("requests = %d, fake saw %d", rep.Requests, f.Requests())
+	}
+	if rep.SourceRows != 5 || rep.RunID != "run-1" {
+		t.Errorf("source rows = %d, run id %q", rep.SourceRows, rep.RunID)
+	}
+	if n := logs.FilterMessage("user created").Len(); n != 3 {
+		t.Errorf("%d 'user created' lines, want 3", n)
+	}
+	if n := logs.FilterMessage("location created").Len(); n != 1 {
+		t.Errorf("%d 'location created' lines, want 1", n)
+	}
+	if n := logs.FilterMessage("sync run finished").Len(); n != 1 {
+		t.Errorf("%d summary lines, want 1", n)
+	}
+	var shape map[string]any
+	if err := json.Unmarshal([]byte(MustJSON(t, rep)), &shape); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"runId", "start", "end", "durationMs", "counts", "failures", "conflicts", "locationsCreated", "sourceRows", "requests", "plan"} {
+		if _, ok := shape[k]; !ok {
+			t.Errorf("report JSON lacks %q", k)
+		}
+	}
+
+	writes := f.Writes.Load()
+	rep = run(t, r, Flags{})
+	if rep.Counts.Unchanged != 3 || rep.Counts.Created+rep.Counts.Updated+rep.Counts.Deleted != 0 {
+		t.Errorf("second run counts = %+v", rep.Counts)
+	}
+	if f.Writes.Load() != writes {
+		t.Errorf("second run wrote %d times", f.Writes.Load()-writes)
+	}
+}
+
+func TestRunOnceDryRunWritesNothing(t *testing.T) {
+	f := NewFake(BaseLocs(), VU("9"))
+	exp := export(CU("1"), CU("2"), CU("3"), CU("4"), CU("5"), CU("6"), CU("7"), CU("8"), CU("10"), CU("11"))
+	exp.Locations = CLocs("1", "2", "3")
+	r, _ := newRunner(exp, f, nil)
+	rep := run(t, r, Flags{DryRun: true, Approvals: plan.Approvals{AllowDeletes: 1}})
+	if f.Writes.Load() != 0 {
+		t.Errorf("dry run wrote %d times", f.Writes.Load())
+	}
+	if rep.Plan == nil || rep.Plan.Summary.Creates != 10 || rep.Plan.Summary.Deletes != 1 || !rep.DryRun {
+		t.Errorf("dry-run plan = %+v", rep.Plan)
+	}
+}
+
+func TestRunOnceLimitsStopBeforeWrites(t *testing.T) {
+	cases := []struct {
+		name string
+		exp  *condeco.Export
+		f    Flags
+		want error
+	}{
+		{"empty export", export(), Flags{}, plan.ErrSourceGuard},
+		{"shrunk export", export(CU("1"), CU("2"), CU("3"), CU("4"), CU("5"), CU("6"), CU("7"), CU("8")), Flags{}, plan.ErrSourceGuard},
+		{"too many deletions in a dry run", export(CU("1"), CU("2"), CU("3"), CU("4"), CU("5"), CU("6"), CU("7"), CU("8")),
+			Flags{DryRun: true, Approvals: plan.Approvals{AllowSourceShrink: true}}, plan.ErrSafetyLimit},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var cur []visitor.User
+			for _, id := range []string{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10"} {
+				cur = append(cur, VU(id))
+			}
+			f := NewFake(BaseLocs(), cur...)
+			r, _ := newRunner(c.exp, f, nil)
+			rep, err := r.RunOnce(context.Background(), c.f)
+			if !errors.Is(err, c.want) {
+				t.Fatalf("err = %v, want %v", err, c.want)
+			}
+			if f.Writes.Load() != 0 {
+				t.Errorf("wrote %d times despite the limit", f.Writes.Load())
+			}
+			if rep == nil || rep.Plan == nil || rep.Error == "" {
+				t.Errorf("report = %+v, want the plan and the error", rep)
+			}
+		})
+	}
+}
+
+func TestRunOnceApprovedDeletionsApply(t *testing.T) {
+	f := NewFake(BaseLocs(), VU("1"), VU("2"), VU("3"))
+	r, _ := newRunner(export(CU("1"), CU("2")), f, func(o *opts) { o.SourceMinShare = 0.5 })
+	if _, err := r.RunOnce(context.Background(), Flags{}); !errors.Is(err, plan.ErrSafetyLimit) {
+		t.Fatalf("err = %v, want the delete share limit (1 of 3)", err)
+	}
+	rep := run(t, r, Flags{Approvals: plan.Approvals{AllowDeletes: 1}})
+	if rep.Counts.Deleted != 1 {
+		t.Errorf("deleted = %d", rep.Counts.Deleted)
+	}
+	if _, ok := f.ByExt("condeco:3"); ok {
+		t.Error("condeco:3 still in Visitor")
+	}
+}
+
+func TestRunOnceOneFailureDoesNotStopOthers(t *testing.T) {
+	f := NewFake(BaseLocs(), VU("4", VGiven("Old")))
+	f.Fail["create:user2@example.com"] = SCIMErr(500, "", "boom")
+	f.Fail["update:user4@example.com"] = SCIMErr(400, "invalidValue", "bad name")
+	r, logs := newRunner(export(CU("1"), CU("2"), CU("3"), CU("4")), f, nil)
+	rep, err := r.RunOnce(context.Background(), Flags{})
+	if !errors.Is(err, ErrPartial) {
+		t.Fatalf("err = %v, want ErrPartial", err)
+	}
+	if rep.Counts.Created != 2 || rep.Counts.Failed != 2 {
+		t.Fatalf("counts = %+v", rep.Counts)
+	}
+	got := map[string]plan.Action{}
+	for _, fl := range rep.Failures {
+		got[fl.User] = fl.Action
+		if fl.Reason == "" {
+			t.Errorf("failure without reason: %+v", fl)
+		}
+	}
+	if got["user2@example.com"] != plan.ActionCreate || got["user4@example.com"] != plan.ActionUpdate {
+		t.Errorf("failures = %+v", rep.Failures)
+	}
+	if logs.FilterMessage("user change failed").Len() != 2 {
+		t.Errorf("want 2 failure log lines")
+	}
+	// The next run plans the failed changes again.
+	rep = run(t, r, Flags{})
+	if rep.Counts.Created != 1 || rep.Counts.Updated != 1 || rep.Counts.Unchanged != 2 {
+		t.Errorf("retry counts = %+v", rep.Counts)
+	}
+}
+
+func TestRunOnceCreateConflicts(t *testing.T) {
+	hand := visitor.User{ID: "h-1", UserName: "user1@example.com", Email: "user1@example.com", GivenName: "Hand",
+		FamilyName: "Made", Active: true, DefaultLocation: "loc-2", Access: Acc("loc-2:reception,loc-h:admin")}
+	cases := []struct {
+		name      string
+		existing  visitor.User
+		adopt     bool
+		protected []string
+		wantFix   string
+		adopted   bool
+		skipped   bool
+	}{
+		{name: "unmanaged user without adopt is a conflict with the fix", existing: hand, wantFix: "adopt_existing_users"},
+		{name: "adopt claims an unmanaged user with empty externalId", existing: hand, adopt: true, adopted: true},
+		{name: "adopt leaves a user owned by another source", existing: func() visitor.User { u := hand; u.ExternalID = "okta:77"; return u }(),
+			adopt: true, wantFix: "another source"},
+		{name: "adopt leaves a protected user", existing: hand, adopt: true, protected: []string{"user1@example.com"}, skipped: true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := NewFake(BaseLocs(), c.existing)
+			r, _ := newRunner(export(CU("1", Global)), f, func(o *opts) {
+				o.AdoptExistingUsers = c.adopt
+				o.ProtectedUsers = c.protected
+			})
+			rep, err := r.RunOnce(context.Background(), Flags{})
+			got, _ := f.GetUser(context.Background(), "h-1")
+			if c.adopted {
+				if err != nil || rep.Counts.Adopted != 1 {
+					t.Fatalf("err = %v counts = %+v", err, rep.Counts)
+				}
+				if got.ExternalID != "condeco:1" || got.GivenName != "First1" || got.DefaultLocation != "loc-1" {
+					t.Errorf("adopted user = %+v", got)
+				}
+				WantAccess(t, got.Access, "loc-1:admin,loc-2:reception,loc-2:user,loc-h:user")
+				return
+			}
+			if c.skipped {
+				if err != nil || rep.Counts.Skipped != 1 || f.Writes.Load() != 0 {
+					t.Errorf("err = %v counts = %+v writes %d", err, rep.Counts, f.Writes.Load())
+				}
+				return
+			}
+			if !errors.Is(err, ErrPartial) || rep.Counts.Conflicts != 1 || len(rep.Conflicts) != 1 {
+				t.Fatalf("err = %v, counts %+v", err, rep.Counts)
+			}
+			if !strings.Contains(rep.Conflicts[0].Fix, c.wantFix) {
+				t.Errorf("fix = %q, want it to mention %q", rep.Conflicts[0].Fix, c.wantFix)
+			}
+			if !equalJSON(t, got, c.existing) {
+				t.Errorf("Visitor user changed: %+v", got)
+			}
+		})
+	}
+}
+
+func equalJSON(t *testing.T, a, b any) bool { return MustJSON(t, a) == MustJSON(t, b) }
+
+func TestRunOnceEmailChangeRefusedIsConflict(t *testing.T) {
+	other := visitor.User{ID: "h-1", UserName: "taken@example.com", Email: "taken@example.com", GivenName: "T", FamilyName: "K", Active: true}
+	f := NewFake(BaseLocs(), VU("1"), other)
+	r, _ := newRunner(export(CU("1", Email("taken@example.com"))), f, nil)
+	rep, err := r.RunOnce(context.Background(), Flags{})
+	if !errors.Is(err, ErrPartial) || rep.Counts.Conflicts != 1 {
+		t.Fatalf("err = %v counts %+v", err, rep.Counts)
+	}
+	c := rep.Conflicts[0]
+	if c.ExternalID != "condeco:1" || !strings.Contains(c.Fix, "taken@example.com") || !strings.Contains(c.Reason, "409") {
+		t.Errorf("conflict = %+v", c)
+	}
+	if u, _ := f.ByExt("condeco:1"); u.UserName != "user1@example.com" {
+		t.Errorf("userName = %s", u.UserName)
+	}
+}
+
+func TestRunOnceRefusedRenameStillAppliesOtherFields(t *testing.T) {
+	other := visitor.User{ID: "h-1", UserName: "taken@example.com", Email: "taken@example.com", GivenName: "T", FamilyName: "K", Active: true}
+	f := NewFake(BaseLocs(), VU("1"), other)
+	r, _ := newRunner(export(CU("1", Global, Email("taken@example.com"))), f, nil)
+	rep, err := r.RunOnce(context.Background(), Flags{})
+	if !errors.Is(err, ErrPartial) || rep.Counts.Conflicts != 1 || rep.Counts.Updated != 1 || rep.Counts.Failed != 0 {
+		t.Fatalf("err = %v counts %+v failures %+v", err, rep.Counts, rep.Failures)
+	}
+	u, _ := f.ByExt("condeco:1")
+	if u.UserName != "user1@example.com" {
+		t.Errorf("userName = %s", u.UserName)
+	}
+	WantAccess(t, u.Access, "loc-1:admin,loc-2:user,loc-h:user")
+}
+
+func TestRunOnceVerifyCountsMismatchAsFailure(t *testing.T) {
+	f := NewFake(BaseLocs(), VU("1", VGiven("Old")))
+	f.Drop[visitor.FieldGivenName] = true
+	r, _ := newRunner(export(CU("1")), f, nil)
+	rep, err := r.RunOnce(context.Background(), Flags{})
+	if !errors.Is(err, ErrPartial) || rep.Counts.Updated != 0 || rep.Counts.Failed != 1 {
+		t.Fatalf("err = %v counts %+v", err, rep.Counts)
+	}
+	if !strings.Contains(rep.Failures[0].Reason, `givenName is "Old", want "First1"`) {
+		t.Errorf("reason = %q", rep.Failures[0].Reason)
+	}
+}
+
+func TestRunOnceLocationFailureFailsOnlyUsersNeedingIt(t *testing.T) {
+	f := NewFake(BaseLocs(), VU("1", VGiven("Old")))
+	f.Fail["location:berlin"] = SCIMErr(500, "", "down")
+	exp := export(CU("1"), CU("2"))
+	exp.Locations = CLocs("1", "2", "3")
+	r, _ := newRunner(exp, f, nil)
+	rep, err := r.RunOnce(context.Background(), Flags{})
+	if !errors.Is(err, ErrPartial) {
+		t.Fatalf("err = %v", err)
+	}
+	if rep.Counts.Updated != 1 || rep.Counts.Failed != 2 || rep.Counts.LocationsCreated != 0 {
+		t.Fatalf("counts = %+v failures %+v", rep.Counts, rep.Failures)
+	}
+	var sawUser bool
+	for _, fl := range rep.Failures {
+		if fl.User == "user2@example.com" && strings.Contains(fl.Reason, "location condeco-location:3 was not created") {
+			sawUser = true
+		}
+	}
+	if !sawUser {
+		t.Errorf("failures = %+v", rep.Failures)
+	}
+}
+
+func TestRunOnceConcurrencyBounded(t *testing.T) {
+	f := NewFake(BaseLocs())
+	var us []condeco.User
+	for i := range 24 {
+		us = append(us, CU(string(rune('a'+i))))
+	}
+	r, _ := newRunner(export(us...), f, func(o *opts) { o.Concurrency = 3 })
+	rep := run(t, r, Flags{})
+	if rep.Counts.Created != 24 {
+		t.Fatalf("created = %d", rep.Counts.Created)
+	}
+	if m := f.MaxInFlight.Load(); m > 3 {
+		t.Errorf("max in flight = %d, want at most 3", m)
+	}
+}
+
+func TestRunOnceDeactivateThenReactivate(t *testing.T) {
+	f := NewFake(BaseLocs(), VU("1"), VU("2"), VU("3"), VU("4"), VU("5"), VU("6"), VU("7"), VU("8"), VU("9"), VU("10"), VU("11"))
+	all := []condeco.User{CU("1"), CU("2"), CU("3"), CU("4"), CU("5"), CU("6"), CU("7"), CU("8"), CU("9"), CU("10"), CU("11")}
+	r, _ := newRunner(export(all[1:]...), f, func(o *opts) { o.Deprovision = plan.DeprovisionDeactivate })
+	rep := run(t, r, Flags{})
+	if rep.Counts.Deactivated != 1 {
+		t.Fatalf("counts = %+v", rep.Counts)
+	}
+	if u, _ := f.ByExt("condeco:1"); u.Active {
+		t.Error("condeco:1 still active")
+	}
+	r.Source = FakeSource{Exp: export(all...)}
+	rep = run(t, r, Flags{})
+	if rep.Counts.Updated != 1 {
+		t.Fatalf("counts = %+v", rep.Counts)
+	}
+	if u, _ := f.ByExt("condeco:1"); !u.Active {
+		t.Error("condeco:1 not reactivated")
+	}
+}
+
+func TestRunOnceRehireTakesFreedUserName(t *testing.T) {
+	f := NewFake(BaseLocs(), VU("1"), VU("2"), VU("3"), VU("4"), VU("5"), VU("6"), VU("7"), VU("8"), VU("9"), VU("10"), VU("11"))
+	us := []condeco.User{CU("1"), CU("2"), CU("4"), CU("5"), CU("6"), CU("7"), CU("8"), CU("9"), CU("10"), CU("11"), CU("12", Email("user3@example.com"))}
+	r, _ := newRunner(export(us...), f, nil)
+	rep := run(t, r, Flags{})
+	if rep.Counts.Deleted != 1 || rep.Counts.Created != 1 || rep.Counts.Conflicts != 0 {
+		t.Fatalf("counts = %+v", rep.Counts)
+	}
+	if u, ok := f.ByExt("condeco:12"); !ok || u.UserName != "user3@example.com" {
+		t.Errorf("re-hire = %+v", u)
+	}
+}
+
+func TestRunOnceHeldUserUntouched(t *testing.T) {
+	f := NewFake(BaseLocs(), VU("1"), VU("2", VGiven("Stale")))
+	exp := export(CU("1"))
+	exp.Held = []string{"2"}
+	r, _ := newRunner(exp, f, func(o *opts) { o.SourceMinShare = 0 })
+	rep := run(t, r, Flags{})
+	if rep.Counts.Held != 1 || f.Writes.Load() != 0 {
+		t.Errorf("counts = %+v, writes %d", rep.Counts, f.Writes.Load())
+	}
+}
+
+// A held row is named, with its field and rule, in the report and the
+// log: a count alone does not tell the operator what to fix.
+func TestRunOnceNamesHeldRows(t *testing.T) {
+	f := NewFake(BaseLocs(), VU("1"))
+	exp := export(CU("1"))
+	exp.Held = []string{"2"}
+	exp.Problems = []condeco.RowError{{Table: "users", RowID: "2", Field: "first_name", Rule: condeco.RuleControlChar}}
+	r, logs := newRunner(exp, f, func(o *opts) { o.SourceMinShare = 0 })
+	rep := run(t, r, Flags{})
+	want := "users row 2: field first_name: " + condeco.RuleControlChar
+	if len(rep.Problems) != 1 || rep.Problems[0] != want || rep.SourceProblems != 1 {
+		t.Errorf("report problems = %q (%d), want [%q]", rep.Problems, rep.SourceProblems, want)
+	}
+	held := logs.FilterMessage("condeco row held").All()
+	if len(held) != 1 || held[0].ContextMap()["row"] != "2" || held[0].ContextMap()["rule"] != condeco.RuleControlChar {
+		t.Errorf("log lines = %v", held)
+	}
+}
+
+func TestRunOnceSourceErrorWritesNothing(t *testing.T) {
+	f := NewFake(BaseLocs(), VU("1"))
+	r, _ := newRunner(nil, f, nil)
+	r.Source = FakeSource{Err: errors.New("login failed")}
+	rep, err := r.RunOnce(context.Background(), Flags{})
+	if !errors.Is(err, ErrSource) || !strings.Contains(err.Error(), "exporting from condeco: condeco source failed: login failed") || f.Writes.Load() != 0 {
+		t.Fatalf("err = %v, writes %d", err, f.Writes.Load())
+	}
+	if rep.Error == "" {
+		t.Error("report has no error")
+	}
+}
+
+func TestRunOnceAuditLog(t *testing.T) {
+	f := NewFake(BaseLocs(), VU("1", VGiven("Old")), VU("2"), VU("3"), VU("4"), VU("5"), VU("6"), VU("7"), VU("8"), VU("9"), VU("10"), VU("11"))
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	r, _ := newRunner(export(CU("1"), CU("2"), CU("3"), CU("4"), CU("5"), CU("6"), CU("7"), CU("8"), CU("9"), CU("10"), CU("12")), f, nil)
+	r.AuditPath = path
+	run(t, r, Flags{})
+	fh, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	// A write Visitor accepted is on record at once ("applied", with the
+	// user before and as sent), before the re-read confirms it ("ok", the
+	// user and the result only); a delete is not re-read. The run's header
+	// comes first.
+	lines := map[string]int{}
+	var order []string
+	sc := bufio.NewScanner(fh)
+	for sc.Scan() {
+		var e audit.Entry
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatalf("bad line %q: %v", sc.Text(), err)
+		}
+		k := string(e.Action) + " " + e.Result
+		lines[k]++
+		order = append(order, k)
+		if e.Action == audit.ActionRun {
+			if len(order) != 1 || !slices.Equal(e.Locations, []string{"loc-1", "loc-2", "loc-h"}) {
+				t.Errorf("header = %+v at line %d", e, len(order))
+			}
+			continue
+		}
+		if e.Run != "run-1" || (e.Result != "ok" && e.Result != "applied") || e.VisitorID == "" {
+			t.Errorf("entry = %+v", e)
+		}
+		switch {
+		case k == "update applied" && (e.Before == nil || e.After == nil || e.Before.GivenName != "Old" || e.After.GivenName != "First1"):
+			t.Errorf("update entry before/after = %+v", e)
+		case e.Result == "ok" && e.Action != plan.ActionDelete && (e.Before != nil || e.After != nil):
+			t.Errorf("%s repeats the user: %+v", k, e)
+		}
+	}
+	want := map[string]int{"run started": 1, "create applied": 1, "create ok": 1, "update applied": 1, "update ok": 1, "delete ok": 1}
+	if fmt.Sprint(lines) != fmt.Sprint(want) {
+		t.Errorf("audit lines = %v, want %v", lines, want)
+	}
+	for _, a := range []string{"create", "update"} {
+		if slices.Index(order, a+" applied") > slices.Index(order, a+" ok") {
+			t.Errorf("%s: ok line before the applied line: %v", a, order)
+		}
+	}
+}
+
+// The audit line of a write is in the file the moment Visitor accepts
+// it, not at the end of the run: a run killed before it finishes has
+// its changes on record.
+func TestRunOnceAuditWrittenAsChangesApply(t *testing.T) {
+	f := NewFake(BaseLocs())
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	r, _ := newRunner(export(CU("1"), CU("2"), CU("3")), f, func(o *opts) { o.Concurrency = 1 })
+	r.AuditPath = path
+	var seen []int
+	r.Target = beforeCreate{f, func() {
+		b, _ := os.ReadFile(path)
+		seen = append(seen, strings.Count(string(b), `"result":"applied"`))
+	}}
+	run(t, r, Flags{})
+	if fmt.Sprint(seen) != "[0 1 2]" {
+		t.Errorf("applied lines on disk before each create = %v, want [0 1 2]", seen)
+	}
+}
+
+// beforeCreate calls fn before each user create reaches the fake.
+type beforeCreate struct {
+	*Fake
+	fn func()
+}
+
+func (b beforeCreate) CreateUser(ctx context.Context, u visitor.User) (visitor.User, error) {
+	b.fn()
+	return b.Fake.CreateUser(ctx, u)
+}
+
+// statsOnly exposes the request count the way *visitor.Client does.
+type statsOnly struct {
+	Target
+	f *Fake
+}
+
+func (s statsOnly) Stats() visitor.Stats { return visitor.Stats{Requests: s.f.Requests()} }
+
+func TestRunOnceRequestsFromStats(t *testing.T) {
+	f := NewFake(BaseLocs())
+	r, _ := newRunner(export(CU("1")), f, nil)
+	r.Target = statsOnly{Target: f, f: f}
+	rep := run(t, r, Flags{})
+	if rep.Requests != f.Requests() || rep.Requests != 3 { // 2 lists, create (confirmed from its answer)
+		t.Errorf("requests = %d, fake saw %d", rep.Requests, f.Requests())
+	}
+}
+
+// cancelOnCreate cancels the run's context during the first create.
+type cancelOnCreate struct {
+	*Fake
+	cancel context.CancelFunc
+}
+
+func (c cancelOnCreate) CreateUser(ctx context.Context, u visitor.User) (visitor.User, error) {
+	c.cancel()
+	return c.Fake.CreateUser(ctx, u)
+}
+
+func TestRunOnceCanceledReportsUnattemptedChanges(t *testing.T) {
+	f := NewFake(BaseLocs())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r, logs := newRunner(export(CU("1"), CU("2"), CU("3"), CU("4")), f, func(o *opts) { o.Concurrency = 1 })
+	r.Target = cancelOnCreate{Fake: f, cancel: cancel}
+	r.AuditPath = filepath.Join(t.TempDir(), "audit.jsonl")
+	rep, err := r.RunOnce(ctx, Flags{})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if rep.Counts.Failed != 3 || rep.Counts.Created != 1 { // the write in flight is counted, unverified
+		t.Errorf("counts = %+v failures %+v", rep.Counts, rep.Failures)
+	}
+	var unattempted int
+	for _, fl := range rep.Failures {
+		if strings.HasPrefix(fl.Reason, "not attempted") {
+			unattempted++
+		}
+	}
+	if unattempted != 3 {
+		t.Errorf("unattempted = %d, failures %+v", unattempted, rep.Failures)
+	}
+	// One summary line for what was not attempted, in the log and in the
+	// audit log, not one per user.
+	if n := logs.FilterMessage("user change failed").Len(); n != 0 {
+		t.Errorf("%d 'user change failed' lines for unattempted changes", n)
+	}
+	sum := logs.FilterMessage("changes not attempted").All()
+	if len(sum) != 1 || sum[0].ContextMap()["count"] != int64(3) || !strings.Contains(fmt.Sprint(sum[0].ContextMap()["first"]), "user2@example.com") {
+		t.Errorf("summary lines = %+v", sum)
+	}
+	b, err := os.ReadFile(r.AuditPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(b), `"result":"failed"`); n != 0 {
+		t.Errorf("%d failed audit lines for unattempted changes:\n%s", n, b)
+	}
+	if n := strings.Count(string(b), `"result":"stopped","reason":"3 changes not attempted (user2@example.com, user3@example.com, user4@example.com): context canceled"`); n != 1 {
+		t.Errorf("no stopped summary line in the audit log:\n%s", b)
+	}
+}
+
+func TestRunOnceConflictsMakeRealRunPartialNotDryRun(t *testing.T) {
+	dup := VU("1")
+	dup.ID = "v-dup"
+	f := NewFake(BaseLocs(), VU("1"), dup, VU("2"))
+	r, logs := newRunner(export(CU("1"), CU("2")), f, func(o *opts) { o.SourceMinShare = 0.5 })
+	rep, err := r.RunOnce(context.Background(), Flags{DryRun: true})
+	if err != nil || rep.Counts.Conflicts != 1 {
+		t.Fatalf("dry run: err = %v counts %+v", err, rep.Counts)
+	}
+	if _, err := r.RunOnce(context.Background(), Flags{}); !errors.Is(err, ErrPartial) {
+		t.Fatalf("real run: err = %v, want ErrPartial", err)
+	}
+	if n := logs.FilterMessage("user conflict").Len(); n != 2 {
+		t.Errorf("%d conflict log lines, want one per run", n)
+	}
+}
+
+func TestRunOnceCountsProgress(t *testing.T) {
+	f := NewFake(BaseLocs())
+	exp := export(CU("1", Global), CU("2"), CU("3"))
+	exp.Locations = CLocs("1", "2", "3")
+	r, _ := newRunner(exp, f, nil)
+	p := &apply.Progress{}
+	r.Progress = p
+	run(t, r, Flags{})
+	done, total, since := p.Snapshot()
+	if total != 4 || done != total || !since.IsZero() {
+		t.Fatalf("progress after a run: done %d of %d, since %v (want 4 of 4, not applying)", done, total, since)
+	}
+}
+
+func TestRunOnceVerifyFallsBackWithoutOrFilter(t *testing.T) {
+	f := NewFake(BaseLocs())
+	f.NoOrFilter = true
+	exp := export(CU("1", Global), CU("2"), CU("3"))
+	exp.Locations = CLocs("1", "2")
+	r, _ := newRunner(exp, f, nil)
+	rep := run(t, r, Flags{})
+	if rep.Counts.Created != 3 || rep.Counts.Failed != 0 {
+		t.Fatalf("counts = %+v, failures %v", rep.Counts, rep.Failures)
+	}
+}
+
+// An email change Visitor refuses is a conflict that names the fix, for a
+// taken userName (409) and for read-only emails (400 mutability, seed 003);
+// the user's other changes still apply under the old userName.
+func TestRunOnceEmailChangeRefusedReportsFix(t *testing.T) {
+	taken := visitor.User{ID: "h-1", UserName: "new1@example.com", Email: "new1@example.com", GivenName: "T", FamilyName: "K", Active: true}
+	cases := []struct {
+		name     string
+		readOnly bool
+		other    bool // the Condeco change also renames the person
+		fix      string
+		reason   string
+	}{
+		{name: "userName taken, email only", fix: "free it in Visitor", reason: "409"},
+		{name: "userName taken, with a name change", other: true, fix: "free it in Visitor", reason: "409"},
+		{name: "emails read-only, email only", readOnly: true, fix: "by hand in Visitor", reason: "400 mutability"},
+		{name: "emails read-only, with a name change", readOnly: true, other: true, fix: "by hand in Visitor", reason: "400 mutability"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := NewFake(BaseLocs(), VU("1"))
+			if c.readOnly {
+				f.ReadOnlyEmail = true
+			} else {
+				f.Users[taken.ID] = taken
+			}
+			src := CU("1", Email("new1@example.com"))
+			if c.other {
+				src.FirstName = "Renamed"
+			}
+			r, _ := newRunner(export(src), f, nil)
+			rep, err := r.RunOnce(context.Background(), Flags{})
+			if !errors.Is(err, ErrPartial) || rep.Counts.Conflicts != 1 || rep.Counts.Failed != 0 {
+				t.Fatalf("err = %v counts %+v failures %+v", err, rep.Counts, rep.Failures)
+			}
+			cf := rep.Conflicts[0]
+			if cf.ExternalID != "condeco:1" || !strings.Contains(cf.Fix, c.fix) || !strings.Contains(cf.Fix, "new1@example.com") ||
+				!strings.Contains(cf.Reason, "user1@example.com → new1@example.com") || !strings.Contains(cf.Reason, c.reason) {
+				t.Errorf("conflict = %+v", cf)
+			}
+			u, _ := f.ByExt("condeco:1")
+			if u.UserName != "user1@example.com" {
+				t.Errorf("userName = %s, want the old one kept", u.UserName)
+			}
+			wantUpdated, wantGiven := 0, "First1"
+			if c.other {
+				wantUpdated, wantGiven = 1, "Renamed"
+			}
+			if rep.Counts.Updated != wantUpdated || u.GivenName != wantGiven {
+				t.Errorf("updated = %d, givenName %q; want %d, %q", rep.Counts.Updated, u.GivenName, wantUpdated, wantGiven)
+			}
+		})
+	}
+}
+
+// A demotion and a name change reach Visitor without stripping what a
+// superuser granted by hand: other roles on the default location, admin
+// and other roles elsewhere, a location the user was never given.
+func TestRunOnceKeepsHandGrantedAccess(t *testing.T) {
+	f := NewFake(BaseLocs(),
+		VU("1", VAcc("loc-1:admin,loc-1:reception,loc-2:admin,loc-h:security")), // demoted from Global admin
+		VU("2", VGiven("Old"), VAcc("loc-1:user,loc-2:security")),               // loc-h removed by hand
+	)
+	r, _ := newRunner(export(CU("1"), CU("2")), f, nil)
+	rep := run(t, r, Flags{})
+	if rep.Counts.Updated != 2 || rep.Counts.Failed != 0 {
+		t.Fatalf("counts = %+v failures %+v", rep.Counts, rep.Failures)
+	}
+	u1, _ := f.ByExt("condeco:1")
+	WantAccess(t, u1.Access, "loc-1:user,loc-1:reception,loc-2:admin,loc-h:security")
+	u2, _ := f.ByExt("condeco:2")
+	WantAccess(t, u2.Access, "loc-1:user,loc-2:security")
+	if u2.GivenName != "First2" {
+		t.Errorf("givenName = %q", u2.GivenName)
+	}
+}
+
+// deactivate-then-delete end to end: the deactivation stamps Visitor's
+// lastModified, and the runs after it delete the user once, and only once,
+// delete_after days have passed by the Runner's clock.
+func TestRunOnceDeactivateThenDeleteAfterDays(t *testing.T) {
+	var cur []visitor.User
+	var all []condeco.User
+	for i := 1; i <= 11; i++ {
+		id := fmt.Sprint(i)
+		cur, all = append(cur, VU(id)), append(all, CU(id))
+	}
+	f := NewFake(BaseLocs(), cur...)
+	r, _ := newRunner(export(all[1:]...), f, func(o *opts) {
+		o.Deprovision, o.DeleteAfter = plan.DeprovisionDeactivateThenDelete, 30
+	})
+	if rep := run(t, r, Flags{}); rep.Counts.Deactivated != 1 || rep.Counts.Deleted != 0 {
+		t.Fatalf("day 0 counts = %+v", rep.Counts)
+	}
+	for _, c := range []struct {
+		after   time.Duration
+		deleted int
+	}{
+		{29 * 24 * time.Hour, 0},
+		{30*24*time.Hour - time.Second, 0},
+		{30 * 24 * time.Hour, 1},
+	} {
+		r.Now = func() time.Time { return T0.Add(c.after) }
+		rep := run(t, r, Flags{})
+		_, still := f.ByExt("condeco:1")
+		if rep.Counts.Deleted != c.deleted || still == (c.deleted == 1) {
+			t.Errorf("after %v: deleted %d (still in Visitor: %v), want %d", c.after, rep.Counts.Deleted, still, c.deleted)
+		}
+	}
+}
+
+// suppress-initial: a first run that dies half-way leaves managed users
+// behind; the retry still sends the first full sync's users no invitation,
+// while someone who joined Condeco since gets one.
+func TestRunOnceSuppressInitialSurvivesFailedFirstRun(t *testing.T) {
+	f := NewFake(BaseLocs())
+	f.Fail["create:user2@example.com"] = SCIMErr(503, "", "down")
+	f.Fail["create:user3@example.com"] = SCIMErr(503, "", "down")
+	dir, err := state.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir.Path(), state.FirstSyncFile)
+	r, _ := newRunner(export(CU("1"), CU("2"), CU("3")), f, func(o *opts) { o.Invitations = plan.InvitationsSuppressInitial })
+	r.FirstSync = dir
+
+	// A dry run records nothing.
+	run(t, r, Flags{DryRun: true})
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("dry run wrote the first-sync record: %v", err)
+	}
+	rep, err := r.RunOnce(context.Background(), Flags{})
+	if !errors.Is(err, ErrPartial) || rep.Counts.Created != 1 || rep.Counts.Failed != 2 {
+		t.Fatalf("first run: err = %v counts %+v", err, rep.Counts)
+	}
+	if ids, err := dir.ReadFirstSync(); err != nil || strings.Join(ids, ",") != "condeco:1,condeco:2,condeco:3" {
+		t.Fatalf("first-sync record = %v, %v", ids, err)
+	}
+
+	r.Source = FakeSource{Exp: export(CU("1"), CU("2"), CU("3"), CU("4"))}
+	rep = run(t, r, Flags{})
+	if rep.Counts.Created != 3 || rep.Plan.Initial {
+		t.Fatalf("second run: counts %+v initial %v", rep.Counts, rep.Plan.Initial)
+	}
+	want := map[string]bool{"condeco:1": false, "condeco:2": false, "condeco:3": false, "condeco:4": true}
+	for ext, inv := range want {
+		if got, ok := f.Invited[ext]; !ok || got != inv {
+			t.Errorf("%s invited = %v (created %v), want %v", ext, got, ok, inv)
+		}
+	}
+}
+
+// The dry run's table and a real run's report count the same held rows,
+// including held rows Visitor has never seen.
+func TestRunOnceDryRunShowsTheHeldRowsARealRunReports(t *testing.T) {
+	f := NewFake(BaseLocs(), VU("1"), VU("2"))
+	exp := export(CU("1"))
+	exp.Held = []string{"2", "7"}
+	exp.Problems = []condeco.RowError{
+		{Table: "users", RowID: "2", Field: "email", Rule: "must be an email address"},
+		{Table: "users", RowID: "7", Field: "first_name", Rule: "must not be empty"},
+	}
+	r, _ := newRunner(exp, f, func(o *opts) { o.SourceMinShare = 0 })
+	dry := run(t, r, Flags{DryRun: true})
+	var tb strings.Builder
+	if err := dry.Plan.WriteTable(&tb); err != nil {
+		t.Fatal(err)
+	}
+	real := run(t, r, Flags{})
+	if dry.Counts.Held != 2 || real.Counts.Held != 2 || dry.Plan.Summary.Held != 2 {
+		t.Errorf("held: dry run %d (plan %d), real run %d; want 2", dry.Counts.Held, dry.Plan.Summary.Held, real.Counts.Held)
+	}
+	for _, want := range []string{"users row 7: field first_name: must not be empty", "users row 2: field email", ", 2 held,"} {
+		if !strings.Contains(tb.String(), want) {
+			t.Errorf("dry-run table lacks %q:\n%s", want, tb.String())
+		}
+	}
+	if f.Writes.Load() != 0 {
+		t.Errorf("%d writes; held users must be left alone", f.Writes.Load())
+	}
+}
+
+// Post-apply verification: a server that answers 2xx but silently drops an
+// attribute makes that user a failure, whatever the action.
+func TestRunOnceVerifyCatchesDroppedAttributes(t *testing.T) {
+	cases := []struct {
+		name   string
+		drop   visitor.Field
+		cur    []visitor.User
+		users  []condeco.User
+		opt    func(*opts)
+		action plan.Action
+		words  string
+	}{
+		{name: "update drops givenName", drop: visitor.FieldGivenName, cur: []visitor.User{VU("1", VGiven("Old"))},
+			users: []condeco.User{CU("1")}, action: plan.ActionUpdate, words: `givenName is "Old", want "First1"`},
+		{name: "create drops access", drop: visitor.FieldAccess,
+			users: []condeco.User{CU("1")}, action: plan.ActionCreate, words: `access is "", want "loc-1:user,loc-2:user,loc-h:user"`},
+		{name: "deactivate drops active", drop: visitor.FieldActive,
+			cur:   []visitor.User{VU("1"), VU("2"), VU("3"), VU("4"), VU("5"), VU("6"), VU("7"), VU("8"), VU("9"), VU("10"), VU("11")},
+			users: []condeco.User{CU("1"), CU("2"), CU("3"), CU("4"), CU("5"), CU("6"), CU("7"), CU("8"), CU("9"), CU("10")},
+			opt:   func(o *opts) { o.Deprovision = plan.DeprovisionDeactivate }, action: plan.ActionDeactivate, words: `active is "true", want "false"`},
+	}
+	for _, c := range cases {
+		for _, mode := range []string{apply.VerifyAnswer, apply.VerifyReread} {
+			t.Run(c.name+"/"+mode, func(t *testing.T) {
+				f := NewFake(BaseLocs(), c.cur...)
+				f.Drop[c.drop] = true
+				r, _ := newRunner(export(c.users...), f, func(o *opts) {
+					o.VerifyWrites = mode
+					if c.opt != nil {
+						c.opt(o)
+					}
+				})
+				rep, err := r.RunOnce(context.Background(), Flags{})
+				if !errors.Is(err, ErrPartial) || rep.Counts.Failed != 1 || len(rep.Failures) != 1 {
+					t.Fatalf("err = %v counts %+v failures %+v", err, rep.Counts, rep.Failures)
+				}
+				if fl := rep.Failures[0]; fl.Action != c.action || !strings.Contains(fl.Reason, "differs from the plan") || !strings.Contains(fl.Reason, c.words) {
+					t.Errorf("failure = %+v, want %s with %q", fl, c.action, c.words)
+				}
+				if n := rep.Counts.Created + rep.Counts.Updated + rep.Counts.Deactivated; n != 0 {
+					t.Errorf("counted %d as done: %+v", n, rep.Counts)
+				}
+				want := int64(0) // the answer is the check
+				if mode == apply.VerifyReread {
+					want = 1 // one batched re-read
+				}
+				if rep.ExtraRequests != want {
+					t.Errorf("%d requests beyond the minimum, want %d", rep.ExtraRequests, want)
+				}
+			})
+		}
+	}
+}
+
+// The report carries counts per action, failures with reasons, per-phase
+// durations and the requests spent.
+func TestRunOnceReportHasDurationsAndRequests(t *testing.T) {
+	f := NewFake(BaseLocs(), VU("1", VGiven("Old")))
+	f.Fail["create:user3@example.com"] = SCIMErr(500, "", "boom")
+	r, _ := newRunner(export(CU("1"), CU("2"), CU("3")), f, nil)
+	var ticks atomic.Int64 // the clock moves a second a reading; workers read it too
+	r.Now = func() time.Time { return T0.Add(time.Duration(ticks.Add(1)) * time.Second) }
+	rep, err := r.RunOnce(context.Background(), Flags{})
+	if !errors.Is(err, ErrPartial) {
+		t.Fatalf("err = %v", err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal([]byte(MustJSON(t, rep)), &got); err != nil {
+		t.Fatal(err)
+	}
+	counts, _ := got["counts"].(map[string]any)
+	if counts["created"] != 1.0 || counts["updated"] != 1.0 || counts["failed"] != 1.0 {
+		t.Errorf("counts = %v", counts)
+	}
+	fl, _ := got["failures"].([]any)
+	if len(fl) != 1 || !strings.Contains(MustJSON(t, fl[0]), "boom") {
+		t.Errorf("failures = %v", fl)
+	}
+	ph, _ := got["phases"].(map[string]any)
+	for _, k := range []string{"exportMs", "listMs", "planMs", "applyMs", "verifyMs"} {
+		if v, _ := ph[k].(float64); v < 1000 { // each phase reads the clock at least once
+			t.Errorf("phases[%s] = %v, want ≥ 1000 ms", k, ph[k])
+		}
+	}
+	if got["durationMs"].(float64) <= 0 || got["requests"].(float64) != float64(f.Requests()) {
+		t.Errorf("durationMs %v requests %v (fake saw %d)", got["durationMs"], got["requests"], f.Requests())
+	}
+}
+
+// New locations are created scim_concurrency at a time; one that fails is
+// reported and the users whose access would name it are not created with
+// a list that lacks it.
+func TestLocationsCreatedConcurrently(t *testing.T) {
+	f := NewFake(BaseLocs())
+	exp := export(CU("1"))
+	for i := 3; i <= 14; i++ {
+		exp.Locations = append(exp.Locations, condeco.Location{ID: fmt.Sprint(i), Name: fmt.Sprintf("Office %d", i)})
+	}
+	f.Fail["location:office 7"] = SCIMErr(500, "", "boom")
+	r, _ := newRunner(exp, f, nil) // apply.DefaultConcurrency: 4
+	rep, _ := r.RunOnce(context.Background(), Flags{})
+	if rep == nil {
+		t.Fatal("no report")
+	}
+	if rep.Counts.LocationsCreated != 11 || len(rep.LocationsCreated) != 11 {
+		t.Fatalf("locations created: %d %v", rep.Counts.LocationsCreated, rep.LocationsCreated)
+	}
+	if !slices.IsSorted(rep.LocationsCreated) || slices.Contains(rep.LocationsCreated, "condeco-location:7") {
+		t.Errorf("locations created = %v", rep.LocationsCreated)
+	}
+	if got := f.MaxInFlight.Load(); got < 2 || got > int64(apply.DefaultConcurrency) {
+		t.Errorf("at most %d requests in flight, want 2..%d", got, apply.DefaultConcurrency)
+	}
+	var failedLoc bool
+	for _, fl := range rep.Failures {
+		failedLoc = failedLoc || (fl.Action == plan.ActionCreateLocation && fl.ExternalID == "condeco-location:7")
+	}
+	if !failedLoc {
+		t.Errorf("failures = %+v, want the location create of condeco-location:7", rep.Failures)
+	}
+	// The user's access names the failed location, so it is not created
+	// with a list short of it: it waits for a run where the location exists.
+	if u, ok := f.ByExt("condeco:1"); ok {
+		t.Errorf("user created with %d locations while one of them failed: %+v", len(u.Access), u.Access)
+	}
+	if rep.Counts.Created != 0 || rep.Counts.Failed != 2 {
+		t.Errorf("counts = %+v, want the location and the user failed", rep.Counts)
+	}
+}
+
+// A run that creates locations writes a new header before its first user
+// entry, and every user line expands against the header of its own run.
+func TestAuditLogHeadersAndExpansion(t *testing.T) {
+	f := NewFake(manyLocs(12))
+	exp := export(CU("1", Global), CU("2"), CU("3"))
+	exp.Locations = append(CLocs("1", "2"), condeco.Location{ID: "13", Name: "Lisbon"}, condeco.Location{ID: "14", Name: "Oslo"})
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	// One worker: locations are then created one after the other, so the
+	// first header holds the first new location and the second the next.
+	r, _ := newRunner(exp, f, func(o *opts) { o.Concurrency = 1 })
+	r.AuditPath = path
+	run(t, r, Flags{})
+	// A second run: one user's given name changes, one leaves.
+	exp.Users = Users(CU("1", Global), CU("2", func(u *condeco.User) { u.FirstName = "Renamed" }))
+	r.Plan.MaxDeleteShare, r.Plan.SourceMinShare = 1, 0.5
+	run(t, r, Flags{})
+
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	byKey := map[string]audit.Entry{}
+	fh, _ := os.Open(path)
+	defer fh.Close()
+	err = audit.Read(fh, func(e audit.Entry) error {
+		k := e.Run + " " + string(e.Action) + " " + e.Result + " " + e.ExternalID
+		lines = append(lines, k)
+		byKey[k] = e
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"run-1 run started ", "run-1 create-location ok condeco-location:13", "run-1 create-location ok condeco-location:14", "run-1 run locations ",
+		// verify_writes: answer: each create is confirmed from its answer.
+		"run-1 create applied condeco:1", "run-1 create ok condeco:1", "run-1 create applied condeco:2",
+		"run-1 create ok condeco:2", "run-1 create applied condeco:3", "run-1 create ok condeco:3",
+		"run-2 run started ", "run-2 delete ok condeco:3", "run-2 update applied condeco:2", "run-2 update ok condeco:2",
+	}
+	if fmt.Sprint(lines) != fmt.Sprint(want) {
+		t.Fatalf("audit lines\n%s\nwant\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+	// The first header already knows the location created before it was
+	// written; the second one adds the next.
+	if hdr := byKey["run-1 run started "]; len(hdr.Locations) != 13 || !slices.Contains(hdr.Locations, "loc-new-13") {
+		t.Errorf("first header locations = %v", hdr.Locations)
+	}
+	if hdr := byKey["run-1 run locations "]; len(hdr.Locations) != 14 || !slices.Contains(hdr.Locations, "loc-new-14") {
+		t.Errorf("second header locations = %v", hdr.Locations)
+	}
+	// The lines on disk are compact; expanded, they are the whole lists.
+	if !strings.Contains(string(raw), `"access":{"all":"user","except":[{"locationId":"loc-00","role":"admin"}]}`) {
+		t.Errorf("the Global admin's access is not compact on disk:\n%s", raw)
+	}
+	created, _ := f.ByExt("condeco:1")
+	if got := byKey["run-1 create applied condeco:1"].After; got == nil || !slices.Equal(got.Access.List, visitor.SortAccess(created.Access)) {
+		t.Errorf("expanded create = %+v, Visitor holds %v", got, created.Access)
+	}
+	del := byKey["run-2 delete ok condeco:3"]
+	if del.Before == nil || len(del.Before.Access.List) != 14 || del.Before.LastModified.IsZero() {
+		t.Errorf("delete before image = %+v", del.Before)
+	}
+	upd := byKey["run-2 update applied condeco:2"]
+	if upd.Before == nil || upd.After == nil || upd.Before.GivenName != "First2" || upd.After.GivenName != "Renamed" || len(upd.After.Access.List) != 14 {
+		t.Errorf("update applied = %+v", upd)
+	}
+	// The second line of a change names it and its result, nothing more.
+	for _, k := range []string{"run-1 create ok condeco:1", "run-2 update ok condeco:2"} {
+		e := byKey[k]
+		if e.Before != nil || e.After != nil || e.Fields != nil || e.VisitorID == "" || e.User == "" {
+			t.Errorf("%s = %+v", k, e)
+		}
+	}
+}
+
+// manyLocs: n Condeco-made locations loc-00 … (loc-00 the default) and
+// nothing else, so access lists are long enough to be written compact.
+func manyLocs(n int) []visitor.Location {
+	out := make([]visitor.Location, n)
+	for i := range out {
+		out[i] = visitor.Location{ID: fmt.Sprintf("loc-%02d", i), ExternalID: fmt.Sprintf("condeco-location:%d", i+1), Name: fmt.Sprint("Office ", i)}
+	}
+	out[0].Default = true
+	return out
+}

@@ -1,0 +1,53 @@
+package visitor
+
+import (
+	"fmt"
+	"strings"
+)
+
+// FieldOrder is the order fields are compared, shown and verified in.
+var FieldOrder = []Field{
+	FieldUserName, FieldGivenName, FieldFamilyName, FieldPhone,
+	FieldMobile, FieldLanguage, FieldActive, FieldDefaultLocation,
+	FieldAccess,
+}
+
+// FieldValue renders one field as text, for diffs, display and
+// verification.
+func FieldValue(u User, f Field) string {
+	switch f {
+	case FieldUserName:
+		return u.UserName
+	case FieldGivenName:
+		return u.GivenName
+	case FieldFamilyName:
+		return u.FamilyName
+	case FieldPhone:
+		return u.Phone
+	case FieldMobile:
+		return u.Mobile
+	case FieldLanguage:
+		return u.Language
+	case FieldActive:
+		return fmt.Sprint(u.Active)
+	case FieldDefaultLocation:
+		return u.DefaultLocation
+	case FieldAccess:
+		return AccessString(u.Access)
+	case FieldExternalID:
+		return u.ExternalID
+	}
+	return ""
+}
+
+// FieldEqual compares one field the way Visitor does: userName
+// case-insensitively (its uniqueness ignores case), access lists as sets.
+func FieldEqual(a, b User, f Field) bool {
+	switch f {
+	case FieldUserName:
+		return strings.EqualFold(a.UserName, b.UserName)
+	case FieldAccess:
+		return AccessEqual(a.Access, b.Access) // without rendering two long lists as text
+	}
+	return FieldValue(a, f) == FieldValue(b, f)
+}
