@@ -54,6 +54,7 @@ func reportCount(dir string) int {
 }
 
 func TestDaemonStartupRunScheduledRunAndLock(t *testing.T) {
+	t.Parallel()
 	// Latency makes the start-up sync last long enough for a run-now to
 	// collide with it; the schedule fires every second.
 	f := newFixture(t, simulator.Options{Faults: simulator.Faults{Latency: 15 * time.Millisecond}},

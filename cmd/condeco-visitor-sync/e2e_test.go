@@ -101,6 +101,7 @@ func (f *fixture) state() string {
 }
 
 func TestRunNowConvergesAndDryRunWritesNothing(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, simulator.Options{}, "")
 	ctx := context.Background()
 
@@ -190,6 +191,7 @@ func managedUsers(s *simulator.Server) int {
 }
 
 func TestExitCodes(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name  string
 		setup func(t *testing.T, f *fixture) []string
@@ -224,6 +226,7 @@ func TestExitCodes(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			f := newFixture(t, simulator.Options{}, "")
 			args := tc.setup(t, f)
 			var code service.ExitCode
@@ -266,6 +269,7 @@ func appendCfg(t *testing.T, f *fixture, line string) {
 }
 
 func TestVersion(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	if code := run([]string{"--version"}, &out, &out); code != int(service.ExitOK) || !strings.Contains(out.String(), "condeco-visitor-sync") {
 		t.Fatalf("version: exit %d %q", code, out.String())
@@ -278,6 +282,7 @@ var _ = time.Second
 // counts, held rows and deletions, but not the creates' access lists,
 // which made it grow with users × locations.
 func TestReportFileLeavesPerUserDetailToTheAuditLog(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, simulator.Options{}, "")
 	if code, out, errs := f.run(context.Background(), "--run-now"); code != service.ExitOK {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)

@@ -14,6 +14,7 @@ import (
 // scripts and alerts key on it, so the documents must match the code:
 // every code once, README with the code's own name.
 func TestExitCodeTablesMatchCode(t *testing.T) {
+	t.Parallel()
 	code := map[int]service.ExitCode{}
 	for _, c := range service.ExitCodes {
 		code[int(c)] = c
@@ -21,6 +22,7 @@ func TestExitCodeTablesMatchCode(t *testing.T) {
 	row := regexp.MustCompile(`(?m)^\| (\d+) \| ([^|]+) \|`)
 	for _, doc := range []string{"../../README.md", "../../docs/operations.md"} {
 		t.Run(doc, func(t *testing.T) {
+			t.Parallel()
 			b, err := os.ReadFile(doc)
 			if err != nil {
 				t.Fatal(err)

@@ -33,9 +33,11 @@ func usersQueryWithout(col string) string {
 // both stop before touching Visitor, exit with the configuration code and
 // name the missing column.
 func TestReplacementQueryMissingColumnFailsAtStart(t *testing.T) {
+	t.Parallel()
 	for _, col := range []string{"email", "id", "sso_id"} {
 		for _, mode := range []string{"--check", "--run-now", "--dry-run"} {
 			t.Run(col+" "+mode, func(t *testing.T) {
+				t.Parallel()
 				f := newFixture(t, simulator.Options{}, fmt.Sprintf("condeco_users_query: %q\n", usersQueryWithout(col)))
 				before := f.state()
 				code, out, errs := f.run(context.Background(), mode)
@@ -57,6 +59,7 @@ func TestReplacementQueryMissingColumnFailsAtStart(t *testing.T) {
 // exit 5 and names the flag; the flag lets the export through, and the
 // deletions it then plans still meet the deletion limit.
 func TestSourceGuardEmptyExport(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, simulator.Options{}, "")
 	ctx := context.Background()
 	if code, out, errs := f.run(ctx, "--run-now"); code != service.ExitOK {
@@ -98,6 +101,7 @@ func TestSourceGuardEmptyExport(t *testing.T) {
 // export under source_min_share of the managed users stops on the guard
 // alone (exit 5), and --allow-source-shrink lets exactly that run through.
 func TestSourceGuardShrink(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, simulator.Options{}, "max_deletes: 1000\nmax_delete_share: 1\n")
 	ctx := context.Background()
 	if code, out, errs := f.run(ctx, "--run-now"); code != service.ExitOK {
@@ -136,6 +140,7 @@ func TestSourceGuardShrink(t *testing.T) {
 // existing Visitor account is neither updated nor deleted, and the
 // newcomer is not created.
 func TestCollidingUsersAreLeftAlone(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, simulator.Options{}, "")
 	ctx := context.Background()
 	if code, out, errs := f.run(ctx, "--run-now"); code != service.ExitOK {

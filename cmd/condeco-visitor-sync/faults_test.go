@@ -18,14 +18,16 @@ import (
 // below the client's) still finishes with zero failed users, no duplicate,
 // and a report that says how many requests the faults cost.
 func TestRunNowThrough429BurstAnd5xx(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, simulator.Options{
-		RateLimit: 1800, // per minute: the client is configured for 60000, so it bursts into 429s
+		RateLimit: 3000, // per minute, burst 5: the client sends 6000 a minute, so it bursts into 429s
 		RateBurst: 5,
 		Faults: simulator.Faults{
 			ErrorRate: map[int]float64{500: 0.1, 503: 0.1},
 			Seed:      7,
 		},
-	}, "scim_retry_max: 12\n")
+	}, "scim_retry_max: 12\nscim_concurrency: 8\n") // eight workers overlap the retry waits
+	appendCfg(t, f, "scim_rate_limit: 6000\n")
 	code, out, errs := f.run(context.Background(), "--run-now")
 	if code != service.ExitOK {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)

@@ -7,6 +7,7 @@ import (
 )
 
 func TestInsecureSettingsWarnOnEveryRun(t *testing.T) {
+	t.Parallel()
 	off := false
 	cases := []struct {
 		name  string
@@ -23,6 +24,7 @@ func TestInsecureSettingsWarnOnEveryRun(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			cfg := config.Default()
 			tc.edit(&cfg)
 			if got := insecureWarnings(cfg); len(got) != tc.warns {

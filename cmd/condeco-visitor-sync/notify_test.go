@@ -94,6 +94,7 @@ func userName(t *testing.T, f *fixture, id int) string {
 // TestRunNowNotifications walks one tenant through the outcomes that must
 // and must not notify, through the real CLI, simulator and SMTP server.
 func TestRunNowNotifications(t *testing.T) {
+	t.Parallel()
 	f, hook, srv, env := notifyFixture(t)
 	ctx := context.Background()
 	leaver := userName(t, f, 21)
@@ -202,6 +203,7 @@ func TestRunNowNotifications(t *testing.T) {
 // TestDaemonNotifiesScheduledRun: the daemon's runs notify too (the
 // start-up run here), marked as scheduled.
 func TestDaemonNotifiesScheduledRun(t *testing.T) {
+	t.Parallel()
 	hook := newHookReceiver(t)
 	f := newFixture(t, simulator.Options{}, fmt.Sprintf("notify_webhook_url: %q\nnotify_on: [deletions]\n", hook.URL))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -237,6 +239,7 @@ func TestDaemonNotifiesScheduledRun(t *testing.T) {
 }
 
 func TestNotifyTestFlag(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name     string
 		channel  bool
@@ -250,6 +253,7 @@ func TestNotifyTestFlag(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			hook := newHookReceiver(t)
 			hook.status.Store(int32(tc.status))
 			extra := ""

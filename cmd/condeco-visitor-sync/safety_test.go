@@ -65,6 +65,7 @@ var limitWords = []string{"safety limit max_deletes", "plan deletes 60 of 100 ma
 // trips too; exit code 4 wins, and the approval for 60 deletions covers a
 // shrink of at most 60 users.
 func TestSafetyLimitExportMissing60Of100(t *testing.T) {
+	t.Parallel()
 	f := safetyFixture(t)
 	ctx := context.Background()
 	before := f.state()
@@ -159,6 +160,7 @@ func noSecretInState(t *testing.T, f *fixture) {
 // safety code and the same message, after printing the plan's 60 deletions;
 // with the approval the dry run passes and still writes nothing.
 func TestSafetyLimitDryRun(t *testing.T) {
+	t.Parallel()
 	f := safetyFixture(t)
 	ctx := context.Background()
 	before := f.state()

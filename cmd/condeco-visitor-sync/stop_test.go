@@ -14,6 +14,7 @@ import (
 // SIGTERM during a run: no new request starts, the ones in flight finish
 // (none is cut off), the report is written and the daemon exits.
 func TestStopLetsRequestsInFlightFinish(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, simulator.Options{Faults: simulator.Faults{Latency: 400 * time.Millisecond}},
 		"scim_concurrency: 2\n")
 	appendCfg(t, f, "log_level: info\n")
@@ -58,7 +59,15 @@ func TestStopLetsRequestsInFlightFinish(t *testing.T) {
 
 // A request that never answers cannot hold the stop past shutdownGrace.
 func TestStopIsBounded(t *testing.T) {
-	f := newFixture(t, simulator.Options{Faults: simulator.Faults{Latency: 20 * time.Second}}, "")
+	t.Parallel()
+	arrived := make(chan struct{}, 1)
+	f := newFixture(t, simulator.Options{Faults: simulator.Faults{Latency: 20 * time.Second},
+		OnRequest: func(string, string) {
+			select {
+			case arrived <- struct{}{}:
+			default:
+			}
+		}}, "")
 	f.shutdownGrace = 300 * time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -66,7 +75,11 @@ func TestStopIsBounded(t *testing.T) {
 	go func() {
 		done <- runContext(ctx, []string{"--config", f.cfgPath, "--run-now"}, io.Discard, io.Discard, f.envs())
 	}()
-	time.Sleep(500 * time.Millisecond) // the export is read; the first Visitor request hangs
+	select { // the export is read; the first Visitor request hangs
+	case <-arrived:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no request reached Visitor")
+	}
 	cancel()
 	stopAt := time.Now()
 	select {

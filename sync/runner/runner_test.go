@@ -341,6 +341,9 @@ func TestRunOnceConcurrencyBounded(t *testing.T) {
 	for i := range 24 {
 		us = append(us, CU(string(rune('a'+i))))
 	}
+	// The first writes wait for a fourth to join them: if the run let one
+	// in, MaxInFlight shows it; with three workers they go on after 200 ms.
+	f.Overlap, f.OverlapWait = 4, 200*time.Millisecond
 	r, _ := newRunner(export(us...), f, func(o *opts) { o.Concurrency = 3 })
 	rep := run(t, r, Flags{})
 	if rep.Counts.Created != 24 {
@@ -907,6 +910,7 @@ func TestLocationsCreatedConcurrently(t *testing.T) {
 		exp.Locations = append(exp.Locations, condeco.Location{ID: fmt.Sprint(i), Name: fmt.Sprintf("Office %d", i)})
 	}
 	f.Fail["location:office 7"] = SCIMErr(500, "", "boom")
+	f.Overlap = 2
 	r, _ := newRunner(exp, f, nil) // apply.DefaultConcurrency: 4
 	rep, _ := r.RunOnce(context.Background(), Flags{})
 	if rep == nil {

@@ -71,6 +71,9 @@ type Options struct {
 	Now func() time.Time
 	// Faults are injected on SCIM routes (not /stats or /state).
 	Faults Faults
+	// OnRequest, when set, is called as each SCIM request arrives, before
+	// any injected latency: a test waits on it rather than on a sleep.
+	OnRequest func(method, path string)
 }
 
 // Faults describes injected misbehaviour. Rates are probabilities in [0,1],

@@ -125,6 +125,9 @@ func (s *Server) scimNoAuth(rt route) http.Handler {
 
 func (s *Server) wrap(rt route, auth bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.opts.OnRequest != nil {
+			s.opts.OnRequest(r.Method, r.URL.Path)
+		}
 		f := s.currentFaults()
 		if !f.appliesTo(r.Method) {
 			f = Faults{}

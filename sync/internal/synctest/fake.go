@@ -39,8 +39,17 @@ type Fake struct {
 	// to send the invitation email.
 	Invited map[string]bool
 
+	// Overlap, when set, holds the first writes until that many are in
+	// flight at once (or OverlapWait, default 5 s, has passed), so that a
+	// test sees the concurrency a run allows instead of hoping workers
+	// overlap.
+	Overlap     int
+	OverlapWait time.Duration
+
 	inFlight, MaxInFlight atomic.Int64
 	Writes                atomic.Int64
+	overlapOnce           sync.Once
+	overlapped            chan struct{} // closed once Overlap writes were in flight
 }
 
 // NewFake holds locs and users; users without an id get one.
@@ -69,10 +78,35 @@ func (f *Fake) enter() func() {
 			break
 		}
 	}
-	time.Sleep(time.Millisecond) // lets concurrent workers overlap so the bound is observable
 	return func() { f.inFlight.Add(-1) }
 }
 
+// enterWrite is enter for a write, which waits for Overlap.
+func (f *Fake) enterWrite() func() {
+	leave := f.enter()
+	if f.Overlap <= 0 {
+		return leave
+	}
+	f.overlapOnce.Do(func() { f.overlapped = make(chan struct{}) })
+	if f.inFlight.Load() >= int64(f.Overlap) {
+		select {
+		case <-f.overlapped:
+		default:
+			close(f.overlapped)
+		}
+	}
+	wait := f.OverlapWait
+	if wait <= 0 {
+		wait = 5 * time.Second
+	}
+	select {
+	case <-f.overlapped:
+	case <-time.After(wait): // the run allows fewer: MaxInFlight says how many
+	}
+	return leave
+}
+
+// SCIMErr is a SCIM error answer.
 func SCIMErr(status int, typ, detail string) error {
 	return &visitor.Error{Status: status, ScimType: typ, Detail: detail}
 }
@@ -180,7 +214,7 @@ func (f *Fake) checkLocked(u visitor.User, selfID string) error {
 }
 
 func (f *Fake) CreateUser(_ context.Context, u visitor.User) (visitor.User, error) {
-	defer f.enter()()
+	defer f.enterWrite()()
 	f.Writes.Add(1)
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -203,7 +237,7 @@ func (f *Fake) CreateUser(_ context.Context, u visitor.User) (visitor.User, erro
 }
 
 func (f *Fake) UpdateUser(_ context.Context, id string, d visitor.User, fields []visitor.Field) (visitor.User, error) {
-	defer f.enter()()
+	defer f.enterWrite()()
 	f.Writes.Add(1)
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -258,7 +292,7 @@ func (f *Fake) UpdateUser(_ context.Context, id string, d visitor.User, fields [
 }
 
 func (f *Fake) DeleteUser(_ context.Context, id string) error {
-	defer f.enter()()
+	defer f.enterWrite()()
 	f.Writes.Add(1)
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -274,7 +308,7 @@ func (f *Fake) DeleteUser(_ context.Context, id string) error {
 }
 
 func (f *Fake) CreateLocation(_ context.Context, l visitor.Location) (visitor.Location, error) {
-	defer f.enter()()
+	defer f.enterWrite()()
 	f.Writes.Add(1)
 	f.mu.Lock()
 	defer f.mu.Unlock()
