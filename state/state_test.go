@@ -1,6 +1,8 @@
 package state
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -20,5 +22,74 @@ func TestPruneReportsKeepsNewest(t *testing.T) {
 	left, _ := filepath.Glob(filepath.Join(dir, "*.json"))
 	if len(left) != 3 || !strings.Contains(left[0], "run4") || !strings.Contains(left[2], "run6") {
 		t.Fatalf("kept %v, want the three newest (run4..run6)", left)
+	}
+}
+
+// A lock file deleted while a run holds the lock does not let a second
+// run in: the folder itself is locked too.
+func TestLockSurvivesItsFileBeingDeleted(t *testing.T) {
+	d, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := d.Lock()
+	if err := first.Acquire(context.Background(), 0); err != nil {
+		t.Fatal(err)
+	}
+	defer first.Release()
+	if first.Warning != "" {
+		t.Fatalf("this filesystem locks folders, yet: %s", first.Warning)
+	}
+	if err := os.Remove(filepath.Join(d.Path(), LockFile)); err != nil {
+		t.Fatal(err)
+	}
+	second := d.Lock()
+	if err := second.Acquire(context.Background(), 0); !errors.Is(err, ErrLockBusy) {
+		second.Release()
+		t.Fatalf("second run after the lock file was deleted: %v, want %v", err, ErrLockBusy)
+	}
+	first.Release()
+	if err := second.Acquire(context.Background(), 0); err != nil {
+		t.Fatalf("after the first run released: %v", err)
+	}
+	second.Release()
+}
+
+// A lock file replaced between its open and its flock is not trusted:
+// Acquire locks the file now at the path.
+func TestLockChecksTheLockedFileIsAtThePath(t *testing.T) {
+	d, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(d.Path(), LockFile)
+	l := d.Lock()
+	replaced := 0
+	l.afterLock = func() {
+		if replaced == 0 { // another process swaps the file in
+			replaced++
+			tmp := path + ".new"
+			if err := os.WriteFile(tmp, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Rename(tmp, path); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := l.Acquire(context.Background(), 0); err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release()
+	held, err := l.file.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	now, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if replaced != 1 || !os.SameFile(held, now) {
+		t.Fatalf("replaced %d times; holding the file at the path: %v", replaced, os.SameFile(held, now))
 	}
 }

@@ -188,6 +188,9 @@ func (s *Service) acquireLocks(ctx context.Context) (release func(), err error) 
 	if err := s.lock.Acquire(ctx, s.LockWait); err != nil {
 		return nil, err
 	}
+	if w := s.lock.Warning; w != "" {
+		s.Log.Warn(w)
+	}
 	if s.DBLock == nil {
 		return func() { s.lock.Release() }, nil
 	}
