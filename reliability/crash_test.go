@@ -26,11 +26,6 @@ const (
 	// crashRateLimit lifts the client's rate limit so the crash test is
 	// bound by CPU, not by 1,000 calls a second.
 	crashRateLimit = "600000"
-	// inFlightMax is the default scim_concurrency: at most this many
-	// writes can be in flight when the process dies. Visitor may apply
-	// them, and the dead process never learns it, so only they may lack
-	// an audit line.
-	inFlightMax = 4
 )
 
 func crashSize() (users, kills int, seed uint64) {
@@ -48,8 +43,9 @@ func crashSize() (users, kills int, seed uint64) {
 // sync, again and again, each time on a fresh Visitor; after each kill one
 // more run must converge with nobody created twice, nobody missing and no
 // delete at all (the plan of an initial sync calls for none). Every user
-// in Visitor has an audit line, but for the few writes in flight at the
-// kill.
+// in Visitor has an audit line: the intent line of a create is written
+// before its request goes out, so not even the writes in flight at the
+// kill lack one.
 func TestCrashDuringInitialSync(t *testing.T) {
 	users, kills, seed := crashSize()
 	rng := rand.New(rand.NewPCG(seed, 0))
@@ -102,8 +98,8 @@ func TestCrashDuringInitialSync(t *testing.T) {
 				missing++
 			}
 		}
-		if missing > inFlightMax {
-			t.Errorf("kill %d: %d users in Visitor have no create line in the audit log (at most %d writes can be in flight)", i+1, missing, inFlightMax)
+		if missing != 0 {
+			t.Errorf("kill %d: %d users in Visitor have no create line in the audit log", i+1, missing)
 		}
 		unaudited += missing
 		t.Logf("kill %d: SIGKILL at request %d of ~%d, %d users created before the kill (%d of them after the signal); recovery created %d; managed %d, lost %d, duplicates %d/%d, without audit line %d",
@@ -117,8 +113,8 @@ func TestCrashDuringInitialSync(t *testing.T) {
 }
 
 // Every change a run makes is in the audit log even when the process is
-// killed half-way (OOM killer, node loss, SIGKILL from a supervisor):
-// lines are written as Visitor accepts each write, not at the end.
+// killed half-way (OOM killer, node loss, SIGKILL from a supervisor): a
+// write's intent line is written before its request, not at the end.
 func TestAuditRecordsChangesOfAKilledRun(t *testing.T) {
 	const users = 300
 	e := newEnv(t, users, simulator.Options{}, "")
@@ -135,8 +131,8 @@ func TestAuditRecordsChangesOfAKilledRun(t *testing.T) {
 	}
 	t.Logf("RESULT fault=%q users=%d createdBeforeKill=%d auditedBeforeRecovery=%d withoutAuditLine=%d", "audit of a SIGKILLed run",
 		users, applied, len(killed.created), missing)
-	if applied == 0 || missing > inFlightMax {
-		t.Fatalf("%d users created by the killed run, %d of them without an audit line (at most %d in flight)", applied, missing, inFlightMax)
+	if applied == 0 || missing != 0 {
+		t.Fatalf("%d users created by the killed run, %d of them without an audit line", applied, missing)
 	}
 	if r := e.run(time.Minute, "--run-now"); r.code != exitOK {
 		t.Fatalf("recovery run: %s", r)
@@ -184,8 +180,8 @@ func (e *env) killAt(n int) (applied, late int, exited bool) {
 
 // auditSummary is what the audit log records over all runs.
 type auditSummary struct {
-	// created holds the externalIds with a create line Visitor accepted
-	// (applied, ok or ok-unverified).
+	// created holds the externalIds with a create line: its intent,
+	// written before the request, or an outcome Visitor accepted.
 	created map[string]bool
 	deletes int // delete lines, any result
 	lines   int
@@ -213,7 +209,7 @@ func (e *env) audit() auditSummary {
 		switch {
 		case l.Action == "delete":
 			out.deletes++
-		case l.Action == "create" && (l.Result == "applied" || l.Result == "ok" || l.Result == "ok-unverified"):
+		case l.Action == "create" && (l.Result == "intent" || l.Result == "applied" || l.Result == "ok" || l.Result == "ok-unverified"):
 			out.created[l.ExternalID] = true
 		}
 	}

@@ -77,6 +77,8 @@ type env struct {
 	extra    string // config keys of the case, kept across rewrites
 	// vars are the environment variables the binary gets (secrets).
 	vars map[string]string
+	// wrap, when set, is a command the binary runs under (prlimit …).
+	wrap []string
 }
 
 // newEnv makes an installation whose source holds users generated users
@@ -224,7 +226,11 @@ func tail(s string, n int) string {
 
 // command builds the child process with only the variables it needs.
 func (e *env) command(ctx context.Context, args ...string) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
-	cmd := exec.CommandContext(ctx, binPath, append([]string{"--config", e.cfgPath}, args...)...)
+	argv := append([]string{binPath, "--config", e.cfgPath}, args...)
+	if len(e.wrap) > 0 {
+		argv = append(append([]string(nil), e.wrap...), argv...)
+	}
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + e.dir, "TZ=UTC"}
 	for k, v := range e.vars {
 		cmd.Env = append(cmd.Env, k+"="+v)

@@ -30,17 +30,20 @@ func (d *Dir) ReportPath(start time.Time, runID string) string {
 func (d *Dir) WriteReport(start time.Time, runID string, report any) error {
 	b, err := json.MarshalIndent(report, "", "  ")
 	if err != nil {
-		return fmt.Errorf("encoding report: %w", err)
+		return fmt.Errorf("%w: encoding report: %w", ErrWrite, err)
 	}
 	dir := filepath.Join(d.path, ReportsDir)
 	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return fmt.Errorf("writing report: %w", err)
+		return fmt.Errorf("%w: writing report: %w", ErrWrite, err)
 	}
 	if err := WriteAtomic(d.ReportPath(start, runID), b, 0o640); err != nil {
-		return err
+		return fmt.Errorf("%w: %w", ErrWrite, err)
 	}
 	pruneReports(dir, KeepReports)
-	return WriteAtomic(d.file(LastReportFile), b, 0o640)
+	if err := WriteAtomic(d.file(LastReportFile), b, 0o640); err != nil {
+		return fmt.Errorf("%w: %w", ErrWrite, err)
+	}
+	return nil
 }
 
 // pruneReports deletes the oldest per-run reports beyond keep.

@@ -22,6 +22,10 @@ const (
 	AuditFile      = "audit.log"
 )
 
+// ErrWrite means a file under state_dir could not be written (a full
+// disk, permissions): the run's record is incomplete.
+var ErrWrite = errors.New("state_dir not written")
+
 // ErrVersion means a record was written by a newer (or unknown) version
 // of the sync: reading on could misread it.
 var ErrVersion = errors.New("unknown record version")

@@ -210,6 +210,7 @@ func auditDeletes(t *testing.T, f *fixture, run string) []string {
 	}
 	defer fh.Close()
 	var ids []string
+	intent := map[string]bool{} // deletes whose intent line holds the user before
 	sc := bufio.NewScanner(fh)
 	sc.Buffer(make([]byte, 0, 64*1024), 4<<20)
 	for sc.Scan() {
@@ -217,9 +218,15 @@ func auditDeletes(t *testing.T, f *fixture, run string) []string {
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
 			t.Fatalf("audit line %q: %v", sc.Text(), err)
 		}
-		if e.Run == run && e.Action == plan.ActionDelete && e.Result == "ok" {
-			if e.Before == nil || e.Before.ExternalID != e.ExternalID {
-				t.Errorf("delete of %s has no before image: %+v", e.ExternalID, e)
+		if e.Run != run || e.Action != plan.ActionDelete {
+			continue
+		}
+		switch e.Result {
+		case "intent":
+			intent[e.ExternalID] = e.Before != nil && e.Before.ExternalID == e.ExternalID
+		case "ok":
+			if !intent[e.ExternalID] {
+				t.Errorf("delete of %s has no intent line with the user before", e.ExternalID)
 			}
 			ids = append(ids, e.ExternalID)
 		}

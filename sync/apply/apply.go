@@ -186,7 +186,7 @@ func (a *applier) apply(ctx context.Context, p *plan.Plan) Durations {
 	}
 	verify := a.now()
 	a.verify(ctx)
-	a.stopped()
+	a.stopped(ctx)
 	return Durations{Apply: verify.Sub(start), Verify: a.now().Sub(verify)}
 }
 
@@ -223,13 +223,17 @@ func pool[T any](ctx context.Context, n int, items []T, fn func(T)) {
 func (a *applier) locations(ctx context.Context, lcs []plan.LocationCreate) {
 	pool(ctx, a.o.Concurrency, lcs, func(lc plan.LocationCreate) {
 		a.progress.step()
-		if err := ctx.Err(); err != nil {
-			a.notAttempted(plan.UserChange{Action: plan.ActionCreateLocation, UserName: lc.Location.Name, ExternalID: lc.Location.ExternalID}, err)
+		c := plan.UserChange{Action: plan.ActionCreateLocation, UserName: lc.Location.Name, ExternalID: lc.Location.ExternalID}
+		if err := a.halted(ctx); err != nil {
+			a.notAttempted(c, err)
+			return
+		}
+		if !a.intend(c, plan.ActionCreateLocation, "", nil, nil) {
 			return
 		}
 		got, err := a.t.CreateLocation(ctx, lc.Location)
 		if err != nil {
-			a.fail(plan.UserChange{Action: plan.ActionCreateLocation, UserName: lc.Location.Name, ExternalID: lc.Location.ExternalID}, err.Error())
+			a.fail(c, err.Error())
 			return
 		}
 		a.mu.Lock()
@@ -318,12 +322,15 @@ func (s *sharedAccess) put(in, resolved []visitor.Access) {
 // change applies one change of the plan; c points into the plan and is
 // never written to.
 func (a *applier) change(ctx context.Context, c *plan.UserChange) {
-	if err := ctx.Err(); err != nil {
+	if err := a.halted(ctx); err != nil {
 		a.notAttempted(*c, err)
 		return
 	}
 	switch c.Action {
 	case plan.ActionDelete:
+		if !a.intend(*c, plan.ActionDelete, c.VisitorID, nil, nil) {
+			return
+		}
 		err := a.t.DeleteUser(ctx, c.VisitorID)
 		if err != nil && !errors.Is(err, visitor.ErrNotFound) { // already gone is what we wanted
 			a.refused(*c, err, "the last active admin cannot be removed: make another user admin first")
@@ -331,10 +338,13 @@ func (a *applier) change(ctx context.Context, c *plan.UserChange) {
 		}
 		a.mu.Lock()
 		a.res.Counts.Deleted++
-		a.audit.Write(a.entry(*c, plan.ActionDelete, "ok", ""), c.Before, nil)
 		a.mu.Unlock()
+		a.audit.Write(a.entry(*c, plan.ActionDelete, "ok", ""), nil, nil) //nolint:errcheck // a failed line stops later writes (halted)
 		a.log.Info("user deleted", zap.String("user", c.UserName), zap.String("externalId", c.ExternalID), zap.String("visitorId", c.VisitorID))
 	case plan.ActionDeactivate:
+		if !a.intend(*c, plan.ActionDeactivate, c.VisitorID, c.Fields(), c.Desired) {
+			return
+		}
 		got, err := a.t.UpdateUser(ctx, c.VisitorID, *c.Desired, c.Fields())
 		if err != nil {
 			a.refused(*c, err, "the last active admin cannot be deactivated: make another user admin first")
@@ -349,6 +359,9 @@ func (a *applier) change(ctx context.Context, c *plan.UserChange) {
 		}
 		fields := c.Fields()
 		var sent *visitor.User
+		if !a.intend(*c, plan.ActionUpdate, c.VisitorID, fields, &want) {
+			return
+		}
 		got, err := a.t.UpdateUser(ctx, c.VisitorID, want, fields)
 		if err != nil && slices.Contains(fields, visitor.FieldUserName) && renameRefused(err) {
 			// The email change is refused: a conflict with the fix. The
@@ -360,6 +373,13 @@ func (a *applier) change(ctx context.Context, c *plan.UserChange) {
 			}
 			fields = slices.DeleteFunc(fields, func(f visitor.Field) bool { return f == visitor.FieldUserName })
 			want.UserName, want.Email = c.Before.UserName, c.Before.Email
+			if err := a.halted(ctx); err != nil {
+				a.notAttempted(*c, err)
+				return
+			}
+			if !a.intend(*c, plan.ActionUpdate, c.VisitorID, fields, &want) {
+				return
+			}
 			if got, err = a.t.UpdateUser(ctx, c.VisitorID, want, fields); err != nil {
 				a.refused(*c, err, updateFix(err, want, fields))
 				return
@@ -374,6 +394,9 @@ func (a *applier) change(ctx context.Context, c *plan.UserChange) {
 		want, err := a.resolve(*c.Desired)
 		if err != nil {
 			a.fail(*c, err.Error())
+			return
+		}
+		if !a.intend(*c, plan.ActionCreate, "", nil, &want) {
 			return
 		}
 		got, err := a.t.CreateUser(ctx, want)
@@ -429,12 +452,19 @@ func (a *applier) adopt(ctx context.Context, c plan.UserChange, want visitor.Use
 	for _, fc := range plan.DiffUser(*found, d) {
 		fields = append(fields, fc.Field)
 	}
+	c.VisitorID, c.Before = found.ID, found // c is adopt's own copy
+	if err := a.halted(ctx); err != nil {
+		a.notAttempted(c, err)
+		return
+	}
+	if !a.intend(c, ActionAdopt, found.ID, fields, &d) {
+		return
+	}
 	got, err := a.t.UpdateUser(ctx, found.ID, d, fields)
 	if err != nil {
 		a.refused(c, err, "free the userName in Visitor or correct the email in Condeco")
 		return
 	}
-	c.VisitorID, c.Before = found.ID, found // c is adopt's own copy
 	a.accepted(appliedChange{c: &c, action: ActionAdopt, id: found.ID, want: &d, fields: fields}, d, got)
 }
 
@@ -479,25 +509,48 @@ func updateFix(err error, want visitor.User, fields []visitor.Field) string {
 	return "see the reason; the next run retries"
 }
 
-// accepted records a write Visitor answered 2xx in the audit log at once.
-// With scim_verify_writes: answer the user Visitor answered with (the client
-// reads it back itself after a 204) is checked against what was sent
-// right away; with reread the change waits for the re-read at the end of
-// the run.
+// accepted handles a write Visitor answered 2xx. With scim_verify_writes:
+// answer the user Visitor answered with (the client reads it back itself
+// after a 204) is checked against what was sent right away; with reread
+// the change gets an applied line and waits for the re-read at the end of
+// the run. The images are on the change's intent line already.
 func (a *applier) accepted(ac appliedChange, sent, answer visitor.User) {
+	if a.o.VerifyWrites != VerifyReread && answer.ID != "" {
+		a.confirm(ac, answer, "")
+		return
+	}
 	e := a.entry(*ac.c, ac.action, "applied", "")
 	e.VisitorID = ac.id
 	if ac.action != plan.ActionCreate { // a create sends every field
 		e.Fields = ac.fields
 	}
-	a.audit.Write(e, ac.c.Before, &sent)
-	if a.o.VerifyWrites != VerifyReread && answer.ID != "" {
-		a.confirm(ac, answer, "")
-		return
-	}
+	a.audit.Write(e, nil, nil) //nolint:errcheck // a failed line stops later writes (halted)
 	a.mu.Lock()
 	a.applied = append(a.applied, ac)
 	a.mu.Unlock()
+}
+
+// halted says why no new write may start: the run is stopping, or the
+// audit log can no longer be written (no write without its line).
+func (a *applier) halted(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return a.audit.Err()
+}
+
+// intend writes the intent line of a write about to be sent: the user
+// before (c.Before) and the user to be sent. It says false, with the change
+// reported not attempted, when the line could not be written: the request
+// then never goes out.
+func (a *applier) intend(c plan.UserChange, act plan.Action, visitorID string, fields []visitor.Field, sent *visitor.User) bool {
+	e := a.entry(c, act, "intent", "")
+	e.VisitorID, e.Fields = visitorID, fields
+	if err := a.audit.Write(e, c.Before, sent); err != nil {
+		a.notAttempted(c, err)
+		return false
+	}
+	return true
 }
 
 // refused reports a 409 as a conflict with a fix, anything else as a failure.
@@ -549,19 +602,30 @@ func (a *applier) notAttempted(c plan.UserChange, err error) {
 // skippedNamed is how many unattempted changes the summary line names.
 const skippedNamed = 5
 
-// stopped writes the summary of the changes a stopped run did not attempt.
-func (a *applier) stopped() {
+// stopped writes one line for a run that was stopped (a signal, its
+// timeout, or an audit log it can no longer write), whether or not
+// changes were left: the log then says the run ended early and why.
+func (a *applier) stopped(ctx context.Context) {
 	s := a.skipped
-	if s.n == 0 {
+	cause := s.err
+	if cause == nil {
+		cause = a.halted(ctx)
+	}
+	if cause == nil {
 		return
 	}
-	names := strings.Join(s.first, ", ")
-	if s.n > len(s.first) {
-		names += ", …"
+	reason := fmt.Sprintf("stopped with no change left unattempted: %v", cause)
+	if s.n > 0 {
+		names := strings.Join(s.first, ", ")
+		if s.n > len(s.first) {
+			names += ", …"
+		}
+		reason = fmt.Sprintf("%d changes not attempted (%s): %v", s.n, names, cause)
+		a.log.Warn("changes not attempted", zap.Int("count", s.n), zap.Strings("first", s.first), zap.String("reason", cause.Error()))
 	}
-	reason := fmt.Sprintf("%d changes not attempted (%s): %v", s.n, names, s.err)
-	a.audit.Write(audit.Entry{Time: a.now().UTC(), Action: audit.ActionRun, Result: "stopped", Reason: reason}, nil, nil)
-	a.log.Warn("changes not attempted", zap.Int("count", s.n), zap.Strings("first", s.first), zap.String("reason", s.err.Error()))
+	// With the log itself failing this line cannot be written; the run's
+	// error and report say it instead.
+	a.audit.Write(audit.Entry{Time: a.now().UTC(), Action: audit.ActionRun, Result: "stopped", Reason: reason}, nil, nil) //nolint:errcheck
 }
 
 // entry is an audit line about c; write adds the users before and after.

@@ -20,6 +20,10 @@ import (
 	"condeco-visitor-sync/visitor"
 )
 
+// ErrWrite means the audit log could not be written: the run stops
+// starting writes to Visitor, because none may go out without its line.
+var ErrWrite = errors.New("audit log not written")
+
 // ActionRun marks the audit log's header line of a run: its id, when it
 // began writing, and the Visitor locations it knows, against which the
 // compact access lists of its entries expand.
@@ -34,12 +38,14 @@ type Entry struct {
 	User       string      `json:"user,omitempty"`
 	ExternalID string      `json:"externalId,omitempty"`
 	VisitorID  string      `json:"visitorId,omitempty"`
-	// Result is applied (Visitor accepted the write; written the moment
-	// it answers, with the user sent), then ok (the re-read confirms it),
-	// ok-unverified (shutting down before the re-read), failed or
-	// conflict. A header line (action run) has started, or locations when
-	// the run created locations and repeats its list; stopped says how
-	// many changes a cancelled run did not attempt.
+	// Result is intent (written before the request goes out, with the
+	// user before and the user to be sent), then the outcome: ok (Visitor's
+	// answer, or the re-read, confirms it), applied (accepted, the re-read
+	// of scim_verify_writes: reread still to come), ok-unverified
+	// (stopped before the re-read), failed or conflict. A header line
+	// (action run) has started, or locations when the run created
+	// locations and repeats its list; stopped says the run was stopped
+	// and how many changes it did not attempt.
 	Result string          `json:"result,omitempty"`
 	Reason string          `json:"reason,omitempty"`
 	Fields []visitor.Field `json:"fields,omitempty"`
@@ -292,9 +298,11 @@ func newHeader(ids []string) *header {
 
 // Log writes each entry the moment it is known, not at the end of the
 // run: a run killed half-way (SIGKILL, the OOM killer, a lost node) has
-// made changes that must be on record. Each line is one write(2) to a file
-// opened O_APPEND, so it is in the kernel's hands once written and lines
-// of concurrent workers never interleave.
+// made changes that must be on record, and the intent line of a change is
+// written before its request goes out, so every write Visitor received is
+// on record. Each line is one write(2) to a file opened O_APPEND, so it is
+// in the kernel's hands once written and lines of concurrent workers never
+// interleave.
 //
 // The first line of a run is its header (action run, the locations it
 // knows); the users of its entries carry their access lists compact
@@ -307,8 +315,9 @@ type Log struct {
 
 	mu      sync.Mutex
 	f       *os.File
+	size    int64   // bytes in the file after the last whole line
 	err     error   // the first error; later entries are not attempted
-	written *header // the header last written; nil: none yet
+	written *header // the header last written
 
 	cacheMu sync.Mutex
 	cache   [8]cached // recent access lists: one list is shared by many users
@@ -323,14 +332,33 @@ type cached struct {
 	form *Access
 }
 
-func New(path, run string, locations []visitor.Location) *Log {
+// Open opens the audit log for appending and writes the run's header
+// before anything else happens, so that no write to Visitor can precede
+// the proof that the log can be written.
+func Open(path, run string, locations []visitor.Location, at time.Time) (*Log, error) {
 	ids := make([]string, 0, len(locations))
 	for _, l := range locations {
 		ids = append(ids, l.ID)
 	}
 	l := &Log{path: path, run: run}
 	l.hdr.Store(newHeader(ids))
-	return l
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("%w: opening %s: %w", ErrWrite, path, err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%w: %s: %w", ErrWrite, path, err)
+	}
+	l.f, l.size = f, fi.Size()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.header(at, "started", l.hdr.Load()); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return l, nil
 }
 
 // AddLocation adds a location the run created to the header.
@@ -384,52 +412,79 @@ func (l *Log) encode(e Entry, before, after *visitor.User, h *header) ([]byte, e
 }
 
 // Write appends e with the users before and after the change (either may
-// be nil). Encoding happens outside the lock; the header is written first
-// when the run has none yet, or when a user entry needs a newer one.
-func (l *Log) Write(e Entry, before, after *visitor.User) {
-	if l == nil || l.path == "" {
-		return
+// be nil) and returns once the line is in the kernel's hands (one
+// write(2) on an O_APPEND file). Encoding happens outside the lock; a
+// newer header is written first when a user entry needs it. After the
+// first error nothing more is written and every call returns it: the
+// caller stops starting writes to Visitor.
+func (l *Log) Write(e Entry, before, after *visitor.User) error {
+	if l == nil {
+		return nil
 	}
 	h := l.hdr.Load()
 	b, err := l.encode(e, before, after, h)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.err != nil {
-		return
+		return l.err
 	}
 	if cur := l.hdr.Load(); cur != h { // a location was added meanwhile
 		h = cur
 		b, err = l.encode(e, before, after, h)
 	}
 	if err != nil {
-		l.err = err
-		return
+		l.err = fmt.Errorf("%w: %w", ErrWrite, err)
+		return l.err
 	}
-	if l.f == nil {
-		if l.f, err = os.OpenFile(l.path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600); err != nil {
-			l.err = fmt.Errorf("opening audit log: %w", err)
-			return
+	if l.written != h && (before != nil || after != nil) {
+		if err := l.header(e.Time, "locations", h); err != nil {
+			return err
 		}
 	}
-	if l.written == nil || (l.written != h && (before != nil || after != nil)) {
-		result := "started"
-		if l.written != nil {
-			result = "locations"
-		}
-		hb, err := json.Marshal(Entry{Run: l.run, Time: e.Time, Action: ActionRun, Result: result, Locations: h.ids})
-		if err != nil {
-			l.err = fmt.Errorf("encoding audit header: %w", err)
-			return
-		}
-		if _, err := l.f.Write(append(hb, '\n')); err != nil {
-			l.err = fmt.Errorf("appending audit log: %w", err)
-			return
-		}
-		l.written = h
+	return l.append(b)
+}
+
+// header writes a header line for h; l.mu is held.
+func (l *Log) header(at time.Time, result string, h *header) error {
+	hb, err := json.Marshal(Entry{Run: l.run, Time: at, Action: ActionRun, Result: result, Locations: h.ids})
+	if err != nil {
+		l.err = fmt.Errorf("%w: encoding header: %w", ErrWrite, err)
+		return l.err
 	}
-	if _, err := l.f.Write(b); err != nil {
-		l.err = fmt.Errorf("appending audit log: %w", err)
+	if err := l.append(append(hb, '\n')); err != nil {
+		return err
 	}
+	l.written = h
+	return nil
+}
+
+// append writes one whole line; l.mu is held. A line cut short (a full
+// disk) is cut off again, so that the file ends with a whole line.
+func (l *Log) append(b []byte) error {
+	n, err := l.f.Write(b)
+	if err == nil && n == len(b) {
+		l.size += int64(n)
+		return nil
+	}
+	if err == nil {
+		err = io.ErrShortWrite
+	}
+	if n > 0 {
+		l.f.Truncate(l.size) //nolint:errcheck // best effort: the error below is what counts
+	}
+	l.err = fmt.Errorf("%w: appending to %s: %w", ErrWrite, l.path, err)
+	return l.err
+}
+
+// Err is the first error writing the log, nil while every line was
+// written.
+func (l *Log) Err() error {
+	if l == nil {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.err
 }
 
 // Close closes the file and returns the first error of the run.
@@ -441,7 +496,7 @@ func (l *Log) Close() error {
 	defer l.mu.Unlock()
 	if l.f != nil {
 		if err := l.f.Close(); err != nil && l.err == nil {
-			l.err = fmt.Errorf("closing audit log: %w", err)
+			l.err = fmt.Errorf("%w: closing %s: %w", ErrWrite, l.path, err)
 		}
 		l.f = nil
 	}

@@ -3,11 +3,15 @@ package audit
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"condeco-visitor-sync/visitor"
 )
@@ -196,5 +200,36 @@ func TestAuditAccessExpandErrors(t *testing.T) {
 	var a Access
 	if err := json.Unmarshal([]byte(`{"except":[]}`), &a); err == nil {
 		t.Error(`compact form without "all" accepted`)
+	}
+}
+
+// After the first failed line nothing more is written and every Write
+// says so, so the applier stops starting writes.
+func TestLogStopsAfterFirstError(t *testing.T) {
+	l, err := Open("/dev/full", "run-x", nil, time.Time{})
+	if err == nil {
+		l.Close()
+		t.Fatal("a header on a full device was accepted")
+	}
+	if !errors.Is(err, ErrWrite) {
+		t.Fatalf("err = %v, want %v", err, ErrWrite)
+	}
+	path := filepath.Join(t.TempDir(), "audit.log")
+	l, err = Open(path, "run-y", nil, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Write(Entry{Action: "create", Result: "intent"}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	l.f.Close() // the file goes away under the log: the next append fails
+	first := l.Write(Entry{Action: "create", Result: "ok"}, nil, nil)
+	second := l.Write(Entry{Action: "update", Result: "intent"}, nil, nil)
+	if !errors.Is(first, ErrWrite) || !errors.Is(second, ErrWrite) || !errors.Is(l.Err(), ErrWrite) {
+		t.Fatalf("after a failed append: %v, %v, Err %v", first, second, l.Err())
+	}
+	b, _ := os.ReadFile(path)
+	if n := strings.Count(string(b), "\n"); n != 2 {
+		t.Errorf("%d lines on disk, want the header and the first intent:\n%s", n, b)
 	}
 }

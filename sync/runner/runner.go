@@ -244,6 +244,14 @@ func (r *Runner) run(ctx context.Context, f Flags, now func() time.Time, log *za
 	if f.DryRun {
 		return nil
 	}
+	ap := apply.Applier{Target: r.Target, Options: r.Apply, Rules: o, Log: log, Progress: r.Progress, Now: now}
+	if r.AuditPath != "" && !p.Empty() {
+		// Opened, header written, before the first-sync record and any
+		// write: a log that cannot be written stops the run here.
+		if ap.Audit, err = audit.Open(r.AuditPath, rep.RunID, locs, now().UTC()); err != nil {
+			return err
+		}
+	}
 	if p.Initial && len(p.Creates) > 0 && r.FirstSync != nil {
 		ids := make([]string, 0, len(p.Creates))
 		for _, c := range p.Creates {
@@ -253,14 +261,10 @@ func (r *Runner) run(ctx context.Context, f Flags, now func() time.Time, log *za
 			return err
 		}
 	}
-	ap := apply.Applier{Target: r.Target, Options: r.Apply, Rules: o, Log: log, Progress: r.Progress, Now: now}
-	if r.AuditPath != "" {
-		ap.Audit = audit.New(r.AuditPath, rep.RunID, locs)
-	}
 	d := ap.Apply(ctx, p, &rep.Result)
 	rep.Phases.ApplyMS, rep.Phases.VerifyMS = d.Apply.Milliseconds(), d.Verify.Milliseconds()
 	if err := ap.Audit.Close(); err != nil {
-		return fmt.Errorf("writing audit log: %w", err)
+		return fmt.Errorf("applying plan: writes stopped: %w", err)
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("applying plan: %w", err)

@@ -442,9 +442,9 @@ func TestRunOnceAuditLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer fh.Close()
-	// A write Visitor accepted is on record at once ("applied", with the
-	// user before and as sent), before the re-read confirms it ("ok", the
-	// user and the result only); a delete is not re-read. The run's header
+	// Every write is on record before it is sent ("intent", with the user
+	// before and as to be sent), then its outcome ("ok", the user and the
+	// result only, once Visitor's answer confirms it). The run's header
 	// comes first.
 	lines := map[string]int{}
 	var order []string
@@ -463,43 +463,48 @@ func TestRunOnceAuditLog(t *testing.T) {
 			}
 			continue
 		}
-		if e.Run != "run-1" || (e.Result != "ok" && e.Result != "applied") || e.VisitorID == "" {
+		if e.Run != "run-1" || (e.Result != "ok" && e.Result != "intent") || (e.VisitorID == "" && k != "create intent") {
 			t.Errorf("entry = %+v", e)
 		}
 		switch {
-		case k == "update applied" && (e.Before == nil || e.After == nil || e.Before.GivenName != "Old" || e.After.GivenName != "First1"):
-			t.Errorf("update entry before/after = %+v", e)
-		case e.Result == "ok" && e.Action != plan.ActionDelete && (e.Before != nil || e.After != nil):
+		case k == "update intent" && (e.Before == nil || e.After == nil || e.Before.GivenName != "Old" || e.After.GivenName != "First1"):
+			t.Errorf("update intent before/after = %+v", e)
+		case k == "delete intent" && (e.Before == nil || e.Before.UserName != "user11@example.com" || e.After != nil):
+			t.Errorf("delete intent before/after = %+v", e)
+		case k == "create intent" && (e.Before != nil || e.After == nil || e.After.UserName != "user12@example.com"):
+			t.Errorf("create intent before/after = %+v", e)
+		case e.Result == "ok" && (e.Before != nil || e.After != nil):
 			t.Errorf("%s repeats the user: %+v", k, e)
 		}
 	}
-	want := map[string]int{"run started": 1, "create applied": 1, "create ok": 1, "update applied": 1, "update ok": 1, "delete ok": 1}
+	want := map[string]int{"run started": 1, "create intent": 1, "create ok": 1, "update intent": 1, "update ok": 1, "delete intent": 1, "delete ok": 1}
 	if fmt.Sprint(lines) != fmt.Sprint(want) {
 		t.Errorf("audit lines = %v, want %v", lines, want)
 	}
-	for _, a := range []string{"create", "update"} {
-		if slices.Index(order, a+" applied") > slices.Index(order, a+" ok") {
-			t.Errorf("%s: ok line before the applied line: %v", a, order)
+	for _, a := range []string{"create", "update", "delete"} {
+		if slices.Index(order, a+" intent") > slices.Index(order, a+" ok") {
+			t.Errorf("%s: ok line before the intent line: %v", a, order)
 		}
 	}
 }
 
-// The audit line of a write is in the file the moment Visitor accepts
-// it, not at the end of the run: a run killed before it finishes has
-// its changes on record.
+// The intent line of a write is in the file before its request goes out,
+// and its outcome the moment Visitor answers, not at the end of the run: a
+// run killed at any instant has every write Visitor received on record.
 func TestRunOnceAuditWrittenAsChangesApply(t *testing.T) {
 	f := NewFake(BaseLocs())
 	path := filepath.Join(t.TempDir(), "audit.jsonl")
 	r, _ := newRunner(export(CU("1"), CU("2"), CU("3")), f, func(o *opts) { o.Concurrency = 1 })
 	r.AuditPath = path
-	var seen []int
+	var intents, oks []int
 	r.Target = beforeCreate{f, func() {
 		b, _ := os.ReadFile(path)
-		seen = append(seen, strings.Count(string(b), `"result":"applied"`))
+		intents = append(intents, strings.Count(string(b), `"result":"intent"`))
+		oks = append(oks, strings.Count(string(b), `"result":"ok"`))
 	}}
 	run(t, r, Flags{})
-	if fmt.Sprint(seen) != "[0 1 2]" {
-		t.Errorf("applied lines on disk before each create = %v, want [0 1 2]", seen)
+	if fmt.Sprint(intents) != "[1 2 3]" || fmt.Sprint(oks) != "[0 1 2]" {
+		t.Errorf("intent lines on disk as each create reaches Visitor = %v, want [1 2 3]; ok lines %v, want [0 1 2]", intents, oks)
 	}
 }
 
@@ -977,21 +982,23 @@ func TestAuditLogHeadersAndExpansion(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
-		"run-1 run started ", "run-1 create-location ok condeco-location:13", "run-1 create-location ok condeco-location:14", "run-1 run locations ",
+		"run-1 run started ", "run-1 create-location intent condeco-location:13", "run-1 create-location ok condeco-location:13",
+		"run-1 create-location intent condeco-location:14", "run-1 create-location ok condeco-location:14", "run-1 run locations ",
 		// verify_writes: answer: each create is confirmed from its answer.
-		"run-1 create applied condeco:1", "run-1 create ok condeco:1", "run-1 create applied condeco:2",
-		"run-1 create ok condeco:2", "run-1 create applied condeco:3", "run-1 create ok condeco:3",
-		"run-2 run started ", "run-2 delete ok condeco:3", "run-2 update applied condeco:2", "run-2 update ok condeco:2",
+		"run-1 create intent condeco:1", "run-1 create ok condeco:1", "run-1 create intent condeco:2",
+		"run-1 create ok condeco:2", "run-1 create intent condeco:3", "run-1 create ok condeco:3",
+		"run-2 run started ", "run-2 delete intent condeco:3", "run-2 delete ok condeco:3", "run-2 update intent condeco:2", "run-2 update ok condeco:2",
 	}
 	if fmt.Sprint(lines) != fmt.Sprint(want) {
 		t.Fatalf("audit lines\n%s\nwant\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
 	}
-	// The first header already knows the location created before it was
-	// written; the second one adds the next.
-	if hdr := byKey["run-1 run started "]; len(hdr.Locations) != 13 || !slices.Contains(hdr.Locations, "loc-new-13") {
+	// The first header is written before any write, with the locations
+	// listed; the second, before the first user entry, adds the two the
+	// run created.
+	if hdr := byKey["run-1 run started "]; len(hdr.Locations) != 12 {
 		t.Errorf("first header locations = %v", hdr.Locations)
 	}
-	if hdr := byKey["run-1 run locations "]; len(hdr.Locations) != 14 || !slices.Contains(hdr.Locations, "loc-new-14") {
+	if hdr := byKey["run-1 run locations "]; len(hdr.Locations) != 14 || !slices.Contains(hdr.Locations, "loc-new-13") || !slices.Contains(hdr.Locations, "loc-new-14") {
 		t.Errorf("second header locations = %v", hdr.Locations)
 	}
 	// The lines on disk are compact; expanded, they are the whole lists.
@@ -999,19 +1006,19 @@ func TestAuditLogHeadersAndExpansion(t *testing.T) {
 		t.Errorf("the Global admin's access is not compact on disk:\n%s", raw)
 	}
 	created, _ := f.ByExt("condeco:1")
-	if got := byKey["run-1 create applied condeco:1"].After; got == nil || !slices.Equal(got.Access.List, visitor.SortAccess(created.Access)) {
+	if got := byKey["run-1 create intent condeco:1"].After; got == nil || !slices.Equal(got.Access.List, visitor.SortAccess(created.Access)) {
 		t.Errorf("expanded create = %+v, Visitor holds %v", got, created.Access)
 	}
-	del := byKey["run-2 delete ok condeco:3"]
+	del := byKey["run-2 delete intent condeco:3"]
 	if del.Before == nil || len(del.Before.Access.List) != 14 || del.Before.LastModified.IsZero() {
 		t.Errorf("delete before image = %+v", del.Before)
 	}
-	upd := byKey["run-2 update applied condeco:2"]
+	upd := byKey["run-2 update intent condeco:2"]
 	if upd.Before == nil || upd.After == nil || upd.Before.GivenName != "First2" || upd.After.GivenName != "Renamed" || len(upd.After.Access.List) != 14 {
-		t.Errorf("update applied = %+v", upd)
+		t.Errorf("update intent = %+v", upd)
 	}
 	// The second line of a change names it and its result, nothing more.
-	for _, k := range []string{"run-1 create ok condeco:1", "run-2 update ok condeco:2"} {
+	for _, k := range []string{"run-1 create ok condeco:1", "run-2 update ok condeco:2", "run-2 delete ok condeco:3"} {
 		e := byKey[k]
 		if e.Before != nil || e.After != nil || e.Fields != nil || e.VisitorID == "" || e.User == "" {
 			t.Errorf("%s = %+v", k, e)
@@ -1028,4 +1035,19 @@ func manyLocs(n int) []visitor.Location {
 	}
 	out[0].Default = true
 	return out
+}
+
+// An audit log that cannot be opened stops the run before any write.
+func TestRunOnceAuditUnwritableWritesNothing(t *testing.T) {
+	f := NewFake(BaseLocs(), VU("1", VGiven("Old")))
+	dir := t.TempDir()
+	r, _ := newRunner(export(CU("1"), CU("2")), f, nil)
+	r.AuditPath = dir // a folder: cannot be appended to
+	rep, err := r.RunOnce(context.Background(), Flags{})
+	if !errors.Is(err, audit.ErrWrite) || f.Writes.Load() != 0 {
+		t.Fatalf("err = %v, writes %d; want %v and none", err, f.Writes.Load(), audit.ErrWrite)
+	}
+	if rep == nil || rep.Error == "" {
+		t.Errorf("report = %+v, want the error in it", rep)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"condeco-visitor-sync/condeco"
 	"condeco-visitor-sync/config"
 	"condeco-visitor-sync/state"
+	"condeco-visitor-sync/sync/audit"
 	"condeco-visitor-sync/sync/plan"
 	"condeco-visitor-sync/sync/runner"
 	"condeco-visitor-sync/visitor"
@@ -30,11 +31,12 @@ const (
 	ExitSource      ExitCode = 8  // the Condeco database could not be read
 	ExitTarget      ExitCode = 9  // Visitor could not be reached or answered wrongly
 	ExitInterrupted ExitCode = 10 // stopped by a signal before the run finished
+	ExitAudit       ExitCode = 11 // the audit log or a report could not be written; writes stopped
 )
 
 // ExitCodes lists every code, for the documentation tests.
 var ExitCodes = []ExitCode{ExitOK, ExitError, ExitConfig, ExitPartial, ExitSafetyLimit, ExitSourceGuard,
-	ExitLockBusy, ExitAuth, ExitSource, ExitTarget, ExitInterrupted}
+	ExitLockBusy, ExitAuth, ExitSource, ExitTarget, ExitInterrupted, ExitAudit}
 
 // Name is the code's name in the README table: "ok", "safety limit", …
 func (c ExitCode) Name() string {
@@ -61,6 +63,8 @@ func (c ExitCode) Name() string {
 		return "target"
 	case ExitInterrupted:
 		return "interrupted"
+	case ExitAudit:
+		return "audit"
 	}
 	return "unknown"
 }
@@ -90,6 +94,10 @@ func Classify(err error) ExitCode {
 	switch {
 	case err == nil:
 		return ExitOK
+	case errors.Is(err, audit.ErrWrite), errors.Is(err, state.ErrWrite):
+		// First: a run without its record is what an operator must see,
+		// whatever else went wrong.
+		return ExitAudit
 	case errors.Is(err, context.Canceled):
 		return ExitInterrupted
 	case errors.Is(err, config.ErrInvalid),
