@@ -437,7 +437,7 @@ func (c *Client) lowerPageSize(n int, from string) int {
 // broken config leaves the refusal as it was.
 func (c *Client) sizeAfterRefusal(ctx context.Context, asked int, refusal error) (int, bool) {
 	var se *Error
-	if !errors.As(refusal, &se) || se.Status != http.StatusBadRequest || se.ScimType == "invalidFilter" {
+	if !errors.As(refusal, &se) || se.Status != http.StatusBadRequest || se.ScimType == scimTypeInvalidFilter {
 		return 0, false
 	}
 	c.pageMu.Lock()

@@ -73,8 +73,10 @@ func (f *Fake) enter() func() {
 	return func() { f.inFlight.Add(-1) }
 }
 
+// SCIMErr is Visitor refusing with status and scimType; the applier reads
+// it only through the visitor sentinels.
 func SCIMErr(status int, typ, detail string) error {
-	return &visitor.Error{Status: status, ScimType: typ, Detail: detail}
+	return visitor.NewError(status, typ, detail)
 }
 
 func (f *Fake) injected(action, name string) error {
