@@ -38,6 +38,9 @@ type Fake struct {
 	// Invited records, per externalId, whether its create asked Visitor
 	// to send the invitation email.
 	Invited map[string]bool
+	// Caps, when set, are the capabilities the fake declares; nil is
+	// today's contract.
+	Caps *visitor.Capabilities
 
 	inFlight, MaxInFlight atomic.Int64
 	Writes                atomic.Int64
@@ -55,6 +58,14 @@ func NewFake(locs []visitor.Location, users ...visitor.User) *Fake {
 		f.Users[u.ID] = u
 	}
 	return f
+}
+
+// Capabilities are Caps, or today's contract.
+func (f *Fake) Capabilities() visitor.Capabilities {
+	if f.Caps != nil {
+		return *f.Caps
+	}
+	return visitor.SCIM2Capabilities()
 }
 
 // Requests counts the calls made, as visitor.Client does.
