@@ -22,7 +22,8 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// Limits from field-facts.md (Eptura SCIM).
+// Limits of Eptura's SCIM servers the client assumes (see
+// docs/visitor-scim.md: Eptura does not publish them).
 const (
 	DefaultRateLimit = 500 // calls per minute per client
 	DefaultPageSize  = 200

@@ -19,7 +19,7 @@ import (
 
 // Fuzz tests for the three places hostile bytes enter this package: SCIM
 // answers (users, list pages, errors) and the values put into filters.
-// `go test` runs the seed corpora in testdata/fuzz; docs/reliability.md
+// `go test` runs the starting corpora in testdata/fuzz; docs/reliability.md
 // says how long each was fuzzed and with what result.
 
 func fuzzClient(t testing.TB, base string) *Client {

@@ -124,7 +124,7 @@ func TestSimulatorCreateUnknownOutcome(t *testing.T) {
 // exists exactly once.
 func TestSimulatorFaultsNoDuplicates(t *testing.T) {
 	url, srv := startSim(t, simulator.Options{Token: testToken, Faults: simulator.Faults{
-		Seed:               7,
+		Sequence:           7,
 		DropRate:           0.1,
 		DropAfterWriteRate: 0.15,
 		MalformedRate:      0.1,
@@ -171,7 +171,7 @@ func TestSimulatorReadsSurviveFaults(t *testing.T) {
 		}
 		ids = append(ids, u.ID)
 	}
-	srv.SetFaults(simulator.Faults{Seed: 5, DropRate: 0.2, MalformedRate: 0.2,
+	srv.SetFaults(simulator.Faults{Sequence: 5, DropRate: 0.2, MalformedRate: 0.2,
 		ErrorRate: map[int]float64{500: 0.1, 502: 0.1}, SlowPage: 5 * time.Millisecond, Methods: []string{http.MethodGet}})
 	for round := 0; round < 3; round++ {
 		for _, id := range ids {

@@ -23,7 +23,7 @@ func TestRunNowThrough429BurstAnd5xx(t *testing.T) {
 		RateBurst: 5,
 		Faults: simulator.Faults{
 			ErrorRate: map[int]float64{500: 0.1, 503: 0.1},
-			Seed:      7,
+			Sequence:  7,
 		},
 	}, "scim_retry_max: 12\n")
 	code, out, errs := f.run(context.Background(), "--run-now")

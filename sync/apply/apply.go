@@ -157,8 +157,8 @@ type applier struct {
 // (at once against Visitor's answer, or by the re-read at the end with
 // scim_verify_writes: reread). It points into the plan instead of
 // copying: with reread an initial sync of 100 000 users holds one per
-// user until the end, and copies of the change and of the user sent were
-// a third of its peak live heap.
+// user until the end, and copies of the change and of the user sent would
+// be a third of its peak live heap.
 type appliedChange struct {
 	c      *plan.UserChange
 	action plan.Action // create, update, deactivate, or "adopt"
@@ -217,9 +217,9 @@ func pool[T any](ctx context.Context, n int, items []T, fn func(T)) {
 }
 
 // locations creates the new locations, scim_concurrency at a time like
-// users: one at a time, a first sync of a big estate spent a round trip
-// per location (at 300 ms, 10 000 locations took 50 minutes) below the
-// budget. Users wait for all of them: their access lists name them.
+// users: one at a time, a first sync of a big estate would spend a round
+// trip per location (at 300 ms, 10 000 locations take 50 minutes) below
+// the budget. Users wait for all of them: their access lists name them.
 func (a *applier) locations(ctx context.Context, lcs []plan.LocationCreate) {
 	pool(ctx, a.o.Concurrency, lcs, func(lc plan.LocationCreate) {
 		a.progress.step()
