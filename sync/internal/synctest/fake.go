@@ -84,8 +84,8 @@ func (f *Fake) enter() func() {
 	return func() { f.inFlight.Add(-1) }
 }
 
-// SCIMErr is Visitor refusing with status and scimType; the applier reads
-// it only through the visitor sentinels.
+// SCIMErr is Visitor refusing with a status and a SCIM error type; the
+// applier reads it only through the visitor sentinels.
 func SCIMErr(status int, typ, detail string) error {
 	return visitor.NewError(status, typ, detail)
 }
