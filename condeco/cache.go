@@ -14,7 +14,7 @@ import (
 // belongs to one goroutine; nil is a cache that remembers nothing, and
 // with or without it a row validates the same.
 type rowCache struct {
-	seed   maphash.Seed
+	hash   maphash.Hash // its random key is drawn on first use and kept
 	phones [phoneSlots]phoneEntry
 	langs  map[string]langAnswer
 }
@@ -36,7 +36,7 @@ type langAnswer struct {
 }
 
 func newRowCache() *rowCache {
-	return &rowCache{seed: maphash.MakeSeed(), langs: map[string]langAnswer{}}
+	return &rowCache{langs: map[string]langAnswer{}}
 }
 
 // e164 is E164, parsing a value only when it is not the one last seen in
@@ -45,7 +45,9 @@ func (rc *rowCache) e164(s, region string) (string, bool) {
 	if rc == nil {
 		return E164(s, region)
 	}
-	slot := &rc.phones[maphash.String(rc.seed, s)%phoneSlots]
+	rc.hash.Reset()
+	rc.hash.WriteString(s)
+	slot := &rc.phones[rc.hash.Sum64()%phoneSlots]
 	if slot.set && slot.raw == s && slot.region == region {
 		return slot.e164, slot.ok
 	}

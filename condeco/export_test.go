@@ -14,6 +14,8 @@ import (
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
+
+	"condeco-visitor-sync/visitor"
 )
 
 func sampleOptions() Options {
@@ -426,7 +428,7 @@ func TestExportEdgeCases(t *testing.T) {
 		{"deleted twin does not collide", func() bool { return exported("5") && !exported("965") && problem("5") == nil }},
 		{"64 Japanese characters (192 bytes) exported", func() bool { return len(byID["966"].FirstName) == 192 }},
 		{"63 letters and an emoji held as too long", func() bool {
-			return held("967") && problem("967")[0] == "first_name: "+RuleTooLong
+			return held("967") && problem("967")[0] == "first_name: "+visitor.RuleTooLong
 		}},
 		{"NBSP and ideographic space trimmed", func() bool {
 			return byID["968"].FirstName == "ليلى" && byID["968"].LastName == "حسن"

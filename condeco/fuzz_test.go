@@ -9,13 +9,15 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
+
+	"condeco-visitor-sync/visitor"
 )
 
 // Fuzz tests for the row validator: whatever a Condeco row holds, it ends
 // as a clean exported user or as per-field errors naming the row and the
 // rule, never a panic and never a half-checked value. `go test` runs the
-// seed corpus (here and in testdata/fuzz); docs/reliability.md records how
-// long each was fuzzed.
+// starting corpus (here and in testdata/fuzz); docs/reliability.md records
+// how long each was fuzzed.
 
 // nullable makes a column value; null is the bit of mask for the column.
 func nullable(s string, mask uint16, bit uint) sql.NullString {
@@ -32,12 +34,12 @@ var userFields = map[string]bool{"id": true, "username": true, "email": true, "f
 // every column, NULLs, all user types, the problem texts, and that an
 // exported user validates again to itself.
 func FuzzValidateUserRow(f *testing.F) {
-	type seed struct {
+	type start struct {
 		id, username, email, first, last, phone, mobile, lang, loc, sso string
 		access, utype                                                   int64
 		nulls                                                           uint16
 	}
-	for _, s := range []seed{
+	for _, s := range []start{
 		{"42", "Ana.Silva@Example.com", "", "Ana", "Silva", "020 7946 0123", "+44 7911 123456", "en-GB", "101", "abc", 0, 1, 0},
 		{"7", `CORP\asilva`, "ana@example.com", "Ana", "", "", "", "fr_fr", "", "", 1, 2, 0},
 		{"8", "x", "", "", "", "", "", "", "", "", 0, 1, 0xffff},
@@ -115,7 +117,7 @@ func checkExported(t *testing.T, u User) {
 	for name, v := range map[string]string{"id": u.ID, "userName": u.UserName, "firstName": u.FirstName,
 		"lastName": u.LastName, "phone": u.Phone, "mobile": u.Mobile, "language": u.Language,
 		"locationId": u.LocationID, "ssoId": u.SSOID} {
-		if !utf8.ValidString(v) || utf8.RuneCountInString(v) > MaxLen || !norm.NFC.IsNormalString(v) || strings.TrimSpace(v) != v {
+		if !utf8.ValidString(v) || utf8.RuneCountInString(v) > visitor.MaxLen || !norm.NFC.IsNormalString(v) || strings.TrimSpace(v) != v {
 			t.Fatalf("exported %s %q is not clean", name, v)
 		}
 		if strings.IndexFunc(v, unicode.IsControl) >= 0 {
@@ -127,7 +129,7 @@ func checkExported(t *testing.T, u User) {
 	}
 	local, domain, ok := strings.Cut(u.UserName, "@")
 	if !ok || local == "" || strings.Contains(domain, "@") || !strings.Contains(domain, ".") ||
-		strings.ContainsAny(u.UserName, ForbiddenEmailChars) || strings.IndexFunc(u.UserName, func(r rune) bool {
+		strings.ContainsAny(u.UserName, visitor.ForbiddenEmailChars) || strings.IndexFunc(u.UserName, func(r rune) bool {
 		return r > unicode.MaxASCII || unicode.IsSpace(r)
 	}) >= 0 {
 		t.Fatalf("exported userName %q is not a plain email", u.UserName)
@@ -139,7 +141,7 @@ func checkExported(t *testing.T, u User) {
 		t.Fatalf("exported name with '_': %q %q", u.FirstName, u.LastName)
 	}
 	for _, p := range []string{u.Phone, u.Mobile} {
-		if p != "" && (p[0] != '+' || strings.Trim(p[1:], "0123456789") != "") {
+		if p != "" && (p[0] != '+' || strings.Trim(p[1:], "0123456789") != "" || len(p) > 16) {
 			t.Fatalf("exported phone %q is not E.164", p)
 		}
 	}
@@ -171,7 +173,7 @@ func FuzzValidateLocation(f *testing.F) {
 			t.Fatalf("exported a location without id or name: %+v", l)
 		}
 		for _, v := range []string{l.ID, l.Name, l.Country, l.Region} {
-			if !utf8.ValidString(v) || utf8.RuneCountInString(v) > MaxLen || strings.IndexFunc(v, unicode.IsControl) >= 0 {
+			if !utf8.ValidString(v) || utf8.RuneCountInString(v) > visitor.MaxLen || strings.IndexFunc(v, unicode.IsControl) >= 0 {
 				t.Fatalf("exported location value %q is not clean", v)
 			}
 		}

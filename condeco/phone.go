@@ -13,6 +13,12 @@ import (
 // as belonging to region. It reports false when the number is not valid.
 // Its answer is libphonenumber's (Parse, IsValidNumber, Format E164);
 // parsePlain and validNumber only reach it faster.
+//
+// Reading a number is the source's business, not the target's: how a
+// directory writes its numbers ("020 7946 0123") and which country a
+// number without a country code belongs to (phone_region) are facts about
+// Condeco. What Visitor accepts is visitor.IsE164, which the reader checks
+// on E164's answer.
 func E164(s, region string) (string, bool) {
 	if region == "" {
 		region = "ZZ"

@@ -5,34 +5,24 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
-	"unicode/utf16"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
+
+	"condeco-visitor-sync/visitor"
 )
 
-// MaxLen is the longest string Eptura SCIM servers accept (seed 003:
-// "0-64 ASCII character strings", said of Latin, Chinese, Arabic and
-// Japanese names, so "ASCII" cannot be meant literally). It counts
-// characters, not bytes: a byte limit would cut a Chinese name at 21
-// characters. A character outside the Basic Multilingual Plane (an emoji,
-// a rare CJK ideograph) counts as two, as in SQL Server's NVARCHAR(64),
-// the most likely column behind the limit. See textLen.
-const MaxLen = 64
-
-// ForbiddenEmailChars are the characters seed 003 says an email may not hold.
-const ForbiddenEmailChars = `#%*()=[]|\";:<>,?/`
-
-// Rule texts, shared by the validator, its tests and the docs.
+// Rule texts of the source's own rules: what a row must hold to be read
+// at all. Visitor's rules (lengths, characters, email shape, E.164) are
+// the visitor package's (visitor.CheckString and the rest); the reader
+// applies them here rather than leaving them to the planner because only
+// here are the row id and the Condeco column known ("users row 902: field
+// email: ..."), and a row that breaks one must be held before the
+// duplicate check, as every held row is.
 const (
 	RuleRequired        = "is required"
-	RuleTooLong         = "is longer than 64 characters"
 	RuleControlChar     = "contains a control character"
 	RuleBadUTF8         = "is not valid UTF-8"
-	RuleUnderscore      = "contains '_' (not allowed in names)"
-	RuleForbiddenChar   = "contains a forbidden email character"
-	RuleNotEmail        = "is not an email address"
-	RuleNotASCII        = "email must be ASCII"
 	RuleNoEmail         = "username is not an email address and email is empty"
 	RuleNoName          = "first and last name are both empty"
 	RuleUserType        = "unknown user type"
@@ -141,21 +131,21 @@ func validateUser(raw RawUser, r Rules, rc *rowCache) Checked {
 	if email != "" {
 		c.Names = appendNew(c.Names, strings.ToLower(email))
 	}
-	// The seeds' rule: the username when it is an email address,
-	// otherwise the email. "Is an email address" is the shape
-	// local@domain.tld; the target's character rules are then applied to
-	// whichever value was chosen, so a username that is an address with a
-	// forbidden character is reported rather than quietly replaced.
+	// The userName is the username when it is an email address (the shape
+	// local@domain.tld), otherwise the email. Visitor's email rules are
+	// then applied to whichever value was chosen, so a username that is an
+	// address with a forbidden character is reported rather than quietly
+	// replaced. Visitor wants userName = primary work email.
 	switch {
-	case isEmailShaped(username):
-		if rule := checkEmail(username); rule != "" {
+	case visitor.IsEmailAddress(username):
+		if rule := visitor.CheckEmail(username); rule != "" {
 			bad("username", rule)
 		}
 		u.UserName = strings.ToLower(username)
 	case email == "":
 		bad("email", RuleNoEmail)
 	default:
-		if rule := checkEmail(email); rule != "" {
+		if rule := visitor.CheckEmail(email); rule != "" {
 			bad("email", rule)
 		}
 		u.UserName = strings.ToLower(email)
@@ -164,11 +154,11 @@ func validateUser(raw RawUser, r Rules, rc *rowCache) Checked {
 
 	u.FirstName = intern(text("first_name", raw.FirstName))
 	u.LastName = intern(text("last_name", raw.LastName))
-	if strings.Contains(u.FirstName, "_") {
-		bad("first_name", RuleUnderscore)
+	if rule := visitor.CheckName(u.FirstName); rule != "" {
+		bad("first_name", rule)
 	}
-	if strings.Contains(u.LastName, "_") {
-		bad("last_name", RuleUnderscore)
+	if rule := visitor.CheckName(u.LastName); rule != "" {
+		bad("last_name", rule)
 	}
 	if u.FirstName == "" && u.LastName == "" {
 		bad("first_name", RuleNoName)
@@ -179,9 +169,13 @@ func validateUser(raw RawUser, r Rules, rc *rowCache) Checked {
 		if s == "" || checkText(s) != "" {
 			return ""
 		}
+		// Visitor keeps a phone only as E.164 and drops any other form
+		// silently; libphonenumber formats some valid numbers of more
+		// than 15 digits (DE, JP, ID...), which E.164 does not allow.
 		e, ok := rc.e164(s, r.PhoneRegion)
-		if !ok {
+		if !ok || !visitor.IsE164(e) {
 			warn(field, RulePhoneDropped)
+			return ""
 		}
 		return e
 	}
@@ -248,8 +242,9 @@ func clean(v sql.NullString) string {
 	return norm.NFC.String(strings.TrimSpace(v.String))
 }
 
-// checkText applies the rules every string shares and returns the broken
-// rule, or "".
+// checkText returns the rule s breaks, or "": first the source's own
+// (text at all: valid UTF-8, no control characters), then Visitor's rule
+// for any string.
 func checkText(s string) string {
 	if !utf8.ValidString(s) {
 		return RuleBadUTF8
@@ -259,49 +254,7 @@ func checkText(s string) string {
 			return RuleControlChar
 		}
 	}
-	if textLen(s) > MaxLen {
-		return RuleTooLong
-	}
-	return ""
-}
-
-// textLen counts s in UTF-16 code units: one per character, two for a
-// character outside the Basic Multilingual Plane.
-func textLen(s string) int {
-	n := 0
-	for _, r := range s {
-		n += utf16.RuneLen(r)
-	}
-	return n
-}
-
-// checkEmail returns the broken rule, or "". It is deliberately plain: the
-// target's own rules (seed 003) plus the shape local@domain.tld.
-func checkEmail(s string) string {
-	if strings.ContainsAny(s, ForbiddenEmailChars) {
-		return RuleForbiddenChar
-	}
-	for _, r := range s {
-		if r > unicode.MaxASCII {
-			return RuleNotASCII
-		}
-	}
-	if !isEmailShaped(s) {
-		return RuleNotEmail
-	}
-	return ""
-}
-
-// isEmailShaped reports whether s has the shape local@domain.tld: one
-// '@', something before it, a dotted domain after it, no white space.
-func isEmailShaped(s string) bool {
-	if strings.IndexFunc(s, unicode.IsSpace) >= 0 {
-		return false
-	}
-	local, domain, ok := strings.Cut(s, "@")
-	return ok && local != "" && !strings.Contains(domain, "@") &&
-		strings.Contains(domain, ".") && !strings.HasPrefix(domain, ".") &&
-		!strings.HasSuffix(domain, ".") && !strings.Contains(domain, "..")
+	return visitor.CheckString(s)
 }
 
 func appendNew(list []string, s string) []string {

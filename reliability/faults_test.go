@@ -60,7 +60,7 @@ func pulse(f simulator.Faults, on, off time.Duration) func(*env, <-chan struct{}
 	return func(e *env, stop <-chan struct{}) int {
 		pulses := 0
 		for {
-			f.Seed++
+			f.Sequence++
 			e.sim.SetFaults(f)
 			pulses++
 			select {
@@ -107,7 +107,7 @@ func targetCases() []targetCase {
 			// The client may send 1000 calls a second; Visitor allows 50
 			// with a burst of 10 and answers another 30 % with 429 on top.
 			opts:    simulator.Options{RateLimit: 3000, RateBurst: 10},
-			faults:  simulator.Faults{ErrorRate: map[int]float64{429: 0.3}, Seed: 11},
+			faults:  simulator.Faults{ErrorRate: map[int]float64{429: 0.3}, Sequence: 11},
 			cfg:     "scim_retry_max: 12\n",
 			allowed: clean,
 		},
@@ -115,14 +115,14 @@ func targetCases() []targetCase {
 			name: "5xx bursts",
 			// 150ms in every 500ms, 60 % of requests get a 500, 502 or 503.
 			allowed:    clean,
-			during:     pulse(simulator.Faults{ErrorRate: map[int]float64{500: 0.2, 502: 0.2, 503: 0.2}, Seed: 12}, 150*time.Millisecond, 350*time.Millisecond),
+			during:     pulse(simulator.Faults{ErrorRate: map[int]float64{500: 0.2, 502: 0.2, 503: 0.2}, Sequence: 12}, 150*time.Millisecond, 350*time.Millisecond),
 			duringName: "5xx bursts",
 		},
 		{
 			name: "connection resets",
 			// Dropped before handling (nothing applied) and after a write
 			// was applied (the client cannot know the outcome).
-			faults:  simulator.Faults{DropRate: 0.08, DropAfterWriteRate: 0.08, Seed: 13},
+			faults:  simulator.Faults{DropRate: 0.08, DropAfterWriteRate: 0.08, Sequence: 13},
 			allowed: clean,
 		},
 		{
@@ -131,18 +131,18 @@ func targetCases() []targetCase {
 			// the client gives up after 1s and retries.
 			cfg:        "scim_timeout: 1s\n",
 			allowed:    clean,
-			during:     pulse(simulator.Faults{Latency: 3 * time.Second, Seed: 14}, 500*time.Millisecond, 500*time.Millisecond),
+			during:     pulse(simulator.Faults{Latency: 3 * time.Second, Sequence: 14}, 500*time.Millisecond, 500*time.Millisecond),
 			duringName: "latency pulses",
 		},
 		{
 			name:    "malformed JSON",
-			faults:  simulator.Faults{MalformedRate: 0.05, Seed: 15},
+			faults:  simulator.Faults{MalformedRate: 0.05, Sequence: 15},
 			allowed: clean,
 		},
 		{
 			name: "slow pages",
 			// Every listing page takes 300ms, with 20 users a page.
-			faults:  simulator.Faults{SlowPage: 300 * time.Millisecond, Seed: 16},
+			faults:  simulator.Faults{SlowPage: 300 * time.Millisecond, Sequence: 16},
 			cfg:     "scim_page_size: 20\n",
 			allowed: []int{exitOK},
 		},
@@ -150,7 +150,7 @@ func targetCases() []targetCase {
 			name: "pages slower than the timeout",
 			// Listing never answers in time: the run must stop before any
 			// write, not plan from a partial listing.
-			faults:   simulator.Faults{SlowPage: 2 * time.Second, Seed: 17},
+			faults:   simulator.Faults{SlowPage: 2 * time.Second, Sequence: 17},
 			cfg:      "scim_timeout: 500ms\nscim_retry_max: 1\n",
 			allowed:  []int{exitTarget},
 			noWrites: true,
@@ -206,7 +206,7 @@ func TestTargetFaults(t *testing.T) {
 					e.exec("UPDATE tblUsers SET LastName = LastName || 'x' WHERE UserID % 10 = ?", i)
 				}
 				f := tc.faults
-				f.Seed += int64(i) * 100
+				f.Sequence += int64(i) * 100
 				e.sim.SetFaults(f)
 				before := e.sim.Stats()
 				stop := make(chan struct{})

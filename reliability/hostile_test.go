@@ -10,6 +10,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"condeco-visitor-sync/condeco"
+	"condeco-visitor-sync/visitor"
 	"condeco-visitor-sync/visitor/simulator"
 )
 
@@ -25,16 +26,16 @@ type hostileRow struct {
 
 func hostileRows() []hostileRow {
 	return []hostileRow{
-		{"9001", "long1@example.com", strings.Repeat("A", 65), "Long", true, condeco.RuleTooLong, "65-character first name"},
-		{"9002", "long2@example.com", "Huge", strings.Repeat("ü", 10000), true, condeco.RuleTooLong, "10,000-character last name"},
+		{"9001", "long1@example.com", strings.Repeat("A", 65), "Long", true, visitor.RuleTooLong, "65-character first name"},
+		{"9002", "long2@example.com", "Huge", strings.Repeat("ü", 10000), true, visitor.RuleTooLong, "10,000-character last name"},
 		{"9003", "bell@example.com", "Ann\x07e", "Bell", true, condeco.RuleControlChar, "control character"},
 		{"9004", "logline@example.com", "Eve", "Smith\n{\"level\":\"error\",\"msg\":\"forged\"}", true, condeco.RuleControlChar, "newline forging a log line"},
 		{"9005", "nul@example.com", "a\x00b", "Nul", true, condeco.RuleControlChar, "NUL byte"},
 		{"9006", "utf8@example.com", "Bad\xff\xfe", "Bytes", true, condeco.RuleBadUTF8, "invalid UTF-8"},
-		{"9007", "pаul@example.com", "Paul", "Lookalike", true, condeco.RuleNotASCII, "Cyrillic а in the email"},
-		{"9008", "rlo\u202e@example.com", "Rlo", "Email", true, condeco.RuleNotASCII, "right-to-left override in the email"},
-		{"9009", `a"b@example.com`, "Quote", "Email", true, condeco.RuleForbiddenChar, "quote in the email"},
-		{"9010", `x@example.com" or userName pr or userName eq "`, "Filter", "Inject", true, condeco.RuleForbiddenChar, "filter injection in the email"},
+		{"9007", "pаul@example.com", "Paul", "Lookalike", true, visitor.RuleNotASCII, "Cyrillic а in the email"},
+		{"9008", "rlo\u202e@example.com", "Rlo", "Email", true, visitor.RuleNotASCII, "right-to-left override in the email"},
+		{"9009", `a"b@example.com`, "Quote", "Email", true, visitor.RuleForbiddenChar, "quote in the email"},
+		{"9010", `x@example.com" or userName pr or userName eq "`, "Filter", "Inject", true, visitor.RuleForbiddenChar, "filter injection in the email"},
 		{"9011", "quotes@example.com", `O"Brien`, `Back\slash \" or 1=1 --`, false, "", "quotes and backslashes in names"},
 		{"9012", "cyrillic@example.com", "Раul", "Ѕmith", false, "", "Cyrillic look-alikes in names"},
 		{"9013", "rtl@example.com", "\u200fعلي\u200f", "\u202eevil\u202c", false, "", "right-to-left marks in names"},

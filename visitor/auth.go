@@ -16,8 +16,8 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 )
 
-// Token lifetimes the Eptura token endpoint accepts (seed 003: 1 minute to
-// 10 years, 24 hours when not asked).
+// Token lifetimes the Eptura token endpoint accepts: 1 minute to 10 years,
+// 24 hours when not asked (see docs/visitor-scim.md).
 const (
 	MinTokenLifetime     = time.Minute
 	MaxTokenLifetime     = 315360000 * time.Second

@@ -22,7 +22,8 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// Limits from field-facts.md (Eptura SCIM).
+// Limits of Eptura's SCIM servers the client assumes (see
+// docs/visitor-scim.md: Eptura does not publish them).
 const (
 	DefaultRateLimit = 500 // calls per minute per client
 	DefaultPageSize  = 200
@@ -437,7 +438,7 @@ func (c *Client) lowerPageSize(n int, from string) int {
 // broken config leaves the refusal as it was.
 func (c *Client) sizeAfterRefusal(ctx context.Context, asked int, refusal error) (int, bool) {
 	var se *Error
-	if !errors.As(refusal, &se) || se.Status != http.StatusBadRequest || se.ScimType == "invalidFilter" {
+	if !errors.As(refusal, &se) || se.Status != http.StatusBadRequest || se.ScimType == scimTypeInvalidFilter {
 		return 0, false
 	}
 	c.pageMu.Lock()

@@ -11,9 +11,10 @@ import (
 	"unicode/utf8"
 )
 
-// Sentinels that callers test with errors.Is. A *Error matches the one for
-// its HTTP status, so the sync can branch on "not found" or "conflict"
-// without knowing the wire form.
+// Sentinels that callers test with errors.Is. A *Error matches the ones
+// for its HTTP status and SCIM scimType, so the rest of the program
+// branches on what the refusal means ("the userName is taken", "the last
+// admin cannot go") and never on the wire form; the mapping is in Is.
 var (
 	ErrBadRequest   = errors.New("scim: bad request")
 	ErrUnauthorized = errors.New("scim: unauthorized")
@@ -25,11 +26,30 @@ var (
 	ErrServer       = errors.New("scim: server error")
 	ErrInsecureURL  = errors.New("insecure url")
 	ErrAmbiguous    = errors.New("more than one match")
+
+	// ErrUniqueness: a value that must be unique is taken (409
+	// uniqueness, or a 409 that names no scimType and so is not the
+	// last-admin rule). It is also an ErrConflict.
+	ErrUniqueness = errors.New("scim: value already taken")
+	// ErrReadOnly: the attribute cannot be changed (400 mutability), for
+	// example an email on a server that keeps emails read-only, or an
+	// externalId once set. It is also an ErrBadRequest.
+	ErrReadOnly = errors.New("scim: attribute cannot be changed")
+	// ErrLastAdmin: the change would leave the tenant without an active
+	// admin (409 mutability on a delete, deactivation or demotion). It is
+	// also an ErrConflict.
+	ErrLastAdmin = errors.New("scim: the last active admin cannot be removed")
+)
+
+// scimType values (RFC 7644 §3.12) the sentinels are told apart by.
+const (
+	scimTypeMutability    = "mutability"
+	scimTypeInvalidFilter = "invalidFilter"
 )
 
 // Error is a SCIM error response (RFC 7644 §3.12). It carries only what the
 // server said; it never holds request headers, so no token can leak through
-// it.
+// it. Outside this package, read it through the sentinels (errors.Is).
 type Error struct {
 	Status   int
 	ScimType string
@@ -38,6 +58,12 @@ type Error struct {
 	// form), zero when absent. A create that is not retried blindly still
 	// waits this long before its next try.
 	RetryAfter time.Duration
+}
+
+// NewError is the error a server's answer decodes to, for fakes of the
+// target that must refuse the way Visitor does.
+func NewError(status int, scimType, detail string) *Error {
+	return &Error{Status: status, ScimType: scimType, Detail: detail}
 }
 
 func (e *Error) Error() string {
@@ -52,8 +78,13 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// Is maps the status to a sentinel so errors.Is(err, ErrNotFound) works.
+// Is maps the status and scimType to the sentinels, so that
+// errors.Is(err, ErrLastAdmin) works. RFC 7644 §3.12 gives 409 to
+// uniqueness and 400 to mutability; Visitor answers the last-admin rule
+// with 409 mutability (docs/visitor-scim.md), which is why a 409 is a
+// uniqueness refusal only when it is not mutability.
 func (e *Error) Is(target error) bool {
+	mutability := e.ScimType == scimTypeMutability
 	switch target {
 	case ErrBadRequest:
 		return e.Status == http.StatusBadRequest
@@ -65,6 +96,12 @@ func (e *Error) Is(target error) bool {
 		return e.Status == http.StatusNotFound
 	case ErrConflict:
 		return e.Status == http.StatusConflict
+	case ErrUniqueness:
+		return e.Status == http.StatusConflict && !mutability
+	case ErrReadOnly:
+		return e.Status == http.StatusBadRequest && mutability
+	case ErrLastAdmin:
+		return e.Status == http.StatusConflict && mutability
 	case ErrTooLarge:
 		return e.Status == http.StatusRequestEntityTooLarge
 	case ErrRateLimited:

@@ -3,6 +3,7 @@ package visitor
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -12,8 +13,10 @@ import (
 // through the attribute position.
 var attrRe = regexp.MustCompile(`^(urn:[A-Za-z0-9.:_-]+:)?[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z][A-Za-z0-9_-]*)?$`)
 
-// filterOps are the operators Eptura SCIM servers accept (seed 003).
-var filterOps = map[string]bool{"eq": true, "co": true, "sw": true, "ew": true, "ne": true}
+// filterOperators are the comparison operators Eptura's SCIM servers
+// accept (see docs/visitor-scim.md); anything else is refused before it
+// is sent.
+var filterOperators = []string{"eq", "co", "sw", "ew", "ne"}
 
 // BuildFilter returns `attr op "value"` with the value written as a JSON
 // string, which is what RFC 7644 §3.4.2.2 says a filter's compValue is.
@@ -23,7 +26,7 @@ func BuildFilter(attr, op, value string) (string, error) {
 		return "", fmt.Errorf("filter: invalid attribute %q", attr)
 	}
 	lop := strings.ToLower(op)
-	if !filterOps[lop] {
+	if !slices.Contains(filterOperators, lop) {
 		return "", fmt.Errorf("filter: invalid operator %q (allowed: eq co sw ew ne)", op)
 	}
 	return attr + " " + lop + " " + quote(value), nil

@@ -124,7 +124,7 @@ func TestSimulatorCreateUnknownOutcome(t *testing.T) {
 // exists exactly once.
 func TestSimulatorFaultsNoDuplicates(t *testing.T) {
 	url, srv := startSim(t, simulator.Options{Token: testToken, Faults: simulator.Faults{
-		Seed:               7,
+		Sequence:           7,
 		DropRate:           0.1,
 		DropAfterWriteRate: 0.15,
 		MalformedRate:      0.1,
@@ -171,7 +171,7 @@ func TestSimulatorReadsSurviveFaults(t *testing.T) {
 		}
 		ids = append(ids, u.ID)
 	}
-	srv.SetFaults(simulator.Faults{Seed: 5, DropRate: 0.2, MalformedRate: 0.2,
+	srv.SetFaults(simulator.Faults{Sequence: 5, DropRate: 0.2, MalformedRate: 0.2,
 		ErrorRate: map[int]float64{500: 0.1, 502: 0.1}, SlowPage: 5 * time.Millisecond, Methods: []string{http.MethodGet}})
 	for round := 0; round < 3; round++ {
 		for _, id := range ids {
@@ -516,7 +516,8 @@ func TestSimulatorBodyGuard(t *testing.T) {
 }
 
 // TestSimulatorTypedErrors: the simulator's refusals reach the caller as
-// *Error with status, scimType and detail, matching the sentinels.
+// *Error with status, scimType and detail, matching the sentinel that says
+// what each means (TestErrorSentinels has the whole mapping).
 func TestSimulatorTypedErrors(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -530,13 +531,13 @@ func TestSimulatorTypedErrors(t *testing.T) {
 			u.UserName, u.Email = "USER1@Example.com", "USER1@Example.com"
 			_, err := c.CreateUser(ctx, u)
 			return err
-		}, 409, "uniqueness", ErrConflict},
+		}, 409, "uniqueness", ErrUniqueness},
 		{"externalId changed", func(ctx context.Context, c *Client, _ *simulator.Server, id string) error {
 			u := sampleUser(1)
 			u.ExternalID = "condeco:99"
 			_, err := c.UpdateUser(ctx, id, u, []Field{FieldExternalID})
 			return err
-		}, 400, "mutability", ErrBadRequest},
+		}, 400, "mutability", ErrReadOnly},
 		{"underscore in a name", func(ctx context.Context, c *Client, _ *simulator.Server, _ string) error {
 			u := sampleUser(2)
 			u.FamilyName = "Sil_va"
@@ -566,7 +567,7 @@ func TestSimulatorTypedErrors(t *testing.T) {
 				return err
 			}
 			return c.DeleteUser(ctx, a.ID)
-		}, 409, "mutability", ErrConflict},
+		}, 409, "mutability", ErrLastAdmin},
 		{"unknown user", func(ctx context.Context, c *Client, _ *simulator.Server, _ string) error {
 			_, err := c.GetUser(ctx, "nope")
 			return err

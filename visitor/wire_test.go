@@ -245,7 +245,7 @@ func TestDecodeUserSameAsMap(t *testing.T) {
 // encodes to the bytes the map round trip wrote.
 func FuzzWireSameAsMap(f *testing.F) {
 	for _, u := range wireUsers() {
-		if len(u.Access) < 10 { // a big seed makes minimising crawl
+		if len(u.Access) < 10 { // a big starting input makes minimising crawl
 			f.Add(refEncodeUser(&Client{userSchema: DefaultUserSchema}, u))
 		}
 	}

@@ -24,7 +24,7 @@ func TestRunNowThrough429BurstAnd5xx(t *testing.T) {
 		RateBurst: 5,
 		Faults: simulator.Faults{
 			ErrorRate: map[int]float64{500: 0.1, 503: 0.1},
-			Seed:      7,
+			Sequence:  7,
 		},
 	}, "scim_retry_max: 12\nscim_concurrency: 8\n") // eight workers overlap the retry waits
 	appendCfg(t, f, "scim_rate_limit: 6000\n")

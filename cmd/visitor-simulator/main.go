@@ -52,8 +52,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// defaultRateLimit is Visitor's budget (field facts: 500 calls per minute
-// per client), so the stand-alone simulator answers 429 where the real
+// defaultRateLimit is Visitor's budget as the client assumes it (500 calls
+// per minute per client, see docs/visitor-scim.md), so the stand-alone simulator answers 429 where the real
 // service would. The library's zero Options leave it off for fast tests.
 const defaultRateLimit = 500
 
@@ -85,7 +85,7 @@ func parseFlags(args []string, stderr io.Writer) (simulator.Options, string, err
 	fs.Float64Var(&o.Faults.DropRate, "drop-rate", 0, "probability of closing the connection before handling")
 	fs.Float64Var(&o.Faults.DropAfterWriteRate, "drop-after-write-rate", 0, "probability of closing the connection after applying a write")
 	fs.Float64Var(&o.Faults.MalformedRate, "malformed-rate", 0, "probability of a truncated JSON answer")
-	fs.Int64Var(&o.Faults.Seed, "seed", 1, "seed of the fault generator")
+	fs.Int64Var(&o.Faults.Sequence, "fault-sequence", 1, "which pseudo-random sequence the faults follow (the same number replays them)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return o, "", err

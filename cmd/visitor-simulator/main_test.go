@@ -122,7 +122,7 @@ func TestParseFlags(t *testing.T) {
 	}{
 		{"defaults", []string{"--token", "t"}, func(o simulator.Options, l string) bool {
 			return l == "127.0.0.1:0" && o.Token == "t" && o.MaxResults == 200 && o.MaxBody == 2<<20 &&
-				o.RateLimit == 500 && o.RateBurst == 0 && o.Faults.Seed == 1 && len(o.Faults.ErrorRate) == 0 && len(o.Faults.Methods) == 0
+				o.RateLimit == 500 && o.RateBurst == 0 && o.Faults.Sequence == 1 && len(o.Faults.ErrorRate) == 0 && len(o.Faults.Methods) == 0
 		}},
 		{"latency", []string{"--token", "t", "--latency", "150ms"}, func(o simulator.Options, _ string) bool {
 			return o.Faults.Latency == 150*time.Millisecond
@@ -146,9 +146,9 @@ func TestParseFlags(t *testing.T) {
 		{"rate limit off", []string{"--token", "t", "--rate-limit", "0"}, func(o simulator.Options, _ string) bool {
 			return o.RateLimit == 0
 		}},
-		{"budget and limits", []string{"--token", "t", "--rate-limit", "500", "--rate-burst", "5", "--max-results", "50", "--max-body", "4096", "--seed", "9"},
+		{"budget and limits", []string{"--token", "t", "--rate-limit", "500", "--rate-burst", "5", "--max-results", "50", "--max-body", "4096", "--fault-sequence", "9"},
 			func(o simulator.Options, _ string) bool {
-				return o.RateLimit == 500 && o.RateBurst == 5 && o.MaxResults == 50 && o.MaxBody == 4096 && o.Faults.Seed == 9
+				return o.RateLimit == 500 && o.RateBurst == 5 && o.MaxResults == 50 && o.MaxBody == 4096 && o.Faults.Sequence == 9
 			}},
 		{"token endpoint", []string{"--client-id", "c", "--client-secret", "s", "--listen", "[::1]:0"}, func(o simulator.Options, l string) bool {
 			return o.ClientID == "c" && o.ClientSecret == "s" && o.Token == "" && l == "[::1]:0"

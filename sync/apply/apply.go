@@ -157,8 +157,8 @@ type applier struct {
 // (at once against Visitor's answer, or by the re-read at the end with
 // scim_verify_writes: reread). It points into the plan instead of
 // copying: with reread an initial sync of 100 000 users holds one per
-// user until the end, and copies of the change and of the user sent were
-// a third of its peak live heap.
+// user until the end, and copies of the change and of the user sent would
+// be a third of its peak live heap.
 type appliedChange struct {
 	c      *plan.UserChange
 	action plan.Action // create, update, deactivate, or "adopt"
@@ -217,9 +217,9 @@ func pool[T any](ctx context.Context, n int, items []T, fn func(T)) {
 }
 
 // locations creates the new locations, scim_concurrency at a time like
-// users: one at a time, a first sync of a big estate spent a round trip
-// per location (at 300 ms, 10 000 locations took 50 minutes) below the
-// budget. Users wait for all of them: their access lists name them.
+// users: one at a time, a first sync of a big estate would spend a round
+// trip per location (at 300 ms, 10 000 locations take 50 minutes) below
+// the budget. Users wait for all of them: their access lists name them.
 func (a *applier) locations(ctx context.Context, lcs []plan.LocationCreate) {
 	pool(ctx, a.o.Concurrency, lcs, func(lc plan.LocationCreate) {
 		a.progress.step()
@@ -469,28 +469,17 @@ func (a *applier) adopt(ctx context.Context, c plan.UserChange, want visitor.Use
 }
 
 // renameRefused says whether Visitor refused an update because of its
-// userName/email change: 409 uniqueness (taken), or 400 mutability (emails
-// read-only, as Eptura's own SCIM server has them, seed 003). A 409
-// mutability is the last-admin rule, not the rename.
+// userName/email change: the name is taken (ErrUniqueness) or emails are
+// read-only (ErrReadOnly; see docs/visitor-scim.md). ErrLastAdmin is not
+// about the rename.
 func renameRefused(err error) bool {
-	var se *visitor.Error
-	typ := ""
-	if errors.As(err, &se) {
-		typ = se.ScimType
-	}
-	switch {
-	case errors.Is(err, visitor.ErrConflict):
-		return typ != "mutability"
-	case errors.Is(err, visitor.ErrBadRequest):
-		return typ == "mutability"
-	}
-	return false
+	return errors.Is(err, visitor.ErrUniqueness) || errors.Is(err, visitor.ErrReadOnly)
 }
 
 // renameFix tells the operator how to finish an email change Visitor
 // refused.
 func renameFix(err error, from, to string) string {
-	if errors.Is(err, visitor.ErrBadRequest) {
+	if errors.Is(err, visitor.ErrReadOnly) {
 		return "Visitor does not let SCIM change this email: change the user's email from " + from + " to " + to +
 			" by hand in Visitor (the next run then matches it), or change it back in Condeco"
 	}
@@ -499,8 +488,7 @@ func renameFix(err error, from, to string) string {
 
 // updateFix tells the operator what to do about a refused update.
 func updateFix(err error, want visitor.User, fields []visitor.Field) string {
-	var se *visitor.Error
-	if errors.As(err, &se) && se.ScimType == "mutability" {
+	if errors.Is(err, visitor.ErrLastAdmin) {
 		return "Visitor needs at least one active admin: make another user admin first"
 	}
 	if slices.Contains(fields, visitor.FieldUserName) {
@@ -553,7 +541,8 @@ func (a *applier) intend(c plan.UserChange, act plan.Action, visitorID string, f
 	return true
 }
 
-// refused reports a 409 as a conflict with a fix, anything else as a failure.
+// refused reports a conflict (a taken name, the last admin: ErrConflict)
+// with its fix, anything else as a failure.
 func (a *applier) refused(c plan.UserChange, err error, fix string) {
 	if errors.Is(err, visitor.ErrConflict) {
 		a.conflict(c, c.VisitorID, "Visitor refused the "+string(c.Action)+": "+err.Error(), fix)

@@ -16,6 +16,9 @@ import (
 var (
 	ErrNoDefaultLocation = errors.New("no default location")
 	ErrNilExport         = errors.New("no export")
+	// ErrUnsupportedTarget: the target's capabilities lack something
+	// this planner cannot plan without.
+	ErrUnsupportedTarget = errors.New("target profile not supported by the planner")
 )
 
 // BuildPlan computes the changes that bring Visitor to the state exp
@@ -29,9 +32,20 @@ func BuildPlan(exp *condeco.Export, current Current, o Options, now time.Time) (
 		return nil, err
 	}
 	o = o.normalized()
-	b := &planner{o: o, now: now, protected: o.protectedSet(), p: &Plan{}}
-	if err := b.locations(exp, current.Locations); err != nil {
+	caps := visitor.SCIM2Capabilities()
+	if current.Capabilities != nil {
+		caps = *current.Capabilities
+	}
+	if err := plannable(caps); err != nil {
 		return nil, err
+	}
+	b := &planner{o: o, caps: caps, now: now, protected: o.protectedSet(), p: &Plan{}}
+	// A target without locations gets none: no location creates, no
+	// default location to find, no access lists.
+	if caps.Locations {
+		if err := b.locations(exp, current.Locations); err != nil {
+			return nil, err
+		}
 	}
 	b.index(current, exp)
 	b.p.Initial = len(b.managed) == 0
@@ -51,8 +65,23 @@ func BuildPlan(exp *condeco.Export, current Current, o Options, now time.Time) (
 	return b.p, nil
 }
 
+// plannable says whether the planner can plan for a target with caps.
+// It matches users by externalId, and an access list without roles is a
+// profile's own question (which roles to leave to a person), not answered
+// here yet. PATCH and filters are the client's and applier's concern.
+func plannable(caps visitor.Capabilities) error {
+	switch {
+	case !caps.ExternalID:
+		return fmt.Errorf("%w: it carries no externalId, by which the sync knows its users", ErrUnsupportedTarget)
+	case caps.Locations && !caps.LocationRoles:
+		return fmt.Errorf("%w: it carries locations without roles", ErrUnsupportedTarget)
+	}
+	return nil
+}
+
 type planner struct {
 	o         Options
+	caps      visitor.Capabilities
 	now       time.Time
 	protected map[string]bool
 	p         *Plan
@@ -62,7 +91,7 @@ type planner struct {
 	condecoLoc map[string]string // Condeco location id -> Visitor id or pending key
 
 	// managed and byExt point into the listing instead of copying it: at
-	// 100 000 users two copies were 40 % of a no-change run's live heap.
+	// 100 000 users two copies would be 40 % of a no-change run's live heap.
 	managed   []*visitor.User
 	byExt     map[string][]*visitor.User
 	firstSync map[string]bool   // externalIds the first full sync set out to create
@@ -146,8 +175,8 @@ func (b *planner) index(cur Current, exp *condeco.Export) {
 	slices.SortFunc(b.managed, func(a, c *visitor.User) int {
 		return cmp.Or(cmp.Compare(a.ExternalID, c.ExternalID), cmp.Compare(a.ID, c.ID))
 	})
-	// Maps are made at their final size: grown, each held its old and new
-	// tables at once, a third of a 100 000-user plan's garbage.
+	// Maps are made at their final size: grown, each would hold its old and
+	// new tables at once, a third of a 100 000-user plan's garbage.
 	b.desired = make(map[string]bool, len(exp.Users))
 	for _, u := range exp.Users {
 		b.desired[b.o.ExternalIDPrefix+u.ID] = true
@@ -306,6 +335,9 @@ func (b *planner) nameHolder(name, ext string) string {
 }
 
 func (b *planner) accessFor(u condeco.User) accessPlan {
+	if !b.caps.Locations {
+		return accessPlan{}
+	}
 	ap := accessPlan{defaultLoc: b.defaultLoc, all: b.allLocs, roles: map[string]visitor.Role{}}
 	ap.roles[b.defaultLoc] = visitor.RoleUser
 	if u.GlobalAdmin {
@@ -382,7 +414,9 @@ func (b *planner) create(want visitor.User, ap accessPlan, issue Issue) {
 		return
 	}
 	b.creating[strings.ToLower(want.UserName)] = true
-	want.Access = b.access.newUser(ap)
+	if b.caps.Locations {
+		want.Access = b.access.newUser(ap)
+	}
 	// A user the first full sync set out to create is still part of it,
 	// even when a failed first run leaves the create to a later run.
 	initial := b.p.Initial || b.firstSync[want.ExternalID]
@@ -399,7 +433,12 @@ func (b *planner) create(want visitor.User, ap accessPlan, issue Issue) {
 func (b *planner) update(cur, want visitor.User, ap accessPlan, issue Issue) {
 	issue.VisitorID = cur.ID
 	want.ID = cur.ID
-	want.Access = b.access.existing(ap, cur.Access, b.o.GrantNewLocationsToExistingUsers)
+	if b.caps.Locations {
+		want.Access = b.access.existing(ap, cur.Access, b.o.GrantNewLocationsToExistingUsers)
+	} else {
+		// Nothing is planned on what the target does not carry.
+		want.Access, want.DefaultLocation = cur.Access, cur.DefaultLocation
+	}
 	changes := DiffUser(cur, want)
 	if len(changes) == 0 {
 		b.p.Unchanged++

@@ -54,6 +54,10 @@ type Current struct {
 	// would send the rest their invitations on the retry; with this list
 	// they stay part of the initial sync (suppress-initial).
 	FirstSync []string `json:"firstSync,omitempty"`
+	// Capabilities are what the target can carry (visitor.Client's
+	// Capabilities); nil is today's contract, which carries everything,
+	// so callers that predate profiles need not say.
+	Capabilities *visitor.Capabilities `json:"capabilities,omitempty"`
 }
 
 // FieldChange is one differing field, rendered as text for display.

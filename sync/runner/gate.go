@@ -125,8 +125,8 @@ func gated[T any](ctx context.Context, g *Gate, call func() (T, error)) (T, erro
 // GatedSource passes every export through the gate.
 func GatedSource(s Source, g *Gate) Source { return gatedSource{s, g} }
 
-// GatedTarget passes every Visitor call through the gate; the listing and
-// request-counting extras of the target stay visible.
+// GatedTarget passes every Visitor call through the gate; the target's
+// capabilities and its listing and request-counting extras stay visible.
 func GatedTarget(t Target, g *Gate) Target { return gatedTarget{t, g} }
 
 type gatedSource struct {
@@ -150,6 +150,9 @@ func (t gatedTarget) Requests() int64 {
 }
 
 func (t gatedTarget) ListRequests(n int) int64 { return listRequests(t.t, n) }
+
+// Capabilities are the wrapped target's; asking costs no call.
+func (t gatedTarget) Capabilities() visitor.Capabilities { return capabilities(t.t) }
 
 func (t gatedTarget) ListManagedUsers(ctx context.Context, prefix string) ([]visitor.User, error) {
 	return gated(ctx, t.gate, func() ([]visitor.User, error) { return t.t.ListManagedUsers(ctx, prefix) })

@@ -195,9 +195,12 @@ func (r *Runner) run(ctx context.Context, f Flags, now func() time.Time, log *za
 		log.Warn("condeco row held", zap.String("table", p.Table), zap.String("row", p.RowID),
 			zap.String("field", p.Field), zap.String("rule", p.Rule))
 	}
-	locs, err := r.Target.ListLocations(ctx)
-	if err != nil {
-		return fmt.Errorf("listing locations: %w", tag(ErrTarget, err))
+	caps := capabilities(r.Target)
+	var locs []visitor.Location
+	if caps.Locations { // a target without locations has none to list
+		if locs, err = r.Target.ListLocations(ctx); err != nil {
+			return fmt.Errorf("listing locations: %w", tag(ErrTarget, err))
+		}
 	}
 	prefix := o.ExternalIDPrefix
 	if prefix == "" {
@@ -217,12 +220,16 @@ func (r *Runner) run(ctx context.Context, f Flags, now func() time.Time, log *za
 		}
 	}
 	rep.Phases.ListMS = lap()
-	p, err := plan.BuildPlan(exp, plan.Current{Users: users, Locations: locs, FirstSync: firstSync}, o, now())
+	cur := plan.Current{Users: users, Locations: locs, FirstSync: firstSync, Capabilities: &caps}
+	p, err := plan.BuildPlan(exp, cur, o, now())
 	if err != nil {
 		return fmt.Errorf("planning: %w", err)
 	}
 	rep.Plan = p
-	rep.MinRequests = listRequests(r.Target, len(users)) + listRequests(r.Target, len(locs))
+	rep.MinRequests = listRequests(r.Target, len(users))
+	if caps.Locations {
+		rep.MinRequests += listRequests(r.Target, len(locs))
+	}
 	if !f.DryRun {
 		s := p.Summary
 		rep.MinRequests += int64(s.Creates + s.Updates + s.Deletes + s.Deactivates + s.LocationCreates)
@@ -270,6 +277,18 @@ func (r *Runner) run(ctx context.Context, f Flags, now func() time.Time, log *za
 		return fmt.Errorf("applying plan: %w", err)
 	}
 	return nil
+}
+
+// capabilityReporter is how *visitor.Client says what its target carries.
+type capabilityReporter interface{ Capabilities() visitor.Capabilities }
+
+// capabilities are what t can carry; a target that does not say is held
+// to today's contract.
+func capabilities(t Target) visitor.Capabilities {
+	if c, ok := t.(capabilityReporter); ok {
+		return c.Capabilities()
+	}
+	return visitor.SCIM2Capabilities()
 }
 
 // listCounter is how *visitor.Client says what a listing costs: the page

@@ -82,7 +82,8 @@ func (s *Server) ExpireTokens() {
 	s.staticOff = true
 }
 
-// issueToken is the client-credentials token endpoint of seed 003.
+// issueToken is the client-credentials token endpoint of Eptura's SCIM
+// servers (see docs/visitor-scim.md).
 func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) {
 	if s.opts.ClientID == "" {
 		writeOAuthError(w, http.StatusNotFound, "invalid_request", "token endpoint not enabled")

@@ -105,9 +105,9 @@ func TestInjected429HasRetryAfter(t *testing.T) {
 	}
 }
 
-func TestFaultSeedReplays(t *testing.T) {
+func TestFaultSequenceReplays(t *testing.T) {
 	run := func() string {
-		h := newHarness(t, Options{Faults: Faults{ErrorRate: map[int]float64{500: 0.3, 503: 0.3}, Seed: 42}})
+		h := newHarness(t, Options{Faults: Faults{ErrorRate: map[int]float64{500: 0.3, 503: 0.3}, Sequence: 42}})
 		var out []int
 		for range 30 {
 			out = append(out, h.do("GET", "/Locations", nil).status)
@@ -116,7 +116,7 @@ func TestFaultSeedReplays(t *testing.T) {
 	}
 	a, b := run(), run()
 	if a != b {
-		t.Fatalf("same seed, different faults:\n%s\n%s", a, b)
+		t.Fatalf("same sequence, different faults:\n%s\n%s", a, b)
 	}
 	for _, s := range []string{"200", "500", "503"} {
 		if !bytes.Contains([]byte(a), []byte(s)) {

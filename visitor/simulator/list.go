@@ -66,8 +66,8 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 		}
 		match = m
 	default:
-		// Seed 003: without a filter only active users created through
-		// SCIM are listed.
+		// Without a filter only active users created through SCIM are
+		// listed (see docs/visitor-scim.md).
 		match = func(u *User) bool { return u.Active && u.ViaSCIM }
 	}
 	s.mu.Lock()
@@ -120,7 +120,7 @@ func emailValues(u *User) []string {
 
 // compileFilter turns a SCIM filter into a predicate over the attributes
 // given. Only eq co sw ew ne joined by and are supported, as on Eptura's
-// servers (seed 003); anything else is invalidFilter.
+// servers (see docs/visitor-scim.md); anything else is invalidFilter.
 func compileFilter[T any](raw string, attrs map[string]attrGetter[T], schema string) (func(T) bool, *scimError) {
 	expr, err := filter.ParseFilter([]byte(raw))
 	if err != nil {

@@ -6,8 +6,8 @@ import (
 	"testing"
 )
 
-// seedUsers makes 5 SCIM users (u0..u4, u3 inactive) and one hand-made one.
-func seedUsers(h *harness) {
+// addUsers makes 5 SCIM users (u0..u4, u3 inactive) and one hand-made one.
+func addUsers(h *harness) {
 	h.t.Helper()
 	for i := range 5 {
 		body := user(fmt.Sprintf("u%d@example.com", i), fmt.Sprintf("condeco:%d", i))
@@ -53,7 +53,7 @@ func TestListUsersFilter(t *testing.T) {
 		{"mixed or and and", `(userName sw "u1" or userName sw "u2") and active eq true`, []string{"u1@example.com", "u2@example.com"}},
 	}
 	h := newHarness(t, Options{})
-	seedUsers(h)
+	addUsers(h)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			q := ""
@@ -78,7 +78,7 @@ func TestListUsersFilter(t *testing.T) {
 // `" or externalId pr` stays part of one value.
 func TestListUsersFilterEscapes(t *testing.T) {
 	h := newHarness(t, Options{})
-	seedUsers(h)
+	addUsers(h)
 	h.create(user("quote@example.com", `condeco:7" or externalId pr or externalId eq "`))
 	h.create(user("slash@example.com", `condeco:8\`))
 	cases := []struct {
@@ -127,7 +127,7 @@ func TestListUsersBadFilter(t *testing.T) {
 
 func TestListUsersPaging(t *testing.T) {
 	h := newHarness(t, Options{MaxResults: 2})
-	seedUsers(h) // 4 listed without filter
+	addUsers(h) // 4 listed without filter
 	cases := []struct {
 		name                  string
 		query                 string

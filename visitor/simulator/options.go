@@ -35,8 +35,8 @@ const (
 	resourceTypeSchema   = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
 )
 
-// Token lifetimes accepted by the token endpoint (seed 003: 1 minute to 10
-// years, default 24 hours).
+// Token lifetimes accepted by the token endpoint: 1 minute to 10 years,
+// default 24 hours (see docs/visitor-scim.md).
 const (
 	minTokenExpiry     = 60
 	maxTokenExpiry     = 315360000
@@ -77,7 +77,7 @@ type Options struct {
 }
 
 // Faults describes injected misbehaviour. Rates are probabilities in [0,1],
-// drawn from a generator seeded with Seed so a run can be repeated.
+// drawn from a generator started from Sequence so a run can be repeated.
 type Faults struct {
 	// Latency is added before every SCIM request is handled.
 	Latency time.Duration
@@ -96,8 +96,9 @@ type Faults struct {
 	MalformedRate float64
 	// SlowPage is added to listing requests.
 	SlowPage time.Duration
-	// Seed seeds the fault generator.
-	Seed int64
+	// Sequence picks the fault generator's pseudo-random sequence: the
+	// same Sequence and the same requests give the same faults.
+	Sequence int64
 	// Methods, when not empty, limits every fault above to requests with
 	// one of these HTTP methods (e.g. only POST), so a test can break
 	// creates while the lookups that follow them still work.

@@ -25,7 +25,8 @@ type patchBody struct {
 // so value filters (emails[type eq "work"].value) work on them, and are
 // decoded back, with type checks, at the end. Untouched ones are left as
 // they are: turning 1 000 locations into maps and back on every PATCH,
-// under the server's lock, was what a bench's day of updates measured.
+// under the server's lock, would make a bench's day of updates measure the
+// simulator rather than the client.
 type patcher struct {
 	s       *Server
 	u       *User

@@ -62,8 +62,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
-// SetFaults replaces the injected faults at run time and reseeds the
-// generator.
+// SetFaults replaces the injected faults at run time and restarts the
+// generator at f.Sequence.
 func (s *Server) SetFaults(f Faults) {
 	s.fmu.Lock()
 	defer s.fmu.Unlock()
@@ -74,7 +74,7 @@ func (s *Server) SetFaults(f Faults) {
 	}
 	cp.Methods = append([]string(nil), f.Methods...)
 	s.faults = cp
-	s.rng = rand.New(rand.NewSource(f.Seed))
+	s.rng = rand.New(rand.NewSource(f.Sequence))
 }
 
 // route says which handler answers a method on a route template.
@@ -285,7 +285,7 @@ func (s *Server) roll(p float64) bool {
 // rollError picks at most one injected status with one draw, each status
 // owning a band as wide as its rate, so {500: 0.1, 503: 0.1} fails exactly
 // 20 % of requests (not 19 %, as separate draws would). Bands are laid
-// out in ascending status order so a seed replays the same sequence.
+// out in ascending status order so a Sequence replays the same faults.
 func (s *Server) rollError(rates map[int]float64) int {
 	if len(rates) == 0 {
 		return 0

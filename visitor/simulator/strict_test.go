@@ -8,8 +8,8 @@ import (
 	"time"
 )
 
-// TestEmailForbiddenCharacters: every character seed 003 forbids in an
-// email, in userName (which must equal the email) and via PATCH, is 400
+// TestEmailForbiddenCharacters: every character Eptura forbids in an
+// email (docs/visitor-scim.md), in userName (which must equal the email) and via PATCH, is 400
 // invalidValue and nothing is stored.
 func TestEmailForbiddenCharacters(t *testing.T) {
 	for _, c := range strings.Split(emailForbidden, "") {
@@ -29,8 +29,8 @@ func TestEmailForbiddenCharacters(t *testing.T) {
 	}
 }
 
-// TestLengthRule: 64 characters pass and 65 fail on every string the seed's
-// rule covers.
+// TestLengthRule: 64 characters pass and 65 fail on every string the
+// 64-character rule covers.
 func TestLengthRule(t *testing.T) {
 	at64 := strings.Repeat("a", 64-len("@example.com")) + "@example.com"
 	at65 := "a" + at64
@@ -95,7 +95,7 @@ func TestErrorRatesAddUp(t *testing.T) {
 	const n = 20000
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s := New(Options{Faults: Faults{ErrorRate: tc.rates, Seed: 3}})
+			s := New(Options{Faults: Faults{ErrorRate: tc.rates, Sequence: 3}})
 			got := map[int]int{}
 			for range n {
 				got[s.rollError(tc.rates)]++

@@ -66,8 +66,9 @@ type Invitation struct {
 // InvitationSubject is the subject of every invitation email.
 const InvitationSubject = "Join your team on Eptura Visitor"
 
-// roles are the Visitor roles a location grant may carry (field facts:
-// Default, Administrators, Reception, Security, Assistants, Agents).
+// roles are the Visitor roles a location grant may carry: Visitor's user
+// roles (Default, Administrators, Reception, Security, Assistants, Agents)
+// under the names docs/visitor-scim.md gives them.
 var roles = map[string]bool{
 	"admin": true, "user": true, "reception": true,
 	"security": true, "assistant": true, "agent": true,

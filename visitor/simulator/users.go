@@ -35,8 +35,8 @@ func (s *Server) checkAgainstStore(u *User) *scimError {
 }
 
 // checkLastAdmin refuses a change (after == nil for a delete) that would
-// leave no active admin when there is one now (seed 003: the application
-// needs at least one active admin). Caller holds s.mu.
+// leave no active admin when there is one now: the application needs at
+// least one active admin (see docs/visitor-scim.md). Caller holds s.mu.
 func (s *Server) checkLastAdmin(before, after *User) *scimError {
 	if !before.isAdmin() || (after != nil && after.isAdmin()) {
 		return nil

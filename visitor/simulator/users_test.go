@@ -259,7 +259,7 @@ func TestConfiguredUserSchema(t *testing.T) {
 	h.expect(h.do("PATCH", "/Users/"+id, patch(op("replace", DefaultUserSchema+":defaultLocation", "loc-0001"))), 400, "invalidPath")
 }
 
-// Seed 003: a deactivated user can be brought back; a deleted one cannot.
+// A deactivated user can be brought back; a deleted one cannot.
 func TestReactivateAndDeleteForever(t *testing.T) {
 	h := newHarness(t, Options{})
 	id := h.create(user("ana@example.com", "condeco:1"))

@@ -13,10 +13,12 @@ import (
 	"github.com/nyaruka/phonenumbers"
 )
 
-// maxString is the longest string Eptura SCIM servers accept (seed 003).
+// maxString is the longest string Eptura SCIM servers accept (see
+// docs/visitor-scim.md).
 const maxString = 64
 
-// emailForbidden are the characters seed 003 rejects in email addresses.
+// emailForbidden are the characters Eptura SCIM servers reject in email
+// addresses (see docs/visitor-scim.md).
 const emailForbidden = "#%*()=[]|\\\";:<>,?/"
 
 var e164 = regexp.MustCompile(`^\+[1-9][0-9]{1,14}$`)

@@ -9,10 +9,10 @@ import (
 )
 
 // Users are written by hand, as docs/visitor-scim.md shows them. Through
-// maps and the reflection encoder a user with 1 000 locations cost the
-// simulator more CPU than the client spent building and reading it, and
-// the bench runs both on the same two cores: the simulator, not the
-// client, was what a budget-use figure at scale measured.
+// maps and the reflection encoder a user with 1 000 locations costs the
+// simulator more CPU than the client spends building and reading it, and
+// the bench runs both on the same two cores: a budget-use figure at scale
+// would measure the simulator, not the client.
 
 // appendUser appends u as its JSON resource. base is the SCIM base URL
 // for meta.location.

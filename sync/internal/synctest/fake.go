@@ -38,6 +38,9 @@ type Fake struct {
 	// Invited records, per externalId, whether its create asked Visitor
 	// to send the invitation email.
 	Invited map[string]bool
+	// Caps, when set, are the capabilities the fake declares; nil is
+	// today's contract.
+	Caps *visitor.Capabilities
 
 	// Overlap, when set, holds the first writes until that many are in
 	// flight at once (or OverlapWait, default 5 s, has passed), so that a
@@ -64,6 +67,14 @@ func NewFake(locs []visitor.Location, users ...visitor.User) *Fake {
 		f.Users[u.ID] = u
 	}
 	return f
+}
+
+// Capabilities are Caps, or today's contract.
+func (f *Fake) Capabilities() visitor.Capabilities {
+	if f.Caps != nil {
+		return *f.Caps
+	}
+	return visitor.SCIM2Capabilities()
 }
 
 // Requests counts the calls made, as visitor.Client does.
@@ -106,9 +117,10 @@ func (f *Fake) enterWrite() func() {
 	return leave
 }
 
-// SCIMErr is a SCIM error answer.
+// SCIMErr is Visitor refusing with a status and a SCIM error type; the
+// applier reads it only through the visitor sentinels.
 func SCIMErr(status int, typ, detail string) error {
-	return &visitor.Error{Status: status, ScimType: typ, Detail: detail}
+	return visitor.NewError(status, typ, detail)
 }
 
 func (f *Fake) injected(action, name string) error {
