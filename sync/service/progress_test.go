@@ -33,20 +33,42 @@ func (f *fakeProgress) set(done int64, since time.Time) {
 	f.mu.Unlock()
 }
 
+// scriptedProgress answers each Snapshot with the next of snaps.
+type scriptedProgress struct {
+	mu    sync.Mutex
+	snaps []snapshot
+}
+
+type snapshot struct {
+	done, total int64
+	since       time.Time
+}
+
+func (s *scriptedProgress) Snapshot() (int64, int64, time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.snaps[0]
+	if len(s.snaps) > 1 {
+		s.snaps = s.snaps[1:]
+	}
+	return n.done, n.total, n.since
+}
+
 // The ticks are sent by the test, so every line is known to be logged
 // once the next tick is taken, and nothing can log after the loop has
 // returned.
 func TestLogProgressLines(t *testing.T) {
 	core, logs := observer.New(zap.InfoLevel)
-	p := &fakeProgress{total: 1000}
+	start := time.Date(2026, 12, 5, 2, 0, 0, 0, time.UTC)
+	// Each tick reads the next snapshot: reading and planning, then 250
+	// done of 1000 since start.
+	p := &scriptedProgress{snaps: []snapshot{{total: 1000}, {done: 250, total: 1000, since: start}}}
 	ctx, cancel := context.WithCancel(context.Background())
 	tick := make(chan time.Time)
 	done := make(chan struct{})
 	go func() { logProgressOn(ctx, zap.New(core), p, tick); close(done) }()
 
-	start := time.Date(2026, 12, 5, 2, 0, 0, 0, time.UTC)
-	tick <- start // reading and planning
-	p.set(250, start)
+	tick <- start
 	tick <- start.Add(10 * time.Second) // 250 in 10 s
 	cancel()
 	<-done
