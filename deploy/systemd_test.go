@@ -182,11 +182,12 @@ func TestSystemdUnits(t *testing.T) {
 		want map[string]string
 	}{
 		{"condeco-visitor-sync.service", map[string]string{
-			"Service.Type":      "simple",
-			"Service.ExecStart": execPrefix,
-			"Service.Restart":   "on-failure",
-			"Install.WantedBy":  "multi-user.target",
-			"Unit.After":        "network-online.target",
+			"Service.Type":       "simple",
+			"Service.ExecStart":  execPrefix,
+			"Service.ExecReload": "/bin/kill -HUP $MAINPID",
+			"Service.Restart":    "on-failure",
+			"Install.WantedBy":   "multi-user.target",
+			"Unit.After":         "network-online.target",
 		}},
 		{"condeco-visitor-sync-run-now.service", map[string]string{
 			"Service.Type":      "oneshot",

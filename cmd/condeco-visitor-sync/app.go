@@ -29,7 +29,10 @@ type app struct {
 	svc    *service.Service
 }
 
-func newApp(ctx context.Context, cfg config.Config, log *zap.Logger, stdout io.Writer, e env) (*app, error) {
+// newApp wires cfg. shared, when set, is the service a reload replaces:
+// the new one takes over its drain gate and metrics, which belong to the
+// process, not to one configuration.
+func newApp(ctx context.Context, cfg config.Config, log *zap.Logger, stdout io.Writer, e env, shared *service.Service) (*app, error) {
 	dir, err := state.Open(cfg.StateDir)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", config.ErrInvalid, err)
@@ -43,7 +46,10 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger, stdout io.W
 		store.Close()
 		return nil, fmt.Errorf("%w: visitor client: %w", config.ErrInvalid, err)
 	}
-	gate := runner.NewGate()
+	gate, metrics := runner.NewGate(), service.NewMetrics()
+	if shared != nil {
+		gate, metrics = shared.Gate, shared.Metrics
+	}
 	svc := &service.Service{
 		Runner: &runner.Runner{
 			Source: runner.GatedSource(store, gate),
@@ -63,7 +69,7 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger, stdout io.W
 		AppLockName:   cfg.CondecoAppLock,
 		LockWait:      cfg.LockWait,
 		Notifier:      newNotifier(cfg),
-		Metrics:       service.NewMetrics(),
+		Metrics:       metrics,
 		Gate:          gate,
 		Log:           log,
 		Target:        targetHost(cfg),

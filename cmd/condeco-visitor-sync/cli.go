@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"go.uber.org/zap"
 	"gopkg.in/yaml.v3"
 
 	"condeco-visitor-sync/config"
@@ -72,6 +73,9 @@ type env struct {
 	shutdownGrace time.Duration // zero: service.DefaultShutdownGrace
 	finishGrace   time.Duration // zero: service.DefaultFinishGrace
 	progressEvery time.Duration // zero: service.DefaultProgressEvery
+	// hup, when set, stands for SIGHUP: tests send on it instead of
+	// signalling the whole test process.
+	hup <-chan os.Signal
 }
 
 // run is main without the process: tests call it in process.
@@ -122,13 +126,20 @@ func runContext(parent context.Context, args []string, stdout, stderr io.Writer,
 
 	ctx, stop := signal.NotifyContext(parent, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	hup := e.hup
+	if hup == nil {
+		ch := make(chan os.Signal, 1)
+		signal.Notify(ch, syscall.SIGHUP)
+		defer signal.Stop(ch)
+		hup = ch
+	}
 
 	if o.notifyTest {
 		// Before newApp: checking the relay needs neither database.
 		return notifyTest(ctx, cfg, log, stdout)
 	}
 
-	app, err := newApp(ctx, cfg, log, stdout, e)
+	app, err := newApp(ctx, cfg, log, stdout, e, nil)
 	if err != nil {
 		log.Error("start failed", errField(err))
 		return exitCode(err)
@@ -143,14 +154,69 @@ func runContext(parent context.Context, args []string, stdout, stderr io.Writer,
 		return app.Check(ctx)
 	case o.runNow:
 		// A signal stops new work; requests in flight finish (bounded by
-		// the shutdown grace) and the report is written.
-		runCtx, cancel := app.svc.Graceful(ctx)
+		// the shutdown grace) and the report is written. For a run-now,
+		// SIGHUP (a closed terminal) is one more such signal.
+		stopCtx, cancelStop := context.WithCancel(ctx)
+		defer cancelStop()
+		go func() {
+			select {
+			case <-hup:
+				log.Info("SIGHUP: stopping the run")
+				cancelStop()
+			case <-stopCtx.Done():
+			}
+		}()
+		runCtx, cancel := app.svc.Graceful(stopCtx)
 		defer cancel()
 		return app.RunNow(runCtx, o)
 	default:
-		return app.svc.Daemon(ctx, service.Schedule{Spec: cfg.Schedule, TimeZone: cfg.TimeZone,
-			MetricsListen: cfg.MetricsListen, Version: version})
+		return app.svc.Daemon(ctx, schedule(cfg), reloads(ctx, path, getenv, hup, app, log, stdout, e))
 	}
+}
+
+func schedule(cfg config.Config) service.Schedule {
+	return service.Schedule{Spec: cfg.Schedule, TimeZone: cfg.TimeZone, MetricsListen: cfg.MetricsListen, Version: version}
+}
+
+// reloads turns each SIGHUP into a new configuration for the daemon's next
+// runs: the file is read again and wired as at start, sharing the drain
+// gate and the metrics; a file that does not validate is logged with its
+// key and the daemon keeps the configuration it has. Settings the process
+// applies once (logging, memory limit, metrics_listen) need a restart.
+func reloads(ctx context.Context, path string, getenv func(string) string, hup <-chan os.Signal,
+	first *app, log *zap.Logger, stdout io.Writer, e env) <-chan service.Reload {
+	out := make(chan service.Reload)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+			}
+			log.Info("SIGHUP: reloading the configuration", zap.String("config", path))
+			cfg, err := config.Load(path, getenv)
+			if err != nil {
+				log.Error("configuration reload refused; old configuration kept", errField(err))
+				continue
+			}
+			if cfg.MetricsListen != first.cfg.MetricsListen || cfg.LogLevel != first.cfg.LogLevel ||
+				cfg.LogFormat != first.cfg.LogFormat || cfg.MemoryLimit != first.cfg.MemoryLimit {
+				log.Warn("metrics_listen, log_level, log_format and memory_limit take effect at the next restart")
+			}
+			next, err := newApp(ctx, cfg, log, stdout, e, first.svc)
+			if err != nil {
+				log.Error("configuration reload refused; old configuration kept", errField(err))
+				continue
+			}
+			select {
+			case out <- service.Reload{Service: next.svc, Schedule: schedule(cfg), Close: next.Close}:
+			case <-ctx.Done():
+				next.Close()
+				return
+			}
+		}
+	}()
+	return out
 }
 
 // RunNow is --run-now and --dry-run.

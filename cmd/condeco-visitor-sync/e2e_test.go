@@ -250,20 +250,33 @@ func TestExitCodes(t *testing.T) {
 
 // appendCfg overrides a key: yaml.v3 refuses duplicate keys, so the old
 // line is removed first.
+// appendCfg sets the key of line in the config file, replacing its line.
 func appendCfg(t *testing.T, f *fixture, line string) {
+	t.Helper()
+	removeCfgKey(t, f, strings.SplitN(line, ":", 2)[0])
+	b, err := os.ReadFile(f.cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(f.cfgPath, append(b, line...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// removeCfgKey drops key's line from the config file.
+func removeCfgKey(t *testing.T, f *fixture, key string) {
 	t.Helper()
 	b, err := os.ReadFile(f.cfgPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := strings.SplitN(line, ":", 2)[0] + ":"
 	var kept []string
 	for _, l := range strings.Split(string(b), "\n") {
-		if !strings.HasPrefix(l, key) {
+		if l != "" && !strings.HasPrefix(l, key+":") {
 			kept = append(kept, l)
 		}
 	}
-	if err := os.WriteFile(f.cfgPath, []byte(strings.Join(kept, "\n")+"\n"+line), 0o600); err != nil {
+	if err := os.WriteFile(f.cfgPath, []byte(strings.Join(kept, "\n")+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 }

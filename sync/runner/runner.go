@@ -152,7 +152,18 @@ func (r *Runner) RunOnce(ctx context.Context, f Flags) (*Report, error) {
 		Result: apply.Result{Failures: []apply.Failure{}, Conflicts: []plan.Issue{}, LocationsCreated: []string{}}}
 	log = log.With(zap.String("run", rep.RunID))
 	reqStart, counting := requests(r.Target)
-	err := r.run(ctx, f, now, log, rep)
+	audited := false // the run opened the audit log
+	err := r.run(ctx, f, now, log, rep, &audited)
+	if !audited && !f.DryRun && r.AuditPath != "" && errors.Is(err, context.Canceled) {
+		// Stopped before its first write: the log still says so.
+		if al, aerr := audit.Open(r.AuditPath, rep.RunID, nil, now().UTC()); aerr != nil {
+			err = errors.Join(err, aerr)
+		} else {
+			aerr = al.Write(audit.Entry{Time: now().UTC(), Action: audit.ActionRun, Result: "stopped",
+				Reason: "stopped before any write: " + err.Error()}, nil, nil)
+			err = errors.Join(err, aerr, al.Close())
+		}
+	}
 	rep.End = now().UTC()
 	rep.DurationMS = rep.End.Sub(rep.Start).Milliseconds()
 	if n, _ := requests(r.Target); counting {
@@ -177,7 +188,7 @@ func (r *Runner) RunOnce(ctx context.Context, f Flags) (*Report, error) {
 	return rep, err
 }
 
-func (r *Runner) run(ctx context.Context, f Flags, now func() time.Time, log *zap.Logger, rep *Report) error {
+func (r *Runner) run(ctx context.Context, f Flags, now func() time.Time, log *zap.Logger, rep *Report, audited *bool) error {
 	o := r.Plan
 	t := now()
 	lap := func() int64 { n := now(); d := n.Sub(t).Milliseconds(); t = n; return d }
@@ -258,6 +269,7 @@ func (r *Runner) run(ctx context.Context, f Flags, now func() time.Time, log *za
 		if ap.Audit, err = audit.Open(r.AuditPath, rep.RunID, locs, now().UTC()); err != nil {
 			return err
 		}
+		*audited = true
 	}
 	if p.Initial && len(p.Creates) > 0 && r.FirstSync != nil {
 		ids := make([]string, 0, len(p.Creates))

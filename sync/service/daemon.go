@@ -25,9 +25,19 @@ type Schedule struct {
 	Version       string // logged at start
 }
 
+// Reload is a new configuration for the daemon's next runs (SIGHUP): a
+// service wired from it, its schedule, and what releases its resources.
+// A run in flight finishes with the service it started with.
+type Reload struct {
+	Service  *Service
+	Schedule Schedule
+	Close    func()
+}
+
 // Daemon runs a full sync at start, then on the cron schedule, until the
-// context is cancelled (SIGTERM/SIGINT).
-func (a *Service) Daemon(ctx context.Context, sch Schedule) ExitCode {
+// context is cancelled (SIGTERM/SIGINT). Each Reload received replaces the
+// service (and the schedule) from the next run on.
+func (a *Service) Daemon(ctx context.Context, sch Schedule, reloads <-chan Reload) ExitCode {
 	a.init()
 	a.Trigger = "scheduled"
 	loc, err := time.LoadLocation(sch.TimeZone)
@@ -54,19 +64,20 @@ func (a *Service) Daemon(ctx context.Context, sch Schedule) ExitCode {
 	// runs tracks the run in flight, whether cron or the start-up started
 	// it (cron's own Stop does not know about the start-up run).
 	var runs runTracker
+	cur := &current{svc: a}
+	defer cur.closeAll()
 	job := cron.FuncJob(func() {
 		if !runs.begin() {
 			return
 		}
 		defer runs.end()
-		a.scheduledRun(runCtx)
+		svc := cur.get()
+		svc.init()
+		svc.Trigger = "scheduled"
+		svc.scheduledRun(runCtx)
+		cur.done(svc)
 	})
-	c := cron.New(
-		cron.WithLocation(loc),
-		cron.WithLogger(cronLogger{a.Log.Named("cron")}),
-		cron.WithChain(a.chain()...),
-	)
-	id, err := c.AddJob(sch.Spec, job)
+	c, id, err := a.startCron(loc, sch.Spec, job)
 	if err != nil {
 		a.Log.Error("bad schedule", errField(err))
 		return ExitConfig
@@ -74,10 +85,36 @@ func (a *Service) Daemon(ctx context.Context, sch Schedule) ExitCode {
 	a.Log.Info("daemon started", zap.String("schedule", sch.Spec), zap.String("time_zone", sch.TimeZone), zap.String("version", sch.Version))
 	// The start-up full sync goes through the same chain, so a scheduled
 	// tick that falls during it is skipped, not run twice.
-	c.Start()
 	go c.Entry(id).WrappedJob.Run()
 
-	<-ctx.Done()
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case r := <-reloads:
+			if r.Schedule.Spec != sch.Spec || r.Schedule.TimeZone != sch.TimeZone {
+				nloc, err := time.LoadLocation(r.Schedule.TimeZone)
+				var nc *cron.Cron
+				var nid cron.EntryID
+				if err == nil {
+					nc, nid, err = a.startCron(nloc, r.Schedule.Spec, job)
+				}
+				if err != nil {
+					a.Log.Error("configuration reload refused: bad schedule; old configuration kept", errField(err))
+					if r.Close != nil {
+						r.Close()
+					}
+					continue
+				}
+				c.Stop()
+				c, id, sch.Spec, sch.TimeZone = nc, nid, r.Schedule.Spec, r.Schedule.TimeZone
+			}
+			cur.swap(r.Service, r.Close, runs.idle())
+			a.Log.Info("configuration reloaded; used from the next run", zap.String("schedule", sch.Spec),
+				zap.String("time_zone", sch.TimeZone), zap.Time("next", c.Entry(id).Next))
+		}
+	}
 	c.Stop() // no new ticks
 	stopped := runs.stop()
 	select {
@@ -95,6 +132,80 @@ func (a *Service) Daemon(ctx context.Context, sch Schedule) ExitCode {
 	return ExitOK
 }
 
+// startCron runs job on spec in loc.
+func (a *Service) startCron(loc *time.Location, spec string, job cron.Job) (*cron.Cron, cron.EntryID, error) {
+	c := cron.New(
+		cron.WithLocation(loc),
+		cron.WithLogger(cronLogger{a.Log.Named("cron")}),
+		cron.WithChain(a.chain()...),
+	)
+	id, err := c.AddJob(spec, job)
+	if err != nil {
+		return nil, 0, err
+	}
+	c.Start()
+	return c, id, nil
+}
+
+// current is the service the next run uses, and the replaced ones whose
+// resources are released once no run uses them.
+type current struct {
+	mu       sync.Mutex
+	svc      *Service
+	closeNow func() // releases svc (nil for the daemon's own)
+	retired  map[*Service]func()
+}
+
+func (c *current) get() *Service {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.svc
+}
+
+// swap makes s the service of the next runs. The one it replaces is
+// released at once when no run is going (idle), else when its run ends.
+func (c *current) swap(s *Service, closeS func(), idle bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old, oldClose := c.svc, c.closeNow
+	c.svc, c.closeNow = s, closeS
+	if oldClose == nil {
+		return
+	}
+	if idle {
+		oldClose()
+		return
+	}
+	if c.retired == nil {
+		c.retired = map[*Service]func(){}
+	}
+	c.retired[old] = oldClose
+}
+
+// done releases svc after its run if it was replaced meanwhile.
+func (c *current) done(svc *Service) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if f, ok := c.retired[svc]; ok {
+		delete(c.retired, svc)
+		f()
+	}
+}
+
+// closeAll releases every service the daemon was given by a reload.
+func (c *current) closeAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, f := range c.retired {
+		f()
+	}
+	c.retired = nil
+	if c.closeNow != nil {
+		c.closeNow()
+		c.closeNow = nil
+	}
+}
+
 // chain wraps every daemon run: a panic is recovered and logged with its
 // stack (the daemon lives on for the next tick), and a tick that comes
 // while a run is still going is skipped and logged rather than queued.
@@ -107,6 +218,7 @@ func (a *Service) chain() []cron.JobWrapper {
 type runTracker struct {
 	mu       sync.Mutex
 	stopping bool
+	active   int
 	wg       sync.WaitGroup
 }
 
@@ -118,10 +230,23 @@ func (r *runTracker) begin() bool {
 		return false
 	}
 	r.wg.Add(1)
+	r.active++
 	return true
 }
 
-func (r *runTracker) end() { r.wg.Done() }
+func (r *runTracker) end() {
+	r.mu.Lock()
+	r.active--
+	r.mu.Unlock()
+	r.wg.Done()
+}
+
+// idle says whether no run is going.
+func (r *runTracker) idle() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.active == 0
+}
 
 // stop refuses new runs and returns a channel closed when none is left.
 func (r *runTracker) stop() <-chan struct{} {
