@@ -1,6 +1,9 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"net"
 	"os"
 	"regexp"
 	"strconv"
@@ -8,6 +11,7 @@ import (
 	"testing"
 
 	"condeco-visitor-sync/sync/service"
+	"condeco-visitor-sync/visitor/simulator"
 )
 
 // The exit-code table is documented in README.md and docs/operations.md;
@@ -46,5 +50,24 @@ func TestExitCodeTablesMatchCode(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// --check exits with the code a run would for the same failure: an
+// unreachable Visitor is 9 (target) for both, not 1.
+func TestCheckUsesTheRunsExitCodes(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, simulator.Options{}, "scim_retry_max: 0\n")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String() + "/scim/v2"
+	ln.Close() // nothing listens there any more
+	appendCfg(t, f, fmt.Sprintf("scim_url: %q\n", closed))
+	for _, mode := range []string{"--check", "--run-now"} {
+		if code, out, errs := f.run(context.Background(), mode); code != service.ExitTarget {
+			t.Errorf("%s: exit %d, want %d (target)\n%s\n%s", mode, code, service.ExitTarget, out, errs)
+		}
 	}
 }

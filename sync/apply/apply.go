@@ -32,6 +32,11 @@ type Target interface {
 	CreateLocation(ctx context.Context, l visitor.Location) (visitor.Location, error)
 }
 
+// ErrNotSent is what a Target answers for a request it did not send
+// (the process is stopping): the change was not attempted, and the run's
+// minimum request count leaves it out.
+var ErrNotSent = errors.New("not sent: stopping")
+
 // Defaults and allowed values of Options.
 const (
 	DefaultConcurrency = 4
@@ -85,6 +90,9 @@ type Result struct {
 	Failures         []Failure    `json:"failures"`
 	Conflicts        []plan.Issue `json:"conflicts"`
 	LocationsCreated []string     `json:"locationsCreated"` // externalIds
+	// NotAttempted counts the changes of the plan no request was sent
+	// for (a stopped run); they are among Failures.
+	NotAttempted int `json:"notAttempted,omitempty"`
 }
 
 // Applier carries out plans. Log, Audit and Progress may be nil; Now
@@ -233,7 +241,7 @@ func (a *applier) locations(ctx context.Context, lcs []plan.LocationCreate) {
 		}
 		got, err := a.t.CreateLocation(ctx, lc.Location)
 		if err != nil {
-			a.fail(c, err.Error())
+			a.failed(c, err)
 			return
 		}
 		a.mu.Lock()
@@ -405,7 +413,7 @@ func (a *applier) change(ctx context.Context, c *plan.UserChange) {
 			return
 		}
 		if err != nil {
-			a.fail(*c, err.Error())
+			a.failed(*c, err)
 			return
 		}
 		a.accepted(appliedChange{c: c, action: plan.ActionCreate, id: got.ID, fields: visitor.FieldOrder}, want, got)
@@ -548,7 +556,7 @@ func (a *applier) refused(c plan.UserChange, err error, fix string) {
 		a.conflict(c, c.VisitorID, "Visitor refused the "+string(c.Action)+": "+err.Error(), fix)
 		return
 	}
-	a.fail(c, err.Error())
+	a.failed(c, err)
 }
 
 func (a *applier) conflict(c plan.UserChange, visitorID, reason, fix string) {
@@ -559,6 +567,16 @@ func (a *applier) conflict(c plan.UserChange, visitorID, reason, fix string) {
 	a.mu.Unlock()
 	a.log.Warn("user conflict", zap.String("action", string(c.Action)), zap.String("user", c.UserName),
 		zap.String("externalId", c.ExternalID), zap.String("reason", reason), zap.String("fix", fix))
+}
+
+// failed reports a write the target refused or could not do; one the
+// target never sent (the process is stopping) is not attempted instead.
+func (a *applier) failed(c plan.UserChange, err error) {
+	if errors.Is(err, ErrNotSent) {
+		a.notAttempted(c, err)
+		return
+	}
+	a.fail(c, err.Error())
 }
 
 func (a *applier) fail(c plan.UserChange, reason string) {
@@ -578,6 +596,7 @@ func (a *applier) notAttempted(c plan.UserChange, err error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.res.Counts.Failed++
+	a.res.NotAttempted++
 	a.res.Failures = append(a.res.Failures, Failure{User: c.UserName, ExternalID: c.ExternalID, Action: c.Action, Reason: "not attempted: " + err.Error()})
 	if a.skipped.n == 0 {
 		a.skipped.err = err

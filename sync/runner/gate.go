@@ -9,12 +9,13 @@ import (
 	"go.uber.org/zap"
 
 	"condeco-visitor-sync/condeco"
+	"condeco-visitor-sync/sync/apply"
 	"condeco-visitor-sync/visitor"
 )
 
 // errStopping marks a request that was not sent because the process is
 // stopping; it wraps context.Canceled so the run ends as interrupted.
-var errStopping = fmt.Errorf("not sent: stopping (%w)", context.Canceled)
+var errStopping = fmt.Errorf("%w (%w)", apply.ErrNotSent, context.Canceled)
 
 // Gate is how a stop "stops new work and lets requests in flight finish":
 // every call to Condeco or Visitor passes it. Once draining, no new call

@@ -31,6 +31,13 @@ var (
 	ErrTarget = errors.New("visitor target failed")
 )
 
+// SourceError and TargetError mark an error of a call outside a run
+// (--check) the way a run marks it, so both exit with the same code.
+func SourceError(err error) error { return tag(ErrSource, err) }
+
+// TargetError: see SourceError.
+func TargetError(err error) error { return tag(ErrTarget, err) }
+
 // tag marks err as side's failure, unless the run was stopped.
 func tag(side, err error) error {
 	if err == nil || errors.Is(err, context.Canceled) {
@@ -241,10 +248,6 @@ func (r *Runner) run(ctx context.Context, f Flags, now func() time.Time, log *za
 	if caps.Locations {
 		rep.MinRequests += listRequests(r.Target, len(locs))
 	}
-	if !f.DryRun {
-		s := p.Summary
-		rep.MinRequests += int64(s.Creates + s.Updates + s.Deletes + s.Deactivates + s.LocationCreates)
-	}
 	rep.Counts.Unchanged = p.Unchanged
 	rep.Counts.Held = len(p.Held) // held source rows: not created, updated or deleted
 	rep.Counts.Skipped = len(p.Skipped)
@@ -280,7 +283,13 @@ func (r *Runner) run(ctx context.Context, f Flags, now func() time.Time, log *za
 			return err
 		}
 	}
+	// The minimum is what a perfect client spends on what this run
+	// attempted: one request per change it sent; a run stopped by a limit,
+	// or before some changes, spends nothing on those.
+	ps := p.Summary
+	rep.MinRequests += int64(ps.Creates + ps.Updates + ps.Deletes + ps.Deactivates + ps.LocationCreates)
 	d := ap.Apply(ctx, p, &rep.Result)
+	rep.MinRequests -= int64(rep.NotAttempted)
 	rep.Phases.ApplyMS, rep.Phases.VerifyMS = d.Apply.Milliseconds(), d.Verify.Milliseconds()
 	if err := ap.Audit.Close(); err != nil {
 		return fmt.Errorf("applying plan: writes stopped: %w", err)

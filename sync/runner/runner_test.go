@@ -155,7 +155,12 @@ func TestRunOnceLimitsStopBeforeWrites(t *testing.T) {
 				t.Errorf("wrote %d times despite the limit", f.Writes.Load())
 			}
 			if rep == nil || rep.Plan == nil || rep.Error == "" {
-				t.Errorf("report = %+v, want the plan and the error", rep)
+				t.Fatalf("report = %+v, want the plan and the error", rep)
+			}
+			// A stopped run's minimum is its listings: nothing beyond,
+			// never a negative extra.
+			if rep.MinRequests != rep.Requests || rep.ExtraRequests != 0 {
+				t.Errorf("requests %d, minimum %d, extra %d; want the listings only", rep.Requests, rep.MinRequests, rep.ExtraRequests)
 			}
 		})
 	}
@@ -568,8 +573,12 @@ func TestRunOnceCanceledReportsUnattemptedChanges(t *testing.T) {
 			unattempted++
 		}
 	}
-	if unattempted != 3 {
-		t.Errorf("unattempted = %d, failures %+v", unattempted, rep.Failures)
+	if unattempted != 3 || rep.NotAttempted != 3 {
+		t.Errorf("unattempted = %d (report %d), failures %+v", unattempted, rep.NotAttempted, rep.Failures)
+	}
+	// The minimum counts the one create sent, not the three never sent.
+	if rep.ExtraRequests != 0 || rep.MinRequests != rep.Requests {
+		t.Errorf("requests %d, minimum %d, extra %d", rep.Requests, rep.MinRequests, rep.ExtraRequests)
 	}
 	// One summary line for what was not attempted, in the log and in the
 	// audit log, not one per user.

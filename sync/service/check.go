@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"condeco-visitor-sync/condeco"
+	"condeco-visitor-sync/sync/runner"
 	"condeco-visitor-sync/visitor"
 )
 
@@ -22,7 +23,7 @@ type TargetChecker interface {
 
 // Check tests configuration and connectivity without syncing.
 func (a *Service) Check(ctx context.Context, out io.Writer) ExitCode {
-	if err := a.SourceCheck.Check(ctx); err != nil {
+	if err := runner.SourceError(a.SourceCheck.Check(ctx)); err != nil {
 		a.Log.Error("condeco check failed", errField(err))
 		fmt.Fprintln(out, "condeco: FAILED:", err)
 		return Classify(err)
@@ -49,7 +50,7 @@ func (a *Service) Check(ctx context.Context, out io.Writer) ExitCode {
 		}
 	}
 	locs, err := a.TargetCheck.ListLocations(ctx)
-	if err != nil {
+	if err = runner.TargetError(err); err != nil {
 		a.Log.Error("visitor check failed", errField(err))
 		fmt.Fprintln(out, "visitor: FAILED:", err)
 		return Classify(err)
