@@ -71,6 +71,17 @@ func (g *Gate) Drain() <-chan struct{} {
 	return g.idle
 }
 
+// Reopen admits calls again after a drain that stopped one run, not the
+// process (run_timeout): the daemon's next run must not find it shut.
+func (g *Gate) Reopen() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.draining && g.inFlight == 0 {
+		g.draining = false
+		g.idle, g.stop = make(chan struct{}), make(chan struct{})
+	}
+}
+
 func closeOnce(c chan struct{}) {
 	select {
 	case <-c:

@@ -73,6 +73,11 @@ type Service struct {
 	// log lines (a run-now in a terminal).
 	Bar io.Writer
 
+	// RunTimeout, when set, bounds one run: past it the run stops as on
+	// SIGTERM (no new request, those in flight finish) and ends
+	// interrupted, so a stuck run never holds the lock into the next day.
+	RunTimeout time.Duration
+
 	// Now is the clock lock_wait is measured with; default time.Now.
 	Now func() time.Time
 
@@ -155,7 +160,15 @@ func (s *Service) runLocked(ctx context.Context, flags runner.Flags) (*runner.Re
 			logProgress(watch, s.Log, s.Runner.Progress, s.ProgressEvery)
 		}
 	})
-	rep, err := s.Runner.RunOnce(ctx, flags)
+	runCtx, timedOut, endTimeout := s.timeout(ctx)
+	rep, err := s.Runner.RunOnce(runCtx, flags)
+	endTimeout()
+	if timedOut() {
+		err = fmt.Errorf("run_timeout %s reached; stopped like SIGTERM: %w", s.RunTimeout, err)
+		if rep != nil {
+			rep.Error = err.Error()
+		}
+	}
 	stopWatch()
 	shown.Wait()
 	if rep != nil && !flags.DryRun {
@@ -169,6 +182,25 @@ func (s *Service) runLocked(ctx context.Context, flags runner.Flags) (*runner.Re
 	}
 	s.Metrics.runFinished(rep, err, time.Since(start))
 	return rep, err
+}
+
+// timeout gives the run a context that drains like a SIGTERM once
+// RunTimeout has passed. timedOut says whether it did; end releases it and
+// opens the gate again for the next run when only this run was stopped.
+func (s *Service) timeout(ctx context.Context) (run context.Context, timedOut func() bool, end func()) {
+	if s.RunTimeout <= 0 || s.Gate == nil {
+		return ctx, func() bool { return false }, func() {}
+	}
+	stop, cancel := context.WithTimeout(ctx, s.RunTimeout)
+	run, done := s.Gate.Graceful(stop, s.ShutdownGrace, s.Log)
+	hit := func() bool { return errors.Is(stop.Err(), context.DeadlineExceeded) && ctx.Err() == nil }
+	return run, hit, func() {
+		done()
+		if hit() {
+			s.Gate.Reopen()
+		}
+		cancel()
+	}
 }
 
 // warn logs the insecure settings; with log_level: error a warning would
