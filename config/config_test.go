@@ -57,8 +57,8 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			// Later keys override earlier ones in our YAML? No: duplicates are
-			// an error in yaml.v3, so build the document without the default.
+			// yaml.v3 refuses a duplicate key, so the document is built
+			// without minimal's line for the key under test.
 			doc := minimal
 			key := strings.SplitN(tc.extra, ":", 2)[0]
 			var kept []string

@@ -62,7 +62,7 @@ type planner struct {
 	condecoLoc map[string]string // Condeco location id -> Visitor id or pending key
 
 	// managed and byExt point into the listing instead of copying it: at
-	// 100 000 users two copies were 40 % of a no-change run's live heap.
+	// 100 000 users two copies would be 40 % of a no-change run's live heap.
 	managed   []*visitor.User
 	byExt     map[string][]*visitor.User
 	firstSync map[string]bool   // externalIds the first full sync set out to create
@@ -146,8 +146,8 @@ func (b *planner) index(cur Current, exp *condeco.Export) {
 	slices.SortFunc(b.managed, func(a, c *visitor.User) int {
 		return cmp.Or(cmp.Compare(a.ExternalID, c.ExternalID), cmp.Compare(a.ID, c.ID))
 	})
-	// Maps are made at their final size: grown, each held its old and new
-	// tables at once, a third of a 100 000-user plan's garbage.
+	// Maps are made at their final size: a growing map holds its old and
+	// new tables at once, a third of a 100 000-user plan's garbage.
 	b.desired = make(map[string]bool, len(exp.Users))
 	for _, u := range exp.Users {
 		b.desired[b.o.ExternalIDPrefix+u.ID] = true

@@ -628,8 +628,9 @@ func TestRunOnceVerifyFallsBackWithoutOrFilter(t *testing.T) {
 }
 
 // An email change Visitor refuses is a conflict that names the fix, for a
-// taken userName (409) and for read-only emails (400 mutability, seed 003);
-// the user's other changes still apply under the old userName.
+// taken userName (409) and for read-only emails (400 mutability, which
+// Eptura's SCIM servers answer: docs/sync-rules.md); the user's other
+// changes still apply under the old userName.
 func TestRunOnceEmailChangeRefusedReportsFix(t *testing.T) {
 	taken := visitor.User{ID: "h-1", UserName: "new1@example.com", Email: "new1@example.com", GivenName: "T", FamilyName: "K", Active: true}
 	cases := []struct {
