@@ -43,7 +43,7 @@ const (
 	DefaultLockWait              = 0
 	DefaultMetricsListen         = "127.0.0.1:9464"
 	DefaultLogLevel              = "info"
-	DefaultLogFormat             = "json"
+	DefaultLogFormat             = LogFormatJSON
 	DefaultMemoryLimit           = MemoryLimitAuto
 	DefaultNotifySMTPPort        = 587
 )

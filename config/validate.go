@@ -266,7 +266,13 @@ var (
 	condecoAuths   = []string{condeco.AuthSQL, condeco.AuthAzureADMSI, condeco.AuthAzureADSP}
 	smtpTLSModes   = []string{notify.TLSStartTLS, notify.TLSImplicit, notify.TLSNone}
 	logLevels      = []string{"debug", "info", "warn", "error"}
-	logFormats     = []string{"json", "console"}
+	logFormats     = []string{LogFormatJSON, LogFormatConsole}
+)
+
+// Values of log_format.
+const (
+	LogFormatJSON    = "json"    // one JSON object a line, for journald and log stores
+	LogFormatConsole = "console" // for people at a terminal
 )
 
 // maxSCIMConcurrency bounds scim_concurrency: at Visitor's 500 calls a
