@@ -11,56 +11,42 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"condeco-visitor-sync/condeco"
+	"condeco-visitor-sync/notify"
+	"condeco-visitor-sync/sync/apply"
+	"condeco-visitor-sync/sync/plan"
+	"condeco-visitor-sync/visitor"
 )
 
-// Defaults. Each is documented in README.md's configuration reference.
+// Defaults this package owns. A default that another package owns (the
+// planner's rules and limits, the applier's concurrency, the SCIM client's
+// wire settings, the notifier's events) is that package's constant, used
+// in Default below, so the two cannot disagree. README.md's configuration
+// reference lists every key with its default; readme_test.go checks it.
 const (
-	DefaultCondecoDriver          = "sqlserver"
-	DefaultCondecoPort            = 1433
-	DefaultCondecoAuth            = "sql"
-	DefaultCondecoConnectTimeout  = 30 * time.Second
-	DefaultCondecoQueryTimeout    = 5 * time.Minute
-	DefaultPhoneRegion            = "GB"
-	DefaultSCIMRateLimit          = 500
-	DefaultSCIMConcurrency        = 4
-	DefaultSCIMPageSize           = 200
-	DefaultSCIMTimeout            = 30 * time.Second
-	DefaultSCIMRetryMax           = 6
-	DefaultSCIMVerifyWrites       = "answer"
-	DefaultSCIMTokenLifetime      = 24 * time.Hour
-	DefaultUserSchema             = "urn:ietf:params:scim:schemas:extension:eptura:visitor:2.0:User"
-	DefaultLocationSchema         = "urn:ietf:params:scim:schemas:extension:eptura:visitor:2.0:Location"
-	DefaultLocationsEndpoint      = "Locations"
-	DefaultExternalIDPrefix       = "condeco:"
-	DefaultLocationExternalPrefix = "condeco-location:"
-	DefaultInvitations            = "send"
-	DefaultDeprovision            = "delete"
-	DefaultDeleteAfterDays        = 30
-	DefaultPolicy                 = "sync"
-	DefaultMaxDeletes             = 50
-	DefaultMaxDeleteShare         = 0.10
-	DefaultMaxAdminChanges        = 10
-	DefaultSourceMinShare         = 0.90
-	DefaultSchedule               = "0 2 * * *"
-	DefaultTimeZone               = "UTC"
-	DefaultStateDir               = "/var/lib/condeco-visitor-sync"
-	DefaultLockWait               = 0
-	DefaultMetricsListen          = "127.0.0.1:9464"
-	DefaultLogLevel               = "info"
-	DefaultLogFormat              = "json"
-	DefaultMemoryLimit            = MemoryLimitAuto
-	DefaultNotifySMTPPort         = 587
-	DefaultNotifySMTPTLS          = "starttls"
-	DefaultNotifyTimeout          = 30 * time.Second
+	DefaultCondecoDriver         = "sqlserver"
+	DefaultCondecoPort           = 1433
+	DefaultCondecoConnectTimeout = 30 * time.Second
+	DefaultCondecoQueryTimeout   = 5 * time.Minute
+	DefaultPhoneRegion           = "GB"
+	DefaultSCIMRetryMax          = 6
+	DefaultSchedule              = "0 2 * * *"
+	DefaultTimeZone              = "UTC"
+	DefaultStateDir              = "/var/lib/condeco-visitor-sync"
+	DefaultLockWait              = 0
+	DefaultMetricsListen         = "127.0.0.1:9464"
+	DefaultLogLevel              = "info"
+	DefaultLogFormat             = LogFormatJSON
+	DefaultMemoryLimit           = MemoryLimitAuto
+	DefaultNotifySMTPPort        = 587
 )
-
-// DefaultNotifyOn is every event: a deletion, a failure, a tripped limit.
-var DefaultNotifyOn = []string{"deletions", "failures", "limits"}
 
 // Secret environment variables. Each may instead name a file with the
 // suffix _FILE, which is how Kubernetes secret volumes and systemd
@@ -182,32 +168,32 @@ func Default() Config {
 	return Config{
 		CondecoDriver:            DefaultCondecoDriver,
 		CondecoPort:              DefaultCondecoPort,
-		CondecoAuth:              DefaultCondecoAuth,
+		CondecoAuth:              condeco.AuthSQL,
 		CondecoEncrypt:           &on,
 		CondecoConnectTimeout:    DefaultCondecoConnectTimeout,
 		CondecoQueryTimeout:      DefaultCondecoQueryTimeout,
-		GlobalAdminLevels:        []int{1},
+		GlobalAdminLevels:        []int{int(condeco.LevelGlobalAdmin)},
 		PhoneRegion:              DefaultPhoneRegion,
-		SCIMTokenLifetime:        DefaultSCIMTokenLifetime,
-		SCIMRateLimit:            DefaultSCIMRateLimit,
-		SCIMConcurrency:          DefaultSCIMConcurrency,
-		SCIMPageSize:             DefaultSCIMPageSize,
-		SCIMTimeout:              DefaultSCIMTimeout,
+		SCIMTokenLifetime:        visitor.DefaultTokenLifetime,
+		SCIMRateLimit:            visitor.DefaultRateLimit,
+		SCIMConcurrency:          apply.DefaultConcurrency,
+		SCIMPageSize:             visitor.DefaultPageSize,
+		SCIMTimeout:              visitor.DefaultTimeout,
 		SCIMRetryMax:             DefaultSCIMRetryMax,
-		SCIMVerifyWrites:         DefaultSCIMVerifyWrites,
-		VisitorUserSchema:        DefaultUserSchema,
-		VisitorLocationSchema:    DefaultLocationSchema,
-		VisitorLocationsEndpoint: DefaultLocationsEndpoint,
-		ExternalIDPrefix:         DefaultExternalIDPrefix,
-		LocationExternalIDPrefix: DefaultLocationExternalPrefix,
-		Invitations:              DefaultInvitations,
-		Deprovision:              DefaultDeprovision,
-		DeleteAfterDays:          DefaultDeleteAfterDays,
-		Policy:                   DefaultPolicy,
-		MaxDeletes:               DefaultMaxDeletes,
-		MaxDeleteShare:           DefaultMaxDeleteShare,
-		MaxAdminChanges:          DefaultMaxAdminChanges,
-		SourceMinShare:           DefaultSourceMinShare,
+		SCIMVerifyWrites:         apply.DefaultVerifyWrites,
+		VisitorUserSchema:        visitor.DefaultUserSchema,
+		VisitorLocationSchema:    visitor.DefaultLocationSchema,
+		VisitorLocationsEndpoint: visitor.DefaultLocationsEndpoint,
+		ExternalIDPrefix:         plan.DefaultExternalIDPrefix,
+		LocationExternalIDPrefix: plan.DefaultLocationExternalIDPrefix,
+		Invitations:              plan.DefaultInvitations,
+		Deprovision:              plan.DefaultDeprovision,
+		DeleteAfterDays:          plan.DefaultDeleteAfter,
+		Policy:                   plan.DefaultPolicy,
+		MaxDeletes:               plan.DefaultMaxDeletes,
+		MaxDeleteShare:           plan.DefaultMaxDeleteShare,
+		MaxAdminChanges:          plan.DefaultMaxAdminChanges,
+		SourceMinShare:           plan.DefaultSourceMinShare,
 		Schedule:                 DefaultSchedule,
 		TimeZone:                 DefaultTimeZone,
 		StateDir:                 DefaultStateDir,
@@ -216,10 +202,10 @@ func Default() Config {
 		LogLevel:                 DefaultLogLevel,
 		LogFormat:                DefaultLogFormat,
 		MemoryLimit:              DefaultMemoryLimit,
-		NotifyOn:                 append([]string(nil), DefaultNotifyOn...),
+		NotifyOn:                 slices.Clone(notify.Events),
 		NotifySMTPPort:           DefaultNotifySMTPPort,
-		NotifySMTPTLS:            DefaultNotifySMTPTLS,
-		NotifyTimeout:            DefaultNotifyTimeout,
+		NotifySMTPTLS:            notify.TLSStartTLS,
+		NotifyTimeout:            notify.DefaultTimeout,
 	}
 }
 

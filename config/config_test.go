@@ -10,6 +10,9 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"condeco-visitor-sync/sync/plan"
+	"condeco-visitor-sync/visitor"
 )
 
 const minimal = `
@@ -54,8 +57,8 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			// Later keys override earlier ones in our YAML? No: duplicates are
-			// an error in yaml.v3, so build the document without the default.
+			// yaml.v3 refuses a duplicate key, so the document is built
+			// without minimal's line for the key under test.
 			doc := minimal
 			key := strings.SplitN(tc.extra, ":", 2)[0]
 			var kept []string
@@ -110,12 +113,12 @@ func TestDefaultsAndLoopbackHTTP(t *testing.T) {
 		name      string
 		got, want any
 	}{
-		{"max_deletes", cfg.MaxDeletes, DefaultMaxDeletes},
-		{"max_delete_share", cfg.MaxDeleteShare, DefaultMaxDeleteShare},
+		{"max_deletes", cfg.MaxDeletes, plan.DefaultMaxDeletes},
+		{"max_delete_share", cfg.MaxDeleteShare, plan.DefaultMaxDeleteShare},
 		{"schedule", cfg.Schedule, DefaultSchedule},
-		{"policy", cfg.Policy, DefaultPolicy},
-		{"deprovision", cfg.Deprovision, DefaultDeprovision},
-		{"rate", cfg.SCIMRateLimit, DefaultSCIMRateLimit},
+		{"policy", cfg.Policy, plan.DefaultPolicy},
+		{"deprovision", cfg.Deprovision, plan.DefaultDeprovision},
+		{"rate", cfg.SCIMRateLimit, visitor.DefaultRateLimit},
 		{"encrypt", *cfg.CondecoEncrypt, true},
 		{"metrics on loopback", cfg.MetricsListen, "127.0.0.1:9464"},
 	}

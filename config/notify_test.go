@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"condeco-visitor-sync/notify"
 )
 
 const smtpBase = "notify_smtp_host: smtp.example.com\nnotify_smtp_from: cvs@example.com\nnotify_smtp_to: [admin@example.com]\n"
@@ -82,10 +84,10 @@ func TestNotifyDefaults(t *testing.T) {
 		name      string
 		got, want any
 	}{
-		{"notify_on", cfg.NotifyOn, DefaultNotifyOn},
+		{"notify_on", cfg.NotifyOn, notify.Events},
 		{"notify_smtp_port", cfg.NotifySMTPPort, DefaultNotifySMTPPort},
-		{"notify_smtp_tls", cfg.NotifySMTPTLS, DefaultNotifySMTPTLS},
-		{"notify_timeout", cfg.NotifyTimeout, DefaultNotifyTimeout},
+		{"notify_smtp_tls", cfg.NotifySMTPTLS, notify.TLSStartTLS},
+		{"notify_timeout", cfg.NotifyTimeout, notify.DefaultTimeout},
 		{"condeco_app_lock", cfg.CondecoAppLock, ""},
 	} {
 		if fmt.Sprint(c.got) != fmt.Sprint(c.want) {
@@ -100,8 +102,8 @@ func TestNotifyDefaults(t *testing.T) {
 	if fmt.Sprint(cfg.NotifyOn) != "[limits]" {
 		t.Errorf("notify_on = %v, want [limits]", cfg.NotifyOn)
 	}
-	if fmt.Sprint(DefaultNotifyOn) != "[deletions failures limits]" {
-		t.Errorf("parsing changed DefaultNotifyOn: %v", DefaultNotifyOn)
+	if fmt.Sprint(notify.Events) != "[deletions failures limits]" {
+		t.Errorf("parsing changed notify.Events: %v", notify.Events)
 	}
 }
 

@@ -1,15 +1,21 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/mail"
-	"net/url"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"condeco-visitor-sync/condeco"
+	"condeco-visitor-sync/internal/urlcheck"
+	"condeco-visitor-sync/notify"
+	"condeco-visitor-sync/sync/apply"
+	"condeco-visitor-sync/sync/plan"
+	"condeco-visitor-sync/visitor"
 )
 
 // Validate checks every key and names the first one that is wrong, so the
@@ -18,17 +24,11 @@ func (c Config) Validate() error {
 	bad := func(key, format string, args ...any) error {
 		return fmt.Errorf("%w: %s: %s", ErrInvalid, key, fmt.Sprintf(format, args...))
 	}
-	oneOf := func(key, v string, allowed ...string) error {
-		if !slices.Contains(allowed, v) {
-			return bad(key, "%q is not one of %s", v, strings.Join(allowed, ", "))
-		}
-		return nil
-	}
 
-	if err := oneOf("condeco_driver", c.CondecoDriver, "sqlserver", "sqlite"); err != nil {
+	if err := oneOf("condeco_driver", c.CondecoDriver, condecoDrivers...); err != nil {
 		return err
 	}
-	if err := oneOf("condeco_auth", c.CondecoAuth, "sql", "azuread-msi", "azuread-sp"); err != nil {
+	if err := oneOf("condeco_auth", c.CondecoAuth, condecoAuths...); err != nil {
 		return err
 	}
 	if c.CondecoDSN == "" {
@@ -42,14 +42,14 @@ func (c Config) Validate() error {
 			return bad("condeco_database", "required when condeco_dsn is not set")
 		}
 		switch c.CondecoAuth {
-		case "sql":
+		case condeco.AuthSQL:
 			if c.CondecoUser == "" {
 				return bad("condeco_user", "required with condeco_auth sql")
 			}
 			if c.CondecoPassword == "" {
 				return bad("condeco_password", "required with condeco_auth sql; set %s or %s_FILE", EnvCondecoPassword, EnvCondecoPassword)
 			}
-		case "azuread-sp":
+		case condeco.AuthAzureADSP:
 			if c.CondecoClientID == "" || c.CondecoTenantID == "" {
 				return bad("condeco_client_id", "condeco_client_id and condeco_tenant_id are required with condeco_auth azuread-sp")
 			}
@@ -77,18 +77,8 @@ func (c Config) Validate() error {
 	if c.SCIMURL == "" {
 		return bad("scim_url", "required")
 	}
-	u, err := url.Parse(c.SCIMURL)
-	if err != nil || u.Host == "" {
-		return bad("scim_url", "%q is not an absolute URL", c.SCIMURL)
-	}
-	switch u.Scheme {
-	case "https":
-	case "http":
-		if !IsLoopback(u.Hostname()) {
-			return bad("scim_url", "plain http is allowed only to loopback addresses; use https")
-		}
-	default:
-		return bad("scim_url", "scheme %q is not https", u.Scheme)
+	if err := checkURL(bad, "scim_url", c.SCIMURL, fmt.Sprintf("%q is not an absolute URL", c.SCIMURL)); err != nil {
+		return err
 	}
 	if c.SCIMToken == "" && c.SCIMTokenURL == "" {
 		return bad("scim_token", "required unless scim_token_url is set; set %s or %s_FILE", EnvSCIMToken, EnvSCIMToken)
@@ -101,17 +91,19 @@ func (c Config) Validate() error {
 			return bad("scim_client_secret", "required with scim_token_url; set %s or %s_FILE", EnvSCIMClientSecret, EnvSCIMClientSecret)
 		}
 	}
-	if c.SCIMTokenLifetime < time.Minute || c.SCIMTokenLifetime > 10*365*24*time.Hour {
-		return bad("scim_token_lifetime", "must be between 1m and 10 years (seed 003)")
+	// The token endpoint's bounds: docs/visitor-scim.md gives the source.
+	if c.SCIMTokenLifetime < visitor.MinTokenLifetime || c.SCIMTokenLifetime > visitor.MaxTokenLifetime {
+		return bad("scim_token_lifetime", "must be between 1m and 10 years")
 	}
 	if c.SCIMRateLimit < 1 {
 		return bad("scim_rate_limit", "must be at least 1 call per minute")
 	}
-	if c.SCIMConcurrency < 1 || c.SCIMConcurrency > 64 {
-		return bad("scim_concurrency", "must be between 1 and 64")
+	if c.SCIMConcurrency < 1 || c.SCIMConcurrency > maxSCIMConcurrency {
+		return bad("scim_concurrency", "must be between 1 and %d", maxSCIMConcurrency)
 	}
-	if c.SCIMPageSize < 1 || c.SCIMPageSize > 200 {
-		return bad("scim_page_size", "must be between 1 and 200 (Visitor's maximum)")
+	// The client's default page size is the largest Visitor serves.
+	if c.SCIMPageSize < 1 || c.SCIMPageSize > visitor.DefaultPageSize {
+		return bad("scim_page_size", "must be between 1 and %d (Visitor's maximum)", visitor.DefaultPageSize)
 	}
 	if c.SCIMTimeout <= 0 {
 		return bad("scim_timeout", "must be positive")
@@ -119,7 +111,7 @@ func (c Config) Validate() error {
 	if c.SCIMRetryMax < 0 {
 		return bad("scim_retry_max", "must not be negative")
 	}
-	if err := oneOf("scim_verify_writes", c.SCIMVerifyWrites, "answer", "reread"); err != nil {
+	if err := oneOf("scim_verify_writes", c.SCIMVerifyWrites, apply.VerifyModes...); err != nil {
 		return err
 	}
 	for key, v := range map[string]string{
@@ -140,16 +132,16 @@ func (c Config) Validate() error {
 	if c.LocationExternalIDPrefix == "" {
 		return bad("location_external_id_prefix", "must not be empty")
 	}
-	if err := oneOf("invitations", c.Invitations, "send", "suppress", "suppress-initial"); err != nil {
+	if err := oneOf("invitations", c.Invitations, plan.InvitationModes...); err != nil {
 		return err
 	}
-	if err := oneOf("deprovision", c.Deprovision, "delete", "deactivate", "deactivate-then-delete"); err != nil {
+	if err := oneOf("deprovision", c.Deprovision, plan.DeprovisionModes...); err != nil {
 		return err
 	}
 	if c.DeleteAfterDays < 1 {
 		return bad("delete_after_days", "must be at least 1")
 	}
-	if err := oneOf("policy", c.Policy, "sync", "upsert-only", "create-only"); err != nil {
+	if err := oneOf("policy", c.Policy, plan.Policies...); err != nil {
 		return err
 	}
 	if c.MaxDeletes < 0 {
@@ -182,10 +174,10 @@ func (c Config) Validate() error {
 			return bad("metrics_listen", "%q is not host:port", c.MetricsListen)
 		}
 	}
-	if err := oneOf("log_level", c.LogLevel, "debug", "info", "warn", "error"); err != nil {
+	if err := oneOf("log_level", c.LogLevel, logLevels...); err != nil {
 		return err
 	}
-	if err := oneOf("log_format", c.LogFormat, "json", "console"); err != nil {
+	if err := oneOf("log_format", c.LogFormat, logFormats...); err != nil {
 		return err
 	}
 	if _, err := ParseMemoryLimit(c.MemoryLimit); err != nil {
@@ -208,29 +200,19 @@ func (c Config) Validate() error {
 func (c Config) validateNotify(bad func(key, format string, args ...any) error) error {
 	webhook, email := c.NotifyWebhookURL != "", c.NotifySMTPHost != ""
 	for _, e := range c.NotifyOn {
-		if !slices.Contains(DefaultNotifyOn, e) {
-			return bad("notify_on", "%q is not one of %s", e, strings.Join(DefaultNotifyOn, ", "))
+		if err := oneOf("notify_on", e, notify.Events...); err != nil {
+			return err
 		}
 	}
 	if (webhook || email) && len(c.NotifyOn) == 0 {
-		return bad("notify_on", "must name at least one of %s when a notification channel is set", strings.Join(DefaultNotifyOn, ", "))
+		return bad("notify_on", "must name at least one of %s when a notification channel is set", strings.Join(notify.Events, ", "))
 	}
 	if c.NotifyTimeout < time.Second || c.NotifyTimeout > 5*time.Minute {
 		return bad("notify_timeout", "must be between 1s and 5m")
 	}
 	if webhook {
-		u, err := url.Parse(c.NotifyWebhookURL.Value())
-		if err != nil || u.Host == "" {
-			return bad("notify_webhook_url", "not an absolute URL (value not shown: it is treated as a secret)")
-		}
-		switch u.Scheme {
-		case "https":
-		case "http":
-			if !IsLoopback(u.Hostname()) {
-				return bad("notify_webhook_url", "plain http is allowed only to loopback addresses; use https")
-			}
-		default:
-			return bad("notify_webhook_url", "scheme %q is not https", u.Scheme)
+		if err := checkURL(bad, "notify_webhook_url", c.NotifyWebhookURL.Value(), "not an absolute URL (value not shown: it is treated as a secret)"); err != nil {
+			return err
 		}
 	}
 	if !email {
@@ -250,7 +232,7 @@ func (c Config) validateNotify(bad func(key, format string, args ...any) error) 
 	if c.NotifySMTPPort < 1 || c.NotifySMTPPort > 65535 {
 		return bad("notify_smtp_port", "%d is not a TCP port", c.NotifySMTPPort)
 	}
-	if err := oneOfKey(bad, "notify_smtp_tls", c.NotifySMTPTLS, "starttls", "tls", "none"); err != nil {
+	if err := oneOf("notify_smtp_tls", c.NotifySMTPTLS, smtpTLSModes...); err != nil {
 		return err
 	}
 	if c.NotifySMTPFrom == "" {
@@ -270,25 +252,56 @@ func (c Config) validateNotify(bad func(key, format string, args ...any) error) 
 	if (c.NotifySMTPUser == "") != (c.NotifySMTPPassword == "") {
 		return bad("notify_smtp_password", "notify_smtp_user and notify_smtp_password go together; set the password with %s or %s_FILE", EnvNotifySMTPPassword, EnvNotifySMTPPassword)
 	}
-	if c.NotifySMTPTLS == "none" && c.NotifySMTPUser != "" && !IsLoopback(c.NotifySMTPHost) {
+	if c.NotifySMTPTLS == notify.TLSNone && c.NotifySMTPUser != "" && !urlcheck.IsLoopback(c.NotifySMTPHost) {
 		return bad("notify_smtp_tls", "none would send the SMTP password in clear text to %s; use starttls or tls", c.NotifySMTPHost)
 	}
 	return nil
 }
 
-func oneOfKey(bad func(key, format string, args ...any) error, key, v string, allowed ...string) error {
-	if !slices.Contains(allowed, v) {
-		return bad(key, "%q is not one of %s", v, strings.Join(allowed, ", "))
+// Allowed values. The drivers and log settings are this package's; the
+// auth and TLS words are condeco's and notify's constants, which those
+// packages export one by one rather than as a list.
+var (
+	condecoDrivers = []string{"sqlserver", "sqlite"}
+	condecoAuths   = []string{condeco.AuthSQL, condeco.AuthAzureADMSI, condeco.AuthAzureADSP}
+	smtpTLSModes   = []string{notify.TLSStartTLS, notify.TLSImplicit, notify.TLSNone}
+	logLevels      = []string{"debug", "info", "warn", "error"}
+	logFormats     = []string{LogFormatJSON, LogFormatConsole}
+)
+
+// Values of log_format.
+const (
+	LogFormatJSON    = "json"    // one JSON object a line, for journald and log stores
+	LogFormatConsole = "console" // for people at a terminal
+)
+
+// maxSCIMConcurrency bounds scim_concurrency: at Visitor's 500 calls a
+// minute, more requests in flight than this would only queue on the
+// shared rate limiter.
+const maxSCIMConcurrency = 64
+
+// oneOf is plan.OneOf under ErrInvalid, so that configuration and the
+// planner refuse an unknown word alike:
+// invalid configuration: <key>: "x" is not one of a, b, c.
+func oneOf(key, v string, allowed ...string) error {
+	if err := plan.OneOf(key, v, allowed...); err != nil {
+		return fmt.Errorf("%w: %s", ErrInvalid, err)
 	}
 	return nil
 }
 
-// IsLoopback reports whether host is a loopback name or address, the only
-// place plain http is allowed (the simulator, tests, a local proxy).
-func IsLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
+// checkURL applies urlcheck's rule to the URL under key. notAbsolute is
+// the message for a value that is no absolute URL, so that a secret URL
+// is not quoted; the other refusals name only the scheme.
+func checkURL(bad func(key, format string, args ...any) error, key, raw, notAbsolute string) error {
+	u, err := urlcheck.Parse(raw)
+	switch {
+	case err == nil:
+		return nil
+	case u == nil || errors.Is(err, urlcheck.ErrNoHost):
+		return bad(key, "%s", notAbsolute)
+	case errors.Is(err, urlcheck.ErrPlainHTTP):
+		return bad(key, "plain http is allowed only to loopback addresses; use https")
 	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return bad(key, "scheme %q is not https", u.Scheme)
 }

@@ -22,21 +22,21 @@ const (
 	crashKills      = 20
 	crashUsersShort = 1000
 	crashKillsShort = 5
-	crashSeed       = 20261122 // CVS_RELIABILITY_SEED overrides it
+	crashRandom     = 20261122 // CVS_RELIABILITY_RANDOM overrides it
 	// crashRateLimit lifts the client's rate limit so the crash test is
 	// bound by CPU, not by 1,000 calls a second.
 	crashRateLimit = "600000"
 )
 
-func crashSize() (users, kills int, seed uint64) {
-	users, kills, seed = crashUsers, crashKills, crashSeed
+func crashSize() (users, kills int, random uint64) {
+	users, kills, random = crashUsers, crashKills, crashRandom
 	if testing.Short() {
 		users, kills = crashUsersShort, crashKillsShort
 	}
-	if s, err := strconv.ParseUint(os.Getenv("CVS_RELIABILITY_SEED"), 10, 64); err == nil {
-		seed = s
+	if s, err := strconv.ParseUint(os.Getenv("CVS_RELIABILITY_RANDOM"), 10, 64); err == nil {
+		random = s
 	}
-	return users, kills, seed
+	return users, kills, random
 }
 
 // The process is killed with SIGKILL at a random point of an initial
@@ -47,10 +47,10 @@ func crashSize() (users, kills int, seed uint64) {
 // before its request goes out, so not even the writes in flight at the
 // kill lack one.
 func TestCrashDuringInitialSync(t *testing.T) {
-	users, kills, seed := crashSize()
-	rng := rand.New(rand.NewPCG(seed, 0))
+	users, kills, random := crashSize()
+	rng := rand.New(rand.NewPCG(random, 0))
 	dbPath := filepath.Join(t.TempDir(), "condeco.db")
-	seedDB(t, openDB(t, dbPath), users)
+	fillDB(t, openDB(t, dbPath), users)
 	// An initial sync sends about one request per user plus listing,
 	// location creates and the batched verification; kill points are
 	// spread over all of it, so some land before the first write and
@@ -108,8 +108,8 @@ func TestCrashDuringInitialSync(t *testing.T) {
 			t.FailNow()
 		}
 	}
-	t.Logf("RESULT fault=%q users=%d kills=%d seed=%d killsBeforeFirstWrite=%d runsFinishedBeforeKill=%d lost=%d duplicates=%d deletes=%d createsAppliedAfterSignal=%d usersWithoutAuditLine=%d elapsed=%s",
-		"SIGKILL during initial sync", users, kills, seed, beforeWrites, afterFinish, lost, dups, deletes, late, unaudited, time.Since(start).Round(time.Second))
+	t.Logf("RESULT fault=%q users=%d kills=%d random=%d killsBeforeFirstWrite=%d runsFinishedBeforeKill=%d lost=%d duplicates=%d deletes=%d createsAppliedAfterSignal=%d usersWithoutAuditLine=%d elapsed=%s",
+		"SIGKILL during initial sync", users, kills, random, beforeWrites, afterFinish, lost, dups, deletes, late, unaudited, time.Since(start).Round(time.Second))
 }
 
 // Every change a run makes is in the audit log even when the process is

@@ -86,7 +86,7 @@ type env struct {
 func newEnv(t *testing.T, users int, so simulator.Options, extraCfg string) *env {
 	t.Helper()
 	dbPath := filepath.Join(t.TempDir(), "condeco.db")
-	seedDB(t, openDB(t, dbPath), users)
+	fillDB(t, openDB(t, dbPath), users)
 	return newEnvOn(t, dbPath, so, extraCfg)
 }
 
@@ -152,9 +152,9 @@ func openDB(t *testing.T, path string) *sqlx.DB {
 	return db
 }
 
-// seedDB loads the assumed schema, four locations and n plain users.
+// fillDB loads the assumed schema, four locations and n plain users.
 // User 1 is a Global admin so Visitor always has an active admin.
-func seedDB(t *testing.T, db *sqlx.DB, n int) {
+func fillDB(t *testing.T, db *sqlx.DB, n int) {
 	t.Helper()
 	ctx := context.Background()
 	if err := condeco.ExecFile(ctx, db, filepath.Join("..", "testdata", "condeco", "schema.sql")); err != nil {

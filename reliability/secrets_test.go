@@ -155,7 +155,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		t.Fatal(err)
 	}
 	dbPath := filepath.Join(dbDir, "condeco.db")
-	seedDB(t, openDB(t, dbPath), users)
+	fillDB(t, openDB(t, dbPath), users)
 	e := newEnvOn(t, dbPath, simulator.Options{ClientID: oauthClient, ClientSecret: oauthSecret,
 		Faults: simulator.Faults{ErrorRate: map[int]float64{503: 0.05}, DropAfterWriteRate: 0.02, Sequence: 5}}, "")
 	// The DSN comes from the environment, as a secret should.

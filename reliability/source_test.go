@@ -260,7 +260,7 @@ func preloginEncryption(c net.Conn) (byte, bool) {
 // that says so (the driver alone says "Rows are closed"), every time.
 func TestQueryTimeoutErrorNamesTheTimeout(t *testing.T) {
 	dbPath := filepath.Join(t.TempDir(), "condeco.db")
-	seedDB(t, openDB(t, dbPath), 100)
+	fillDB(t, openDB(t, dbPath), 100)
 	// The first rows cost nothing, so opening the store (its check reads
 	// the first row) is quick however loaded the machine; from the sixth
 	// each row costs 20 000 more steps than the last, so the export

@@ -114,7 +114,8 @@ func writeRecord(path string, v any) error {
 
 // readRecord reads the record at path into v. found is false when there
 // is no file. A version other than want is ErrVersion naming the file; a
-// record without a version predates versioning and is read as version 1.
+// record without a version is read as version 1, the format of records
+// written before they carried one.
 func readRecord(path string, want int, v any) (found bool, err error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -20,6 +19,8 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 	"go.uber.org/zap"
 	"golang.org/x/time/rate"
+
+	"condeco-visitor-sync/internal/urlcheck"
 )
 
 // Limits of Eptura's SCIM servers the client assumes (see
@@ -212,33 +213,20 @@ func New(o Options, log *zap.Logger) (*Client, error) {
 }
 
 // checkURL allows https anywhere and plain http only to this machine, so a
-// token is never sent in clear over a network.
+// token is never sent in clear over a network (urlcheck is the rule).
 func checkURL(what, raw string) (*url.URL, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return nil, fmt.Errorf("visitor: %s: %w", what, err)
-	}
-	if u.Host == "" {
-		return nil, fmt.Errorf("visitor: %s %q has no host", what, u.Redacted())
-	}
-	switch u.Scheme {
-	case "https":
+	u, err := urlcheck.Parse(raw)
+	switch {
+	case err == nil:
 		return u, nil
-	case "http":
-		if isLoopback(u.Hostname()) {
-			return u, nil
-		}
+	case u == nil:
+		return nil, fmt.Errorf("visitor: %s: %w", what, err)
+	case errors.Is(err, urlcheck.ErrNoHost):
+		return nil, fmt.Errorf("visitor: %s %q has no host", what, u.Redacted())
+	case errors.Is(err, urlcheck.ErrPlainHTTP):
 		return nil, fmt.Errorf("visitor: %s %q: http is allowed only to loopback: %w", what, u.Redacted(), ErrInsecureURL)
 	}
 	return nil, fmt.Errorf("visitor: %s %q: scheme must be https: %w", what, u.Redacted(), ErrInsecureURL)
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // Stats returns a copy of the counters.

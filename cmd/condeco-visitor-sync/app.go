@@ -10,6 +10,8 @@ import (
 
 	"condeco-visitor-sync/condeco"
 	"condeco-visitor-sync/config"
+	"condeco-visitor-sync/internal/urlcheck"
+	"condeco-visitor-sync/notify"
 	"condeco-visitor-sync/state"
 	"condeco-visitor-sync/sync/apply"
 	"condeco-visitor-sync/sync/plan"
@@ -179,7 +181,7 @@ func targetHost(c config.Config) string {
 // unnoticed in a daemon that has run for months.
 func insecureWarnings(c config.Config) []string {
 	var out []string
-	if c.NotifySMTPHost != "" && c.NotifySMTPTLS == "none" && !config.IsLoopback(c.NotifySMTPHost) {
+	if c.NotifySMTPHost != "" && c.NotifySMTPTLS == notify.TLSNone && !urlcheck.IsLoopback(c.NotifySMTPHost) {
 		out = append(out, "insecure: notification email goes to the relay in clear text (notify_smtp_tls: none)")
 	}
 	if c.SCIMInsecureSkipVerify {

@@ -20,7 +20,7 @@ func newLogger(cfg config.Config, w io.Writer) (*zap.Logger, error) {
 	enc.TimeKey = "ts"
 	enc.EncodeTime = zapcore.ISO8601TimeEncoder
 	var encoder zapcore.Encoder
-	if cfg.LogFormat == "console" {
+	if cfg.LogFormat == config.LogFormatConsole {
 		enc.EncodeLevel = zapcore.CapitalLevelEncoder
 		encoder = zapcore.NewConsoleEncoder(enc)
 	} else {

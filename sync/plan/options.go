@@ -31,7 +31,7 @@ const (
 	PolicyCreateOnly = "create-only" // create only
 )
 
-// Defaults, exported so config can document them and tests can use them.
+// Defaults, exported because they are configuration's defaults too.
 const (
 	DefaultExternalIDPrefix         = "condeco:"
 	DefaultLocationExternalIDPrefix = "condeco-location:"

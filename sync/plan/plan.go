@@ -175,7 +175,7 @@ func (b *planner) index(cur Current, exp *condeco.Export) {
 	slices.SortFunc(b.managed, func(a, c *visitor.User) int {
 		return cmp.Or(cmp.Compare(a.ExternalID, c.ExternalID), cmp.Compare(a.ID, c.ID))
 	})
-	// Maps are made at their final size: grown, each would hold its old and
+	// Maps are made at their final size: a growing map holds its old and
 	// new tables at once, a third of a 100 000-user plan's garbage.
 	b.desired = make(map[string]bool, len(exp.Users))
 	for _, u := range exp.Users {
