@@ -109,7 +109,7 @@ func writeRecord(path string, v any) error {
 	if err != nil {
 		return fmt.Errorf("encoding %s: %w", path, err)
 	}
-	return WriteAtomic(path, append(b, '\n'), 0o640)
+	return WriteAtomic(path, append(b, '\n'), 0o600)
 }
 
 // readRecord reads the record at path into v. found is false when there

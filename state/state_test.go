@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestPruneReportsKeepsNewest(t *testing.T) {
@@ -91,5 +92,34 @@ func TestLockChecksTheLockedFileIsAtThePath(t *testing.T) {
 	}
 	if replaced != 1 || !os.SameFile(held, now) {
 		t.Fatalf("replaced %d times; holding the file at the path: %v", replaced, os.SameFile(held, now))
+	}
+}
+
+// Records name people and are the sync's own: 0600, as docs/security.md
+// says, and versioned.
+func TestFirstSyncRecordModeAndVersion(t *testing.T) {
+	d, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.WriteFirstSync("run-1", time.Date(2026, 12, 5, 2, 0, 0, 0, time.UTC), []string{"condeco:1"}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(d.Path(), FirstSyncFile)
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, want 0600", fi.Mode().Perm())
+	}
+	if ids, err := d.ReadFirstSync(); err != nil || len(ids) != 1 {
+		t.Fatalf("read back %v, %v", ids, err)
+	}
+	if err := os.WriteFile(path, []byte(`{"version": 9, "externalIds": []}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.ReadFirstSync(); !errors.Is(err, ErrVersion) || !strings.Contains(err.Error(), path) {
+		t.Errorf("unknown version: %v, want %v naming %s", err, ErrVersion, path)
 	}
 }
