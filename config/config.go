@@ -38,14 +38,17 @@ const (
 	DefaultPhoneRegion           = "GB"
 	DefaultSCIMRetryMax          = 6
 	DefaultSchedule              = "0 2 * * *"
-	DefaultTimeZone              = "UTC"
-	DefaultStateDir              = "/var/lib/condeco-visitor-sync"
-	DefaultLockWait              = 0
-	DefaultMetricsListen         = "127.0.0.1:9464"
-	DefaultLogLevel              = "info"
-	DefaultLogFormat             = LogFormatJSON
-	DefaultMemoryLimit           = MemoryLimitAuto
-	DefaultNotifySMTPPort        = 587
+	// DefaultRunTimeout ends a stuck run before the next day's: a daily
+	// schedule then never finds the lock still held.
+	DefaultRunTimeout     = 23 * time.Hour
+	DefaultTimeZone       = "UTC"
+	DefaultStateDir       = "/var/lib/condeco-visitor-sync"
+	DefaultLockWait       = 0
+	DefaultMetricsListen  = "127.0.0.1:9464"
+	DefaultLogLevel       = "info"
+	DefaultLogFormat      = LogFormatJSON
+	DefaultMemoryLimit    = MemoryLimitAuto
+	DefaultNotifySMTPPort = 587
 )
 
 // Secret environment variables. Each may instead name a file with the
@@ -136,7 +139,13 @@ type Config struct {
 	SourceMinShare  float64 `yaml:"source_min_share" json:"source_min_share"`
 
 	// Running
-	Schedule      string        `yaml:"schedule" json:"schedule"`
+	Schedule string `yaml:"schedule" json:"schedule"`
+	// AllowFrequentSchedule lets a schedule fire more often than hourly
+	// (a typo such as "* * * * *" would otherwise spend the whole call
+	// budget every minute).
+	AllowFrequentSchedule bool `yaml:"allow_frequent_schedule" json:"allow_frequent_schedule"`
+	// RunTimeout bounds one run: past it the run stops as on SIGTERM.
+	RunTimeout    time.Duration `yaml:"run_timeout" json:"run_timeout"`
 	TimeZone      string        `yaml:"time_zone" json:"time_zone"`
 	StateDir      string        `yaml:"state_dir" json:"state_dir"`
 	LockWait      time.Duration `yaml:"lock_wait" json:"lock_wait"`
@@ -198,6 +207,7 @@ func Default() Config {
 		TimeZone:                 DefaultTimeZone,
 		StateDir:                 DefaultStateDir,
 		LockWait:                 DefaultLockWait,
+		RunTimeout:               DefaultRunTimeout,
 		MetricsListen:            DefaultMetricsListen,
 		LogLevel:                 DefaultLogLevel,
 		LogFormat:                DefaultLogFormat,
@@ -211,22 +221,47 @@ func Default() Config {
 
 // Load reads the file at path over the defaults, applies the secret
 // environment overrides and validates the result.
+// MaxFileBytes caps every file read for configuration: the config file and
+// each _FILE secret. A path to /dev/zero or a log file by mistake then
+// gets an error naming it instead of filling the memory.
+const MaxFileBytes = 1 << 20
+
+// readCapped reads at most MaxFileBytes from r; more is an error.
+func readCapped(r io.Reader) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, MaxFileBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxFileBytes {
+		return nil, fmt.Errorf("larger than %d bytes (1 MiB)", MaxFileBytes)
+	}
+	return b, nil
+}
+
 func Load(path string, getenv func(string) string) (Config, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("%w: reading config file: %w", ErrInvalid, err)
 	}
 	defer f.Close()
-	return Parse(f, getenv)
+	data, err := readCapped(f)
+	if err != nil {
+		return Config{}, fmt.Errorf("%w: reading config file %s: %w", ErrInvalid, path, err)
+	}
+	return parse(data, getenv)
 }
 
 // Parse is Load on a reader; getenv is os.Getenv in production.
 func Parse(r io.Reader, getenv func(string) string) (Config, error) {
-	cfg := Default()
-	data, err := io.ReadAll(r)
+	data, err := readCapped(r)
 	if err != nil {
 		return Config{}, fmt.Errorf("%w: reading config: %w", ErrInvalid, err)
 	}
+	return parse(data, getenv)
+}
+
+func parse(data []byte, getenv func(string) string) (Config, error) {
+	cfg := Default()
 	if len(bytes.TrimSpace(data)) > 0 {
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		dec.KnownFields(true)
@@ -271,6 +306,23 @@ func yamlMessage(err error, data []byte) string {
 	})
 }
 
+// readSecretFile reads a _FILE secret, capped like the config file.
+func readSecretFile(p string) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, errors.Unwrap(err)
+	}
+	defer f.Close()
+	b, err := readCapped(f)
+	if err != nil {
+		if u := errors.Unwrap(err); u != nil {
+			return nil, u
+		}
+		return nil, err
+	}
+	return b, nil
+}
+
 // applyEnv overrides secrets from the environment. A _FILE variable wins
 // over the plain one because it is the safer way to deliver a secret.
 func (c *Config) applyEnv(getenv func(string) string) error {
@@ -290,10 +342,10 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 			*s.dst = Secret(v)
 		}
 		if p := getenv(s.env + "_FILE"); p != "" {
-			b, err := os.ReadFile(p)
+			b, err := readSecretFile(p)
 			if err != nil {
 				// The path is not secret; the content never reaches here.
-				return fmt.Errorf("%w: %s_FILE: reading %s: %w", ErrInvalid, s.env, p, errors.Unwrap(err))
+				return fmt.Errorf("%w: %s_FILE: reading %s: %w", ErrInvalid, s.env, p, err)
 			}
 			*s.dst = Secret(strings.TrimRight(string(b), "\r\n"))
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/mail"
+	"net/url"
 	"strings"
 	"time"
 
@@ -61,11 +62,11 @@ func (c Config) Validate() error {
 	if c.CondecoPort < 1 || c.CondecoPort > 65535 {
 		return bad("condeco_port", "%d is not a TCP port", c.CondecoPort)
 	}
-	if c.CondecoConnectTimeout <= 0 {
-		return bad("condeco_connect_timeout", "must be positive")
+	if err := within(bad, "condeco_connect_timeout", c.CondecoConnectTimeout, time.Second, 10*time.Minute); err != nil {
+		return err
 	}
-	if c.CondecoQueryTimeout <= 0 {
-		return bad("condeco_query_timeout", "must be positive")
+	if err := within(bad, "condeco_query_timeout", c.CondecoQueryTimeout, time.Second, 24*time.Hour); err != nil {
+		return err
 	}
 	if len(c.GlobalAdminLevels) == 0 {
 		return bad("global_admin_levels", "must name at least one access level")
@@ -77,8 +78,12 @@ func (c Config) Validate() error {
 	if c.SCIMURL == "" {
 		return bad("scim_url", "required")
 	}
-	if err := checkURL(bad, "scim_url", c.SCIMURL, fmt.Sprintf("%q is not an absolute URL", c.SCIMURL)); err != nil {
+	if err := checkURL(bad, "scim_url", c.SCIMURL, "is not an absolute URL (value not shown: it may hold a credential)"); err != nil {
 		return err
+	}
+	if u, err := url.Parse(c.SCIMURL); err == nil && u.User != nil {
+		// Credentials in the URL would be printed wherever the URL is.
+		return bad("scim_url", "must not hold credentials (user:password@); give the token in scim_token or %s", EnvSCIMToken)
 	}
 	if c.SCIMToken == "" && c.SCIMTokenURL == "" {
 		return bad("scim_token", "required unless scim_token_url is set; set %s or %s_FILE", EnvSCIMToken, EnvSCIMToken)
@@ -95,8 +100,8 @@ func (c Config) Validate() error {
 	if c.SCIMTokenLifetime < visitor.MinTokenLifetime || c.SCIMTokenLifetime > visitor.MaxTokenLifetime {
 		return bad("scim_token_lifetime", "must be between 1m and 10 years")
 	}
-	if c.SCIMRateLimit < 1 {
-		return bad("scim_rate_limit", "must be at least 1 call per minute")
+	if c.SCIMRateLimit < 1 || c.SCIMRateLimit > maxSCIMRateLimit {
+		return bad("scim_rate_limit", "%d is not between 1 and %d calls per minute", c.SCIMRateLimit, maxSCIMRateLimit)
 	}
 	if c.SCIMConcurrency < 1 || c.SCIMConcurrency > maxSCIMConcurrency {
 		return bad("scim_concurrency", "must be between 1 and %d", maxSCIMConcurrency)
@@ -105,11 +110,11 @@ func (c Config) Validate() error {
 	if c.SCIMPageSize < 1 || c.SCIMPageSize > visitor.DefaultPageSize {
 		return bad("scim_page_size", "must be between 1 and %d (Visitor's maximum)", visitor.DefaultPageSize)
 	}
-	if c.SCIMTimeout <= 0 {
-		return bad("scim_timeout", "must be positive")
+	if err := within(bad, "scim_timeout", c.SCIMTimeout, time.Second, 10*time.Minute); err != nil {
+		return err
 	}
-	if c.SCIMRetryMax < 0 {
-		return bad("scim_retry_max", "must not be negative")
+	if c.SCIMRetryMax < 0 || c.SCIMRetryMax > maxSCIMRetryMax {
+		return bad("scim_retry_max", "%d is not between 0 and %d", c.SCIMRetryMax, maxSCIMRetryMax)
 	}
 	if err := oneOf("scim_verify_writes", c.SCIMVerifyWrites, apply.VerifyModes...); err != nil {
 		return err
@@ -126,11 +131,17 @@ func (c Config) Validate() error {
 		return bad("visitor_locations_endpoint", "%q must be a bare resource name such as Locations", c.VisitorLocationsEndpoint)
 	}
 
-	if c.ExternalIDPrefix == "" {
-		return bad("external_id_prefix", "must not be empty: it is how the sync knows which users it owns")
+	for key, v := range map[string]string{"external_id_prefix": c.ExternalIDPrefix, "location_external_id_prefix": c.LocationExternalIDPrefix} {
+		// The prefix is how the sync knows what it owns: a short or open
+		// one ("c") would match Visitor users other sources made.
+		if len(v) < 3 || !strings.HasSuffix(v, ":") && !strings.HasSuffix(v, "-") {
+			return bad(key, "%q must be at least 3 characters and end in ':' or '-' (as the default %q does)", v, map[string]string{
+				"external_id_prefix": plan.DefaultExternalIDPrefix, "location_external_id_prefix": plan.DefaultLocationExternalIDPrefix}[key])
+		}
 	}
-	if c.LocationExternalIDPrefix == "" {
-		return bad("location_external_id_prefix", "must not be empty")
+	if strings.HasPrefix(c.ExternalIDPrefix, c.LocationExternalIDPrefix) || strings.HasPrefix(c.LocationExternalIDPrefix, c.ExternalIDPrefix) {
+		return bad("location_external_id_prefix", "%q and external_id_prefix %q must not be prefixes of each other: users and locations would be mistaken for one another",
+			c.LocationExternalIDPrefix, c.ExternalIDPrefix)
 	}
 	if err := oneOf("invitations", c.Invitations, plan.InvitationModes...); err != nil {
 		return err
@@ -138,27 +149,36 @@ func (c Config) Validate() error {
 	if err := oneOf("deprovision", c.Deprovision, plan.DeprovisionModes...); err != nil {
 		return err
 	}
-	if c.DeleteAfterDays < 1 {
-		return bad("delete_after_days", "must be at least 1")
+	if c.DeleteAfterDays < 1 || c.DeleteAfterDays > maxDeleteAfterDays {
+		return bad("delete_after_days", "%d is not between 1 and %d", c.DeleteAfterDays, maxDeleteAfterDays)
 	}
 	if err := oneOf("policy", c.Policy, plan.Policies...); err != nil {
 		return err
 	}
 	if c.MaxDeletes < 0 {
-		return bad("max_deletes", "must not be negative")
-	}
-	if c.MaxDeleteShare < 0 || c.MaxDeleteShare > 1 {
-		return bad("max_delete_share", "%v is not a share between 0 and 1", c.MaxDeleteShare)
+		return bad("max_deletes", "%d is negative; 0 allows none", c.MaxDeletes)
 	}
 	if c.MaxAdminChanges < 0 {
-		return bad("max_admin_changes", "must not be negative")
+		return bad("max_admin_changes", "%d is negative; 0 allows none", c.MaxAdminChanges)
 	}
-	if c.SourceMinShare < 0 || c.SourceMinShare > 1 {
-		return bad("source_min_share", "%v is not a share between 0 and 1", c.SourceMinShare)
+	// NaN compares false with everything, so "x < 0 || x > 1" would let
+	// it through and switch the guard off: the test is written the other
+	// way round, and ±Inf fails it too.
+	for key, v := range map[string]float64{"max_delete_share": c.MaxDeleteShare, "source_min_share": c.SourceMinShare} {
+		if !(v >= 0 && v <= 1) {
+			return bad(key, "%v is not a share between 0 and 1", v)
+		}
 	}
 
-	if _, err := cron.ParseStandard(c.Schedule); err != nil {
+	sched, err := cron.ParseStandard(c.Schedule)
+	if err != nil {
 		return bad("schedule", "%v", err)
+	}
+	if gap := shortestGap(sched); gap < time.Hour && !c.AllowFrequentSchedule {
+		return bad("schedule", "%q fires every %s, more often than hourly; every run spends the call budget on a full listing. Set allow_frequent_schedule: true if that is meant", c.Schedule, gap)
+	}
+	if err := within(bad, "run_timeout", c.RunTimeout, time.Minute, 7*24*time.Hour); err != nil {
+		return err
 	}
 	if _, err := time.LoadLocation(c.TimeZone); err != nil {
 		return bad("time_zone", "%q is not a known time zone", c.TimeZone)
@@ -166,8 +186,8 @@ func (c Config) Validate() error {
 	if c.StateDir == "" {
 		return bad("state_dir", "required")
 	}
-	if c.LockWait < 0 {
-		return bad("lock_wait", "must not be negative")
+	if err := within(bad, "lock_wait", c.LockWait, 0, 24*time.Hour); err != nil {
+		return err
 	}
 	if c.MetricsListen != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
@@ -280,6 +300,14 @@ const (
 // shared rate limiter.
 const maxSCIMConcurrency = 64
 
+// Upper bounds of numbers that have no natural one: far above any real
+// need, low enough that a typo (an extra zero or five) is refused.
+const (
+	maxSCIMRateLimit   = 100_000 // calls a minute; Visitor allows 500
+	maxSCIMRetryMax    = 20      // retries of one request
+	maxDeleteAfterDays = 3650    // ten years
+)
+
 // oneOf is plan.OneOf under ErrInvalid, so that configuration and the
 // planner refuse an unknown word alike:
 // invalid configuration: <key>: "x" is not one of a, b, c.
@@ -304,4 +332,29 @@ func checkURL(bad func(key, format string, args ...any) error, key, raw, notAbso
 		return bad(key, "plain http is allowed only to loopback addresses; use https")
 	}
 	return bad(key, "scheme %q is not https", u.Scheme)
+}
+
+// within checks that a duration is between lo and hi, naming both.
+func within(bad func(key, format string, args ...any) error, key string, v, lo, hi time.Duration) error {
+	if v < lo || v > hi {
+		return bad(key, "%s is not between %s and %s", v, lo, hi)
+	}
+	return nil
+}
+
+// shortestGap is the shortest time between two firings of s over the next
+// few weeks (enough for any cron spec to repeat its pattern of a day).
+func shortestGap(s cron.Schedule) time.Duration {
+	t := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	gap := time.Duration(1<<63 - 1)
+	prev := s.Next(t)
+	for range 200 {
+		next := s.Next(prev)
+		if next.IsZero() {
+			break
+		}
+		gap = min(gap, next.Sub(prev))
+		prev = next
+	}
+	return gap
 }

@@ -186,7 +186,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	delete(e.vars, "CVS_SCIM_TOKEN")
 	e.vars["CVS_SCIM_CLIENT_SECRET_FILE"] = secretFile
 	metricsAddr := freeLoopbackAddr(t)
-	e.writeConfig(e.extra + fmt.Sprintf("scim_token_url: %q\nscim_client_id: %q\nschedule: \"@every 1s\"\n",
+	e.writeConfig(e.extra + fmt.Sprintf("scim_token_url: %q\nscim_client_id: %q\nschedule: \"@every 1s\"\nallow_frequent_schedule: true\n",
 		strings.TrimSuffix(e.url, simulator.BasePath)+"/oauth/token", oauthClient))
 	e.rewriteKey("log_level", "debug")
 	e.rewriteKey("metrics_listen", fmt.Sprintf("%q", metricsAddr))

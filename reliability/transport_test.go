@@ -115,7 +115,7 @@ func TestTLSVerification(t *testing.T) {
 		t.Logf("RESULT transport=%q runs=1 warnings=%d", "insecure_skip_verify with log_level error", n)
 	})
 	t.Run("daemon warns on every scheduled run", func(t *testing.T) {
-		e := newTLSEnv(t, 5, "scim_insecure_skip_verify: true\nschedule: \"@every 1s\"\n")
+		e := newTLSEnv(t, 5, "scim_insecure_skip_verify: true\nschedule: \"@every 1s\"\nallow_frequent_schedule: true\n")
 		runs, stderr := e.daemonRuns(3, 40*time.Second)
 		warnings := insecureWarnings(stderr, "warn")
 		if runs < 3 || warnings != runs {

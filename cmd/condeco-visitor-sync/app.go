@@ -76,6 +76,7 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger, stdout io.W
 		Log:           log,
 		Target:        targetHost(cfg),
 		Warnings:      insecureWarnings(cfg),
+		RunTimeout:    cfg.RunTimeout,
 		ShutdownGrace: e.shutdownGrace,
 		FinishGrace:   e.finishGrace,
 		ProgressEvery: e.progressEvery,

@@ -58,7 +58,7 @@ func TestDaemonStartupRunScheduledRunAndLock(t *testing.T) {
 	// Latency makes the start-up sync last long enough for a run-now to
 	// collide with it; the schedule fires every second.
 	f := newFixture(t, simulator.Options{Faults: simulator.Faults{Latency: 15 * time.Millisecond}},
-		"schedule: \"@every 1s\"\nscim_concurrency: 2\n")
+		"schedule: \"@every 1s\"\nallow_frequent_schedule: true\nscim_concurrency: 2\n")
 	appendCfg(t, f, "log_level: info\n")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

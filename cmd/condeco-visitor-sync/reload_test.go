@@ -40,6 +40,7 @@ func TestDaemonSIGHUPReloadsConfiguration(t *testing.T) {
 	})
 	removeCfgKey(t, f, "max_deletess")
 	appendCfg(t, f, "schedule: \"@every 1s\"\n")
+	appendCfg(t, f, "allow_frequent_schedule: true\n")
 	hup <- os.Interrupt
 	waitFor(t, 10*time.Second, "the reload", func() bool {
 		return strings.Contains(stderr.String(), "configuration reloaded; used from the next run")

@@ -12,6 +12,7 @@ import (
 	"github.com/robfig/cron/v3"
 	"go.uber.org/zap"
 
+	"condeco-visitor-sync/internal/urlcheck"
 	"condeco-visitor-sync/state"
 	"condeco-visitor-sync/sync/runner"
 )
@@ -53,6 +54,10 @@ func (a *Service) Daemon(ctx context.Context, sch Schedule, reloads <-chan Reloa
 	if srv != nil {
 		defer srv.Shutdown(context.Background())
 		a.Log.Info("serving health and metrics", zap.String("addr", addr))
+		if host, _, _ := net.SplitHostPort(sch.MetricsListen); !urlcheck.IsLoopback(host) {
+			a.Log.Warn("metrics_listen is not a loopback address: /metrics, /healthz and /readyz answer anyone who reaches it, without authentication; see docs/operations.md (Health and metrics)",
+				zap.String("metrics_listen", sch.MetricsListen))
+		}
 	}
 
 	// runCtx outlives ctx until the requests in flight have finished (at
