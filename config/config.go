@@ -137,6 +137,7 @@ type Config struct {
 	MaxDeleteShare  float64 `yaml:"max_delete_share" json:"max_delete_share"`
 	MaxAdminChanges int     `yaml:"max_admin_changes" json:"max_admin_changes"`
 	SourceMinShare  float64 `yaml:"source_min_share" json:"source_min_share"`
+	TargetMinShare  float64 `yaml:"target_min_share" json:"target_min_share"`
 
 	// Running
 	Schedule string `yaml:"schedule" json:"schedule"`
@@ -203,6 +204,7 @@ func Default() Config {
 		MaxDeleteShare:           plan.DefaultMaxDeleteShare,
 		MaxAdminChanges:          plan.DefaultMaxAdminChanges,
 		SourceMinShare:           plan.DefaultSourceMinShare,
+		TargetMinShare:           plan.DefaultTargetMinShare,
 		Schedule:                 DefaultSchedule,
 		TimeZone:                 DefaultTimeZone,
 		StateDir:                 DefaultStateDir,

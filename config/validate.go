@@ -164,7 +164,7 @@ func (c Config) Validate() error {
 	// NaN compares false with everything, so "x < 0 || x > 1" would let
 	// it through and switch the guard off: the test is written the other
 	// way round, and ±Inf fails it too.
-	for key, v := range map[string]float64{"max_delete_share": c.MaxDeleteShare, "source_min_share": c.SourceMinShare} {
+	for key, v := range map[string]float64{"max_delete_share": c.MaxDeleteShare, "source_min_share": c.SourceMinShare, "target_min_share": c.TargetMinShare} {
 		if !(v >= 0 && v <= 1) {
 			return bad(key, "%v is not a share between 0 and 1", v)
 		}

@@ -63,6 +63,7 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger, stdout io.W
 			// appended to, never rewritten (docs/security.md).
 			AuditPath: dir.AuditPath(),
 			FirstSync: dir,
+			Record:    dir,
 			Progress:  &apply.Progress{},
 		},
 		State:         dir,
@@ -166,6 +167,7 @@ func planOptions(c config.Config) plan.Options {
 		MaxDeleteShare:                   c.MaxDeleteShare,
 		MaxAdminChanges:                  c.MaxAdminChanges,
 		SourceMinShare:                   c.SourceMinShare,
+		TargetMinShare:                   c.TargetMinShare,
 	}
 }
 

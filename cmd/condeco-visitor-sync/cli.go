@@ -33,6 +33,7 @@ type options struct {
 	allowDeletes      int
 	allowAdminChanges int
 	allowSourceShrink bool
+	allowTargetShrink bool
 	notifyTest        bool
 }
 
@@ -51,6 +52,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.allowAdminChanges, "allow-admin-changes", 0, "approve up to N admin-role changes for this run, above the safety limit")
 	fs.BoolVar(&o.notifyTest, "notify-test", false, "send a test notification to the configured webhook and mailbox, then exit")
 	fs.BoolVar(&o.allowSourceShrink, "allow-source-shrink", false, "let this run through the source guard (a much smaller Condeco export)")
+	fs.BoolVar(&o.allowTargetShrink, "allow-target-shrink", false, "let this run through the target guard (a Visitor listing much smaller than after the last good run)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -227,6 +229,7 @@ func (a *app) RunNow(ctx context.Context, o options) service.ExitCode {
 			AllowDeletes:      o.allowDeletes,
 			AllowAdminChanges: o.allowAdminChanges,
 			AllowSourceShrink: o.allowSourceShrink,
+			AllowTargetShrink: o.allowTargetShrink,
 		},
 	}
 	rep, err := a.svc.RunOnce(ctx, flags)

@@ -12,6 +12,9 @@ var (
 	ErrSafetyLimit = errors.New("safety limit")
 	// ErrSourceGuard: the export looks broken (empty or shrunk).
 	ErrSourceGuard = errors.New("source guard")
+	// ErrTargetGuard: the Visitor listing looks broken (empty or much
+	// smaller than what the sync recorded after its last good run).
+	ErrTargetGuard = errors.New("target guard")
 	// ErrPartial: the run finished but some users failed or conflicted.
 	ErrPartial = errors.New("partial sync")
 )
@@ -22,6 +25,28 @@ type Approvals struct {
 	AllowDeletes      int  `json:"allowDeletes,omitempty"`      // approves up to N deletions+deactivations
 	AllowAdminChanges int  `json:"allowAdminChanges,omitempty"` // approves up to N admin-role changes
 	AllowSourceShrink bool `json:"allowSourceShrink,omitempty"`
+	AllowTargetShrink bool `json:"allowTargetShrink,omitempty"`
+}
+
+// CheckTarget is the mirror of the source guard: a listing of Visitor with
+// no active managed user, or fewer than target_min_share of those the
+// sync recorded after its last good run, is a listing that missed people
+// (an unsupported filter answered with nothing, a truncated listing), and
+// planning on it would re-create or re-invite them. activeListed counts
+// the active managed users listed; rec is nil without a record.
+func CheckTarget(activeListed int, rec *TargetRecord, o Options, approve Approvals) error {
+	if rec == nil || rec.ActiveManaged == 0 || approve.AllowTargetShrink {
+		return nil
+	}
+	if activeListed == 0 {
+		return fmt.Errorf("%w: Visitor lists no active managed user, %d after the last good run; check the listing (filters, paging), or approve with --allow-target-shrink",
+			ErrTargetGuard, rec.ActiveManaged)
+	}
+	if need := int(math.Ceil(o.TargetMinShare * float64(rec.ActiveManaged))); activeListed < need {
+		return fmt.Errorf("%w target_min_share: Visitor lists %d active managed users, fewer than %d (%s of %d after the last good run); approve with --allow-target-shrink",
+			ErrTargetGuard, activeListed, need, pct(o.TargetMinShare), rec.ActiveManaged)
+	}
+	return nil
 }
 
 // CheckLimits checks the whole plan before the first write, so a broken

@@ -43,6 +43,7 @@ const (
 	DefaultMaxDeleteShare           = 0.10
 	DefaultMaxAdminChanges          = 10
 	DefaultSourceMinShare           = 0.90
+	DefaultTargetMinShare           = 0.90
 )
 
 // Allowed values, for configuration's checks and its documentation.
@@ -73,6 +74,7 @@ type Options struct {
 	MaxDeleteShare                   float64  `json:"maxDeleteShare"`
 	MaxAdminChanges                  int      `json:"maxAdminChanges"`
 	SourceMinShare                   float64  `json:"sourceMinShare"`
+	TargetMinShare                   float64  `json:"targetMinShare"`
 }
 
 // DefaultOptions returns the documented defaults.
@@ -88,6 +90,7 @@ func DefaultOptions() Options {
 		MaxDeleteShare:           DefaultMaxDeleteShare,
 		MaxAdminChanges:          DefaultMaxAdminChanges,
 		SourceMinShare:           DefaultSourceMinShare,
+		TargetMinShare:           DefaultTargetMinShare,
 	}
 }
 
@@ -127,11 +130,11 @@ func (o Options) Validate() error {
 	if err := OneOf("policy", o.Policy, Policies...); err != nil {
 		return err
 	}
-	if o.MaxDeleteShare < 0 || o.MaxDeleteShare > 1 {
-		return fmt.Errorf("option max_delete_share: %v is not between 0 and 1", o.MaxDeleteShare)
-	}
-	if o.SourceMinShare < 0 || o.SourceMinShare > 1 {
-		return fmt.Errorf("option source_min_share: %v is not between 0 and 1", o.SourceMinShare)
+	// Written so that NaN fails too: it compares false with everything.
+	for name, v := range map[string]float64{"max_delete_share": o.MaxDeleteShare, "source_min_share": o.SourceMinShare, "target_min_share": o.TargetMinShare} {
+		if !(v >= 0 && v <= 1) {
+			return fmt.Errorf("option %s: %v is not between 0 and 1", name, v)
+		}
 	}
 	if o.MaxDeletes < 0 || o.MaxAdminChanges < 0 {
 		return fmt.Errorf("option max_deletes/max_admin_changes: must not be negative")

@@ -48,7 +48,9 @@ func BuildPlan(exp *condeco.Export, current Current, o Options, now time.Time) (
 		}
 	}
 	b.index(current, exp)
-	b.p.Initial = len(b.managed) == 0
+	// Once the first full sync has completed, an empty listing is a
+	// broken listing (CheckTarget stops it), never a first sync again.
+	b.p.Initial = len(b.managed) == 0 && (current.Target == nil || !current.Target.FirstSyncDone)
 	switch o.Invitations {
 	case InvitationsSend:
 		b.p.SendInvitations = true
@@ -186,8 +188,13 @@ func (b *planner) index(cur Current, exp *condeco.Export) {
 		b.held[b.o.ExternalIDPrefix+id] = true
 	}
 	b.firstSync = map[string]bool{}
-	for _, ext := range cur.FirstSync {
-		b.firstSync[ext] = true
+	// The first full sync ends once it has completed: anyone created
+	// after that (a leaver who comes back a year later) is a new starter
+	// and gets the configured invitation.
+	if cur.Target == nil || !cur.Target.FirstSyncDone {
+		for _, ext := range cur.FirstSync {
+			b.firstSync[ext] = true
+		}
 	}
 	// A held row whose id is unusable still names the person; protect the
 	// Visitor account with that userName too.

@@ -587,3 +587,32 @@ func TestBuildPlanStable(t *testing.T) {
 		t.Errorf("plans differ:\n%s\n%s", ja, jb)
 	}
 }
+
+// The first-sync record covers the first full sync only: once it has
+// completed, a user it named who is created again (a leaver back a year
+// later) gets the invitation like any new starter.
+func TestFirstSyncRecordEndsWhenTheFirstSyncCompleted(t *testing.T) {
+	o := DefaultOptions()
+	o.Invitations = InvitationsSuppressInitial
+	exp := &condeco.Export{Users: Users(CU("1"), CU("2")), Locations: CLocs("1", "2")}
+	for _, tc := range []struct {
+		name   string
+		target *TargetRecord
+		invite bool
+	}{
+		{"first sync not completed: still part of it", &TargetRecord{ActiveManaged: 1}, false},
+		{"no record: still part of it", nil, false},
+		{"first sync completed: a new starter", &TargetRecord{ActiveManaged: 1, FirstSyncDone: true}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cur := Current{Users: []visitor.User{VU("1")}, Locations: BaseLocs(), FirstSync: []string{"condeco:1", "condeco:2"}, Target: tc.target}
+			p, err := BuildPlan(exp, cur, o, T0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c := FindChange(t, p.Creates, "condeco:2"); c.Desired.SendInvitation != tc.invite {
+				t.Errorf("invitation = %v, want %v", c.Desired.SendInvitation, tc.invite)
+			}
+		})
+	}
+}

@@ -54,10 +54,23 @@ type Current struct {
 	// would send the rest their invitations on the retry; with this list
 	// they stay part of the initial sync (suppress-initial).
 	FirstSync []string `json:"firstSync,omitempty"`
+	// Target is what the sync recorded of Visitor after its last good run
+	// (nil: no record). An empty listing is then never read as a first
+	// sync, and a listing much smaller than recorded stops the run
+	// (CheckTarget).
+	Target *TargetRecord `json:"target,omitempty"`
 	// Capabilities are what the target can carry (visitor.Client's
 	// Capabilities); nil is today's contract, which carries everything,
 	// so callers that predate profiles need not say.
 	Capabilities *visitor.Capabilities `json:"capabilities,omitempty"`
+}
+
+// TargetRecord is what Visitor held after the sync's last good run.
+type TargetRecord struct {
+	// ActiveManaged is the number of active users the sync manages.
+	ActiveManaged int `json:"activeManaged"`
+	// FirstSyncDone says the first full sync completed once.
+	FirstSyncDone bool `json:"firstSyncDone"`
 }
 
 // FieldChange is one differing field, rendered as text for display.

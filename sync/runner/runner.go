@@ -66,6 +66,13 @@ type FirstSyncStore interface {
 	WriteFirstSync(run string, at time.Time, externalIDs []string) error
 }
 
+// TargetStore keeps what Visitor held after the last good run
+// (plan.TargetRecord); state.Dir is one.
+type TargetStore interface {
+	ReadTarget() (activeManaged int, firstSyncDone, found bool, err error)
+	WriteTarget(run string, at time.Time, activeManaged int, firstSyncDone bool) error
+}
+
 // Runner runs one sync at a time.
 type Runner struct {
 	Source Source
@@ -78,6 +85,8 @@ type Runner struct {
 	// FirstSync, when set, records who the first full sync set out to
 	// create; suppress-initial relies on it.
 	FirstSync FirstSyncStore
+	// Record, when set, keeps the target guard's record.
+	Record TargetStore
 	// Progress, when set, counts applied writes while a run applies.
 	Progress *apply.Progress
 	// Now and NewRunID default to time.Now and a random id; tests set them.
@@ -237,8 +246,12 @@ func (r *Runner) run(ctx context.Context, f Flags, now func() time.Time, log *za
 			log.Warn("first-sync record unreadable; ignored", zap.Error(err))
 		}
 	}
+	rec, err := r.readTarget(users, log)
+	if err != nil {
+		return err
+	}
 	rep.Phases.ListMS = lap()
-	cur := plan.Current{Users: users, Locations: locs, FirstSync: firstSync, Capabilities: &caps}
+	cur := plan.Current{Users: users, Locations: locs, FirstSync: firstSync, Capabilities: &caps, Target: rec}
 	p, err := plan.BuildPlan(exp, cur, o, now())
 	if err != nil {
 		return fmt.Errorf("planning: %w", err)
@@ -257,7 +270,10 @@ func (r *Runner) run(ctx context.Context, f Flags, now func() time.Time, log *za
 		log.Warn("user conflict", zap.String("user", c.UserName), zap.String("externalId", c.ExternalID),
 			zap.String("reason", c.Reason), zap.String("fix", c.Fix))
 	}
-	err = plan.CheckLimits(p, p.Summary.Managed, o, f.Approvals)
+	err = plan.CheckTarget(activeCount(users), rec, o, f.Approvals)
+	if err == nil {
+		err = plan.CheckLimits(p, p.Summary.Managed, o, f.Approvals)
+	}
 	rep.Phases.PlanMS = lap()
 	if err != nil {
 		return err
@@ -297,7 +313,81 @@ func (r *Runner) run(ctx context.Context, f Flags, now func() time.Time, log *za
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("applying plan: %w", err)
 	}
+	return r.writeTarget(rep, p, users, rec, now)
+}
+
+// readTarget reads the target guard's record. Without one (a first run,
+// or a state_dir lost) the guard cannot judge the listing: said once per
+// run when Visitor already holds managed users.
+func (r *Runner) readTarget(users []visitor.User, log *zap.Logger) (*plan.TargetRecord, error) {
+	if r.Record == nil {
+		return nil, nil
+	}
+	active, done, found, err := r.Record.ReadTarget()
+	if err != nil {
+		return nil, fmt.Errorf("reading the target record: %w", err)
+	}
+	if !found {
+		if len(users) > 0 {
+			log.Warn("no target record in state_dir (lost, or written by an older version): the target guard cannot check this run's listing; the next good run records it")
+		}
+		return nil, nil
+	}
+	return &plan.TargetRecord{ActiveManaged: active, FirstSyncDone: done}, nil
+}
+
+// writeTarget records, after a run that applied its whole plan, how many
+// active users the sync now manages: those listed active, with the plan's
+// changes that took effect. The first full sync counts as done once a run
+// has applied everything without a failure.
+func (r *Runner) writeTarget(rep *Report, p *plan.Plan, users []visitor.User, rec *plan.TargetRecord, now func() time.Time) error {
+	if r.Record == nil {
+		return nil
+	}
+	undone := map[string]bool{}
+	for _, f := range rep.Failures {
+		undone[f.ExternalID] = true
+	}
+	for _, c := range rep.Conflicts {
+		undone[c.ExternalID] = true
+	}
+	active := activeCount(users)
+	for _, c := range p.Creates {
+		if !undone[c.ExternalID] {
+			active++
+		}
+	}
+	for _, c := range p.Deletes {
+		if !undone[c.ExternalID] && c.Before != nil && c.Before.Active {
+			active--
+		}
+	}
+	for _, c := range p.Deactivates {
+		if !undone[c.ExternalID] {
+			active--
+		}
+	}
+	for _, c := range p.Updates {
+		if !undone[c.ExternalID] && c.Before != nil && !c.Before.Active && c.Desired != nil && c.Desired.Active {
+			active++
+		}
+	}
+	done := (rec != nil && rec.FirstSyncDone) || (rep.Counts.Failed == 0 && rep.Counts.Conflicts == 0)
+	if err := r.Record.WriteTarget(rep.RunID, now().UTC(), active, done); err != nil {
+		return fmt.Errorf("recording the target: %w", err)
+	}
 	return nil
+}
+
+// activeCount counts the active users of a listing.
+func activeCount(users []visitor.User) int {
+	n := 0
+	for i := range users {
+		if users[i].Active {
+			n++
+		}
+	}
+	return n
 }
 
 // capabilityReporter is how *visitor.Client says what its target carries.

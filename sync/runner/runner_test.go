@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -1059,5 +1060,86 @@ func TestRunOnceAuditUnwritableWritesNothing(t *testing.T) {
 	}
 	if rep == nil || rep.Error == "" {
 		t.Errorf("report = %+v, want the error in it", rep)
+	}
+}
+
+// memTarget is the target record in memory.
+type memTarget struct {
+	active      int
+	done, found bool
+}
+
+func (m *memTarget) ReadTarget() (int, bool, bool, error) { return m.active, m.done, m.found, nil }
+func (m *memTarget) WriteTarget(_ string, _ time.Time, active int, done bool) error {
+	m.active, m.done, m.found = active, done, true
+	return nil
+}
+
+// The target guard: after a good run the sync records how many active
+// users it manages; a listing with none, or far fewer, stops the next run
+// before any write, and is never read as a first sync.
+func TestRunOnceTargetGuard(t *testing.T) {
+	var us []condeco.User
+	for i := range 20 {
+		us = append(us, CU(fmt.Sprint(i+1)))
+	}
+	f := NewFake(BaseLocs())
+	rec := &memTarget{}
+	r, logs := newRunner(export(us...), f, func(o *opts) { o.Invitations = plan.InvitationsSuppressInitial })
+	r.Record = rec
+	run(t, r, Flags{})
+	if !rec.found || rec.active != 20 || !rec.done {
+		t.Fatalf("record after the first sync = %+v, want 20 active, first sync done", rec)
+	}
+	if logs.FilterMessage("no target record in state_dir (lost, or written by an older version): the target guard cannot check this run's listing; the next good run records it").Len() != 0 {
+		t.Error("a first run (empty Visitor) warned about a lost record")
+	}
+
+	cases := []struct {
+		name  string
+		keep  int // managed users left in the listing
+		flags Flags
+		want  error
+	}{
+		{"listing empty", 0, Flags{}, plan.ErrTargetGuard},
+		{"listing at 85 %", 17, Flags{}, plan.ErrTargetGuard},
+		{"listing at 90 %", 18, Flags{DryRun: true}, nil},
+		{"listing empty, approved", 0, Flags{DryRun: true, Approvals: plan.Approvals{AllowTargetShrink: true}}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			g := NewFake(BaseLocs())
+			for _, u := range f.Users {
+				if n, _ := strconv.Atoi(strings.TrimPrefix(u.ExternalID, "condeco:")); n <= c.keep {
+					g.Users[u.ID] = u
+				}
+			}
+			r2, _ := newRunner(export(us...), g, func(o *opts) { o.Invitations = plan.InvitationsSuppressInitial })
+			r2.Record = &memTarget{active: rec.active, done: rec.done, found: true}
+			rep, err := r2.RunOnce(context.Background(), c.flags)
+			if !errors.Is(err, c.want) || (c.want == nil && err != nil) {
+				t.Fatalf("err = %v, want %v", err, c.want)
+			}
+			if g.Writes.Load() != 0 {
+				t.Errorf("%d writes", g.Writes.Load())
+			}
+			// Never a first sync again: the re-created users would get
+			// no invitation under suppress-initial.
+			if rep.Plan != nil && rep.Plan.Initial {
+				t.Error("the plan reads the shrunk listing as a first sync")
+			}
+		})
+	}
+
+	// A lost record: today's behaviour, with a warning.
+	g := NewFake(BaseLocs())
+	for id, u := range f.Users {
+		g.Users[id] = u
+	}
+	r3, logs3 := newRunner(export(us...), g, nil)
+	r3.Record = &memTarget{}
+	run(t, r3, Flags{DryRun: true})
+	if logs3.FilterMessage("no target record in state_dir (lost, or written by an older version): the target guard cannot check this run's listing; the next good run records it").Len() != 1 {
+		t.Errorf("a lost record was not logged: %v", logs3.All())
 	}
 }

@@ -32,11 +32,12 @@ const (
 	ExitTarget      ExitCode = 9  // Visitor could not be reached or answered wrongly
 	ExitInterrupted ExitCode = 10 // stopped by a signal before the run finished
 	ExitAudit       ExitCode = 11 // the audit log or a report could not be written; writes stopped
+	ExitTargetGuard ExitCode = 12 // the Visitor listing looked broken; nothing written
 )
 
 // ExitCodes lists every code, for the documentation tests.
 var ExitCodes = []ExitCode{ExitOK, ExitError, ExitConfig, ExitPartial, ExitSafetyLimit, ExitSourceGuard,
-	ExitLockBusy, ExitAuth, ExitSource, ExitTarget, ExitInterrupted, ExitAudit}
+	ExitLockBusy, ExitAuth, ExitSource, ExitTarget, ExitInterrupted, ExitAudit, ExitTargetGuard}
 
 // Name is the code's name in the README table: "ok", "safety limit", …
 func (c ExitCode) Name() string {
@@ -65,6 +66,8 @@ func (c ExitCode) Name() string {
 		return "interrupted"
 	case ExitAudit:
 		return "audit"
+	case ExitTargetGuard:
+		return "target guard"
 	}
 	return "unknown"
 }
@@ -106,6 +109,8 @@ func Classify(err error) ExitCode {
 		// a database to wait for.
 		errors.Is(err, condeco.ErrMissingColumn), errors.Is(err, condeco.ErrBadOptions):
 		return ExitConfig
+	case errors.Is(err, plan.ErrTargetGuard):
+		return ExitTargetGuard
 	case errors.Is(err, plan.ErrSafetyLimit):
 		return ExitSafetyLimit
 	case errors.Is(err, plan.ErrSourceGuard):
