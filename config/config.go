@@ -113,7 +113,9 @@ type Config struct {
 	// SCIMVerifyWrites is how a write is checked: against Visitor's answer
 	// ("answer", no extra request) or by re-reading the written users
 	// after the writes ("reread", about 1 % more requests).
-	SCIMVerifyWrites         string `yaml:"scim_verify_writes" json:"scim_verify_writes"`
+	SCIMVerifyWrites string `yaml:"scim_verify_writes" json:"scim_verify_writes"`
+	// BreakerFailures writes in a row failing for one cause stop a run.
+	BreakerFailures          int    `yaml:"breaker_failures" json:"breaker_failures"`
 	SCIMInsecureSkipVerify   bool   `yaml:"scim_insecure_skip_verify" json:"scim_insecure_skip_verify"`
 	VisitorUserSchema        string `yaml:"visitor_user_schema" json:"visitor_user_schema"`
 	VisitorLocationSchema    string `yaml:"visitor_location_schema" json:"visitor_location_schema"`
@@ -191,6 +193,7 @@ func Default() Config {
 		SCIMTimeout:              visitor.DefaultTimeout,
 		SCIMRetryMax:             DefaultSCIMRetryMax,
 		SCIMVerifyWrites:         apply.DefaultVerifyWrites,
+		BreakerFailures:          apply.DefaultBreakerFailures,
 		VisitorUserSchema:        visitor.DefaultUserSchema,
 		VisitorLocationSchema:    visitor.DefaultLocationSchema,
 		VisitorLocationsEndpoint: visitor.DefaultLocationsEndpoint,

@@ -119,6 +119,9 @@ func (c Config) Validate() error {
 	if err := oneOf("scim_verify_writes", c.SCIMVerifyWrites, apply.VerifyModes...); err != nil {
 		return err
 	}
+	if c.BreakerFailures < 1 || c.BreakerFailures > maxBreakerFailures {
+		return bad("breaker_failures", "%d is not between 1 and %d", c.BreakerFailures, maxBreakerFailures)
+	}
 	for key, v := range map[string]string{
 		"visitor_user_schema":     c.VisitorUserSchema,
 		"visitor_location_schema": c.VisitorLocationSchema,
@@ -306,6 +309,7 @@ const (
 	maxSCIMRateLimit   = 100_000 // calls a minute; Visitor allows 500
 	maxSCIMRetryMax    = 20      // retries of one request
 	maxDeleteAfterDays = 3650    // ten years
+	maxBreakerFailures = 100_000
 )
 
 // oneOf is plan.OneOf under ErrInvalid, so that configuration and the

@@ -57,7 +57,7 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger, stdout io.W
 			Source: runner.GatedSource(store, gate),
 			Target: runner.GatedTarget(client, gate),
 			Plan:   planOptions(cfg),
-			Apply:  apply.Options{Concurrency: cfg.SCIMConcurrency, VerifyWrites: cfg.SCIMVerifyWrites},
+			Apply:  apply.Options{Concurrency: cfg.SCIMConcurrency, VerifyWrites: cfg.SCIMVerifyWrites, BreakerFailures: cfg.BreakerFailures},
 			Log:    log.Named("sync"),
 			// The audit log is the record of what changed and when; it is
 			// appended to, never rewritten (docs/security.md).

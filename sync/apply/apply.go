@@ -32,6 +32,16 @@ type Target interface {
 	CreateLocation(ctx context.Context, l visitor.Location) (visitor.Location, error)
 }
 
+// ErrBreaker means the circuit breaker stopped new writes: too many in a
+// row failed for one cause.
+var ErrBreaker = errors.New("circuit breaker")
+
+// Breaker says why the circuit breaker stopped a run's writes.
+type Breaker struct {
+	Cause string `json:"cause"` // visitor.Cause of the failures
+	Count int    `json:"count"` // writes in a row that failed with it
+}
+
 // ErrNotSent is what a Target answers for a request it did not send
 // (the process is stopping): the change was not attempted, and the run's
 // minimum request count leaves it out.
@@ -49,6 +59,10 @@ const (
 	// it stores.
 	VerifyReread        = "reread"
 	DefaultVerifyWrites = VerifyAnswer
+	// DefaultBreakerFailures writes in a row failing for one cause stop a
+	// run: past that it is failing as a whole, and each further write only
+	// spends the call budget.
+	DefaultBreakerFailures = 20
 )
 
 // VerifyModes are the allowed values of Options.VerifyWrites.
@@ -58,6 +72,9 @@ var VerifyModes = []string{VerifyAnswer, VerifyReread}
 type Options struct {
 	Concurrency  int    `json:"concurrency"`  // writes in flight at once
 	VerifyWrites string `json:"verifyWrites"` // VerifyAnswer or VerifyReread
+	// BreakerFailures writes in a row failing for one cause stop new
+	// writes; zero is DefaultBreakerFailures.
+	BreakerFailures int `json:"breakerFailures"`
 }
 
 // Counts are per-action totals of a run.
@@ -93,6 +110,8 @@ type Result struct {
 	// NotAttempted counts the changes of the plan no request was sent
 	// for (a stopped run); they are among Failures.
 	NotAttempted int `json:"notAttempted,omitempty"`
+	// Breaker is set when the circuit breaker stopped the writes.
+	Breaker *Breaker `json:"breaker,omitempty"`
 }
 
 // Applier carries out plans. Log, Audit and Progress may be nil; Now
@@ -130,6 +149,9 @@ func (ap Applier) Apply(ctx context.Context, p *plan.Plan, res *Result) Duration
 	if a.o.VerifyWrites == "" {
 		a.o.VerifyWrites = DefaultVerifyWrites
 	}
+	if a.o.BreakerFailures <= 0 {
+		a.o.BreakerFailures = DefaultBreakerFailures
+	}
 	s := p.Summary
 	a.progress.begin(s.Creates + s.Updates + s.Deletes + s.Deactivates + s.LocationCreates)
 	defer a.progress.end()
@@ -154,7 +176,11 @@ type applier struct {
 	mu      sync.Mutex
 	applied []appliedChange
 	audit   *audit.Log // nil: no audit log
-	skipped struct {   // changes a stopping run did not start
+	breaker struct {   // failures in a row with one cause
+		cause, tripped string
+		n              int
+	}
+	skipped struct { // changes a stopping run did not start
 		n     int
 		first []string
 		err   error
@@ -248,6 +274,7 @@ func (a *applier) locations(ctx context.Context, lcs []plan.LocationCreate) {
 		a.resolved[lc.Key] = got.ID
 		a.res.LocationsCreated = append(a.res.LocationsCreated, lc.Location.ExternalID)
 		a.res.Counts.LocationsCreated++
+		a.breaker.cause, a.breaker.n = "", 0
 		a.mu.Unlock()
 		a.log.Info("location created", zap.String("externalId", lc.Location.ExternalID),
 			zap.String("visitorId", got.ID), zap.String("name", lc.Location.Name))
@@ -346,6 +373,7 @@ func (a *applier) change(ctx context.Context, c *plan.UserChange) {
 		}
 		a.mu.Lock()
 		a.res.Counts.Deleted++
+		a.breaker.cause, a.breaker.n = "", 0
 		a.mu.Unlock()
 		a.audit.Write(a.entry(*c, plan.ActionDelete, "ok", ""), nil, nil) //nolint:errcheck // a failed line stops later writes (halted)
 		a.log.Info("user deleted", zap.String("user", c.UserName), zap.String("externalId", c.ExternalID), zap.String("visitorId", c.VisitorID))
@@ -511,6 +539,7 @@ func updateFix(err error, want visitor.User, fields []visitor.Field) string {
 // the change gets an applied line and waits for the re-read at the end of
 // the run. The images are on the change's intent line already.
 func (a *applier) accepted(ac appliedChange, sent, answer visitor.User) {
+	a.success()
 	if a.o.VerifyWrites != VerifyReread && answer.ID != "" {
 		a.confirm(ac, answer, "")
 		return
@@ -531,6 +560,12 @@ func (a *applier) accepted(ac appliedChange, sent, answer visitor.User) {
 func (a *applier) halted(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	a.mu.Lock()
+	b := a.res.Breaker
+	a.mu.Unlock()
+	if b != nil {
+		return fmt.Errorf("%w: %d writes in a row failed with %s", ErrBreaker, b.Count, b.Cause)
 	}
 	return a.audit.Err()
 }
@@ -553,10 +588,40 @@ func (a *applier) intend(c plan.UserChange, act plan.Action, visitorID string, f
 // with its fix, anything else as a failure.
 func (a *applier) refused(c plan.UserChange, err error, fix string) {
 	if errors.Is(err, visitor.ErrConflict) {
+		a.strike(err)
 		a.conflict(c, c.VisitorID, "Visitor refused the "+string(c.Action)+": "+err.Error(), fix)
 		return
 	}
 	a.failed(c, err)
+}
+
+// strike counts a write that failed: BreakerFailures writes in a row with
+// one cause trip the breaker, and no new write starts.
+func (a *applier) strike(err error) {
+	cause := visitor.Cause(err)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.breaker.tripped != "" {
+		return
+	}
+	if cause != a.breaker.cause {
+		a.breaker.cause, a.breaker.n = cause, 0
+	}
+	a.breaker.n++
+	if a.breaker.n >= a.o.BreakerFailures {
+		a.breaker.tripped = cause
+		a.res.Breaker = &Breaker{Cause: cause, Count: a.breaker.n}
+		a.log.Error("circuit breaker: writes stopped", zap.String("cause", cause), zap.Int("inARow", a.breaker.n))
+	}
+}
+
+// success resets the breaker's count: the failures were not in a row.
+func (a *applier) success() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.breaker.tripped == "" {
+		a.breaker.cause, a.breaker.n = "", 0
+	}
 }
 
 func (a *applier) conflict(c plan.UserChange, visitorID, reason, fix string) {
@@ -576,6 +641,7 @@ func (a *applier) failed(c plan.UserChange, err error) {
 		a.notAttempted(c, err)
 		return
 	}
+	a.strike(err)
 	a.fail(c, err.Error())
 }
 

@@ -313,6 +313,16 @@ func (r *Runner) run(ctx context.Context, f Flags, now func() time.Time, log *za
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("applying plan: %w", err)
 	}
+	if b := rep.Breaker; b != nil {
+		// Failing as a whole: the target's fault (exit 9) when it did not
+		// answer or answered 5xx, else the users' (exit 3, partial).
+		side := ErrPartial
+		if visitor.ServerSide(b.Cause) {
+			side = ErrTarget
+		}
+		return fmt.Errorf("%w: %w: %d writes in a row failed with %s; the other changes were not attempted, the next run starts fresh",
+			side, apply.ErrBreaker, b.Count, b.Cause)
+	}
 	return r.writeTarget(rep, p, users, rec, now)
 }
 

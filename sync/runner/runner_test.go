@@ -1143,3 +1143,56 @@ func TestRunOnceTargetGuard(t *testing.T) {
 		t.Errorf("a lost record was not logged: %v", logs3.All())
 	}
 }
+
+// Twenty writes in a row failing for one cause stop the run's writes: the
+// cause is reported once with the count, the rest is not attempted; a
+// server failure is the target's exit, refused data a partial run; causes
+// that change do not trip it.
+func TestRunOnceCircuitBreaker(t *testing.T) {
+	cases := []struct {
+		name     string
+		fail     func(i int) error // nil: the create succeeds
+		tripped  bool
+		side     error
+		notTried int
+	}{
+		{"server down", func(int) error { return SCIMErr(500, "", "down") }, true, ErrTarget, 10},
+		{"every user refused", func(int) error { return SCIMErr(400, "invalidValue", "bad") }, true, ErrPartial, 10},
+		{"causes alternate", func(i int) error {
+			if i%2 == 0 {
+				return SCIMErr(500, "", "down")
+			}
+			return SCIMErr(400, "invalidValue", "bad")
+		}, false, ErrPartial, 0},
+		{"one in three succeeds", func(i int) error {
+			if i%3 == 0 {
+				return nil
+			}
+			return SCIMErr(500, "", "down")
+		}, false, ErrPartial, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := NewFake(BaseLocs())
+			var us []condeco.User
+			for i := range 30 {
+				u := CU(fmt.Sprintf("%02d", i))
+				us = append(us, u)
+				if err := c.fail(i); err != nil {
+					f.Fail["create:"+u.UserName] = err
+				}
+			}
+			r, _ := newRunner(export(us...), f, func(o *opts) { o.Concurrency = 1 })
+			rep, err := r.RunOnce(context.Background(), Flags{})
+			if !errors.Is(err, c.side) || errors.Is(err, apply.ErrBreaker) != c.tripped {
+				t.Fatalf("err = %v; want %v, breaker %v", err, c.side, c.tripped)
+			}
+			if (rep.Breaker != nil) != c.tripped || rep.NotAttempted != c.notTried {
+				t.Fatalf("breaker %+v, not attempted %d; want tripped %v, %d", rep.Breaker, rep.NotAttempted, c.tripped, c.notTried)
+			}
+			if c.tripped && (rep.Breaker.Count != apply.DefaultBreakerFailures || !strings.Contains(err.Error(), "20 writes in a row failed with "+rep.Breaker.Cause)) {
+				t.Errorf("breaker = %+v, err %v", rep.Breaker, err)
+			}
+		})
+	}
+}
