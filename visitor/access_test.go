@@ -36,3 +36,29 @@ func TestAccessEqualIsSetEquality(t *testing.T) {
 		})
 	}
 }
+
+func TestSamePhone(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		a, b string
+		same bool
+	}{
+		{"equal", "+442071234567", "+442071234567", true},
+		{"tel URI with separators", "+442071234567", "tel:+44-20-7123-4567", true},
+		{"upper-case scheme, dots and parentheses", "TEL:+44.(20).7123.4567", "+442071234567", true},
+		{"spaces", "+44 20 7123 4567", "+442071234567", true},
+		{"another number", "tel:+44-20-7123-4568", "+442071234567", false},
+		{"extension kept", "tel:+44-20-7123-4567;ext=12", "+442071234567", false},
+		{"both empty", "", "", true},
+		{"one empty", "", "+442071234567", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := SamePhone(tc.a, tc.b); got != tc.same {
+				t.Fatalf("SamePhone(%q, %q) = %v", tc.a, tc.b, got)
+			}
+			if got := FieldEqual(User{Phone: tc.a}, User{Phone: tc.b}, FieldPhone); got != tc.same {
+				t.Fatalf("FieldEqual phone = %v", got)
+			}
+		})
+	}
+}

@@ -48,6 +48,28 @@ func FieldEqual(a, b User, f Field) bool {
 		return strings.EqualFold(a.UserName, b.UserName)
 	case FieldAccess:
 		return AccessEqual(a.Access, b.Access) // without rendering two long lists as text
+	case FieldPhone, FieldMobile:
+		return SamePhone(FieldValue(a, f), FieldValue(b, f))
 	}
 	return FieldValue(a, f) == FieldValue(b, f)
+}
+
+// SamePhone compares two phone numbers as RFC 3966 has them: a server may
+// store "+442071234567" as "tel:+44-20-7123-4567" (RFC 7643 §4.1.2 says
+// SHOULD), and reading that as a change would rewrite it on every run.
+func SamePhone(a, b string) bool { return phoneKey(a) == phoneKey(b) }
+
+// phoneKey drops a tel: scheme and the visual separators of RFC 3966
+// §3 (- . ( ) and, as written by hand, spaces).
+func phoneKey(v string) string {
+	if len(v) >= 4 && strings.EqualFold(v[:4], "tel:") {
+		v = v[4:]
+	}
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case '-', '.', '(', ')', ' ':
+			return -1
+		}
+		return r
+	}, v)
 }
