@@ -121,6 +121,8 @@ type Report struct {
 	// 429s, lookups and verification cost on top.
 	MinRequests   int64 `json:"minRequests"`
 	ExtraRequests int64 `json:"extraRequests"`
+	// Capabilities are what the run took the target to carry.
+	Capabilities *visitor.Capabilities `json:"capabilities,omitempty"`
 	// Phases is where the run's time went.
 	Phases Phases     `json:"phases"`
 	Plan   *plan.Plan `json:"plan,omitempty"`
@@ -223,6 +225,7 @@ func (r *Runner) run(ctx context.Context, f Flags, now func() time.Time, log *za
 			zap.String("field", p.Field), zap.String("rule", p.Rule))
 	}
 	caps := capabilities(r.Target)
+	rep.Capabilities = &caps
 	var locs []visitor.Location
 	if caps.Locations { // a target without locations has none to list
 		if locs, err = r.Target.ListLocations(ctx); err != nil {

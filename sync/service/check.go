@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"text/tabwriter"
 
 	"condeco-visitor-sync/condeco"
+	"condeco-visitor-sync/sync/plan"
 	"condeco-visitor-sync/sync/runner"
 	"condeco-visitor-sync/visitor"
 )
@@ -16,9 +18,10 @@ type SourceChecker interface {
 	Check(ctx context.Context) error
 }
 
-// TargetChecker is what --check asks Visitor.
+// TargetChecker is what --check asks Visitor: the requests a run sends
+// (visitor.Client.Probe).
 type TargetChecker interface {
-	ListLocations(ctx context.Context) ([]visitor.Location, error)
+	Probe(ctx context.Context, externalIDPrefix string) ([]visitor.ProbeCheck, error)
 }
 
 // Check tests configuration and connectivity without syncing.
@@ -49,12 +52,26 @@ func (a *Service) Check(ctx context.Context, out io.Writer) ExitCode {
 			return ExitSource
 		}
 	}
-	locs, err := a.TargetCheck.ListLocations(ctx)
+	prefix := plan.DefaultExternalIDPrefix
+	if a.Runner != nil && a.Runner.Plan.ExternalIDPrefix != "" {
+		prefix = a.Runner.Plan.ExternalIDPrefix
+	}
+	checks, err := a.TargetCheck.Probe(ctx, prefix)
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "visitor\tCHECK\tRESULT")
+	for _, c := range checks {
+		mark := "ok"
+		if c.Fails {
+			mark = "FAILED"
+		}
+		fmt.Fprintf(tw, "\t%s\t%s (%s)\n", c.Name, c.Result, mark)
+	}
+	tw.Flush()
 	if err = runner.TargetError(err); err != nil {
 		a.Log.Error("visitor check failed", errField(err))
 		fmt.Fprintln(out, "visitor: FAILED:", err)
 		return Classify(err)
 	}
-	fmt.Fprintf(out, "visitor: ok (%d locations visible)\n", len(locs))
+	fmt.Fprintln(out, "visitor: ok (the requests a run sends were answered)")
 	return ExitOK
 }

@@ -15,8 +15,8 @@ import (
 type checkOK struct{}
 
 func (checkOK) Check(context.Context) error { return nil }
-func (checkOK) ListLocations(context.Context) ([]visitor.Location, error) {
-	return []visitor.Location{{ID: "loc-1", Default: true}}, nil
+func (checkOK) Probe(context.Context, string) ([]visitor.ProbeCheck, error) {
+	return []visitor.ProbeCheck{{Name: "locations listing", Result: "ok: 1 locations, default loc-1"}}, nil
 }
 
 // --check takes and drops the database lock, so a login or a read-only
