@@ -123,3 +123,20 @@ func TestFirstSyncRecordModeAndVersion(t *testing.T) {
 		t.Errorf("unknown version: %v, want %v naming %s", err, ErrVersion, path)
 	}
 }
+
+func TestTargetRecordRoundTrip(t *testing.T) {
+	d, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, found, err := d.ReadTarget(); found || err != nil {
+		t.Fatalf("before any run: found %v, %v", found, err)
+	}
+	want := TargetRecord{ActiveManaged: 211, FirstSyncDone: true, ExternalIDPrefix: "condeco:"}
+	if err := d.WriteTarget("run-1", time.Now(), want); err != nil {
+		t.Fatal(err)
+	}
+	if got, found, err := d.ReadTarget(); !found || err != nil || got != want {
+		t.Fatalf("read back %+v, %v, %v; want %+v", got, found, err, want)
+	}
+}

@@ -17,18 +17,29 @@ type target struct {
 	Time          time.Time `json:"time"`
 	ActiveManaged int       `json:"activeManaged"`
 	FirstSyncDone bool      `json:"firstSyncDone"`
+	// ExternalIDPrefix is the prefix the managed users carried: a changed
+	// external_id_prefix would otherwise read them all as gone (or, with
+	// the old users unlisted, as a first sync).
+	ExternalIDPrefix string `json:"externalIdPrefix,omitempty"`
+}
+
+// TargetRecord is the target record as callers see it.
+type TargetRecord struct {
+	ActiveManaged    int
+	FirstSyncDone    bool
+	ExternalIDPrefix string
 }
 
 // ReadTarget returns the record; found is false when there is none (a
 // first run, or a lost state_dir).
-func (d *Dir) ReadTarget() (activeManaged int, firstSyncDone, found bool, err error) {
-	var rec target
-	found, err = readRecord(d.file(TargetFile), targetVersion, &rec)
-	return rec.ActiveManaged, rec.FirstSyncDone, found, err
+func (d *Dir) ReadTarget() (rec TargetRecord, found bool, err error) {
+	var t target
+	found, err = readRecord(d.file(TargetFile), targetVersion, &t)
+	return TargetRecord{ActiveManaged: t.ActiveManaged, FirstSyncDone: t.FirstSyncDone, ExternalIDPrefix: t.ExternalIDPrefix}, found, err
 }
 
 // WriteTarget replaces the record after a good run.
-func (d *Dir) WriteTarget(run string, at time.Time, activeManaged int, firstSyncDone bool) error {
+func (d *Dir) WriteTarget(run string, at time.Time, rec TargetRecord) error {
 	return writeRecord(d.file(TargetFile), target{Version: targetVersion, Run: run, Time: at,
-		ActiveManaged: activeManaged, FirstSyncDone: firstSyncDone})
+		ActiveManaged: rec.ActiveManaged, FirstSyncDone: rec.FirstSyncDone, ExternalIDPrefix: rec.ExternalIDPrefix})
 }

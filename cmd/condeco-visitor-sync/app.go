@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -63,7 +64,7 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger, stdout io.W
 			// appended to, never rewritten (docs/security.md).
 			AuditPath: dir.AuditPath(),
 			FirstSync: dir,
-			Record:    dir,
+			Record:    targetStore{dir},
 			Progress:  &apply.Progress{},
 		},
 		State:         dir,
@@ -203,3 +204,19 @@ func insecureWarnings(c config.Config) []string {
 
 // Check tests configuration and connectivity without syncing.
 func (a *app) Check(ctx context.Context) service.ExitCode { return a.svc.Check(ctx, a.stdout) }
+
+// targetStore adapts state's target record to the runner's: state knows
+// files, not plans.
+type targetStore struct{ d *state.Dir }
+
+func (t targetStore) ReadTarget() (*plan.TargetRecord, error) {
+	rec, found, err := t.d.ReadTarget()
+	if err != nil || !found {
+		return nil, err
+	}
+	return &plan.TargetRecord{ActiveManaged: rec.ActiveManaged, FirstSyncDone: rec.FirstSyncDone, ExternalIDPrefix: rec.ExternalIDPrefix}, nil
+}
+
+func (t targetStore) WriteTarget(run string, at time.Time, rec plan.TargetRecord) error {
+	return t.d.WriteTarget(run, at, state.TargetRecord{ActiveManaged: rec.ActiveManaged, FirstSyncDone: rec.FirstSyncDone, ExternalIDPrefix: rec.ExternalIDPrefix})
+}

@@ -45,3 +45,29 @@ func TestTargetGuardStopsAnEmptyListing(t *testing.T) {
 		t.Fatalf("approved dry run (exit %d) should plan creates with invitations:\n%s", code, out)
 	}
 }
+
+// A changed external_id_prefix while Visitor's managed users carry the
+// recorded one stops at start with the configuration code, naming both,
+// rather than reading everyone as gone or as a first sync.
+func TestPrefixChangeStopsAtStart(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, simulator.Options{}, "")
+	ctx := context.Background()
+	if code, out, errs := f.run(ctx, "--run-now"); code != service.ExitOK {
+		t.Fatalf("initial run: exit %d\n%s\n%s", code, out, errs)
+	}
+	appendCfg(t, f, "external_id_prefix: \"hr:\"\n")
+	before := f.state()
+	code, out, errs := f.run(ctx, "--run-now")
+	if code != service.ExitConfig || !strings.Contains(out+errs, `"hr:"`) || !strings.Contains(out+errs, `"condeco:"`) || !strings.Contains(out+errs, "Change the externalId prefix") {
+		t.Fatalf("exit %d, want %d naming both prefixes and the docs\n%s\n%s", code, service.ExitConfig, out, errs)
+	}
+	if f.state() != before {
+		t.Error("the stopped run wrote to Visitor")
+	}
+	// Set back: the run goes on as before.
+	appendCfg(t, f, "external_id_prefix: \"condeco:\"\n")
+	if code, out, _ := f.run(ctx, "--run-now", "--dry-run"); code != service.ExitOK || !strings.Contains(out, "planned changes: 0") {
+		t.Fatalf("with the prefix back (exit %d):\n%s", code, out)
+	}
+}

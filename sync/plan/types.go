@@ -71,6 +71,8 @@ type TargetRecord struct {
 	ActiveManaged int `json:"activeManaged"`
 	// FirstSyncDone says the first full sync completed once.
 	FirstSyncDone bool `json:"firstSyncDone"`
+	// ExternalIDPrefix is the prefix the managed users carried.
+	ExternalIDPrefix string `json:"externalIdPrefix,omitempty"`
 }
 
 // FieldChange is one differing field, rendered as text for display.

@@ -66,12 +66,17 @@ type FirstSyncStore interface {
 	WriteFirstSync(run string, at time.Time, externalIDs []string) error
 }
 
-// TargetStore keeps what Visitor held after the last good run
-// (plan.TargetRecord); state.Dir is one.
+// TargetStore keeps what Visitor held after the last good run; cmd adapts
+// state.Dir to it.
 type TargetStore interface {
-	ReadTarget() (activeManaged int, firstSyncDone, found bool, err error)
-	WriteTarget(run string, at time.Time, activeManaged int, firstSyncDone bool) error
+	ReadTarget() (*plan.TargetRecord, error) // nil: no record
+	WriteTarget(run string, at time.Time, rec plan.TargetRecord) error
 }
+
+// ErrPrefixChanged means external_id_prefix differs from the prefix the
+// managed users carry: a configuration to fix (or a migration to run),
+// not a tenant whose users all left.
+var ErrPrefixChanged = errors.New("external_id_prefix changed")
 
 // Runner runs one sync at a time.
 type Runner struct {
@@ -236,6 +241,9 @@ func (r *Runner) run(ctx context.Context, f Flags, now func() time.Time, log *za
 	if prefix == "" {
 		prefix = plan.DefaultExternalIDPrefix
 	}
+	if err := r.checkPrefix(ctx, prefix); err != nil {
+		return err
+	}
 	users, err := r.Target.ListManagedUsers(ctx, prefix)
 	if err != nil {
 		return fmt.Errorf("listing managed users: %w", tag(ErrTarget, err))
@@ -336,17 +344,37 @@ func (r *Runner) readTarget(users []visitor.User, log *zap.Logger) (*plan.Target
 	if r.Record == nil {
 		return nil, nil
 	}
-	active, done, found, err := r.Record.ReadTarget()
+	rec, err := r.Record.ReadTarget()
 	if err != nil {
 		return nil, fmt.Errorf("reading the target record: %w", err)
 	}
-	if !found {
-		if len(users) > 0 {
-			log.Warn("no target record in state_dir (lost, or written by an older version): the target guard cannot check this run's listing; the next good run records it")
-		}
-		return nil, nil
+	if rec == nil && len(users) > 0 {
+		log.Warn("no target record in state_dir (lost, or written by an older version): the target guard cannot check this run's listing; the next good run records it")
 	}
-	return &plan.TargetRecord{ActiveManaged: active, FirstSyncDone: done}, nil
+	return rec, nil
+}
+
+// checkPrefix stops a run whose external_id_prefix differs from the one
+// recorded while Visitor still holds users with the recorded one: read
+// with the new prefix they would all be missing (deleted, or created a
+// second time as a first sync). One user a page is enough to know.
+func (r *Runner) checkPrefix(ctx context.Context, prefix string) error {
+	if r.Record == nil {
+		return nil
+	}
+	rec, err := r.Record.ReadTarget()
+	if err != nil || rec == nil || rec.ExternalIDPrefix == "" || rec.ExternalIDPrefix == prefix {
+		return nil // readTarget reports a read error
+	}
+	old, err := r.Target.ListManagedUsers(ctx, rec.ExternalIDPrefix)
+	if err != nil {
+		return fmt.Errorf("listing users of the recorded prefix %q: %w", rec.ExternalIDPrefix, tag(ErrTarget, err))
+	}
+	if len(old) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: external_id_prefix is %q, but %d Visitor users carry %q, the prefix recorded after the last good run; "+
+		"set it back, or migrate them first (docs/operations.md, \"Change the externalId prefix\")", ErrPrefixChanged, prefix, len(old), rec.ExternalIDPrefix)
 }
 
 // writeTarget records, after a run that applied its whole plan, how many
@@ -386,7 +414,11 @@ func (r *Runner) writeTarget(rep *Report, p *plan.Plan, users []visitor.User, re
 		}
 	}
 	done := (rec != nil && rec.FirstSyncDone) || (rep.Counts.Failed == 0 && rep.Counts.Conflicts == 0)
-	if err := r.Record.WriteTarget(rep.RunID, now().UTC(), active, done); err != nil {
+	prefix := r.Plan.ExternalIDPrefix
+	if prefix == "" {
+		prefix = plan.DefaultExternalIDPrefix
+	}
+	if err := r.Record.WriteTarget(rep.RunID, now().UTC(), plan.TargetRecord{ActiveManaged: active, FirstSyncDone: done, ExternalIDPrefix: prefix}); err != nil {
 		return fmt.Errorf("recording the target: %w", err)
 	}
 	return nil

@@ -1067,11 +1067,18 @@ func TestRunOnceAuditUnwritableWritesNothing(t *testing.T) {
 type memTarget struct {
 	active      int
 	done, found bool
+	prefix      string
 }
 
-func (m *memTarget) ReadTarget() (int, bool, bool, error) { return m.active, m.done, m.found, nil }
-func (m *memTarget) WriteTarget(_ string, _ time.Time, active int, done bool) error {
-	m.active, m.done, m.found = active, done, true
+func (m *memTarget) ReadTarget() (*plan.TargetRecord, error) {
+	if !m.found {
+		return nil, nil
+	}
+	return &plan.TargetRecord{ActiveManaged: m.active, FirstSyncDone: m.done, ExternalIDPrefix: m.prefix}, nil
+}
+
+func (m *memTarget) WriteTarget(_ string, _ time.Time, rec plan.TargetRecord) error {
+	m.active, m.done, m.found, m.prefix = rec.ActiveManaged, rec.FirstSyncDone, true, rec.ExternalIDPrefix
 	return nil
 }
 

@@ -107,7 +107,8 @@ func Classify(err error) ExitCode {
 		// A replacement query without a required column, or connection
 		// settings the driver cannot use, are configuration to fix, not
 		// a database to wait for.
-		errors.Is(err, condeco.ErrMissingColumn), errors.Is(err, condeco.ErrBadOptions):
+		errors.Is(err, condeco.ErrMissingColumn), errors.Is(err, condeco.ErrBadOptions),
+		errors.Is(err, runner.ErrPrefixChanged):
 		return ExitConfig
 	case errors.Is(err, plan.ErrTargetGuard):
 		return ExitTargetGuard
