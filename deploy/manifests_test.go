@@ -57,6 +57,8 @@ func newObject(tm metav1.TypeMeta) (any, error) {
 		return &corev1.ConfigMap{}, nil
 	case "v1/Secret":
 		return &corev1.Secret{}, nil
+	case "v1/PersistentVolumeClaim":
+		return &corev1.PersistentVolumeClaim{}, nil
 	}
 	return nil, fmt.Errorf("%w %q", errUnknownKind, tm.APIVersion+"/"+tm.Kind)
 }
@@ -139,6 +141,7 @@ func TestManifestsDecodeStrict(t *testing.T) {
 		"deployment.yaml":     {"v1.Deployment", "v1.Service"},
 		"configmap.yaml":      {"v1.ConfigMap"},
 		"secret.example.yaml": {"v1.Secret"},
+		"pvc.yaml":            {"v1.PersistentVolumeClaim"},
 	}
 	files, err := filepath.Glob(filepath.Join(k8sDir, "*.yaml"))
 	if err != nil {
@@ -788,6 +791,33 @@ func TestSecretExampleIsPlaceholder(t *testing.T) {
 	for k, v := range s.StringData {
 		if !strings.HasPrefix(v, "REPLACE-WITH-") {
 			t.Errorf("key %s: value is not a REPLACE-WITH- placeholder", k)
+		}
+	}
+}
+
+// state_dir must outlive the pod: the target and first-sync records and
+// the audit log are lost on an emptyDir. Both workloads mount the claim
+// pvc.yaml defines.
+func TestStateDirOnThePersistentVolumeClaim(t *testing.T) {
+	pvc := only[corev1.PersistentVolumeClaim](t, "pvc.yaml")
+	if len(pvc.Spec.AccessModes) != 1 || pvc.Spec.AccessModes[0] != corev1.ReadWriteOnce {
+		t.Errorf("access modes %v, want ReadWriteOnce", pvc.Spec.AccessModes)
+	}
+	cj := only[batchv1.CronJob](t, "cronjob.yaml")
+	dep := only[appsv1.Deployment](t, "deployment.yaml")
+	for name, vols := range map[string][]corev1.Volume{"cronjob.yaml": cj.Spec.JobTemplate.Spec.Template.Spec.Volumes, "deployment.yaml": dep.Spec.Template.Spec.Volumes} {
+		found := false
+		for _, v := range vols {
+			if v.Name != "state" {
+				continue
+			}
+			found = true
+			if v.PersistentVolumeClaim == nil || v.PersistentVolumeClaim.ClaimName != pvc.Name || v.EmptyDir != nil {
+				t.Errorf("%s: volume state is %+v, want the claim %s", name, v.VolumeSource, pvc.Name)
+			}
+		}
+		if !found {
+			t.Errorf("%s: no volume state", name)
 		}
 	}
 }
