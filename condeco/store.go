@@ -130,6 +130,7 @@ func (s *Store) readLocations(ctx context.Context, tx *sqlx.Tx, e *Export) error
 			return fmt.Errorf("reading locations row %d: %w", e.RowsRead+1, err)
 		}
 		e.RowsRead++
+		e.LocationRows++
 		l, probs := ValidateLocation(raw)
 		if len(probs) > 0 {
 			e.Problems = append(e.Problems, probs...)
@@ -216,6 +217,7 @@ func (s *Store) readUsers(ctx context.Context, tx *sqlx.Tx, e *Export) error {
 		return err
 	}
 	e.RowsRead += read
+	e.UserRows += read
 	if read == 0 {
 		// Not an error here: the sync's source guard stops a run on an
 		// empty export (exit 5) and --allow-source-shrink lets one through.

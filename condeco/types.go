@@ -64,6 +64,10 @@ type RowError struct {
 	RowID string `json:"rowId"`
 	Field string `json:"field"`
 	Rule  string `json:"rule"`
+	// Value is the value dropped, on a warning: the operator fixes it in
+	// Condeco by finding it. Empty on a held row (whose values may be
+	// what broke it: control characters, invalid UTF-8).
+	Value string `json:"value,omitempty"`
 }
 
 func (e RowError) Error() string {
@@ -80,8 +84,11 @@ type Export struct {
 	Held []string `json:"held"`
 	// Problems has one entry per skipped row, users and locations.
 	Problems []RowError `json:"problems"`
-	// RowsRead counts the rows the queries returned, before validation.
-	RowsRead int `json:"rowsRead"`
+	// RowsRead counts the rows the queries returned, before validation;
+	// UserRows and LocationRows split it by query.
+	RowsRead     int `json:"rowsRead"`
+	UserRows     int `json:"userRows"`
+	LocationRows int `json:"locationRows"`
 	// HeldUserNames are the lower-cased userName/email values claimed by
 	// held rows, for matching Visitor accounts by name when a held row
 	// has no usable id.

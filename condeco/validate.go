@@ -97,8 +97,8 @@ func validateUser(raw RawUser, r Rules, rc *rowCache) Checked {
 	bad := func(field, rule string) {
 		c.Problems = append(c.Problems, RowError{Table: "users", RowID: id, Field: field, Rule: rule})
 	}
-	warn := func(field, rule string) {
-		c.Warnings = append(c.Warnings, RowError{Table: "users", RowID: id, Field: field, Rule: rule})
+	warn := func(field, rule, value string) {
+		c.Warnings = append(c.Warnings, RowError{Table: "users", RowID: id, Field: field, Rule: rule, Value: value})
 	}
 	text := func(field string, v sql.NullString) string {
 		s := clean(v)
@@ -174,7 +174,7 @@ func validateUser(raw RawUser, r Rules, rc *rowCache) Checked {
 		// than 15 digits (DE, JP, ID...), which E.164 does not allow.
 		e, ok := rc.e164(s, r.PhoneRegion)
 		if !ok || !visitor.IsE164(e) {
-			warn(field, RulePhoneDropped)
+			warn(field, RulePhoneDropped, s)
 			return ""
 		}
 		return e
@@ -186,7 +186,7 @@ func validateUser(raw RawUser, r Rules, rc *rowCache) Checked {
 		if tag, ok := rc.language(lang); ok {
 			u.Language = tag
 		} else {
-			warn("language", RuleLanguageDropped)
+			warn("language", RuleLanguageDropped, lang)
 		}
 	}
 

@@ -27,11 +27,15 @@ func printSummary(w io.Writer, rep *runner.Report) {
 		}
 	}
 	if !rep.DryRun {
-		fmt.Fprintf(w, "  created %d  updated %d  deleted %d  deactivated %d  unchanged %d  failed %d\n",
-			c.Created+c.Adopted, c.Updated, c.Deleted, c.Deactivated, c.Unchanged, c.Failed)
+		fmt.Fprintf(w, "  created %d  adopted %d  updated %d  deleted %d  deactivated %d  unchanged %d  failed %d\n",
+			c.Created, c.Adopted, c.Updated, c.Deleted, c.Deactivated, c.Unchanged, c.Failed)
 		fmt.Fprintf(w, "  locations created %d\n", c.LocationsCreated)
 	}
-	fmt.Fprintf(w, "  held (bad source rows) %d  conflicts %d  source rows read %d\n", c.Held, c.Conflicts, rep.SourceRows)
+	fmt.Fprintf(w, "  held (bad source rows) %d  conflicts %d  skipped %d\n", c.Held, c.Conflicts, c.Skipped)
+	fmt.Fprintf(w, "  source rows read: users %d, locations %d\n", rep.SourceUserRows, rep.SourceLocationRows)
+	if rep.Plan != nil {
+		rep.Plan.Summary.WriteNotes(w, "  ")
+	}
 	fmt.Fprintf(w, "  requests %d (minimum %d, extra %d)  time %s\n", rep.Requests, rep.MinRequests, rep.ExtraRequests, (time.Duration(rep.DurationMS) * time.Millisecond).String())
 	for _, f := range rep.Failures {
 		fmt.Fprintf(w, "  failed: %v\n", f)

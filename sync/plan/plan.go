@@ -104,6 +104,8 @@ type planner struct {
 	takenBy   map[string]string // lower userName -> externalId that will hold it after the plan
 	creating  map[string]bool   // lower userNames this plan creates
 	access    *accessCache      // access lists shared between users
+
+	withoutAll int // existing users not given every location (Summary)
 }
 
 func (b *planner) locations(exp *condeco.Export, cur []visitor.Location) error {
@@ -442,6 +444,13 @@ func (b *planner) update(cur, want visitor.User, ap accessPlan, issue Issue) {
 	want.ID = cur.ID
 	if b.caps.Locations {
 		want.Access = b.access.existing(ap, cur.Access, b.o.GrantNewLocationsToExistingUsers)
+		// A list shorter than the tenant's locations lacks one: counted,
+		// so the summary can say why those users were not given it. (A
+		// list as long may still lack one and hold two roles elsewhere;
+		// checking that would cost a set per user on every run.)
+		if !b.o.GrantNewLocationsToExistingUsers && len(want.Access) < len(ap.all) {
+			b.withoutAll++
+		}
 	} else {
 		// Nothing is planned on what the target does not carry.
 		want.Access, want.DefaultLocation = cur.Access, cur.DefaultLocation
@@ -565,5 +574,6 @@ func (b *planner) finish(exp *condeco.Export) {
 		Creates: len(p.Creates), Updates: len(p.Updates), Deletes: len(p.Deletes), Deactivates: len(p.Deactivates),
 		LocationCreates: len(p.LocationCreates), Unchanged: p.Unchanged, Held: len(p.Held),
 		Conflicts: len(p.Conflicts), Skipped: len(p.Skipped), AdminChanges: admin,
+		HeldLocations: len(exp.HeldLocations), DroppedValues: len(exp.Warnings), WithoutAllLocations: b.withoutAll,
 	}
 }

@@ -55,8 +55,31 @@ func (p *Plan) WriteTable(w io.Writer) error {
 		return err
 	}
 	s := p.Summary
-	_, err := fmt.Fprintf(w, "\n%d to create, %d to update, %d to deactivate, %d to delete, %d locations to create, %d unchanged, %d held, %d conflicts, %d skipped (%d admin changes; %d source users, %d managed)\n",
-		s.Creates, s.Updates, s.Deactivates, s.Deletes, s.LocationCreates, s.Unchanged, s.Held, s.Conflicts, s.Skipped, s.AdminChanges, s.SourceUsers, s.Managed)
+	if _, err := fmt.Fprintf(w, "\n%d to create, %d to update, %d to deactivate, %d to delete, %d locations to create, %d unchanged, %d held, %d conflicts, %d skipped (%d admin changes; %d source users, %d managed)\n",
+		s.Creates, s.Updates, s.Deactivates, s.Deletes, s.LocationCreates, s.Unchanged, s.Held, s.Conflicts, s.Skipped, s.AdminChanges, s.SourceUsers, s.Managed); err != nil {
+		return err
+	}
+	return s.WriteNotes(w, "")
+}
+
+// WriteNotes explains the numbers a plain count leaves open, one line
+// each, with the key that changes them.
+func (s Summary) WriteNotes(w io.Writer, indent string) error {
+	var err error
+	note := func(format string, args ...any) {
+		if err == nil {
+			_, err = fmt.Fprintf(w, indent+format+"\n", args...)
+		}
+	}
+	if s.HeldLocations > 0 {
+		note("%d Condeco locations held (a broken row): not created, not given to anyone; the report's problems name them", s.HeldLocations)
+	}
+	if s.DroppedValues > 0 {
+		note("%d values dropped from exported users (a phone number that is not one): the users are synced without them; the report's dropped lists each", s.DroppedValues)
+	}
+	if s.WithoutAllLocations > 0 {
+		note("%d existing users hold fewer locations than Visitor has and are not given the others: grant_new_locations_to_existing_users is off (new locations go to new users; grant them by hand, or turn it on)", s.WithoutAllLocations)
+	}
 	return err
 }
 

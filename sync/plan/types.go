@@ -140,6 +140,18 @@ type Summary struct {
 	Conflicts       int `json:"conflicts"`
 	Skipped         int `json:"skipped"`
 	AdminChanges    int `json:"adminChanges"`
+	// HeldLocations are Condeco location rows held back (a broken row):
+	// not created, and never read as closed.
+	HeldLocations int `json:"heldLocations"`
+	// DroppedValues are values dropped from exported rows (a phone number
+	// that is not one); the users themselves are synced.
+	DroppedValues int `json:"droppedValues"`
+	// WithoutAllLocations counts existing users who hold fewer locations
+	// than Visitor has and are not given the missing ones, because
+	// grant_new_locations_to_existing_users is off (the integration's
+	// rule: new locations go to new users; existing users get them by
+	// hand).
+	WithoutAllLocations int `json:"withoutAllLocations"`
 }
 
 // Plan is the whole set of changes one run would make. Every list is

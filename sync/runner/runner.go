@@ -114,11 +114,18 @@ type Report struct {
 	DryRun     bool      `json:"dryRun"`
 	apply.Result
 	SourceRows     int `json:"sourceRows"`
-	SourceProblems int `json:"sourceProblems"`
+	// SourceUserRows and SourceLocationRows split SourceRows by query.
+	SourceUserRows     int `json:"sourceUserRows"`
+	SourceLocationRows int `json:"sourceLocationRows"`
+	SourceProblems     int `json:"sourceProblems"`
 	// Problems names each held source row with its field and rule, for
 	// example "users row 1042: field first_name: must not contain _", so
 	// the operator knows what to fix in Condeco.
 	Problems []string `json:"problems"`
+	// Dropped names each value dropped from an exported row, with the
+	// value and why: "users row 907: field phone: not a valid phone
+	// number; dropped: \"ext. 1234\"".
+	Dropped  []string `json:"dropped"`
 	Requests int64    `json:"requests"`
 	// MinRequests is the least a perfect client could have spent: one
 	// write per planned change plus the list pages of managed users and
@@ -171,7 +178,7 @@ func (r *Runner) RunOnce(ctx context.Context, f Flags) (*Report, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	rep := &Report{RunID: r.runID(), Start: now().UTC(), DryRun: f.DryRun, Problems: []string{},
+	rep := &Report{RunID: r.runID(), Start: now().UTC(), DryRun: f.DryRun, Problems: []string{}, Dropped: []string{},
 		Result: apply.Result{Failures: []apply.Failure{}, Conflicts: []plan.Issue{}, LocationsCreated: []string{}}}
 	log = log.With(zap.String("run", rep.RunID))
 	reqStart, counting := requests(r.Target)
@@ -224,6 +231,10 @@ func (r *Runner) run(ctx context.Context, f Flags, now func() time.Time, log *za
 		exp = &condeco.Export{}
 	}
 	rep.SourceRows, rep.SourceProblems = exp.RowsRead, len(exp.Problems)
+	rep.SourceUserRows, rep.SourceLocationRows = exp.UserRows, exp.LocationRows
+	for _, w := range exp.Warnings {
+		rep.Dropped = append(rep.Dropped, fmt.Sprintf("%s: %q", w.Error(), w.Value))
+	}
 	for _, p := range exp.Problems {
 		rep.Problems = append(rep.Problems, p.Error())
 		log.Warn("condeco row held", zap.String("table", p.Table), zap.String("row", p.RowID),
