@@ -113,7 +113,7 @@ type Report struct {
 	DurationMS int64     `json:"durationMs"`
 	DryRun     bool      `json:"dryRun"`
 	apply.Result
-	SourceRows     int `json:"sourceRows"`
+	SourceRows int `json:"sourceRows"`
 	// SourceUserRows and SourceLocationRows split SourceRows by query.
 	SourceUserRows     int `json:"sourceUserRows"`
 	SourceLocationRows int `json:"sourceLocationRows"`
