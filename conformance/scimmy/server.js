@@ -104,7 +104,7 @@ function unique(definition, store, id, rec) {
 // ingress stores a created or replaced record. SCIMMY hands it the request
 // coerced by the schema; for PATCH, the stored resource with the
 // operations applied.
-function ingress(definition, store, check) {
+function ingress(definition, store, check, created) {
     return (resource, instance) => {
         const now = new Date().toISOString();
         const rec = plain(instance);
@@ -120,6 +120,7 @@ function ingress(definition, store, check) {
         rec.meta = {created: old?.meta.created ?? now, lastModified: now};
         if (old) store[store.indexOf(old)] = rec;
         else store.push(rec);
+        if (!old) created?.(rec, instance);
         return rec;
     };
 }
@@ -143,17 +144,20 @@ function degress(store) {
 }
 
 // The contract's rule (docs/visitor-scim.md, "Rules the server enforces")
-// that a user's locations are real Visitor locations; write-only
-// sendInvitation is honoured on create and never stored.
-function checkUser(rec, old, instance) {
+// that a user's locations are real Visitor locations.
+function checkUser(rec) {
     const ext = rec[USER_EXT] ?? {};
     const refs = [ext.defaultLocation, ...(ext.locations ?? []).map((l) => l.value)].filter((v) => v !== undefined);
     for (const ref of refs) {
         if (!locations.some((l) => l.id === ref))
             throw new SCIMError(400, "invalidValue", `"${ref}" is no location`);
     }
-    if (!old && instance[USER_EXT]?.sendInvitation === true)
-        console.log(`invitation sent to ${rec.userName}`);
+}
+
+// Write-only sendInvitation is honoured on a create that succeeded, and
+// never stored; the line is how the tests see which emails went out.
+function inviteUser(rec, instance) {
+    if (instance[USER_EXT]?.sendInvitation === true) console.log(`invitation sent to ${rec.userName}`);
 }
 
 // companyId and default are the server's: assigned on create, kept after.
@@ -214,7 +218,7 @@ class Location extends Resource {
 
 SCIMMY.Resources.declare(SCIMMY.Resources.User
     .extend(VisitorUser, false)
-    .ingress(ingress(SCIMMY.Schemas.User.definition, users, checkUser))
+    .ingress(ingress(SCIMMY.Schemas.User.definition, users, checkUser, inviteUser))
     .egress(egress(users))
     .degress(degress(users)));
 SCIMMY.Resources.declare(Location);
