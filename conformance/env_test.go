@@ -138,6 +138,7 @@ func (e *env) run(name string, args ...string) result {
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	cmd.WaitDelay = 5 * time.Second
 	before := e.proxy.writeCount()
+	reportBefore := e.reportTime()
 	start := time.Now()
 	err := cmd.Run()
 	r := result{name: name, stdout: out.String(), stderr: errb.String(), elapsed: time.Since(start), planned: -1}
@@ -153,25 +154,25 @@ func (e *env) run(name string, args ...string) result {
 	if m := plannedRe.FindStringSubmatch(r.stdout); m != nil {
 		r.planned, _ = strconv.Atoi(m[1])
 	}
-	e.logResult(r, slicesContain(args, "--dry-run"))
+	e.logResult(r, !e.reportTime().Equal(reportBefore))
 	return r
 }
 
-func slicesContain(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
+// reportTime is when last-report.json was last written (zero if never).
+func (e *env) reportTime() time.Time {
+	fi, err := os.Stat(filepath.Join(e.stateDir, "last-report.json"))
+	if err != nil {
+		return time.Time{}
 	}
-	return false
+	return fi.ModTime()
 }
 
-// logResult writes the run's RESULT line; a real run adds its report's
-// counts.
-func (e *env) logResult(r result, dry bool) {
+// logResult writes the run's RESULT line, with its report's counts when
+// the run wrote one (dry runs and --check do not).
+func (e *env) logResult(r result, reported bool) {
 	e.t.Helper()
 	line := fmt.Sprintf("RESULT %s: exit %d, planned %d, writes %d, %s", r.name, r.code, r.planned, r.writes, r.elapsed.Round(time.Millisecond))
-	if !dry {
+	if reported {
 		if rep, ok := e.report(); ok {
 			c := rep.Counts
 			line += fmt.Sprintf(", created %d updated %d deleted %d deactivated %d failed %d conflicts %d locations created %d, requests %d",
@@ -213,6 +214,15 @@ func (e *env) want(r result, code int) {
 	e.t.Helper()
 	if r.code != code {
 		e.t.Fatalf("want exit %d:\n%s", code, r)
+	}
+}
+
+// hit fails unless the proxy's fault altered at least one answer: a case
+// the binary never ran into would pass without proving anything.
+func (e *env) hit(f fault) {
+	e.t.Helper()
+	if e.proxy.hitCount() == 0 {
+		e.t.Errorf("the proxy never answered with %q: the case did not test it", f)
 	}
 }
 
@@ -333,13 +343,15 @@ func (c census) defaultLocation() serverLocation {
 }
 
 // intact fails unless the server holds exactly the exported users, once
-// each, with no userName or externalId on two users.
+// each, with no userName or externalId on two users. A user the export no
+// longer has may stay only if inactive (deprovision: deactivate).
 func (e *env) intact(c census, want map[string]string) {
 	e.t.Helper()
-	names, ids := map[string]int{}, map[string]int{}
+	names, ids, active := map[string]int{}, map[string]int{}, map[string]bool{}
 	for _, u := range c.users {
 		names[strings.ToLower(u.UserName)]++
 		ids[u.ExternalID]++
+		active[u.ExternalID] = active[u.ExternalID] || u.Active
 	}
 	var dups, missing, extra []string
 	for k, n := range names {
@@ -351,7 +363,7 @@ func (e *env) intact(c census, want map[string]string) {
 		if n > 1 {
 			dups = append(dups, "externalId "+k)
 		}
-		if _, ok := want[k]; !ok {
+		if _, ok := want[k]; !ok && active[k] {
 			extra = append(extra, k)
 		}
 	}
@@ -364,7 +376,31 @@ func (e *env) intact(c census, want map[string]string) {
 	sort.Strings(missing)
 	sort.Strings(extra)
 	if len(dups)+len(missing)+len(extra) > 0 {
-		e.t.Errorf("server holds %d users for %d exported: duplicates %v, missing %v, not exported %v",
+		e.t.Errorf("server holds %d users for %d exported: duplicates %v, missing %v, active and not exported %v",
 			len(c.users), len(want), dups, missing, extra)
+	}
+}
+
+// handMade stores a user on the server as a person would in Visitor's UI:
+// straight to the server, without an externalId.
+func (e *env) handMade(userName, given, family string) {
+	e.t.Helper()
+	body := mustJSON(map[string]any{
+		"schemas":  []string{"urn:ietf:params:scim:schemas:core:2.0:User"},
+		"userName": userName,
+		"name":     map[string]string{"givenName": given, "familyName": family},
+		"emails":   []map[string]any{{"value": userName, "type": "work", "primary": true}},
+		"active":   true,
+	})
+	req, _ := http.NewRequest(http.MethodPost, e.server.url+"/Users", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	req.Header.Set("Content-Type", "application/scim+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		e.t.Fatalf("creating hand-made user %s on the server: %d", userName, resp.StatusCode)
 	}
 }

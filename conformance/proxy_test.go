@@ -56,6 +56,7 @@ type proxy struct {
 	fault  fault
 	counts map[string]int // "METHOD /Route status", as the client saw it
 	writes int            // POST, PUT, PATCH, DELETE that reached the server
+	hits   int            // answers the fault altered: a case that never hit proves nothing
 }
 
 func startProxy(t *testing.T, upstream, token string) *proxy {
@@ -85,10 +86,17 @@ func (p *proxy) writeCount() int {
 	return p.writes
 }
 
-func (p *proxy) count(key string) int {
+// hitCount is how many answers the fault has altered so far.
+func (p *proxy) hitCount() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.counts[key]
+	return p.hits
+}
+
+func (p *proxy) hit() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.hits++
 }
 
 var idSegment = regexp.MustCompile(`^/(Users|Locations)/[^/]+$`)
@@ -125,10 +133,13 @@ func (p *proxy) answer(f fault, r *http.Request, rt string) (int, http.Header, [
 	isList := r.Method == http.MethodGet && rt == "/Users"
 	switch {
 	case f == swRefused && r.Method == http.MethodGet && usesOperator(filter, "sw"):
+		p.hit()
 		return scimError(http.StatusBadRequest, "invalidFilter", "filter operator sw is not supported")
 	case f == orRefused && r.Method == http.MethodGet && usesOperator(filter, "or"):
+		p.hit()
 		return scimError(http.StatusBadRequest, "invalidFilter", "logical operator or is not supported")
 	case f == unparsedEmpty && r.Method == http.MethodGet && filter != "" && !onlyEq(filter):
+		p.hit()
 		return http.StatusOK, scimHeader(), mustJSON(listPage{Schemas: []string{listSchema}, StartIndex: 1, Resources: []json.RawMessage{}})
 	}
 	q := r.URL.Query()
@@ -147,10 +158,15 @@ func (p *proxy) answer(f fault, r *http.Request, rt string) (int, http.Header, [
 	}
 	switch {
 	case f == createNoBody && r.Method == http.MethodPost && status == http.StatusCreated:
+		p.hit()
 		hdr.Del("Content-Type")
 		return status, hdr, nil
 	case f == telPhones && r.Method == http.MethodGet && (rt == "/Users" || rt == "/Users/{id}"):
-		return status, hdr, p.rewrite(body, isList, func(u map[string]any) { telOf(u) })
+		return status, hdr, p.rewrite(body, isList, func(u map[string]any) {
+			if telOf(u) {
+				p.hit()
+			}
+		})
 	case isList && start > 1 && (f == emptyPage2 || f == shrinkingTotal || f == repeatPage1 || f == repeatResource):
 		return status, hdr, p.page(body, func(pg *listPage) {
 			switch f {
@@ -161,13 +177,16 @@ func (p *proxy) answer(f fault, r *http.Request, rt string) (int, http.Header, [
 			case repeatPage1:
 				pg.StartIndex = start
 			case repeatResource:
-				if first := p.firstOf(r, q); first != nil && len(pg.Resources) > 0 {
-					pg.Resources[0] = first
+				first := p.firstOf(r, q)
+				if first == nil || len(pg.Resources) == 0 {
+					return
 				}
+				pg.Resources[0] = first
 			}
+			p.hit()
 		})
 	case isList && f == negativeTotal:
-		return status, hdr, p.page(body, func(pg *listPage) { pg.TotalResults = -1 })
+		return status, hdr, p.page(body, func(pg *listPage) { pg.TotalResults = -1; p.hit() })
 	case isList && f == duplicateID && start <= 1:
 		return status, hdr, p.page(body, func(pg *listPage) {
 			if len(pg.Resources) < 2 {
@@ -178,6 +197,7 @@ func (p *proxy) answer(f fault, r *http.Request, rt string) (int, http.Header, [
 			p.unmarshal(pg.Resources[1], &b)
 			b["id"] = a["id"]
 			pg.Resources[1] = mustJSON(b)
+			p.hit()
 		})
 	}
 	return status, hdr, body
@@ -284,8 +304,10 @@ func (p *proxy) unmarshal(b []byte, v any) {
 }
 
 // telOf writes each E.164 phone number of u as an RFC 3966 global number
-// with visual separators: +442079461003 → tel:+44-2079-4610-03.
-func telOf(u map[string]any) {
+// with visual separators: +442079461003 → tel:+44-2079-4610-03. It says
+// whether u had one.
+func telOf(u map[string]any) bool {
+	changed := false
 	phones, _ := u["phoneNumbers"].([]any)
 	for _, ph := range phones {
 		m, _ := ph.(map[string]any)
@@ -300,7 +322,9 @@ func telOf(u map[string]any) {
 			b.WriteString("-" + d[i:min(i+4, len(d))])
 		}
 		m["value"] = b.String()
+		changed = true
 	}
+	return changed
 }
 
 var quoted = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)

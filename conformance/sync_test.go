@@ -37,6 +37,13 @@ func TestWholeSync(t *testing.T) {
 	t.Logf("RESULT initial sync: server holds %d users for %d exported, %d locations, %d invitations",
 		len(c.users), len(want), len(c.locations), len(e.server.invitations()))
 
+	// --check talks to the server as a run would and says it is fine.
+	r = e.run("check", "--check")
+	e.want(r, exitOK)
+	if r.writes != 0 {
+		t.Errorf("--check wrote to the server:\n%s", r)
+	}
+
 	// (b) A second run finds nothing to do and writes nothing.
 	r = e.run("second run", "--run-now")
 	e.want(r, exitOK)
