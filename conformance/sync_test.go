@@ -40,6 +40,7 @@ func TestWholeSync(t *testing.T) {
 	// --check talks to the server as a run would and says it is fine.
 	r = e.run("check", "--check")
 	e.want(r, exitOK)
+	t.Logf("--check says:\n%s", r.stdout)
 	if r.writes != 0 {
 		t.Errorf("--check wrote to the server:\n%s", r)
 	}
