@@ -88,7 +88,7 @@ const plain = (instance) => JSON.parse(JSON.stringify(instance));
 // unique refuses a record that repeats, on another record, an attribute
 // its schema declares unique, or the externalId (the contract makes it
 // unique: it is how the client finds its objects). Comparison follows the
-// attribute's caseExact, as RFC 7643 §2.4 has it.
+// attribute's caseExact (RFC 7643 §2.2).
 function unique(definition, store, id, rec) {
     const attrs = definition.attributes.filter((a) => a instanceof Attribute && a.name !== "id"
         && (a.name === "externalId" || ["server", "global"].includes(a.config.uniqueness)));
@@ -166,10 +166,10 @@ function checkLocation(rec, old) {
     rec.default = old?.default ?? false;
 }
 
-// Location is a resource type of its own. SCIMMY has no generic resource
-// class, so this one is SCIMMY's User resource (resources.js) with the
-// Location schema: the same read, write, patch and dispose, each wrapping
-// the handlers in SCIMMY's schema coercion, ListResponse and PatchOp.
+// Location is a resource type of its own. SCIMMY's Types.Resource leaves
+// read, write, patch and dispose to each resource type, so these are
+// SCIMMY's User resource's (resources.js) with the Location schema: each
+// wraps the handlers in SCIMMY's schema coercion, ListResponse and PatchOp.
 class Location extends Resource {
     static get endpoint() { return "/Locations"; }
     static #basepath;
