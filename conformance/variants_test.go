@@ -2,10 +2,11 @@ package conformance
 
 import "testing"
 
-// TestDayTwoVariants runs day two under configurations that send the
-// server other requests than the default: PATCH of active, of every
-// user's location list, of userName and emails together, and re-reads
-// with or batches. Each must apply and then converge.
+// TestDayTwoVariants runs day two under configurations and changes that
+// send the server other requests than the default: PATCH of active, of
+// every user's location list, of userName and emails together, of
+// phoneNumbers to an empty list, and re-reads with or batches. Each must
+// apply and then converge.
 func TestDayTwoVariants(t *testing.T) {
 	cases := []struct {
 		name  string
@@ -36,6 +37,12 @@ func TestDayTwoVariants(t *testing.T) {
 			check: func(t *testing.T, c census) {
 				if u := c.byExternalID()["condeco:3"]; u.UserName != "amelia.jones-hart@example.co.uk" {
 					t.Errorf("condeco:3 has userName %q after the email change", u.UserName)
+				}
+			}},
+		{name: "phones removed", sql: "UPDATE tblUsers SET Telephone = NULL, Mobile = NULL WHERE UserID = 9",
+			check: func(t *testing.T, c census) {
+				if u := c.byExternalID()["condeco:9"]; len(u.PhoneNumbers) > 0 {
+					t.Errorf("condeco:9 still has phone numbers %v after both were removed", u.PhoneNumbers)
 				}
 			}},
 		{name: "writes verified by re-reading", cfg: "scim_verify_writes: reread\n"},
