@@ -96,11 +96,17 @@ func needServer(t *testing.T) {
 
 // pending skips a case whose behaviour issue 14 asks for and the code
 // does not have yet, unless runSkippedVar is set.
-func pending(t *testing.T, why string) { skipUnless(t, "pending: ", why) }
+func pending(t *testing.T, why string) {
+	t.Helper()
+	skipUnless(t, "pending: ", why)
+}
 
 // known skips a case where the server, not the sync, breaks the RFC; why
 // names the server, the behaviour and the section.
-func known(t *testing.T, why string) { skipUnless(t, "known: ", why) }
+func known(t *testing.T, why string) {
+	t.Helper()
+	skipUnless(t, "known: ", why)
+}
 
 func skipUnless(t *testing.T, kind, why string) {
 	t.Helper()
