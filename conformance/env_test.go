@@ -65,7 +65,7 @@ func newEnv(t *testing.T, extraCfg string) *env {
 		e.execFile(f)
 	}
 	e.server = startSCIMMY(t, testToken)
-	e.proxy = startProxy(t, e.server.url, testToken)
+	e.proxy = startProxy(t, e.server.url)
 	cfg := fmt.Sprintf("condeco_driver: sqlite\ncondeco_dsn: %q\nscim_url: %q\nscim_rate_limit: 60000\nscim_page_size: 100\nscim_retry_max: 2\n"+
 		"state_dir: %q\nlog_level: info\nmetrics_listen: \"\"\n%s", e.dbPath, e.proxy.url, e.stateDir, extraCfg)
 	if err := os.WriteFile(e.cfgPath, []byte(cfg), 0o600); err != nil {
