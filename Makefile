@@ -4,7 +4,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 BIN      := bin
 
-.PHONY: all build demo test vet fmt-check bench bench-quick bench-go fuzz clean simulator
+.PHONY: all build demo test vet fmt-check bench bench-quick bench-go fuzz clean simulator conformance
 
 all: build
 
@@ -54,8 +54,20 @@ fuzz:
 	  done; \
 	done
 
+# Issue 14: the real binary against SCIMMY, a SCIM 2.0 server the project
+# did not write (docs/compatibility.md). npm ci installs exactly what
+# conformance/scimmy/package-lock.json pins; --ignore-scripts runs nothing
+# from the packages at install time. Needs Node.js 18+ and npm (.ci/run
+# installs them from Debian when missing). CONFORMANCE_FLAGS adds go test
+# flags (-v shows each run's RESULT line).
+CONFORMANCE_DIR   := conformance/scimmy
+CONFORMANCE_FLAGS ?= -v
+conformance:
+	npm ci --prefix $(CONFORMANCE_DIR) --no-audit --no-fund --ignore-scripts --prefer-offline --loglevel=error
+	CVS_CONFORMANCE_SERVER_DIR=$(CURDIR)/$(CONFORMANCE_DIR) $(GO) test -count=1 -timeout 15m $(CONFORMANCE_FLAGS) ./conformance/...
+
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./sync/ ./condeco/ ./visitor/
 
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) $(CONFORMANCE_DIR)/node_modules
