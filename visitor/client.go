@@ -471,11 +471,12 @@ func (c *Client) sizeAfterRefusal(ctx context.Context, asked int, refusal error)
 // not a second time as raw JSON (100 000 users with every location on
 // each are gigabytes of JSON). grow, when set, learns the first page's
 // totalResults (at most maxListPrealloc) before its items arrive.
-func (c *Client) list(ctx context.Context, path, filter string, grow func(total int), each func(json.RawMessage) error) error {
+func (c *Client) list(ctx context.Context, path, filter string, grow func(total int), each func(json.RawMessage) (string, error)) error {
 	size := c.currentPageSize()
 	var prevFirst json.RawMessage
-	seen, start := 0, 1
-	for {
+	seen, start, total := 0, 1, -1
+	ids := map[string]int{} // resource id -> page it came on
+	for pageNo := 1; ; pageNo++ {
 		q := url.Values{"startIndex": {strconv.Itoa(start)}, "count": {strconv.Itoa(size)}}
 		if filter != "" {
 			q.Set("filter", filter)
@@ -485,39 +486,61 @@ func (c *Client) list(ctx context.Context, path, filter string, grow func(total 
 			// Each retry asks for strictly fewer, so this ends.
 			if smaller, ok := c.sizeAfterRefusal(ctx, size, err); ok && smaller < size {
 				size = smaller
+				pageNo--
 				continue
 			}
 			return err
 		}
+		where := fmt.Sprintf("GET %s: page %d (startIndex %d)", path, pageNo, start)
 		// A server that ignores startIndex would otherwise be paged
 		// forever, returning the first page again and again.
 		if page.StartIndex != 0 && page.StartIndex != start {
-			return fmt.Errorf("GET %s: asked for startIndex %d, got %d", path, start, page.StartIndex)
+			return fmt.Errorf("%s: %w: the answer is for startIndex %d", where, ErrListing, page.StartIndex)
 		}
 		// One that leaves startIndex out of its answers is caught by the
 		// page repeating itself.
 		if page.StartIndex == 0 && len(page.Resources) > 0 {
 			if prevFirst != nil && bytes.Equal(page.Resources[0], prevFirst) {
-				return fmt.Errorf("GET %s: asked for startIndex %d, got the previous page again", path, start)
+				return fmt.Errorf("%s: %w: the previous page came again", where, ErrListing)
 			}
 			prevFirst = bytes.Clone(page.Resources[0]) // not the whole page
 		}
+		// A listing is planned on as the whole truth: one that cannot be
+		// (RFC 7644 §3.4.2, §3.4.2.4: totalResults is required and counts
+		// every match) would read the users it missed as gone or new.
+		switch {
+		case page.TotalResults < 0:
+			return fmt.Errorf("%s: %w: totalResults is %d", where, ErrListing, page.TotalResults)
+		case page.TotalResults == 0 && len(page.Resources) > 0:
+			return fmt.Errorf("%s: %w: %d resources but totalResults 0 (or none)", where, ErrListing, len(page.Resources))
+		case total >= 0 && page.TotalResults != total:
+			return fmt.Errorf("%s: %w: totalResults changed from %d (page 1) to %d", where, ErrListing, total, page.TotalResults)
+		}
+		total = page.TotalResults
 		if seen+len(page.Resources) > maxListItems {
-			return fmt.Errorf("GET %s: more than %d results", path, maxListItems)
+			return fmt.Errorf("%s: more than %d results", where, maxListItems)
 		}
 		if grow != nil && seen == 0 && page.TotalResults > 0 {
 			grow(min(page.TotalResults, maxListPrealloc))
 		}
 		for _, r := range page.Resources {
-			if err := each(r); err != nil {
+			id, err := each(r)
+			if err != nil {
 				return err
 			}
+			if first, dup := ids[id]; dup {
+				return fmt.Errorf("%s: %w: resource %q was already listed on page %d", where, ErrListing, id, first)
+			}
+			ids[id] = pageNo
 		}
 		n := len(page.Resources)
 		seen += n
 		start += n
-		if n == 0 || seen >= page.TotalResults {
+		if seen >= total {
 			return nil
+		}
+		if n == 0 {
+			return fmt.Errorf("%s: %w: the page is empty, but totalResults is %d and %d came", where, ErrListing, total, seen)
 		}
 		if n < size { // a server capping count at its maximum
 			size = min(size, c.lowerPageSize(n, "short page"))

@@ -220,7 +220,7 @@ func TestCreateConflictIsNotRetried(t *testing.T) {
 
 func TestLocations(t *testing.T) {
 	f := newFake(t)
-	f.locations = []map[string]any{{"id": "loc-0001", "externalId": "condeco-location:1", "name": "HQ", "companyId": "CO-1", "default": true}}
+	f.locations = []map[string]any{{"id": "loc-hq", "externalId": "condeco-location:1", "name": "HQ", "companyId": "CO-1", "default": true}}
 	f.fault = func(w http.ResponseWriter, r *http.Request, n int) bool {
 		if r.Method == http.MethodPost && n == 1 {
 			f.handle(httptestDiscard{}, r, "/Locations", f.body("POST /Locations", 0))

@@ -26,6 +26,10 @@ var (
 	ErrServer       = errors.New("scim: server error")
 	ErrInsecureURL  = errors.New("insecure url")
 	ErrAmbiguous    = errors.New("more than one match")
+	// ErrListing means a listing cannot be the server's whole answer
+	// (pages that end early, a totalResults that changes or is negative,
+	// a resource listed twice): nothing may be planned on it.
+	ErrListing = errors.New("listing is not whole")
 
 	// ErrUniqueness: a value that must be unique is taken (409
 	// uniqueness, or a 409 that names no scimType and so is not the

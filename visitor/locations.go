@@ -9,13 +9,13 @@ import (
 // ListLocations returns every Visitor location.
 func (c *Client) ListLocations(ctx context.Context) ([]Location, error) {
 	out := []Location{}
-	err := c.list(ctx, c.locationsEndpoint, "", nil, func(r json.RawMessage) error {
+	err := c.list(ctx, c.locationsEndpoint, "", nil, func(r json.RawMessage) (string, error) {
 		l, err := decodeLocation(r)
 		if err != nil {
-			return err
+			return "", err
 		}
 		out = append(out, l)
-		return nil
+		return l.ID, nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("listing locations: %w", err)

@@ -23,17 +23,17 @@ func (c *Client) ListUsers(ctx context.Context, filter string) ([]User, error) {
 	// by append, a listing of 100 000 users held the old and the new
 	// backing arrays (16 and 20 MB) at once near its end.
 	grow := func(total int) { out = make([]User, 0, total) }
-	err := c.list(ctx, usersPath, filter, grow, func(r json.RawMessage) error {
+	err := c.list(ctx, usersPath, filter, grow, func(r json.RawMessage) (string, error) {
 		u, err := c.decodeUser(r)
 		if err != nil {
-			return err
+			return "", err
 		}
 		// Held for the whole run; given names, surnames and language tags
 		// repeat from user to user, each in its own allocation from the
 		// decoder: one shared copy of each (the unique package).
 		u.GivenName, u.FamilyName, u.Language = unique.Make(u.GivenName).Value(), unique.Make(u.FamilyName).Value(), unique.Make(u.Language).Value()
 		out = append(out, u)
-		return nil
+		return u.ID, nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("listing users: %w", err)
