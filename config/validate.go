@@ -110,7 +110,7 @@ func (c Config) Validate() error {
 	if c.SCIMPageSize < 1 || c.SCIMPageSize > visitor.DefaultPageSize {
 		return bad("scim_page_size", "must be between 1 and %d (Visitor's maximum)", visitor.DefaultPageSize)
 	}
-	if err := within(bad, "scim_timeout", c.SCIMTimeout, time.Second, 10*time.Minute); err != nil {
+	if err := within(bad, "scim_timeout", c.SCIMTimeout, 100*time.Millisecond, 10*time.Minute); err != nil {
 		return err
 	}
 	if c.SCIMRetryMax < 0 || c.SCIMRetryMax > maxSCIMRetryMax {
@@ -306,9 +306,9 @@ const maxSCIMConcurrency = 64
 // Upper bounds of numbers that have no natural one: far above any real
 // need, low enough that a typo (an extra zero or five) is refused.
 const (
-	maxSCIMRateLimit   = 100_000 // calls a minute; Visitor allows 500
-	maxSCIMRetryMax    = 20      // retries of one request
-	maxDeleteAfterDays = 3650    // ten years
+	maxSCIMRateLimit   = 1_000_000 // calls a minute; Visitor allows 500
+	maxSCIMRetryMax    = 20        // retries of one request
+	maxDeleteAfterDays = 3650      // ten years
 	maxBreakerFailures = 100_000
 )
 
