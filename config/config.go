@@ -110,6 +110,9 @@ type Config struct {
 	SCIMPageSize      int           `yaml:"scim_page_size" json:"scim_page_size"`
 	SCIMTimeout       time.Duration `yaml:"scim_timeout" json:"scim_timeout"`
 	SCIMRetryMax      int           `yaml:"scim_retry_max" json:"scim_retry_max"`
+	// SCIMRetryWaitMax is the longest Retry-After honoured; a longer one
+	// fails the request rather than holding the run.
+	SCIMRetryWaitMax time.Duration `yaml:"scim_retry_wait_max" json:"scim_retry_wait_max"`
 	// SCIMVerifyWrites is how a write is checked: against Visitor's answer
 	// ("answer", no extra request) or by re-reading the written users
 	// after the writes ("reread", about 1 % more requests).
@@ -192,6 +195,7 @@ func Default() Config {
 		SCIMPageSize:             visitor.DefaultPageSize,
 		SCIMTimeout:              visitor.DefaultTimeout,
 		SCIMRetryMax:             DefaultSCIMRetryMax,
+		SCIMRetryWaitMax:         visitor.DefaultRetryAfterMax,
 		SCIMVerifyWrites:         apply.DefaultVerifyWrites,
 		BreakerFailures:          apply.DefaultBreakerFailures,
 		VisitorUserSchema:        visitor.DefaultUserSchema,

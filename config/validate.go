@@ -113,6 +113,9 @@ func (c Config) Validate() error {
 	if err := within(bad, "scim_timeout", c.SCIMTimeout, 100*time.Millisecond, 10*time.Minute); err != nil {
 		return err
 	}
+	if err := within(bad, "scim_retry_wait_max", c.SCIMRetryWaitMax, time.Second, time.Hour); err != nil {
+		return err
+	}
 	if c.SCIMRetryMax < 0 || c.SCIMRetryMax > maxSCIMRetryMax {
 		return bad("scim_retry_max", "%d is not between 0 and %d", c.SCIMRetryMax, maxSCIMRetryMax)
 	}

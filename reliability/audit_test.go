@@ -3,6 +3,9 @@ package reliability
 import (
 	"bufio"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -130,4 +133,29 @@ func auditIntents(t *testing.T, path string) map[string]bool {
 // writeRequests counts the requests that could change Visitor.
 func writeRequests(st simulator.Stats) int {
 	return st.ByMethod["POST"] + st.ByMethod["PATCH"] + st.ByMethod["PUT"] + st.ByMethod["DELETE"]
+}
+
+// A 429 asking for years: the run does not wait (and hold its lock) for
+// them; the request fails at once and the run exits as a target failure,
+// naming the value and the limit.
+func TestHugeRetryAfterDoesNotHoldTheRun(t *testing.T) {
+	e := newEnv(t, 20, simulator.Options{}, "")
+	target, err := url.Parse(e.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "99999999")
+		w.Header().Set("Content-Type", "application/scim+json")
+		w.WriteHeader(http.StatusTooManyRequests)
+		w.Write([]byte(`{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"429","detail":"slow down"}`))
+	}))
+	defer proxy.Close()
+	e.url = proxy.URL + target.Path
+	e.writeConfig(e.sqliteConfig() + e.extra)
+	r := e.run(time.Minute, "--run-now")
+	t.Logf("RESULT fault=%q exit=%d elapsed=%s", "429 with Retry-After 99999999", r.code, r.elapsed.Round(time.Millisecond))
+	if r.code != exitTarget || r.elapsed > 30*time.Second || !strings.Contains(r.stdout+r.stderr, "scim_retry_wait_max") {
+		t.Fatalf("want exit %d at once, naming scim_retry_wait_max\n%s", exitTarget, r)
+	}
 }

@@ -57,7 +57,6 @@ func TestRetryAfterHonoured(t *testing.T) {
 		{"429 seconds", 429, func() string { return "1" }, 900 * time.Millisecond, 10 * time.Second},
 		{"429 http date", 429, func() string { return time.Now().Add(2 * time.Second).UTC().Format(http.TimeFormat) }, 900 * time.Millisecond, 10 * time.Second},
 		{"503 http date", 503, func() string { return time.Now().Add(2 * time.Second).UTC().Format(http.TimeFormat) }, 900 * time.Millisecond, 10 * time.Second},
-		{"429 unparsable uses own backoff", 429, func() string { return "later" }, 0, 900 * time.Millisecond},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -90,6 +89,22 @@ func TestRetryAfterHonoured(t *testing.T) {
 				t.Fatalf("retry came %v after the %d, want %v..%v", gap, tt.status, tt.min, tt.max)
 			}
 		})
+	}
+}
+
+// An unparsable Retry-After is not guessed at: the request fails with
+// ErrRetryAfter (TestRetryAfterBeyondTheMaximumFailsAtOnce covers more).
+func TestRetryAfterUnparsableFails(t *testing.T) {
+	f := newFake(t)
+	f.addUser(map[string]any{"userName": "a@example.com"})
+	f.fault = func(w http.ResponseWriter, r *http.Request, n int) bool {
+		w.Header().Set("Retry-After", "later")
+		scimErr(w, 429, "", "wait")
+		return true
+	}
+	c, _ := newClient(t, testOptions(f.url()))
+	if _, err := c.GetUser(context.Background(), "u0001"); !errors.Is(err, ErrRetryAfter) {
+		t.Fatalf("err = %v, want %v", err, ErrRetryAfter)
 	}
 }
 

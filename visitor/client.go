@@ -30,9 +30,12 @@ const (
 	DefaultPageSize  = 200
 	MaxBodyBytes     = 2 << 20 // the server answers 413 above this
 	DefaultTimeout   = 30 * time.Second
-	maxResponseBytes = 64 << 20
-	maxPreallocBytes = 16 << 20  // a page of 200 users with 1 000 locations each is 7 MB
-	maxListItems     = 1_000_000 // far above any tenant; stops a runaway listing
+	// DefaultRetryAfterMax is the longest Retry-After waited: a run must
+	// not sleep through the next day on a server's say-so.
+	DefaultRetryAfterMax = 5 * time.Minute
+	maxResponseBytes     = 64 << 20
+	maxPreallocBytes     = 16 << 20  // a page of 200 users with 1 000 locations each is 7 MB
+	maxListItems         = 1_000_000 // far above any tenant; stops a runaway listing
 	// maxListPrealloc bounds what a server's totalResults can make the
 	// client allocate before any item arrived (56 MB of users).
 	maxListPrealloc = 250_000
@@ -56,6 +59,10 @@ type Options struct {
 
 	RetryMax                   int
 	RetryWaitMin, RetryWaitMax time.Duration
+	// RetryAfterMax is the longest Retry-After the client waits; a longer
+	// (or negative, or unparsable) one fails the request with
+	// ErrRetryAfter. Zero is DefaultRetryAfterMax.
+	RetryAfterMax time.Duration
 
 	InsecureSkipVerify bool
 	HTTPClient         *http.Client
@@ -76,6 +83,7 @@ type Client struct {
 	retryMax          int
 	retryWaitMin      time.Duration
 	retryWaitMax      time.Duration
+	retryAfterMax     time.Duration
 
 	pageMu   sync.Mutex // guards pageSize and spcRead
 	pageSize int        // lowered, never raised, to what the server allows
@@ -145,6 +153,9 @@ func New(o Options, log *zap.Logger) (*Client, error) {
 	if o.RetryWaitMax < o.RetryWaitMin {
 		o.RetryWaitMax = o.RetryWaitMin
 	}
+	if o.RetryAfterMax <= 0 {
+		o.RetryAfterMax = DefaultRetryAfterMax
+	}
 	if o.InsecureSkipVerify {
 		log.Warn("tls certificate verification is off", zap.String("base_url", base.Redacted()))
 	}
@@ -177,7 +188,7 @@ func New(o Options, log *zap.Logger) (*Client, error) {
 		RetryWaitMin: o.RetryWaitMin,
 		RetryWaitMax: o.RetryWaitMax,
 		RetryMax:     o.RetryMax,
-		CheckRetry:   checkRetry,
+		CheckRetry:   retryPolicy(o.RetryAfterMax),
 		Backoff:      backoff,
 		ErrorHandler: retryablehttp.PassthroughErrorHandler,
 		RequestLogHook: func(_ retryablehttp.Logger, _ *http.Request, attempt int) {
@@ -197,6 +208,7 @@ func New(o Options, log *zap.Logger) (*Client, error) {
 		retryMax:          o.RetryMax,
 		retryWaitMin:      o.RetryWaitMin,
 		retryWaitMax:      o.RetryWaitMax,
+		retryAfterMax:     o.RetryAfterMax,
 		pageSize:          o.PageSize,
 	}
 	c.auth = &tokens{
@@ -313,7 +325,12 @@ func (c *Client) call(ctx context.Context, method, path string, q url.Values, in
 		if resp.StatusCode/100 != 2 {
 			e := decodeError(resp.StatusCode, data, tok, c.auth.secret)
 			if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
-				e.RetryAfter, _ = retryAfter(resp.Header.Get("Retry-After"), time.Now())
+				if err := checkRetryAfter(resp.Header.Get("Retry-After"), c.retryAfterMax); err != nil {
+					// Waiting would hold the run and its lock for as long as
+					// the server says: this request fails now instead.
+					return fmt.Errorf("%s %s: %w (%w)", method, path, e, err)
+				}
+				e.RetryAfter, _, _ = retryAfter(resp.Header.Get("Retry-After"), time.Now())
 			}
 			return fmt.Errorf("%s %s: %w", method, path, e)
 		}

@@ -30,6 +30,10 @@ var (
 	// (pages that end early, a totalResults that changes or is negative,
 	// a resource listed twice): nothing may be planned on it.
 	ErrListing = errors.New("listing is not whole")
+	// ErrRetryAfter means the server asked the client to wait longer than
+	// it will (or said it unreadably): that request fails at once rather
+	// than holding the run and its lock.
+	ErrRetryAfter = errors.New("retry-after not honoured")
 
 	// ErrUniqueness: a value that must be unique is taken (409
 	// uniqueness, or a 409 that names no scimType and so is not the

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 )
@@ -13,21 +15,51 @@ func TestRetryAfterParsing(t *testing.T) {
 	tests := []struct {
 		name, v string
 		want    time.Duration
-		ok      bool
+		ok, bad bool
 	}{
-		{"seconds", "7", 7 * time.Second, true},
-		{"zero", "0", 0, true},
-		{"negative", "-3", 0, false},
-		{"http date", now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second, true},
-		{"date in past", now.Add(-time.Hour).Format(http.TimeFormat), 0, true},
-		{"garbage", "soon", 0, false},
-		{"empty", "", 0, false},
+		{"seconds", "7", 7 * time.Second, true, false},
+		{"zero", "0", 0, true, false},
+		{"negative", "-3", 0, true, true},
+		{"http date", now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second, true, false},
+		{"date in past means now", now.Add(-time.Hour).Format(http.TimeFormat), 0, true, false},
+		{"garbage", "soon", 0, true, true},
+		{"years", "99999999", 99999999 * time.Second, true, false},
+		{"beyond a Duration", "99999999999999999", (1 << 32) * time.Second, true, false},
+		{"empty", "", 0, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := retryAfter(tt.v, now)
-			if got != tt.want || ok != tt.ok {
-				t.Fatalf("retryAfter(%q) = %v, %v; want %v, %v", tt.v, got, ok, tt.want, tt.ok)
+			got, ok, err := retryAfter(tt.v, now)
+			if got != tt.want || ok != tt.ok || (err != nil) != tt.bad {
+				t.Fatalf("retryAfter(%q) = %v, %v, %v; want %v, %v, error %v", tt.v, got, ok, err, tt.want, tt.ok, tt.bad)
+			}
+		})
+	}
+}
+
+// A Retry-After the client will not wait fails the request at once with
+// ErrRetryAfter, naming the value and the limit, instead of holding the
+// run for years.
+func TestRetryAfterBeyondTheMaximumFailsAtOnce(t *testing.T) {
+	for _, v := range []string{"99999999", "-5", "tomorrow-ish"} {
+		t.Run(v, func(t *testing.T) {
+			calls := 0
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				calls++
+				w.Header().Set("Retry-After", v)
+				w.WriteHeader(http.StatusTooManyRequests)
+			}))
+			defer srv.Close()
+			o := testOptions(srv.URL)
+			o.RetryAfterMax = time.Minute
+			c, _ := newClient(t, o)
+			start := time.Now()
+			_, err := c.ListLocations(context.Background())
+			if !errors.Is(err, ErrRetryAfter) || !errors.Is(err, ErrRateLimited) || !strings.Contains(err.Error(), v) {
+				t.Fatalf("err = %v, want %v and %v naming %q", err, ErrRetryAfter, ErrRateLimited, v)
+			}
+			if calls != 1 || time.Since(start) > 5*time.Second {
+				t.Errorf("%d requests in %s: want one, no wait", calls, time.Since(start))
 			}
 		})
 	}

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -127,6 +128,18 @@ func withUnsafeRetry(ctx context.Context) context.Context {
 	return context.WithValue(ctx, noRetryKey{}, true)
 }
 
+// retryPolicy is checkRetry that gives up at once on a Retry-After the
+// client will not wait (see checkRetryAfter).
+func retryPolicy(maxAfter time.Duration) retryablehttp.CheckRetry {
+	return func(ctx context.Context, resp *http.Response, err error) (bool, error) {
+		if err == nil && resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) &&
+			checkRetryAfter(resp.Header.Get("Retry-After"), maxAfter) != nil {
+			return false, nil // call turns the answer into ErrRetryAfter
+		}
+		return checkRetry(ctx, resp, err)
+	}
+}
+
 func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	if ctx.Err() != nil {
 		return false, ctx.Err()
@@ -145,8 +158,8 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 // hitting the same outage do not come back in lock step.
 func backoff(minWait, maxWait time.Duration, attempt int, resp *http.Response) time.Duration {
 	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
-		if d, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
-			return d
+		if d, ok, err := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok && err == nil {
+			return d // retryPolicy has checked it is not longer than allowed
 		}
 	}
 	if minWait <= 0 {
@@ -162,25 +175,50 @@ func backoff(minWait, maxWait time.Duration, attempt int, resp *http.Response) t
 	return half + rand.N(half+1)
 }
 
-// retryAfter parses a Retry-After value in either form RFC 9110 allows.
-func retryAfter(v string, now time.Time) (time.Duration, bool) {
+// retryAfter parses a Retry-After value in either form RFC 9110 §10.2.3
+// allows: delay-seconds or an HTTP-date (one in the past means now). ok
+// is false without a value; err says a value is not one of the two.
+func retryAfter(v string, now time.Time) (d time.Duration, ok bool, err error) {
+	v = strings.TrimSpace(v)
 	if v == "" {
-		return 0, false
+		return 0, false, nil
 	}
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+	if n, perr := strconv.ParseInt(v, 10, 64); perr == nil {
 		if n < 0 {
-			return 0, false
+			return 0, true, fmt.Errorf("Retry-After %q is negative", v)
 		}
-		return time.Duration(n) * time.Second, true
+		if n > int64(maxRetryAfterSeconds) {
+			n = maxRetryAfterSeconds // far beyond any wait allowed; no overflow
+		}
+		return time.Duration(n) * time.Second, true, nil
 	}
-	t, err := http.ParseTime(v)
-	if err != nil {
-		return 0, false
+	t, perr := http.ParseTime(v)
+	if perr != nil {
+		return 0, true, fmt.Errorf("Retry-After %q is neither seconds nor an HTTP date", v)
 	}
 	if d := t.Sub(now); d > 0 {
-		return d, true
+		return d, true, nil
 	}
-	return 0, true
+	return 0, true, nil
+}
+
+// maxRetryAfterSeconds caps a parsed delay so that it fits a Duration.
+const maxRetryAfterSeconds = 1 << 32
+
+// checkRetryAfter is nil when a Retry-After can be waited: absent, or a
+// valid delay of at most maxAfter. Otherwise the error (ErrRetryAfter)
+// names the value and the limit.
+func checkRetryAfter(v string, maxAfter time.Duration) error {
+	d, ok, err := retryAfter(v, time.Now())
+	switch {
+	case !ok:
+		return nil
+	case err != nil:
+		return fmt.Errorf("%w: %v", ErrRetryAfter, err)
+	case d > maxAfter:
+		return fmt.Errorf("%w: Retry-After %q is more than the %s this client waits (scim_retry_wait_max)", ErrRetryAfter, strings.TrimSpace(v), maxAfter)
+	}
+	return nil
 }
 
 // zapLeveled adapts zap to retryablehttp.LeveledLogger. retryablehttp only

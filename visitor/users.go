@@ -152,7 +152,8 @@ func (c *Client) createOnce(ctx context.Context, path, externalID string, body, 
 		}
 		// A conflict after an unknown outcome is most likely our own
 		// earlier POST having gone through.
-		if !(unknownOutcome(err) || (uncertain && errors.Is(err, ErrConflict))) || ctx.Err() != nil {
+		if !(unknownOutcome(err) || (uncertain && errors.Is(err, ErrConflict))) || ctx.Err() != nil ||
+			errors.Is(err, ErrRetryAfter) {
 			return err
 		}
 		if externalID == "" {

@@ -147,6 +147,7 @@ func clientOptions(c config.Config) visitor.Options {
 		PageSize:           c.SCIMPageSize,
 		Timeout:            c.SCIMTimeout,
 		RetryMax:           c.SCIMRetryMax,
+		RetryAfterMax:      c.SCIMRetryWaitMax,
 		InsecureSkipVerify: c.SCIMInsecureSkipVerify,
 	}
 }
