@@ -492,7 +492,7 @@ func (c *Client) list(ctx context.Context, path, filter string, grow func(total 
 	size := c.currentPageSize()
 	var prevFirst json.RawMessage
 	seen, start, total := 0, 1, -1
-	ids := map[string]int{} // resource id -> page it came on
+	var ids map[string]int // resource id -> page it came on
 	for pageNo := 1; ; pageNo++ {
 		q := url.Values{"startIndex": {strconv.Itoa(start)}, "count": {strconv.Itoa(size)}}
 		if filter != "" {
@@ -509,6 +509,9 @@ func (c *Client) list(ctx context.Context, path, filter string, grow func(total 
 			return err
 		}
 		where := fmt.Sprintf("GET %s: page %d (startIndex %d)", path, pageNo, start)
+		if page.malformed != nil {
+			return fmt.Errorf("%s: %w", where, page.malformed)
+		}
 		// A server that ignores startIndex would otherwise be paged
 		// forever, returning the first page again and again.
 		if page.StartIndex != 0 && page.StartIndex != start {
@@ -533,6 +536,9 @@ func (c *Client) list(ctx context.Context, path, filter string, grow func(total 
 		case total >= 0 && page.TotalResults != total:
 			return fmt.Errorf("%s: %w: totalResults changed from %d (page 1) to %d", where, ErrListing, total, page.TotalResults)
 		}
+		if ids == nil {
+			ids = make(map[string]int, min(max(page.TotalResults, 0), maxListPrealloc))
+		}
 		total = page.TotalResults
 		if seen+len(page.Resources) > maxListItems {
 			return fmt.Errorf("%s: more than %d results", where, maxListItems)
@@ -543,7 +549,7 @@ func (c *Client) list(ctx context.Context, path, filter string, grow func(total 
 		for _, r := range page.Resources {
 			id, err := each(r)
 			if err != nil {
-				return err
+				return fmt.Errorf("%s: %w", where, err)
 			}
 			if first, dup := ids[id]; dup {
 				return fmt.Errorf("%s: %w: resource %q was already listed on page %d", where, ErrListing, id, first)

@@ -251,6 +251,11 @@ func (c *Client) decodeUser(raw json.RawMessage) (User, error) {
 	if err := json.Unmarshal(core, &w); err != nil {
 		return User{}, fmt.Errorf("decoding user: %w", err)
 	}
+	// The core is small once the extension is cut out; the extension is
+	// checked by the pool, once per distinct list.
+	if err := strictMembers(core, "user"); err != nil {
+		return User{}, fmt.Errorf("decoding user %q: %w", w.ID, err)
+	}
 	u := userOf(w)
 	if ext != nil && string(ext) != "null" {
 		e, err := c.ext.decode(ext)
@@ -359,6 +364,9 @@ func (p *extPool) decode(raw json.RawMessage) (userExt, error) {
 	}
 	var w wireUserExt
 	if err := json.Unmarshal(raw, &w); err != nil {
+		return userExt{}, err
+	}
+	if err := strictMembers(raw, "extension"); err != nil {
 		return userExt{}, err
 	}
 	e = userExt{defaultLocation: w.DefaultLocation}
@@ -510,6 +518,9 @@ func decodeLocation(raw json.RawMessage) (Location, error) {
 	if err := json.Unmarshal(raw, &w); err != nil {
 		return Location{}, fmt.Errorf("decoding location: %w", err)
 	}
+	if err := strictMembers(raw, "location"); err != nil {
+		return Location{}, fmt.Errorf("decoding location %q: %w", w.ID, err)
+	}
 	return Location{ID: w.ID, ExternalID: w.ExternalID, Name: w.Name, CompanyID: w.CompanyID, Default: w.Default}, nil
 }
 
@@ -518,6 +529,9 @@ type listResponse struct {
 	StartIndex   int               `json:"startIndex"`
 	ItemsPerPage int               `json:"itemsPerPage"`
 	Resources    []json.RawMessage `json:"Resources"`
+	// malformed is set when the page itself is ambiguous (a member twice);
+	// list refuses such a page.
+	malformed error
 }
 
 // decodeAnswer reads a page as json.Unmarshal would, in one scan instead
@@ -531,14 +545,29 @@ func (p *listResponse) decodeAnswer(data []byte) error {
 		return json.Unmarshal(data, &listResponse{}) // for its syntax error
 	}
 	var res []member
+	seen := map[string]bool{}
+	var dup string
 	if err := members(data, func(m member) bool {
-		if strings.EqualFold(m.name(), "Resources") {
+		name := strings.ToLower(m.name())
+		if seen[name] {
+			dup = m.name()
+		}
+		seen[name] = true
+		if name == "resources" {
 			res = append(res, m)
 		}
 		return true
 	}); err != nil || len(res) == 0 {
-		return json.Unmarshal(data, p) // not an object, or no Resources
+		// Not an object, or no Resources: encoding/json reads it whole.
+		if err := json.Unmarshal(data, p); err != nil {
+			return err
+		}
+		if dup != "" {
+			p.malformed = fmt.Errorf("%w: member %q appears twice in the list response", ErrMalformed, dup)
+		}
+		return nil
 	}
+
 	core := make([]byte, 0, 256)
 	at := 0
 	for _, m := range res {
@@ -553,6 +582,9 @@ func (p *listResponse) decodeAnswer(data []byte) error {
 	*p = listResponse{}
 	if err := json.Unmarshal(core, p); err != nil {
 		return err
+	}
+	if dup != "" {
+		p.malformed = fmt.Errorf("%w: member %q appears twice in the list response", ErrMalformed, dup)
 	}
 	if last[0] == '[' {
 		p.Resources = []json.RawMessage{}

@@ -1,7 +1,9 @@
 package visitor
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -229,6 +231,12 @@ func TestDecodeUserSameAsMap(t *testing.T) {
 	for name, raw := range cases {
 		t.Run(name, func(t *testing.T) {
 			got, gerr := c.decodeUser(json.RawMessage(raw))
+			if refDuplicates([]byte(raw), true) {
+				if !errors.Is(gerr, ErrMalformed) {
+					t.Fatalf("a user naming a member twice: got %+v, %v; want %v", got, gerr, ErrMalformed)
+				}
+				return
+			}
 			want, werr := refDecodeUser(c, json.RawMessage(raw))
 			if (gerr == nil) != (werr == nil) || !reflect.DeepEqual(got, want) {
 				t.Fatalf("got %+v, %v\nwant %+v, %v", got, gerr, want, werr)
@@ -256,6 +264,15 @@ func FuzzWireSameAsMap(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		samePage(t, raw)
 		got, gerr := c.decodeUser(raw)
+		if json.Valid(raw) && refDuplicates(raw, true) {
+			if !errors.Is(gerr, ErrMalformed) {
+				t.Fatalf("a user naming a member twice: got %+v, %v; want %v", got, gerr, ErrMalformed)
+			}
+			return
+		}
+		if errors.Is(gerr, ErrMalformed) {
+			t.Fatalf("refused %q without a member named twice: %v", clip(raw), gerr)
+		}
 		want, werr := refDecodeUser(c, raw)
 		if (gerr == nil) != (werr == nil) || !reflect.DeepEqual(got, want) {
 			t.Fatalf("got %+v, %v\nwant %+v, %v", got, gerr, want, werr)
@@ -279,7 +296,16 @@ func samePage(t *testing.T, raw []byte) {
 	if (gerr == nil) != (werr == nil) {
 		t.Fatalf("page %q: err %v, json.Unmarshal %v", clip(raw), gerr, werr)
 	}
-	if gerr == nil && !reflect.DeepEqual(got, want) {
+	if gerr != nil {
+		return
+	}
+	// A page naming a member twice is refused by list (malformed); its
+	// fields still read as encoding/json reads them.
+	if dup := refDuplicates(raw, false); (got.malformed != nil) != dup {
+		t.Fatalf("page %q: malformed %v, a member named twice %v", clip(raw), got.malformed, dup)
+	}
+	got.malformed = nil
+	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("page %q:\n got %+v\nwant %+v", clip(raw), got, want)
 	}
 }
@@ -311,5 +337,54 @@ func TestListPageSameAsUnmarshal(t *testing.T) {
 	}
 	for name, raw := range cases {
 		t.Run(name, func(t *testing.T) { samePage(t, []byte(raw)) })
+	}
+}
+
+// refDuplicates says whether an object in raw (valid JSON) has two member
+// names equal ignoring case: at any depth, or only at the top with deep
+// false. It reads tokens with encoding/json, independent of jsonobj.go.
+func refDuplicates(raw []byte, deep bool) bool {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	type frame struct {
+		object bool
+		keys   map[string]bool
+		want   bool // an object expecting a key next
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if top != nil && top.object && top.want {
+			if k, ok := tok.(string); ok {
+				if (deep || len(stack) == 1) && top.keys[strings.ToLower(k)] {
+					return true
+				}
+				top.keys[strings.ToLower(k)] = true
+				top.want = false
+				continue
+			}
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{object: true, keys: map[string]bool{}, want: true})
+			continue
+		case json.Delim('['):
+			stack = append(stack, &frame{})
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+		if len(stack) > 0 && stack[len(stack)-1].object {
+			stack[len(stack)-1].want = true
+		}
+		if len(stack) == 0 {
+			return false
+		}
 	}
 }
