@@ -36,6 +36,11 @@ type Target interface {
 // row failed for one cause.
 var ErrBreaker = errors.New("circuit breaker")
 
+// ErrListingMissed means a create was refused because Visitor already
+// holds a user with this sync's externalId that the listing did not
+// return: the listing is not whole, and the run stops creating.
+var ErrListingMissed = errors.New("listing missed a managed user")
+
 // Breaker says why the circuit breaker stopped a run's writes.
 type Breaker struct {
 	Cause string `json:"cause"` // visitor.Cause of the failures
@@ -112,6 +117,9 @@ type Result struct {
 	NotAttempted int `json:"notAttempted,omitempty"`
 	// Breaker is set when the circuit breaker stopped the writes.
 	Breaker *Breaker `json:"breaker,omitempty"`
+	// ListingMissed is the first managed user a refused create found that
+	// the listing had not returned; creating stopped there.
+	ListingMissed *plan.Issue `json:"listingMissed,omitempty"`
 }
 
 // Applier carries out plans. Log, Audit and Progress may be nil; Now
@@ -432,12 +440,21 @@ func (a *applier) change(ctx context.Context, c *plan.UserChange) {
 			a.fail(*c, err.Error())
 			return
 		}
+		a.mu.Lock()
+		missed := a.res.ListingMissed
+		a.mu.Unlock()
+		if missed != nil {
+			// The listing is known to miss managed users: a create now
+			// may be one of them.
+			a.notAttempted(*c, fmt.Errorf("%w: the managed-user listing missed %s", ErrListingMissed, missed.ExternalID))
+			return
+		}
 		if !a.intend(*c, plan.ActionCreate, "", nil, &want) {
 			return
 		}
 		got, err := a.t.CreateUser(ctx, want)
 		if errors.Is(err, visitor.ErrConflict) {
-			a.adopt(ctx, *c, want)
+			a.createRefused(ctx, *c, want, err)
 			return
 		}
 		if err != nil {
@@ -446,6 +463,33 @@ func (a *applier) change(ctx context.Context, c *plan.UserChange) {
 		}
 		a.accepted(appliedChange{c: c, action: plan.ActionCreate, id: got.ID, fields: visitor.FieldOrder}, want, got)
 	}
+}
+
+// createRefused handles a 409 on create. Visitor names the attribute in
+// its detail at best, so the sync asks: a user with this externalId means
+// the managed-user listing did not return a user it should have (its own
+// create from an earlier run), a listing fault, not a stranger holding the
+// name; creating stops for the run. Otherwise the userName is taken.
+func (a *applier) createRefused(ctx context.Context, c plan.UserChange, want visitor.User, refusal error) {
+	owner, err := a.t.FindUser(ctx, "externalId", want.ExternalID)
+	if err != nil {
+		a.fail(c, "create refused ("+refusal.Error()+"); looking up externalId "+want.ExternalID+": "+err.Error())
+		return
+	}
+	if owner == nil {
+		a.adopt(ctx, c, want)
+		return
+	}
+	a.strike(refusal)
+	a.mu.Lock()
+	if a.res.ListingMissed == nil {
+		a.res.ListingMissed = &plan.Issue{UserName: owner.UserName, ExternalID: owner.ExternalID, VisitorID: owner.ID}
+	}
+	a.mu.Unlock()
+	a.conflict(c, owner.ID, fmt.Sprintf("externalId %s is already on Visitor user %s (%s), which the managed-user listing did not return: the listing missed managed users",
+		want.ExternalID, owner.ID, owner.UserName),
+		"do not remove that Visitor user: it is this sync's own; check the listing with --check (filters, paging) and run again")
+	a.log.Error("the managed-user listing missed a managed user: creates stopped", zap.String("externalId", owner.ExternalID), zap.String("visitorId", owner.ID))
 }
 
 // adopt handles a 409 on create: the userName exists in Visitor but is not

@@ -335,6 +335,10 @@ func (r *Runner) run(ctx context.Context, f Flags, now func() time.Time, log *za
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("applying plan: %w", err)
 	}
+	if m := rep.ListingMissed; m != nil {
+		return fmt.Errorf("%w: %w: Visitor holds %s (externalId %s, user %s) that the managed-user listing did not return; creates stopped, nothing else was affected",
+			ErrTarget, apply.ErrListingMissed, m.UserName, m.ExternalID, m.VisitorID)
+	}
 	if b := rep.Breaker; b != nil {
 		// Failing as a whole: the target's fault (exit 9) when it did not
 		// answer or answered 5xx, else the users' (exit 3, partial).

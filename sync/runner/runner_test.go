@@ -1203,3 +1203,31 @@ func TestRunOnceCircuitBreaker(t *testing.T) {
 		})
 	}
 }
+
+// A create refused 409 whose lookup finds this sync's own externalId is a
+// listing that missed a managed user, not a stranger: the conflict says so
+// (and not to remove the user), creating stops, the run is a target
+// failure. A 409 on a userName someone else holds is named as such.
+func TestRunOnceCreateRefusedByOwnExternalID(t *testing.T) {
+	f := NewFake(BaseLocs(), VU("1"), VU("2"))
+	f.Hidden = map[string]bool{"condeco:1": true} // listed without it
+	r, _ := newRunner(export(CU("1"), CU("2"), CU("3"), CU("4")), f, func(o *opts) { o.Concurrency = 1 })
+	rep, err := r.RunOnce(context.Background(), Flags{})
+	if !errors.Is(err, ErrTarget) || !errors.Is(err, apply.ErrListingMissed) {
+		t.Fatalf("err = %v, want %v and %v", err, ErrTarget, apply.ErrListingMissed)
+	}
+	if len(rep.Conflicts) != 1 || !strings.Contains(rep.Conflicts[0].Reason, "the listing missed managed users") ||
+		!strings.Contains(rep.Conflicts[0].Fix, "do not remove") {
+		t.Fatalf("conflicts = %+v", rep.Conflicts)
+	}
+	if rep.Counts.Created != 0 || rep.NotAttempted != 2 {
+		t.Errorf("created %d, not attempted %d; want creating stopped after the first refusal", rep.Counts.Created, rep.NotAttempted)
+	}
+
+	g := NewFake(BaseLocs(), VU("9", VExt(""), VName("user3@example.com"))) // a hand-made user holds the name
+	r2, _ := newRunner(export(CU("3")), g, nil)
+	rep, err = r2.RunOnce(context.Background(), Flags{})
+	if !errors.Is(err, ErrPartial) || len(rep.Conflicts) != 1 || !strings.Contains(rep.Conflicts[0].Reason, "userName user3@example.com already exists") {
+		t.Fatalf("err = %v, conflicts %+v", err, rep.Conflicts)
+	}
+}

@@ -38,6 +38,9 @@ type Fake struct {
 	// Invited records, per externalId, whether its create asked Visitor
 	// to send the invitation email.
 	Invited map[string]bool
+	// Hidden are externalIds the managed-user listing leaves out, as a
+	// listing that misses users does; lookups still find them.
+	Hidden map[string]bool
 	// Caps, when set, are the capabilities the fake declares; nil is
 	// today's contract.
 	Caps *visitor.Capabilities
@@ -141,7 +144,7 @@ func (f *Fake) ListManagedUsers(_ context.Context, prefix string) ([]visitor.Use
 	}
 	var out []visitor.User
 	for _, u := range f.Users {
-		if strings.HasPrefix(u.ExternalID, prefix) {
+		if strings.HasPrefix(u.ExternalID, prefix) && !f.Hidden[u.ExternalID] {
 			out = append(out, u)
 		}
 	}
