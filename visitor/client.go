@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-cleanhttp"
@@ -90,6 +91,8 @@ type Client struct {
 	spcRead  bool       // ServiceProviderConfig was read (after a refused page)
 
 	ext extPool // Visitor extensions (location lists) shared between users
+
+	swRefused atomic.Bool // the server refused an sw filter: list without one
 }
 
 // New checks the options and builds a Client. It makes no request.

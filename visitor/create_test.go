@@ -251,3 +251,31 @@ func TestLocations(t *testing.T) {
 		t.Fatal("nameless location accepted")
 	}
 }
+
+// RFC 7644 §3.3: a 201 SHOULD carry the resource. One without a body is a
+// create that happened: the user (and the location) is found by externalId.
+func TestCreatedWithoutBody(t *testing.T) {
+	f := newFake(t)
+	f.fault = func(w http.ResponseWriter, r *http.Request, n int) bool {
+		if r.Method != http.MethodPost {
+			return false
+		}
+		path := strings.TrimPrefix(r.URL.Path, "/scim/v2")
+		body := f.body("POST "+path, n-1)
+		f.handle(httptestDiscard{}, r, path, body)
+		w.WriteHeader(http.StatusCreated)
+		return true
+	}
+	c, _ := newClient(t, testOptions(f.url()))
+	u, err := c.CreateUser(context.Background(), sampleUser(1))
+	if err != nil || u.ID == "" || u.ExternalID != sampleUser(1).ExternalID {
+		t.Fatalf("CreateUser = %+v, %v", u, err)
+	}
+	l, err := c.CreateLocation(context.Background(), Location{ExternalID: "condeco-location:9", Name: "Annex"})
+	if err != nil || l.ID == "" || l.Name != "Annex" {
+		t.Fatalf("CreateLocation = %+v, %v", l, err)
+	}
+	if f.count("POST /Users") != 1 || f.count("POST /Locations") != 1 {
+		t.Errorf("posts: users %d, locations %d; want one each", f.count("POST /Users"), f.count("POST /Locations"))
+	}
+}

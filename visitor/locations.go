@@ -53,6 +53,20 @@ func (c *Client) CreateLocation(ctx context.Context, l Location) (Location, erro
 	if found != nil {
 		return *found, nil
 	}
+	if len(raw) == 0 {
+		// A 201 without a body (RFC 7644 §3.3: SHOULD carry it): the
+		// location exists; find it by externalId.
+		all, err := c.ListLocations(ctx)
+		if err != nil {
+			return Location{}, fmt.Errorf("creating location %q: created without an answer; looking it up: %w", l.ExternalID, err)
+		}
+		for i := range all {
+			if all[i].ExternalID == l.ExternalID {
+				return all[i], nil
+			}
+		}
+		return Location{}, fmt.Errorf("creating location %q: created without an answer, and no location has that externalId", l.ExternalID)
+	}
 	created, err := decodeLocation(raw)
 	if err != nil {
 		return Location{}, fmt.Errorf("creating location %q: %w", l.ExternalID, err)

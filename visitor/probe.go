@@ -69,7 +69,16 @@ func (c *Client) Probe(ctx context.Context, externalIDPrefix string) ([]ProbeChe
 	filter := Filter("externalId", "sw", externalIDPrefix)
 	var page listResponse
 	q := url.Values{"filter": {filter}, "startIndex": {"1"}, "count": {"1"}}
-	if err := c.call(ctx, http.MethodGet, usersPath, q, nil, &page); err != nil {
+	err := c.call(ctx, http.MethodGet, usersPath, q, nil, &page)
+	if filterRefused(err) {
+		// The run's fallback: every SCIM user, the prefix kept here.
+		add("managed-user listing ("+filter+")", "sw refused: runs list every SCIM user without a filter and keep the prefix themselves (inactive users may be missing)", nil, false)
+		q.Del("filter")
+		page = listResponse{}
+		err = c.call(ctx, http.MethodGet, usersPath, q, nil, &page)
+		filter = "no filter"
+	}
+	if err != nil {
 		add("managed-user listing ("+filter+")", "FAILED: "+err.Error(), err, true)
 		return out, fmt.Errorf("listing managed users as a run does: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"unique"
 
 	"go.uber.org/zap"
@@ -45,12 +46,43 @@ func (c *Client) ListUsers(ctx context.Context, filter string) ([]User, error) {
 }
 
 // ListManagedUsers lists the users this integration owns, inactive ones
-// included, because a filtered listing returns them too.
+// included, because a filtered listing returns them too. A server that
+// refuses the sw operator (400 invalidFilter, RFC 7644 §3.4.2.2 lets it)
+// is listed without a filter instead and the prefix applied here; such a
+// listing may leave out inactive users (Eptura's servers list only active
+// SCIM-created users without a filter), which the sync then neither
+// updates nor removes. The client remembers the refusal.
 func (c *Client) ListManagedUsers(ctx context.Context, externalIDPrefix string) ([]User, error) {
 	if externalIDPrefix == "" {
 		return nil, errors.New("listing managed users: empty externalId prefix would match every user")
 	}
-	return c.ListUsers(ctx, Filter("externalId", "sw", externalIDPrefix))
+	if !c.swRefused.Load() {
+		us, err := c.ListUsers(ctx, Filter("externalId", "sw", externalIDPrefix))
+		if !filterRefused(err) {
+			return us, err
+		}
+		c.swRefused.Store(true)
+		c.log.Warn("the server refuses sw filters: listing every SCIM user and keeping the managed prefix here; inactive users may be missing from such a listing",
+			zap.String("error", err.Error()))
+	}
+	all, err := c.ListUsers(ctx, "")
+	if err != nil {
+		return nil, fmt.Errorf("listing managed users without a filter: %w", err)
+	}
+	out := all[:0]
+	for _, u := range all {
+		if strings.HasPrefix(u.ExternalID, externalIDPrefix) {
+			out = append(out, u)
+		}
+	}
+	return slices.Clip(out), nil
+}
+
+// filterRefused says whether err is a server refusing a filter it does
+// not support (RFC 7644 §3.12: 400 invalidFilter).
+func filterRefused(err error) bool {
+	var se *Error
+	return errors.As(err, &se) && se.Status == http.StatusBadRequest && strings.EqualFold(se.ScimType, "invalidFilter")
 }
 
 // FindUser returns the one user whose attr equals value, or nil when there
@@ -130,6 +162,18 @@ func (c *Client) CreateUser(ctx context.Context, u User) (User, error) {
 		return User{}, fmt.Errorf("creating user %q: %w", u.ExternalID, err)
 	}
 	if found != nil {
+		return *found, nil
+	}
+	if !a.got {
+		// RFC 7644 §3.3: the 201 SHOULD, not must, carry the resource. The
+		// user exists; its id and stored form come from a lookup.
+		found, err = c.FindUser(ctx, "externalId", u.ExternalID)
+		switch {
+		case err != nil:
+			return User{}, fmt.Errorf("creating user %q: created without an answer; looking it up: %w", u.ExternalID, err)
+		case found == nil:
+			return User{}, fmt.Errorf("creating user %q: created without an answer, and no user has that externalId", u.ExternalID)
+		}
 		return *found, nil
 	}
 	created, err := a.result()
