@@ -80,6 +80,8 @@ type Service struct {
 
 	// Now is the clock lock_wait is measured with; default time.Now.
 	Now func() time.Time
+	// Clock is the daemon schedule's time; default SystemClock.
+	Clock Clock
 
 	ShutdownGrace time.Duration // default DefaultShutdownGrace
 	FinishGrace   time.Duration // default DefaultFinishGrace
