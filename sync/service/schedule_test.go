@@ -26,7 +26,8 @@ func firings(s cron.Schedule, after, until time.Time) []time.Time {
 // absolute time and matches the fields against the local reading, so a
 // local time inside the spring-forward gap is never matched (a day
 // without a run, 47 h between two) and one inside the repeated hour is
-// matched twice (issue 15, point 7). This test pins that behaviour.
+// matched twice (issue 15, point 7). This test pins that behaviour, the
+// reason for wallSchedule (schedule.go).
 func TestCronNextMissesAndRepeatsAcrossDST(t *testing.T) {
 	cases := []struct {
 		name, zone, spec string
