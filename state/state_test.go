@@ -140,3 +140,54 @@ func TestTargetRecordRoundTrip(t *testing.T) {
 		t.Fatalf("read back %+v, %v, %v; want %+v", got, found, err, want)
 	}
 }
+
+func TestLastSuccessRecord(t *testing.T) {
+	start := time.Date(2026, 3, 29, 1, 0, 0, 0, time.UTC)
+	cases := []struct {
+		name      string
+		write     func(d *Dir) error // nil: no record
+		wantStart time.Time
+		wantFound bool
+		wantErr   error
+	}{
+		{name: "none yet", wantFound: false},
+		{
+			name:      "written by a run",
+			write:     func(d *Dir) error { return d.WriteLastSuccess("run-1", "scheduled", start, start.Add(time.Minute)) },
+			wantStart: start, wantFound: true,
+		},
+		{
+			name: "unknown version",
+			write: func(d *Dir) error {
+				return os.WriteFile(filepath.Join(d.Path(), LastSuccessFile), []byte(`{"version": 2, "start": "2026-03-29T01:00:00Z"}`), 0o600)
+			},
+			wantErr: ErrVersion,
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			d, err := Open(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.write != nil {
+				if err := c.write(d); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, found, err := d.ReadLastSuccess()
+			if !errors.Is(err, c.wantErr) || found != c.wantFound || !got.Equal(c.wantStart) {
+				t.Fatalf("ReadLastSuccess = %v, %v, %v; want %v, %v, %v", got, found, err, c.wantStart, c.wantFound, c.wantErr)
+			}
+			if c.wantFound {
+				fi, err := os.Stat(filepath.Join(d.Path(), LastSuccessFile))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if fi.Mode().Perm() != 0o600 {
+					t.Errorf("record mode %v, want 0600", fi.Mode().Perm())
+				}
+			}
+		})
+	}
+}

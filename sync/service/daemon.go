@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -35,9 +36,10 @@ type Reload struct {
 	Close    func()
 }
 
-// Daemon runs a full sync at start, then on the cron schedule, until the
-// context is cancelled (SIGTERM/SIGINT). Each Reload received replaces the
-// service (and the schedule) from the next run on.
+// Daemon runs a full sync at start, then on the schedule (schedule.go:
+// once per named local time across DST), until the context is cancelled
+// (SIGTERM/SIGINT). Each Reload received replaces the service (and the
+// schedule) from the next run on.
 func (a *Service) Daemon(ctx context.Context, sch Schedule, reloads <-chan Reload) ExitCode {
 	a.init()
 	a.Trigger = "scheduled"
@@ -66,12 +68,19 @@ func (a *Service) Daemon(ctx context.Context, sch Schedule, reloads <-chan Reloa
 	runCtx, cancelRuns := a.Graceful(ctx)
 	defer cancelRuns()
 
-	// runs tracks the run in flight, whether cron or the start-up started
-	// it (cron's own Stop does not know about the start-up run).
+	clock := a.Clock
+	if clock == nil {
+		clock = SystemClock{}
+	}
+	// runs tracks the run in flight, whether the schedule or the start-up
+	// started it, so that a stop can wait for it.
 	var runs runTracker
 	cur := &current{svc: a}
 	defer cur.closeAll()
-	job := cron.FuncJob(func() {
+	var ticks atomic.Pointer[scheduler] // the schedule in force, for the log
+	// One chain for the daemon's life: a tick of a reloaded schedule that
+	// comes during a run started by the old one is skipped too.
+	job := cron.NewChain(a.chain()...).Then(cron.FuncJob(func() {
 		if !runs.begin() {
 			return
 		}
@@ -81,16 +90,36 @@ func (a *Service) Daemon(ctx context.Context, sch Schedule, reloads <-chan Reloa
 		svc.Trigger = "scheduled"
 		svc.scheduledRun(runCtx)
 		cur.done(svc)
-	})
-	c, id, err := a.startCron(loc, sch.Spec, job)
+		s := ticks.Load()
+		a.Log.Info("next scheduled run", nextFields(s)...)
+	}))
+	lastSuccess := func() (time.Time, bool) {
+		at, found, err := cur.get().State.ReadLastSuccess()
+		if err != nil {
+			a.Log.Warn("last-success.json unreadable; read as lost", errField(err))
+			return time.Time{}, false
+		}
+		return at, found
+	}
+	start := func(spec string, loc *time.Location) (*scheduler, error) {
+		sched, zone, err := parseSchedule(spec, loc)
+		if err != nil {
+			return nil, err
+		}
+		return startScheduler(sched, zone, clock, func() { go job.Run() }, lastSuccess, a.Log), nil
+	}
+	ts, err := start(sch.Spec, loc)
 	if err != nil {
 		a.Log.Error("bad schedule", errField(err))
 		return ExitConfig
 	}
-	a.Log.Info("daemon started", zap.String("schedule", sch.Spec), zap.String("time_zone", sch.TimeZone), zap.String("version", sch.Version))
-	// The start-up full sync goes through the same chain, so a scheduled
-	// tick that falls during it is skipped, not run twice.
-	go c.Entry(id).WrappedJob.Run()
+	ticks.Store(ts)
+	a.Log.Info("daemon started", append([]zap.Field{zap.String("schedule", sch.Spec), zap.String("version", sch.Version)},
+		nextFields(ts)...)...)
+	// The start-up full sync is also the catch-up of any tick missed while
+	// the daemon was not running. It goes through the same chain, so a
+	// scheduled tick that falls during it is skipped, not run twice.
+	go job.Run()
 
 loop:
 	for {
@@ -100,10 +129,9 @@ loop:
 		case r := <-reloads:
 			if r.Schedule.Spec != sch.Spec || r.Schedule.TimeZone != sch.TimeZone {
 				nloc, err := time.LoadLocation(r.Schedule.TimeZone)
-				var nc *cron.Cron
-				var nid cron.EntryID
+				var nts *scheduler
 				if err == nil {
-					nc, nid, err = a.startCron(nloc, r.Schedule.Spec, job)
+					nts, err = start(r.Schedule.Spec, nloc)
 				}
 				if err != nil {
 					a.Log.Error("configuration reload refused: bad schedule; old configuration kept", errField(err))
@@ -112,15 +140,16 @@ loop:
 					}
 					continue
 				}
-				c.Stop()
-				c, id, sch.Spec, sch.TimeZone = nc, nid, r.Schedule.Spec, r.Schedule.TimeZone
+				ts.Stop()
+				ts, sch.Spec, sch.TimeZone = nts, r.Schedule.Spec, r.Schedule.TimeZone
+				ticks.Store(ts)
 			}
 			cur.swap(r.Service, r.Close, runs.idle())
-			a.Log.Info("configuration reloaded; used from the next run", zap.String("schedule", sch.Spec),
-				zap.String("time_zone", sch.TimeZone), zap.Time("next", c.Entry(id).Next))
+			a.Log.Info("configuration reloaded; used from the next run", append([]zap.Field{zap.String("schedule", sch.Spec)},
+				nextFields(ts)...)...)
 		}
 	}
-	c.Stop() // no new ticks
+	ts.Stop() // no new ticks
 	stopped := runs.stop()
 	select {
 	case <-stopped:
@@ -135,21 +164,6 @@ loop:
 	}
 	a.Log.Info("daemon stopped")
 	return ExitOK
-}
-
-// startCron runs job on spec in loc.
-func (a *Service) startCron(loc *time.Location, spec string, job cron.Job) (*cron.Cron, cron.EntryID, error) {
-	c := cron.New(
-		cron.WithLocation(loc),
-		cron.WithLogger(cronLogger{a.Log.Named("cron")}),
-		cron.WithChain(a.chain()...),
-	)
-	id, err := c.AddJob(spec, job)
-	if err != nil {
-		return nil, 0, err
-	}
-	c.Start()
-	return c, id, nil
 }
 
 // current is the service the next run uses, and the replaced ones whose
@@ -329,3 +343,9 @@ func (c cronLogger) Error(err error, msg string, kv ...any) {
 }
 
 func errField(err error) zap.Field { return zap.String("error", err.Error()) }
+
+// nextFields say when the schedule fires next, in its own time zone, for
+// support staff reading the log across a DST change.
+func nextFields(s *scheduler) []zap.Field {
+	return []zap.Field{zap.String("next", inZone(s.next(), s.zone)), zap.String("time_zone", s.zone.String())}
+}

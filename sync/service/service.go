@@ -80,6 +80,8 @@ type Service struct {
 
 	// Now is the clock lock_wait is measured with; default time.Now.
 	Now func() time.Time
+	// Clock is the daemon schedule's time; default SystemClock.
+	Clock Clock
 
 	ShutdownGrace time.Duration // default DefaultShutdownGrace
 	FinishGrace   time.Duration // default DefaultFinishGrace
@@ -178,6 +180,14 @@ func (s *Service) runLocked(ctx context.Context, flags runner.Flags) (*runner.Re
 			s.Log.Error("writing report failed", zap.String("error", werr.Error()))
 			err = errors.Join(err, fmt.Errorf("writing the run's report: %w", werr))
 			rep.Error = err.Error()
+		}
+		// The same "success" as cvs_last_success_timestamp_seconds: a
+		// run that went through with some users failed still brought
+		// everyone else up to date, so a missed tick is not owed for it.
+		if code := Classify(err); code == ExitOK || code == ExitPartial {
+			if werr := s.State.WriteLastSuccess(rep.RunID, s.Trigger, rep.Start, rep.End); werr != nil {
+				s.Log.Warn("writing last-success.json failed; a missed scheduled run will be caught up even after this run", errField(werr))
+			}
 		}
 	}
 	s.Metrics.runFinished(rep, err, time.Since(start))
