@@ -55,6 +55,7 @@ type Fake struct {
 	inFlight, MaxInFlight atomic.Int64
 	Writes                atomic.Int64
 	overlapOnce           sync.Once
+	closeOnce             sync.Once     // two writers may reach Overlap together
 	overlapped            chan struct{} // closed once Overlap writes were in flight
 }
 
@@ -103,11 +104,7 @@ func (f *Fake) enterWrite() func() {
 	}
 	f.overlapOnce.Do(func() { f.overlapped = make(chan struct{}) })
 	if f.inFlight.Load() >= int64(f.Overlap) {
-		select {
-		case <-f.overlapped:
-		default:
-			close(f.overlapped)
-		}
+		f.closeOnce.Do(func() { close(f.overlapped) })
 	}
 	wait := f.OverlapWait
 	if wait <= 0 {
