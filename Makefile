@@ -47,7 +47,7 @@ bench-quick:
 # "context deadline exceeded" at the end of a timed run (golang/go#75804).
 FUZZTIME ?= 200000x
 fuzz:
-	@for pkg in ./visitor ./visitor/simulator ./condeco ./sync; do \
+	@for pkg in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "== $$pkg $$f"; \
 	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
@@ -67,7 +67,7 @@ conformance:
 	CVS_CONFORMANCE_SERVER_DIR=$(CURDIR)/$(CONFORMANCE_DIR) $(GO) test -count=1 -timeout 15m $(CONFORMANCE_FLAGS) ./conformance/...
 
 bench-go:
-	$(GO) test -run '^$$' -bench . -benchmem ./sync/ ./condeco/ ./visitor/
+	$(GO) test -run '^$$' -bench . -benchmem ./sync/... ./condeco/ ./visitor/...
 
 clean:
 	rm -rf $(BIN) $(CONFORMANCE_DIR)/node_modules

@@ -118,7 +118,7 @@ func (c *Client) GetUser(ctx context.Context, id string) (User, error) {
 // decodeUser's one pass over the bytes is also the check that the answer
 // is not garbled, which would otherwise cost a scan of its own (a user
 // with 1 000 locations is 35 KB). Only a syntax error counts as garbled;
-// valid JSON that is not a user is kept for the caller, as before.
+// valid JSON that is not a user is kept for the caller to judge.
 type userAnswer struct {
 	c    *Client
 	got  bool // a body came; false after a 204

@@ -125,10 +125,10 @@ func (l locationList) MarshalJSON() ([]byte, error) { return l.appendJSON(nil), 
 // encoding/json would write, and much faster for location lists.
 type appender interface{ appendJSON([]byte) []byte }
 
-// createUser is the core of a POST /Users body. The body used to be built
-// through a map, and json.Marshal writes map keys sorted, nested objects'
-// too; these structs declare their members in that order so the bytes on
-// the wire stay exactly what they were.
+// createUser is the core of a POST /Users body. Its members are declared
+// in sorted order, nested objects' too, so the body is byte for byte what
+// json.Marshal of the equivalent map would write: the golden request
+// bodies under testdata/ and servers that log bodies see one stable form.
 type createUser struct {
 	Active            bool          `json:"active"`
 	Emails            []sortedMulti `json:"emails,omitempty"`
@@ -539,7 +539,7 @@ type listResponse struct {
 // each is 7 MB, a listing of 100 000 users 3.5 GB. The page is checked
 // whole, then Resources (matched as encoding/json matches a field name,
 // case folded) is split into its elements in place, and encoding/json
-// reads the small rest. Any error means the page is garbled, as before.
+// reads the small rest. Any error means the page is garbled.
 func (p *listResponse) decodeAnswer(data []byte) error {
 	if !json.Valid(data) {
 		return json.Unmarshal(data, &listResponse{}) // for its syntax error

@@ -51,7 +51,7 @@ const (
 
 // scheduler starts a run at each firing of its schedule, on the wall clock.
 // A run is started, not waited for: the job's chain skips a tick that
-// comes during a run, as before.
+// comes during a run, so two runs never overlap.
 type scheduler struct {
 	sched cron.Schedule
 	clock Clock
