@@ -170,6 +170,8 @@ func runContext(parent context.Context, args []string, stdout, stderr io.Writer,
 	switch {
 	case o.check:
 		return app.Check(ctx)
+	case len(o.explain) > 0:
+		return app.Explain(ctx, o)
 	case o.runNow:
 		// A signal stops new work; requests in flight finish (bounded by
 		// the shutdown grace) and the report is written. For a run-now,

@@ -70,9 +70,7 @@ func TestStatusAfterSuccessPartialAndLimitStoppedRuns(t *testing.T) {
 	mustContain(t, "status before any run", statusTable(t, f), "no run recorded", "in progress   no", "last success  none recorded")
 
 	// 1. A successful run.
-	if code, out, errs := f.run(ctx, "--run-now"); code != service.ExitOK {
-		t.Fatalf("first run: exit %d\n%s\n%s", code, out, errs)
-	}
+	f.mustRun(service.ExitOK, "--run-now")
 	first := lastReport(t, f)
 	st := statusJSON(t, f)
 	if len(st.Runs) != 1 || st.Runs[0].RunID != first.RunID || st.Runs[0].ExitCode == nil || *st.Runs[0].ExitCode != service.ExitOK ||
@@ -98,9 +96,7 @@ func TestStatusAfterSuccessPartialAndLimitStoppedRuns(t *testing.T) {
 	}
 	f.sim.AddHandmadeUser(simulator.User{UserName: "ingrid.solberg@example.co.uk", GivenName: "Ingrid", FamilyName: "Solberg",
 		Emails: []simulator.Email{{Value: "ingrid.solberg@example.co.uk", Type: "work", Primary: true}}, Active: true})
-	if code, out, errs := f.run(ctx, "--run-now"); code != service.ExitPartial {
-		t.Fatalf("day-two run: exit %d, want %d\n%s\n%s", code, service.ExitPartial, out, errs)
-	}
+	f.mustRun(service.ExitPartial, "--run-now")
 	second := lastReport(t, f)
 	st = statusJSON(t, f)
 	if len(st.Runs) != 2 || st.Runs[0].RunID != second.RunID || st.Runs[1].RunID != first.RunID {
@@ -196,4 +192,14 @@ func holdLock(t *testing.T, f *fixture) *state.Lock {
 		t.Fatal(err)
 	}
 	return l
+}
+
+// mustRun runs the binary with args and fails unless it exits with want.
+func (f *fixture) mustRun(want service.ExitCode, args ...string) string {
+	f.t.Helper()
+	code, out, errs := f.run(context.Background(), args...)
+	if code != want {
+		f.t.Fatalf("%v: exit %d, want %d\n%s\n%s", args, code, want, out, errs)
+	}
+	return out
 }
