@@ -38,7 +38,6 @@ type options struct {
 	status            bool
 	jsonOut           bool
 	explain           multiFlag
-	only              multiFlag
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
