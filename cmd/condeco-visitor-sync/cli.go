@@ -38,6 +38,7 @@ type options struct {
 	status            bool
 	jsonOut           bool
 	explain           multiFlag
+	only              multiFlag
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -248,6 +249,7 @@ func (a *app) RunNow(ctx context.Context, o options) service.ExitCode {
 			AllowSourceShrink: o.allowSourceShrink,
 			AllowTargetShrink: o.allowTargetShrink,
 		},
+		Only: o.only,
 	}
 	rep, err := a.svc.RunOnce(ctx, flags)
 	if rep != nil && rep.Plan != nil {

@@ -32,6 +32,7 @@ func supportFlags(fs *flag.FlagSet, o *options) {
 	fs.BoolVar(&o.status, "status", false, "show the last runs, the next scheduled run, a run in progress and what a limit needs to be approved, from state_dir alone (no network), then exit")
 	fs.BoolVar(&o.jsonOut, "json", false, "with --status or --explain: print JSON instead of a table")
 	fs.Var(&o.explain, "explain", "explain what the sync does for this person and why (email, userName, Condeco id or externalId; repeat for several); reads only, then exits")
+	fs.Var(&o.only, "only", "with --run-now: apply the plan for this person only (email, userName, Condeco id or externalId; repeat for several)")
 }
 
 func (o *options) checkSupportFlags() error {
@@ -40,6 +41,8 @@ func (o *options) checkSupportFlags() error {
 		return errors.New("--status reads state_dir only; it goes with no other action")
 	case len(o.explain) > 0 && (o.runNow || o.check):
 		return errors.New("--explain only reads; it goes with no other action")
+	case len(o.only) > 0 && !o.runNow:
+		return errors.New("--only goes with --run-now (or --dry-run)")
 	case o.jsonOut && !o.status && len(o.explain) == 0:
 		return errors.New("--json goes with --status or --explain")
 	}
