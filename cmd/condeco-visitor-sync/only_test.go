@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,7 +13,8 @@ import (
 	"condeco-visitor-sync/visitor/simulator"
 )
 
-// auditLines returns the audit log's lines of run, header lines aside.
+// auditLines returns the audit log's lines of run, header lines aside,
+// read as an operator's tools read them (audit.Read).
 func auditLines(t *testing.T, f *fixture, run string) []audit.Entry {
 	t.Helper()
 	fh, err := os.Open(filepath.Join(f.dir, "state", "audit.log"))
@@ -24,18 +23,12 @@ func auditLines(t *testing.T, f *fixture, run string) []audit.Entry {
 	}
 	defer fh.Close()
 	var out []audit.Entry
-	sc := bufio.NewScanner(fh)
-	sc.Buffer(make([]byte, 0, 64*1024), 4<<20)
-	for sc.Scan() {
-		var e audit.Entry
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			t.Fatalf("audit line %q: %v", sc.Text(), err)
-		}
+	if err := audit.Read(fh, func(e audit.Entry) error {
 		if e.Run == run && e.Action != audit.ActionRun {
 			out = append(out, e)
 		}
-	}
-	if err := sc.Err(); err != nil {
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 	return out
