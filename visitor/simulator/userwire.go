@@ -57,9 +57,16 @@ type wireMeta struct {
 	Location     string `json:"location"`
 }
 
+// maxBodyHint caps the room made from a request's Content-Length (the
+// body limit still applies while reading).
+const maxBodyHint = 8 << 20
+
 // readBody reads a request body within MaxBody and reports 413 or 400.
 func readBody(r *http.Request) ([]byte, *scimError) {
 	var buf bytes.Buffer
+	if n := r.ContentLength; n > 0 && n <= maxBodyHint {
+		buf.Grow(int(n) + bytes.MinRead) // ReadFrom wants MinRead spare to see EOF
+	}
 	if _, err := buf.ReadFrom(r.Body); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {

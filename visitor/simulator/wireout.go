@@ -1,8 +1,10 @@
 package simulator
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -17,6 +19,10 @@ import (
 // appendUser appends u as its JSON resource. base is the SCIM base URL
 // for meta.location.
 func (s *Server) appendUser(b []byte, u *User, base string) []byte {
+	// One allocation for the whole resource: a user with every location
+	// is tens of kilobytes, and growing b by doubling copied it about as
+	// many times again (a sixth of the simulator's CPU at 1 000 locations).
+	b = slices.Grow(b, userJSONBase+s.idx.locationsSize(u.Locations))
 	b = append(b, `{"schemas":[`...)
 	b = appendString(b, coreUserSchema)
 	b = append(b, ',')
@@ -125,6 +131,23 @@ func (x *userIndex) appendLocations(b []byte, l []LocationRole) []byte {
 	return b
 }
 
+// userJSONBase is room for a user's JSON without its locations.
+const userJSONBase = 1024
+
+// locationsSize is the encoded length of l when it is cached, otherwise an
+// estimate for typical ids and roles.
+func (x *userIndex) locationsSize(l []LocationRole) int {
+	if len(l) == 0 {
+		return 2
+	}
+	for _, c := range x.listJSON {
+		if c.n == len(l) && c.first == &l[0] {
+			return len(c.json)
+		}
+	}
+	return 48 * len(l)
+}
+
 // cachedList is the JSON of one shared location list.
 type cachedList struct {
 	first *LocationRole
@@ -150,6 +173,11 @@ func appendString(b []byte, s string) []byte {
 
 // appendUserList appends a ListResponse of users.
 func (s *Server) appendUserList(b []byte, total, start int, users []*User, base string) []byte {
+	size := userJSONBase
+	for _, u := range users {
+		size += userJSONBase + s.idx.locationsSize(u.Locations)
+	}
+	b = slices.Grow(b, size) // a page of 200 users at 1 000 locations is 7 MB: one allocation
 	b = append(b, `{"schemas":[`...)
 	b = appendString(b, listResponseSchema)
 	b = append(b, `],"totalResults":`...)
@@ -172,5 +200,9 @@ func (s *Server) appendUserList(b []byte, total, start int, users []*User, base 
 func writeRaw(w http.ResponseWriter, status int, b []byte) {
 	w.Header().Set("Content-Type", "application/scim+json")
 	w.WriteHeader(status)
+	if bw, ok := w.(*buffer); ok && bw.body.Len() == 0 {
+		bw.body = *bytes.NewBuffer(b) // b is ours to give: no second copy
+		return
+	}
 	_, _ = w.Write(b)
 }
