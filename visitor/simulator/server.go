@@ -96,7 +96,7 @@ func (s *Server) routes() {
 		{template: loc, list: true, methods: map[string]http.HandlerFunc{
 			http.MethodGet: s.listLocations, http.MethodPost: s.createLocation}},
 		{template: loc + "/{id}", methods: map[string]http.HandlerFunc{
-			http.MethodGet: s.getLocation, http.MethodPut: s.putLocation}},
+			http.MethodGet: s.getLocation, http.MethodPut: s.putLocation, http.MethodPatch: s.patchLocation}},
 		{template: "/ServiceProviderConfig", methods: map[string]http.HandlerFunc{
 			http.MethodGet: s.serviceProviderConfig}},
 		{template: "/ResourceTypes", methods: map[string]http.HandlerFunc{
