@@ -196,6 +196,7 @@ func (s *Store) readUsers(ctx context.Context, tx *sqlx.Tx, e *Export) error {
 			}
 			for _, n := range c.Names {
 				e.HeldUserNames = append(e.HeldUserNames, n)
+				e.heldName(n, c.User.ID)
 				claim(names, n)
 			}
 			return
@@ -245,6 +246,7 @@ func (s *Store) readUsers(ctx context.Context, tx *sqlx.Tx, e *Export) error {
 			if colliding(u) {
 				e.Held = append(e.Held, u.ID)
 				e.HeldUserNames = append(e.HeldUserNames, u.UserName)
+				e.heldName(u.UserName, u.ID)
 				continue
 			}
 			kept = append(kept, *u)
@@ -397,4 +399,17 @@ func sortErrors(es []RowError) {
 		}
 		return strings.Compare(a.Field, b.Field)
 	})
+}
+
+// heldName records that the held row id claims the userName name.
+func (e *Export) heldName(name, id string) {
+	if id == "" {
+		return
+	}
+	if e.HeldNameRows == nil {
+		e.HeldNameRows = map[string][]string{}
+	}
+	if !slices.Contains(e.HeldNameRows[name], id) {
+		e.HeldNameRows[name] = append(e.HeldNameRows[name], id)
+	}
 }

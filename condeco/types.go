@@ -93,6 +93,11 @@ type Export struct {
 	// held rows, for matching Visitor accounts by name when a held row
 	// has no usable id.
 	HeldUserNames []string `json:"heldUserNames"`
+	// HeldNameRows maps each of HeldUserNames to the ids of the held rows
+	// that claim it (none for a row without a usable id), so that a person
+	// looked up by email finds the row and the rule that held it. Not in
+	// the JSON form: it repeats HeldUserNames for --explain.
+	HeldNameRows map[string][]string `json:"-"`
 	// HeldLocations lists the ids of location rows that were not exported
 	// because they broke a rule; like Held, never read them as gone.
 	HeldLocations []string `json:"heldLocations"`

@@ -35,6 +35,10 @@ type options struct {
 	allowSourceShrink bool
 	allowTargetShrink bool
 	notifyTest        bool
+	status            bool
+	jsonOut           bool
+	explain           multiFlag
+	only              multiFlag
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -53,6 +57,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.notifyTest, "notify-test", false, "send a test notification to the configured webhook and mailbox, then exit")
 	fs.BoolVar(&o.allowSourceShrink, "allow-source-shrink", false, "let this run through the source guard (a much smaller Condeco export)")
 	fs.BoolVar(&o.allowTargetShrink, "allow-target-shrink", false, "let this run through the target guard (a Visitor listing much smaller than after the last good run)")
+	supportFlags(fs, &o)
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -64,6 +69,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.dryRun {
 		o.runNow = true
+	}
+	if err := o.checkSupportFlags(); err != nil {
+		return o, err
 	}
 	return o, nil
 }
@@ -107,6 +115,11 @@ func runContext(parent context.Context, args []string, stdout, stderr io.Writer,
 		fmt.Fprintln(stderr, "error: no configuration: pass --config FILE or set "+config.EnvConfig)
 		return service.ExitConfig
 	}
+	if o.status {
+		// Reading state_dir needs no secret: an operator's shell may not
+		// have the service's credentials.
+		getenv = withoutSecrets(getenv)
+	}
 	cfg, err := config.Load(path, getenv)
 	if err != nil {
 		fmt.Fprintln(stderr, "error:", err)
@@ -116,6 +129,9 @@ func runContext(parent context.Context, args []string, stdout, stderr io.Writer,
 		out, _ := yaml.Marshal(cfg)
 		stdout.Write(out)
 		return service.ExitOK
+	}
+	if o.status {
+		return statusCmd(cfg, path, o, stdout, stderr)
 	}
 	log, err := newLogger(cfg, stderr)
 	if err != nil {
@@ -154,6 +170,8 @@ func runContext(parent context.Context, args []string, stdout, stderr io.Writer,
 	switch {
 	case o.check:
 		return app.Check(ctx)
+	case len(o.explain) > 0:
+		return app.Explain(ctx, o)
 	case o.runNow:
 		// A signal stops new work; requests in flight finish (bounded by
 		// the shutdown grace) and the report is written. For a run-now,
@@ -231,6 +249,7 @@ func (a *app) RunNow(ctx context.Context, o options) service.ExitCode {
 			AllowSourceShrink: o.allowSourceShrink,
 			AllowTargetShrink: o.allowTargetShrink,
 		},
+		Only: o.only,
 	}
 	rep, err := a.svc.RunOnce(ctx, flags)
 	if rep != nil && rep.Plan != nil {

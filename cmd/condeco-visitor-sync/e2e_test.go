@@ -15,7 +15,6 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"condeco-visitor-sync/condeco"
-	"condeco-visitor-sync/state"
 	"condeco-visitor-sync/sync/service"
 	"condeco-visitor-sync/visitor/simulator"
 )
@@ -208,14 +207,7 @@ func TestExitCodes(t *testing.T) {
 			return []string{"--run-now"}
 		}, service.ExitAuth},
 		{"lock busy", func(t *testing.T, f *fixture) []string {
-			dir, err := state.Open(filepath.Join(f.dir, "state"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			l := dir.Lock()
-			if err := l.Acquire(context.Background(), 0); err != nil {
-				t.Fatal(err)
-			}
+			l := holdLock(t, f)
 			t.Cleanup(func() { l.Release() })
 			return []string{"--run-now"}
 		}, service.ExitLockBusy},

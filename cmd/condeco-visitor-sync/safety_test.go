@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"condeco-visitor-sync/sync/audit"
 	"condeco-visitor-sync/sync/plan"
 	"condeco-visitor-sync/sync/service"
 	"condeco-visitor-sync/visitor/simulator"
@@ -204,21 +202,10 @@ func TestSafetyLimitDryRun(t *testing.T) {
 // deleted by run.
 func auditDeletes(t *testing.T, f *fixture, run string) []string {
 	t.Helper()
-	fh, err := os.Open(filepath.Join(f.dir, "state", "audit.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fh.Close()
 	var ids []string
 	intent := map[string]bool{} // deletes whose intent line holds the user before
-	sc := bufio.NewScanner(fh)
-	sc.Buffer(make([]byte, 0, 64*1024), 4<<20)
-	for sc.Scan() {
-		var e audit.Entry
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			t.Fatalf("audit line %q: %v", sc.Text(), err)
-		}
-		if e.Run != run || e.Action != plan.ActionDelete {
+	for _, e := range auditLines(t, f, run) {
+		if e.Action != plan.ActionDelete {
 			continue
 		}
 		switch e.Result {
@@ -230,9 +217,6 @@ func auditDeletes(t *testing.T, f *fixture, run string) []string {
 			}
 			ids = append(ids, e.ExternalID)
 		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
 	}
 	slices.Sort(ids)
 	return ids

@@ -140,6 +140,24 @@ log_format: console
 	if err := printState(out, url); err != nil {
 		return err
 	}
+	for _, q := range []struct{ title, arg, who string }{
+		{"support: why is this person in Visitor as they are?", "--explain", "ingrid.solberg@example.co.uk"},
+		{"support: how did the last runs go?", "--status", ""},
+	} {
+		args := []string{q.arg}
+		if q.who != "" {
+			args = append(args, q.who)
+		}
+		fmt.Fprintf(out, "\n== %s (%s)\n", q.title, strings.Join(args, " "))
+		text, code, err := runCLI(ctx, bin, cfgPath, args...)
+		fmt.Fprint(out, text)
+		if err != nil {
+			return err
+		}
+		if code != 0 {
+			return fmt.Errorf("%s: exit code %d", strings.Join(args, " "), code)
+		}
+	}
 	fmt.Fprintln(out, "\ndemo ok: two syncs applied, and a third plans zero changes")
 	return nil
 }

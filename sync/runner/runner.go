@@ -103,6 +103,9 @@ type Runner struct {
 type Flags struct {
 	DryRun bool
 	plan.Approvals
+	// Only, when set, applies the plan for these people alone (--only:
+	// emails, userNames, Condeco ids or externalIds); see restrict.
+	Only []string
 }
 
 // Report is what one run did, for the CLI, the report file and logs.
@@ -139,6 +142,8 @@ type Report struct {
 	Phases Phases     `json:"phases"`
 	Plan   *plan.Plan `json:"plan,omitempty"`
 	Error  string     `json:"error,omitempty"`
+	// Only names the people an --only run was limited to.
+	Only []string `json:"only,omitempty"`
 }
 
 // Phases are the durations of a run's parts, in milliseconds.
@@ -178,7 +183,7 @@ func (r *Runner) RunOnce(ctx context.Context, f Flags) (*Report, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	rep := &Report{RunID: r.runID(), Start: now().UTC(), DryRun: f.DryRun, Problems: []string{}, Dropped: []string{},
+	rep := &Report{RunID: r.runID(), Start: now().UTC(), DryRun: f.DryRun, Only: f.Only, Problems: []string{}, Dropped: []string{},
 		Result: apply.Result{Failures: []apply.Failure{}, Conflicts: []plan.Issue{}, LocationsCreated: []string{}}}
 	log = log.With(zap.String("run", rep.RunID))
 	reqStart, counting := requests(r.Target)
@@ -278,6 +283,12 @@ func (r *Runner) run(ctx context.Context, f Flags, now func() time.Time, log *za
 	if err != nil {
 		return fmt.Errorf("planning: %w", err)
 	}
+	full := p
+	if len(f.Only) > 0 {
+		if p, err = restrict(full, exp, users, prefix, f.Only); err != nil {
+			return err
+		}
+	}
 	rep.Plan = p
 	rep.MinRequests = listRequests(r.Target, len(users))
 	if caps.Locations {
@@ -312,9 +323,11 @@ func (r *Runner) run(ctx context.Context, f Flags, now func() time.Time, log *za
 		}
 		*audited = true
 	}
-	if p.Initial && len(p.Creates) > 0 && r.FirstSync != nil {
-		ids := make([]string, 0, len(p.Creates))
-		for _, c := range p.Creates {
+	// The whole first full sync is recorded, even when --only starts it
+	// with one person: the others are still part of it.
+	if full.Initial && len(full.Creates) > 0 && r.FirstSync != nil {
+		ids := make([]string, 0, len(full.Creates))
+		for _, c := range full.Creates {
 			ids = append(ids, c.ExternalID)
 		}
 		if err := r.FirstSync.WriteFirstSync(rep.RunID, now().UTC(), ids); err != nil {
@@ -428,7 +441,9 @@ func (r *Runner) writeTarget(rep *Report, p *plan.Plan, users []visitor.User, re
 			active++
 		}
 	}
-	done := (rec != nil && rec.FirstSyncDone) || (rep.Counts.Failed == 0 && rep.Counts.Conflicts == 0)
+	// An --only run applies part of the plan: it never completes the
+	// first full sync.
+	done := (rec != nil && rec.FirstSyncDone) || (len(rep.Only) == 0 && rep.Counts.Failed == 0 && rep.Counts.Conflicts == 0)
 	prefix := r.Plan.ExternalIDPrefix
 	if prefix == "" {
 		prefix = plan.DefaultExternalIDPrefix

@@ -90,9 +90,14 @@ func (a *Service) Daemon(ctx context.Context, sch Schedule, reloads <-chan Reloa
 		svc.Trigger = "scheduled"
 		svc.scheduledRun(runCtx)
 		cur.done(svc)
-		s := ticks.Load()
-		a.Log.Info("next scheduled run", nextFields(s)...)
 	}))
+	// The next run is logged once the job has returned through the chain,
+	// which is when the chain admits the next tick: a tick due right
+	// after this line is run, not skipped as overlapping.
+	runJob := func() {
+		job.Run()
+		a.Log.Info("next scheduled run", nextFields(ticks.Load())...)
+	}
 	lastSuccess := func() (time.Time, bool) {
 		at, found, err := cur.get().State.ReadLastSuccess()
 		if err != nil {
@@ -106,7 +111,7 @@ func (a *Service) Daemon(ctx context.Context, sch Schedule, reloads <-chan Reloa
 		if err != nil {
 			return nil, err
 		}
-		return startScheduler(sched, zone, clock, func() { go job.Run() }, lastSuccess, a.Log), nil
+		return startScheduler(sched, zone, clock, func() { go runJob() }, lastSuccess, a.Log), nil
 	}
 	ts, err := start(sch.Spec, loc)
 	if err != nil {
@@ -119,7 +124,7 @@ func (a *Service) Daemon(ctx context.Context, sch Schedule, reloads <-chan Reloa
 	// The start-up full sync is also the catch-up of any tick missed while
 	// the daemon was not running. It goes through the same chain, so a
 	// scheduled tick that falls during it is skipped, not run twice.
-	go job.Run()
+	go runJob()
 
 loop:
 	for {

@@ -108,7 +108,9 @@ func Classify(err error) ExitCode {
 		// settings the driver cannot use, are configuration to fix, not
 		// a database to wait for.
 		errors.Is(err, condeco.ErrMissingColumn), errors.Is(err, condeco.ErrBadOptions),
-		errors.Is(err, runner.ErrPrefixChanged):
+		errors.Is(err, runner.ErrPrefixChanged),
+		// --explain or --only naming nobody, or someone the run refuses.
+		errors.Is(err, runner.ErrNoPerson), errors.Is(err, runner.ErrOnlyRefused):
 		return ExitConfig
 	case errors.Is(err, plan.ErrTargetGuard):
 		return ExitTargetGuard

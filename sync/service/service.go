@@ -176,7 +176,7 @@ func (s *Service) runLocked(ctx context.Context, flags runner.Flags) (*runner.Re
 	if rep != nil && !flags.DryRun {
 		// A report that could not be written is the run's error too: it
 		// is logged, notified and ends the run with ExitAudit.
-		if werr := s.State.WriteReport(rep.Start, rep.RunID, rep.ForFile()); werr != nil {
+		if werr := s.State.WriteReport(rep.Start, rep.RunID, fileReport(rep, err, s.Trigger)); werr != nil {
 			s.Log.Error("writing report failed", zap.String("error", werr.Error()))
 			err = errors.Join(err, fmt.Errorf("writing the run's report: %w", werr))
 			rep.Error = err.Error()
