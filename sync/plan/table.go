@@ -31,9 +31,6 @@ func (p *Plan) WriteTable(w io.Writer) error {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s → %s\n", act, lu.Before.Name, f, show(old), show(nw))
 		}
 	}
-	for _, cl := range p.ClosedLocations {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t\n", "closed", cl.Name, "closed in Condeco: given to no one new")
-	}
 	for _, c := range p.Creates {
 		what := "new user"
 		if c.Desired.SendInvitation {
@@ -69,6 +66,17 @@ func (p *Plan) WriteTable(w io.Writer) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	// Closed locations are not changes: listed under the table, so that
+	// one closed building does not widen every row.
+	for _, cl := range p.ClosedLocations {
+		where := "Visitor location " + cl.VisitorID
+		if cl.VisitorID == "" {
+			where = "not in Visitor"
+		}
+		if _, err := fmt.Fprintf(w, "closed: %s (%s, %s): given to no one new, not renamed or deleted\n", cl.Name, cl.ExternalID, where); err != nil {
+			return err
+		}
 	}
 	s := p.Summary
 	if _, err := fmt.Fprintf(w, "\n%d to create, %d to update, %d to deactivate, %d to delete, %d locations to create, %d unchanged, %d held, %d conflicts, %d skipped (%d admin changes; %d source users, %d managed)\n",
