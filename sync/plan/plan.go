@@ -236,7 +236,11 @@ func (b *planner) claimLocation(l condeco.Location, ext string, v visitor.Locati
 	switch {
 	case v.ExternalID != "":
 		b.locConflict[l.ID] = true
-		issue.Reason = fmt.Sprintf("Condeco location %s %q: Visitor location %s %q has that name and externalId %s (another source's); not created", l.ID, l.Name, v.ID, v.Name, v.ExternalID)
+		owner := "another source's"
+		if strings.HasPrefix(v.ExternalID, b.o.LocationExternalIDPrefix) {
+			owner = "this sync's, for another Condeco location"
+		}
+		issue.Reason = fmt.Sprintf("Condeco location %s %q: Visitor location %s %q has that name and externalId %s (%s); not created", l.ID, l.Name, v.ID, v.Name, v.ExternalID, owner)
 		issue.Fix = locationRenameFix
 		b.p.Conflicts = append(b.p.Conflicts, issue)
 	case !b.o.AdoptExistingLocations:
