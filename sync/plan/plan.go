@@ -111,6 +111,7 @@ type planner struct {
 	// locConflict: Condeco location ids neither created nor claimed (a
 	// name conflict); grants owed on them stay owed.
 	locConflict map[string]bool
+	adopted     map[string]string // Visitor location id -> the Condeco location id adopting it
 	// owed are the still-relevant owed grants by user externalId, Key
 	// set to where the location is (Visitor id or pending key), empty
 	// while it does not exist; carried marks those a change carries.
@@ -150,7 +151,7 @@ func (b *planner) locations(exp *condeco.Export, cur []visitor.Location) error {
 	b.p.DefaultLocation = b.defaultLoc
 
 	b.condecoLoc = map[string]string{}
-	b.locConflict = map[string]bool{}
+	b.locConflict, b.adopted = map[string]bool{}, map[string]string{}
 	closed := map[string]bool{} // Visitor ids of closed Condeco locations
 	// byName and taken compare names as Visitor does (case-insensitive
 	// uniqueness): taken says who holds a name once the plan is applied.
@@ -218,8 +219,8 @@ func (b *planner) locations(exp *condeco.Export, cur []visitor.Location) error {
 	return nil
 }
 
-// locationFix is what an operator does about a Condeco location whose
-// name a Visitor location the sync does not own already has.
+// What an operator does about a Condeco location whose name a Visitor
+// location the sync does not own already has.
 const (
 	locationAdoptFix  = "set adopt_existing_locations: true to let the sync claim it, or rename the location in Condeco or in Visitor"
 	locationRenameFix = "rename the location in Condeco or in Visitor so the names differ; that Visitor location is never changed by the sync"
@@ -243,6 +244,13 @@ func (b *planner) claimLocation(l condeco.Location, ext string, v visitor.Locati
 		issue.Reason = fmt.Sprintf("Condeco location %s %q: Visitor location %s %q has that name and externalId %s (%s); not created", l.ID, l.Name, v.ID, v.Name, v.ExternalID, owner)
 		issue.Fix = locationRenameFix
 		b.p.Conflicts = append(b.p.Conflicts, issue)
+	case b.adopted[v.ID] != "":
+		// Two Condeco locations share the name: Visitor keeps one
+		// externalId, so the first (by id) has it.
+		b.locConflict[l.ID] = true
+		issue.Reason = fmt.Sprintf("Condeco location %s %q: Visitor location %s %q has that name and is adopted for Condeco location %s in this run; not created", l.ID, l.Name, v.ID, v.Name, b.adopted[v.ID])
+		issue.Fix = "give the Condeco locations different names"
+		b.p.Conflicts = append(b.p.Conflicts, issue)
 	case !b.o.AdoptExistingLocations:
 		b.locConflict[l.ID] = true
 		issue.Reason = fmt.Sprintf("Condeco location %s %q: Visitor location %s %q has that name and no externalId; not created, not adopted (adopt_existing_locations: false)", l.ID, l.Name, v.ID, v.Name)
@@ -254,6 +262,7 @@ func (b *planner) claimLocation(l condeco.Location, ext string, v visitor.Locati
 			fields = append(fields, visitor.LocationFieldName)
 		}
 		b.condecoLoc[l.ID] = v.ID
+		b.adopted[v.ID] = l.ID
 		b.p.LocationUpdates = append(b.p.LocationUpdates, LocationUpdate{
 			VisitorID: v.ID, Reason: "adopted: a Visitor location with the name of Condeco location " + l.ID + " and no externalId",
 			Fields: fields, Before: v, Location: visitor.Location{ID: v.ID, ExternalID: ext, Name: l.Name},

@@ -139,6 +139,19 @@ func TestBuildPlanRules(t *testing.T) {
 			},
 		},
 		{
+			name:  "two condeco locations named like one hand-made Visitor location: the first is adopted, the second a conflict",
+			users: Users(CU("1")),
+			locs:  append(CLocs("1", "2"), condeco.Location{ID: "3", Name: "Hand-made lobby"}, condeco.Location{ID: "4", Name: "hand-made LOBBY"}),
+			check: func(t *testing.T, p *Plan) {
+				if len(p.LocationUpdates) != 1 || p.LocationUpdates[0].Location.ExternalID != "condeco-location:3" || len(p.LocationCreates) != 0 {
+					t.Fatalf("location updates %+v creates %+v", p.LocationUpdates, p.LocationCreates)
+				}
+				if len(p.Conflicts) != 1 || p.Conflicts[0].ExternalID != "condeco-location:4" || !strings.Contains(p.Conflicts[0].Reason, "Condeco location 3") {
+					t.Errorf("conflicts = %+v", p.Conflicts)
+				}
+			},
+		},
+		{
 			name:  "condeco location named like a hand-made Visitor location is a named conflict when adopt_existing_locations is off",
 			users: Users(CU("1")),
 			locs:  append(CLocs("1", "2"), condeco.Location{ID: "3", Name: "Hand-made lobby"}),

@@ -384,6 +384,33 @@ func TestRunOnceLocationFailureFailsOnlyItself(t *testing.T) {
 	}
 }
 
+// A rename Visitor refuses (409) is a conflict of that location alone;
+// an --only run leaves renames to the next full run.
+func TestRunOnceLocationRenameRefusedIsAConflict(t *testing.T) {
+	f := NewFake(BaseLocs())
+	f.Fail["update-location:paris"] = SCIMErr(409, "uniqueness", "location name taken")
+	exp := export(CU("1"), CU("2"))
+	exp.Locations = []condeco.Location{{ID: "1", Name: "London"}, {ID: "2", Name: "Paris Nord"}}
+	r, _ := newRunner(exp, f, nil)
+	rep, err := r.RunOnce(context.Background(), Flags{Only: []string{"1"}})
+	if err != nil || rep.Plan.Summary.LocationUpdates != 0 || rep.Counts.Created != 1 {
+		t.Fatalf("--only run: %v, summary %+v, counts %+v", err, rep.Plan.Summary, rep.Counts)
+	}
+	rep, err = r.RunOnce(context.Background(), Flags{})
+	if !errors.Is(err, ErrPartial) {
+		t.Fatalf("err = %v", err)
+	}
+	if rep.Counts.Created != 1 || rep.Counts.Conflicts != 1 || rep.Counts.LocationsUpdated != 0 || len(rep.Conflicts) != 1 ||
+		rep.Conflicts[0].ExternalID != "condeco-location:2" || rep.Conflicts[0].Fix == "" {
+		t.Fatalf("counts %+v conflicts %+v", rep.Counts, rep.Conflicts)
+	}
+	// The refusal was one-off: the next run renames.
+	rep = run(t, r, Flags{})
+	if rep.Counts.LocationsUpdated != 1 || f.Locations()[1].Name != "Paris Nord" {
+		t.Errorf("counts %+v, locations %+v", rep.Counts, f.Locations())
+	}
+}
+
 func TestRunOnceConcurrencyBounded(t *testing.T) {
 	f := NewFake(BaseLocs())
 	var us []condeco.User
