@@ -96,8 +96,14 @@ func TestExportFacts(t *testing.T) {
 	if len(e.Users) < 190 {
 		t.Errorf("exported %d users, want at least 190", len(e.Users))
 	}
-	if len(e.Locations) != 12 {
-		t.Errorf("exported %d locations, want 12", len(e.Locations))
+	// 12 open and 105, read as closed (the default query's active column).
+	if len(e.Locations) != 13 {
+		t.Errorf("exported %d locations, want 13", len(e.Locations))
+	}
+	for _, l := range e.Locations {
+		if l.Closed != (l.ID == "105") {
+			t.Errorf("location %s closed = %v", l.ID, l.Closed)
+		}
 	}
 	wantHeld := []string{"901", "902", "903", "904", "905", "906", "908"}
 	if !slices.Equal(e.Held, wantHeld) {
@@ -307,8 +313,8 @@ func TestEmptyExportIsHandedOn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(e.Users) != 0 || len(e.Held) != 0 || len(e.Locations) != 12 {
-		t.Fatalf("users %d, held %d, locations %d; want 0, 0, 12", len(e.Users), len(e.Held), len(e.Locations))
+	if len(e.Users) != 0 || len(e.Held) != 0 || len(e.Locations) != 13 {
+		t.Fatalf("users %d, held %d, locations %d; want 0, 0, 13", len(e.Users), len(e.Held), len(e.Locations))
 	}
 	if logs.FilterMessage("condeco users query returned no rows").Len() != 1 {
 		t.Fatalf("no warning about the empty result: %v", logs.All())
@@ -445,6 +451,63 @@ func TestExportEdgeCases(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			if !c.ok() {
 				t.Errorf("failed; problems: %v", e.Problems)
+			}
+		})
+	}
+}
+
+// TestLocationsActiveColumn: the locations query's optional active column
+// through the real reader on SQLite. NULL or no column is open, 0/false
+// closed, anything else holds the row with the rule named (guessing
+// would close a building, or give a closed one to new users).
+func TestLocationsActiveColumn(t *testing.T) {
+	const from = ` FROM tblLocations WHERE LocationID <> 199 ORDER BY LocationID` // 199: a planted bad row
+	cols := `SELECT LocationID AS id, LocationName AS name, NULL AS country, NULL AS region`
+	cases := []struct {
+		name   string
+		active string // the active column's expression; "" leaves it out
+		closed []string
+		held   []string
+	}{
+		{name: "no active column: every row open", active: ""},
+		{name: "NULL is open", active: "NULL"},
+		{name: "integer 0 is closed, 1 open", active: "Active", closed: []string{"105"}},
+		{name: "text false is closed, TRUE open", active: "CASE Active WHEN 0 THEN 'false' ELSE 'TRUE' END", closed: []string{"105"}},
+		{name: "another value holds the row", active: "CASE LocationID WHEN 104 THEN 'yes' WHEN 201 THEN 2 ELSE Active END",
+			closed: []string{"105"}, held: []string{"104", "201"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			o := sampleOptions()
+			o.LocationsQuery = cols + from
+			if c.active != "" {
+				o.LocationsQuery = cols + ", " + c.active + " AS active" + from
+			}
+			e, err := openSQLite(t, o, "schema.sql", "sample.sql").Export(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var closed []string
+			for _, l := range e.Locations {
+				if l.Closed {
+					closed = append(closed, l.ID)
+				}
+			}
+			if !slices.Equal(closed, c.closed) {
+				t.Errorf("closed = %v, want %v", closed, c.closed)
+			}
+			if len(e.HeldLocations)+len(c.held) > 0 && !slices.Equal(e.HeldLocations, c.held) {
+				t.Errorf("held = %v, want %v", e.HeldLocations, c.held)
+			}
+			for _, id := range c.held {
+				if !slices.ContainsFunc(e.Problems, func(p RowError) bool {
+					return p.Table == "locations" && p.RowID == id && p.Field == "active" && p.Rule == RuleActive
+				}) {
+					t.Errorf("problems = %v, want locations row %s field active: %s", e.Problems, id, RuleActive)
+				}
+			}
+			if want := 13 - len(c.held); len(e.Locations) != want {
+				t.Errorf("locations = %d, want %d (every row but the held)", len(e.Locations), want)
 			}
 		})
 	}

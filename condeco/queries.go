@@ -26,21 +26,24 @@ WHERE u.Active = @active
   AND u.UserType <> @visitor_type
 ORDER BY u.UserID`
 
-// DefaultLocationsQuery reads active locations with their country and
-// region names.
+// DefaultLocationsQuery reads every location with its country and region
+// names, and whether it is open (active): a closed location must be read
+// as closed, not left out, or the Visitor location made for it would go
+// on being given to every new user.
 const DefaultLocationsQuery = `SELECT
     l.LocationID   AS id,
     l.LocationName AS name,
     c.CountryName  AS country,
-    r.RegionName   AS region
+    r.RegionName   AS region,
+    l.Active       AS active
 FROM tblLocations l
 LEFT JOIN tblCountries c ON c.CountryID = l.CountryID
 LEFT JOIN tblRegions r ON r.RegionID = l.RegionID
-WHERE l.Active = @active
 ORDER BY l.LocationID`
 
 // UserColumns and LocationColumns are the aliases every users and
-// locations query must return.
+// locations query must return. A locations query may also return active
+// (RawLocation.Active).
 var (
 	UserColumns = []string{"id", "username", "email", "first_name", "last_name", "phone",
 		"mobile", "language", "access_level", "user_type", "location_id", "sso_id"}

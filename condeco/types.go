@@ -55,6 +55,10 @@ type Location struct {
 	Name    string `json:"name"`
 	Country string `json:"country,omitempty"`
 	Region  string `json:"region,omitempty"`
+	// Closed is set by the locations query's optional active column
+	// (0/false): the location is given to no one new, and never renamed
+	// or deleted in Visitor.
+	Closed bool `json:"closed,omitempty"`
 }
 
 // RowError says why one source row was not exported. It names the row,

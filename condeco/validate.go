@@ -30,6 +30,7 @@ const (
 	RuleLanguageDropped = "not a valid language tag; dropped"
 	RuleDuplicateName   = "userName collides case-insensitively with another user"
 	RuleDuplicateID     = "id appears on more than one row"
+	RuleActive          = "must be NULL (open), 1 or true (open), 0 or false (closed)"
 )
 
 // RawUser is one row of the users query, exactly as the database returned it.
@@ -54,6 +55,10 @@ type RawLocation struct {
 	Name    sql.NullString `db:"name"`
 	Country sql.NullString `db:"country"`
 	Region  sql.NullString `db:"region"`
+	// Active is the optional active column: NULL or absent is open, 0 or
+	// false closed (read as text, so a bit, an integer and a string all
+	// arrive the same way).
+	Active sql.NullString `db:"active"`
 }
 
 // Rules are the configurable parts of validation.
@@ -226,6 +231,17 @@ func ValidateLocation(raw RawLocation) (Location, []RowError) {
 		Name:    text("name", raw.Name, true),
 		Country: text("country", raw.Country, false),
 		Region:  text("region", raw.Region, false),
+	}
+	if raw.Active.Valid {
+		switch strings.ToLower(strings.TrimSpace(raw.Active.String)) {
+		case "1", "true":
+		case "0", "false":
+			l.Closed = true
+		default:
+			// Guessing would either close a building or give a closed one
+			// to new users: the row is held until Condeco says.
+			probs = append(probs, RowError{Table: "locations", RowID: id, Field: "active", Rule: RuleActive})
+		}
 	}
 	return l, probs
 }

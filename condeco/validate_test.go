@@ -197,6 +197,7 @@ func TestValidateLocation(t *testing.T) {
 		{"no id", RawLocation{Name: ns("x")}, "id"},
 		{"long name", RawLocation{ID: ns("1"), Name: ns(strings.Repeat("x", 65))}, "name"},
 		{"control char in region", RawLocation{ID: ns("1"), Name: ns("x"), Region: ns("a\nb")}, "region"},
+		{"active neither open nor closed", RawLocation{ID: ns("1"), Name: ns("x"), Active: ns("closed")}, "active"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -132,6 +132,7 @@ type Config struct {
 	GrantNewLocationsToExistingUsers bool     `yaml:"grant_new_locations_to_existing_users" json:"grant_new_locations_to_existing_users"`
 	LocationAdmins                   bool     `yaml:"location_admins" json:"location_admins"`
 	AdoptExistingUsers               bool     `yaml:"adopt_existing_users" json:"adopt_existing_users"`
+	AdoptExistingLocations           bool     `yaml:"adopt_existing_locations" json:"adopt_existing_locations"`
 	Deprovision                      string   `yaml:"deprovision" json:"deprovision"`
 	DeleteAfterDays                  int      `yaml:"delete_after_days" json:"delete_after_days"`
 	Policy                           string   `yaml:"policy" json:"policy"`
@@ -212,6 +213,7 @@ func Default() Config {
 		MaxAdminChanges:          plan.DefaultMaxAdminChanges,
 		SourceMinShare:           plan.DefaultSourceMinShare,
 		TargetMinShare:           plan.DefaultTargetMinShare,
+		AdoptExistingLocations:   plan.DefaultAdoptExistingLocations,
 		Schedule:                 DefaultSchedule,
 		TimeZone:                 DefaultTimeZone,
 		StateDir:                 DefaultStateDir,

@@ -96,3 +96,31 @@ func TestConfigFilesCapped(t *testing.T) {
 		}
 	}
 }
+
+// adopt_existing_locations is on unless set off; a value that is not a
+// boolean is refused naming the key, not read as either.
+func TestAdoptExistingLocations(t *testing.T) {
+	cases := []struct {
+		name, extra string
+		want        bool
+		bad         bool
+	}{
+		{name: "default on", want: true},
+		{name: "set off", extra: "adopt_existing_locations: false", want: false},
+		{name: "not a boolean", extra: "adopt_existing_locations: sometimes", bad: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse(strings.NewReader(docWith(tc.extra)), env(nil))
+			if tc.bad {
+				if err == nil || !strings.Contains(err.Error(), "adopt_existing_locations") {
+					t.Fatalf("err = %v, want one naming adopt_existing_locations", err)
+				}
+				return
+			}
+			if err != nil || c.AdoptExistingLocations != tc.want {
+				t.Fatalf("adopt_existing_locations = %v (%v), want %v", c.AdoptExistingLocations, err, tc.want)
+			}
+		})
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -138,6 +139,43 @@ func TestTargetRecordRoundTrip(t *testing.T) {
 	}
 	if got, found, err := d.ReadTarget(); !found || err != nil || got != want {
 		t.Fatalf("read back %+v, %v, %v; want %+v", got, found, err, want)
+	}
+}
+
+// TestOwedGrantsRecord: no file reads as nothing owed; what is written
+// reads back (0600, versioned, an emptied list stays a file with no
+// grants); a newer version is refused naming the file, never overwritten
+// by a guess.
+func TestOwedGrantsRecord(t *testing.T) {
+	d, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gs, err := d.ReadOwedGrants(); gs != nil || err != nil {
+		t.Fatalf("before any run: %v, %v", gs, err)
+	}
+	want := []OwedGrant{{ExternalID: "condeco:231", UserName: "ingrid.solberg@example.co.uk", Location: "condeco-location:106"}}
+	if err := d.WriteOwedGrants("run-1", time.Now(), want); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(d.Path(), OwedGrantsFile)
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("stat %v, %v; want mode 0600", fi, err)
+	}
+	if got, err := d.ReadOwedGrants(); err != nil || !slices.Equal(got, want) {
+		t.Fatalf("read back %+v, %v; want %+v", got, err, want)
+	}
+	if err := d.WriteOwedGrants("run-2", time.Now(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := d.ReadOwedGrants(); err != nil || len(got) != 0 {
+		t.Fatalf("after paying: %+v, %v", got, err)
+	}
+	if err := os.WriteFile(path, []byte(`{"version": 2, "grants": []}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.ReadOwedGrants(); !errors.Is(err, ErrVersion) || !strings.Contains(err.Error(), path) {
+		t.Errorf("unknown version: %v, want %v naming %s", err, ErrVersion, path)
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/url"
 )
 
 // ListLocations returns every Visitor location.
@@ -72,4 +74,57 @@ func (c *Client) CreateLocation(ctx context.Context, l Location) (Location, erro
 		return Location{}, fmt.Errorf("creating location %q: %w", l.ExternalID, err)
 	}
 	return created, nil
+}
+
+// LocationField names an attribute of a location that UpdateLocation may
+// change.
+type LocationField string
+
+// The location attributes the sync changes: the name of a location it
+// owns (renamed in Condeco), and the empty externalId of a location it
+// claims (adopt_existing_locations).
+const (
+	LocationFieldName       LocationField = "name"
+	LocationFieldExternalID LocationField = "externalId"
+)
+
+// UpdateLocation PATCHes the given fields of location id to l's values and
+// returns the location as Visitor then holds it. An externalId is only
+// ever set, never cleared: Visitor keeps one immutable once set.
+func (c *Client) UpdateLocation(ctx context.Context, id string, l Location, fields []LocationField) (Location, error) {
+	var ops []patchOp
+	for _, f := range fields {
+		switch f {
+		case LocationFieldName:
+			if l.Name == "" {
+				return Location{}, fmt.Errorf("updating location %q: empty name", id)
+			}
+			ops = append(ops, patchOp{Op: "replace", Path: "name", Value: l.Name})
+		case LocationFieldExternalID:
+			if l.ExternalID == "" {
+				return Location{}, fmt.Errorf("updating location %q: refusing to clear externalId", id)
+			}
+			ops = append(ops, patchOp{Op: "replace", Path: "externalId", Value: l.ExternalID})
+		default:
+			return Location{}, fmt.Errorf("updating location %q: unknown field %q", id, f)
+		}
+	}
+	path := c.locationsEndpoint + "/" + url.PathEscape(id)
+	var raw json.RawMessage
+	if len(ops) > 0 {
+		req := patchRequest{Schemas: []string{PatchOpSchema}, Operations: ops}
+		if err := c.call(ctx, http.MethodPatch, path, nil, req, &raw); err != nil {
+			return Location{}, fmt.Errorf("updating location %q: %w", id, err)
+		}
+	}
+	if len(raw) == 0 { // 204 No Content, or nothing to send
+		if err := c.call(ctx, http.MethodGet, path, nil, nil, &raw); err != nil {
+			return Location{}, fmt.Errorf("updating location %q: reading it back: %w", id, err)
+		}
+	}
+	got, err := decodeLocation(raw)
+	if err != nil {
+		return Location{}, fmt.Errorf("updating location %q: %w", id, err)
+	}
+	return got, nil
 }

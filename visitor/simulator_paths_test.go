@@ -54,6 +54,24 @@ func (rc *recorder) find(method, path string) []recorded {
 	return out
 }
 
+// onePatch checks that exactly one PATCH went to path, with one operation
+// on each of paths and no other.
+func (rc *recorder) onePatch(t *testing.T, path string, paths []string) {
+	t.Helper()
+	patches := rc.find(http.MethodPatch, path)
+	if len(patches) != 1 {
+		t.Fatalf("%d PATCHes", len(patches))
+	}
+	for _, p := range paths {
+		if !strings.Contains(patches[0].body, `"path":"`+p+`"`) {
+			t.Fatalf("body lacks %s: %s", p, patches[0].body)
+		}
+	}
+	if n := strings.Count(patches[0].body, `"op":`); n != len(paths) {
+		t.Fatalf("%d operations, want %d: %s", n, len(paths), patches[0].body)
+	}
+}
+
 // startRecordedSim serves a simulator behind a recorder on loopback.
 func startRecordedSim(t *testing.T, o simulator.Options) (string, *simulator.Server, *recorder) {
 	t.Helper()
@@ -457,18 +475,7 @@ func TestSimulatorPatchSendsOnlyListedFields(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			patches := rec.find(http.MethodPatch, "/Users/"+u.ID)
-			if len(patches) != 1 {
-				t.Fatalf("%d PATCHes", len(patches))
-			}
-			for _, p := range tt.paths {
-				if !strings.Contains(patches[0].body, `"path":"`+p+`"`) {
-					t.Fatalf("body lacks %s: %s", p, patches[0].body)
-				}
-			}
-			if n := strings.Count(patches[0].body, `"op":`); n != len(tt.paths) {
-				t.Fatalf("%d operations, want %d: %s", n, len(tt.paths), patches[0].body)
-			}
+			rec.onePatch(t, "/Users/"+u.ID, tt.paths)
 			// Nothing outside the listed fields changed.
 			got.LastModified, want.LastModified, before.LastModified = time.Time{}, time.Time{}, time.Time{}
 			if fmt.Sprint(got) != fmt.Sprint(want) {
@@ -638,5 +645,68 @@ func TestSimulatorTokenLifetimes(t *testing.T) {
 				t.Fatalf("%d token fetches for 3 calls 95 %% of a lifetime apart, want 3", s.TokenFetch)
 			}
 		})
+	}
+}
+
+// TestSimulatorUpdateLocation: a rename and the claim of an empty
+// externalId travel as PATCH replace operations on name and externalId,
+// only those listed; a clash is ErrUniqueness, an externalId already set
+// is refused by Visitor (ErrReadOnly) and never cleared by the client.
+func TestSimulatorUpdateLocation(t *testing.T) {
+	tests := []struct {
+		name    string
+		target  int // index into the listing
+		loc     Location
+		fields  []LocationField
+		paths   []string
+		wantErr error
+		want    Location // name and externalId after
+	}{
+		{"rename", 1, Location{Name: "Paris 8e"}, []LocationField{LocationFieldName}, []string{"name"}, nil,
+			Location{Name: "Paris 8e", ExternalID: "condeco-location:1"}},
+		{"claim", 2, Location{ExternalID: "condeco-location:2", Name: "ignored"}, []LocationField{LocationFieldExternalID}, []string{"externalId"}, nil,
+			Location{Name: "Lyon", ExternalID: "condeco-location:2"}},
+		{"claim and rename", 2, Location{ExternalID: "condeco-location:2", Name: "Lyon Part-Dieu"}, []LocationField{LocationFieldExternalID, LocationFieldName},
+			[]string{"externalId", "name"}, nil, Location{Name: "Lyon Part-Dieu", ExternalID: "condeco-location:2"}},
+		{"name taken", 1, Location{Name: "LYON"}, []LocationField{LocationFieldName}, []string{"name"}, ErrUniqueness,
+			Location{Name: "Paris", ExternalID: "condeco-location:1"}},
+		{"externalId set already", 1, Location{ExternalID: "condeco-location:9"}, []LocationField{LocationFieldExternalID}, []string{"externalId"}, ErrReadOnly,
+			Location{Name: "Paris", ExternalID: "condeco-location:1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			url, _, rec := startRecordedSim(t, simulator.Options{Token: testToken})
+			c, _ := newClient(t, testOptions(url))
+			ctx := context.Background()
+			for _, l := range []Location{{ExternalID: "condeco-location:1", Name: "Paris"}, {Name: "Lyon"}} {
+				if _, err := c.CreateLocation(ctx, l); err != nil {
+					t.Fatal(err)
+				}
+			}
+			locs, err := c.ListLocations(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := locs[tt.target].ID
+			got, err := c.UpdateLocation(ctx, id, tt.loc, tt.fields)
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			rec.onePatch(t, "/Locations/"+id, tt.paths)
+			after, lerr := c.ListLocations(ctx)
+			if lerr != nil {
+				t.Fatal(lerr)
+			}
+			if l := after[tt.target]; l.Name != tt.want.Name || l.ExternalID != tt.want.ExternalID {
+				t.Fatalf("stored %+v, want %+v", l, tt.want)
+			}
+			if err == nil && (got.Name != tt.want.Name || got.ExternalID != tt.want.ExternalID || got.ID != id) {
+				t.Fatalf("answer %+v", got)
+			}
+		})
+	}
+	c, _ := newClient(t, testOptions("http://127.0.0.1:1/scim/v2"))
+	if _, err := c.UpdateLocation(context.Background(), "loc-1", Location{}, []LocationField{LocationFieldExternalID}); err == nil {
+		t.Fatal("an empty externalId was sent")
 	}
 }

@@ -65,6 +65,7 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger, stdout io.W
 			AuditPath: dir.AuditPath(),
 			FirstSync: dir,
 			Record:    targetStore{dir},
+			Owed:      owedStore{dir},
 			Progress:  &apply.Progress{},
 		},
 		State:         dir,
@@ -161,6 +162,7 @@ func planOptions(c config.Config) plan.Options {
 		GrantNewLocationsToExistingUsers: c.GrantNewLocationsToExistingUsers,
 		LocationAdmins:                   c.LocationAdmins,
 		AdoptExistingUsers:               c.AdoptExistingUsers,
+		AdoptExistingLocations:           c.AdoptExistingLocations,
 		Deprovision:                      c.Deprovision,
 		DeleteAfter:                      c.DeleteAfterDays,
 		Policy:                           c.Policy,
@@ -220,4 +222,27 @@ func (t targetStore) ReadTarget() (*plan.TargetRecord, error) {
 
 func (t targetStore) WriteTarget(run string, at time.Time, rec plan.TargetRecord) error {
 	return t.d.WriteTarget(run, at, state.TargetRecord{ActiveManaged: rec.ActiveManaged, FirstSyncDone: rec.FirstSyncDone, ExternalIDPrefix: rec.ExternalIDPrefix})
+}
+
+// owedStore adapts state's owed-grants record to the runner's.
+type owedStore struct{ d *state.Dir }
+
+func (o owedStore) ReadOwedGrants() ([]plan.OwedGrant, error) {
+	gs, err := o.d.ReadOwedGrants()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]plan.OwedGrant, 0, len(gs))
+	for _, g := range gs {
+		out = append(out, plan.OwedGrant{ExternalID: g.ExternalID, UserName: g.UserName, Location: g.Location})
+	}
+	return out, nil
+}
+
+func (o owedStore) WriteOwedGrants(run string, at time.Time, grants []plan.OwedGrant) error {
+	out := make([]state.OwedGrant, 0, len(grants))
+	for _, g := range grants {
+		out = append(out, state.OwedGrant{ExternalID: g.ExternalID, UserName: g.UserName, Location: g.Location})
+	}
+	return o.d.WriteOwedGrants(run, at, out)
 }

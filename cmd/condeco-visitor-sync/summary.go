@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"condeco-visitor-sync/sync/runner"
@@ -19,17 +20,27 @@ func printSummary(w io.Writer, rep *runner.Report) {
 	fmt.Fprintf(w, "\nsummary of %s %s\n", mode, rep.RunID)
 	if rep.Plan != nil {
 		s := rep.Plan.Summary
-		planned := s.Creates + s.Updates + s.Deletes + s.Deactivates + s.LocationCreates
+		planned := s.Creates + s.Updates + s.Deletes + s.Deactivates + s.LocationCreates + s.LocationUpdates
 		fmt.Fprintf(w, "  planned changes: %d\n", planned)
 		if rep.DryRun {
-			fmt.Fprintf(w, "  would create %d, update %d, delete %d, deactivate %d users; create %d locations; %d unchanged\n",
-				s.Creates, s.Updates, s.Deletes, s.Deactivates, s.LocationCreates, s.Unchanged)
+			fmt.Fprintf(w, "  would create %d, update %d, delete %d, deactivate %d users; create %d, update %d locations; %d unchanged\n",
+				s.Creates, s.Updates, s.Deletes, s.Deactivates, s.LocationCreates, s.LocationUpdates, s.Unchanged)
 		}
 	}
 	if !rep.DryRun {
 		fmt.Fprintf(w, "  created %d  adopted %d  updated %d  deleted %d  deactivated %d  unchanged %d  failed %d\n",
 			c.Created, c.Adopted, c.Updated, c.Deleted, c.Deactivated, c.Unchanged, c.Failed)
-		fmt.Fprintf(w, "  locations created %d\n", c.LocationsCreated)
+		fmt.Fprintf(w, "  locations created %d  renamed %d  adopted %d\n", c.LocationsCreated, c.LocationsUpdated, c.LocationsAdopted)
+		if n := len(rep.OwedGrants); n > 0 {
+			fmt.Fprintf(w, "  location grants owed %d: the location could not be created; given in the run that creates it\n", n)
+		}
+	}
+	if rep.Plan != nil && len(rep.Plan.ClosedLocations) > 0 {
+		names := make([]string, 0, len(rep.Plan.ClosedLocations))
+		for _, cl := range rep.Plan.ClosedLocations {
+			names = append(names, cl.Name)
+		}
+		fmt.Fprintf(w, "  closed locations %d (given to no one new): %s\n", len(names), strings.Join(names, ", "))
 	}
 	fmt.Fprintf(w, "  held (bad source rows) %d  conflicts %d  skipped %d\n", c.Held, c.Conflicts, c.Skipped)
 	fmt.Fprintf(w, "  source rows read: users %d, locations %d\n", rep.SourceUserRows, rep.SourceLocationRows)

@@ -30,6 +30,9 @@ type Target interface {
 	UpdateUser(ctx context.Context, id string, desired visitor.User, fields []visitor.Field) (visitor.User, error)
 	DeleteUser(ctx context.Context, id string) error
 	CreateLocation(ctx context.Context, l visitor.Location) (visitor.Location, error)
+	// UpdateLocation PATCHes a location: a rename, or the externalId of
+	// one the sync adopts.
+	UpdateLocation(ctx context.Context, id string, l visitor.Location, fields []visitor.LocationField) (visitor.Location, error)
 }
 
 // ErrBreaker means the circuit breaker stopped new writes: too many in a
@@ -95,6 +98,10 @@ type Counts struct {
 	Held             int `json:"held"` // source rows held back by the reader
 	Skipped          int `json:"skipped"`
 	LocationsCreated int `json:"locationsCreated"`
+	// LocationsUpdated are Visitor locations renamed after Condeco;
+	// LocationsAdopted those claimed by setting their externalId.
+	LocationsUpdated int `json:"locationsUpdated,omitempty"`
+	LocationsAdopted int `json:"locationsAdopted,omitempty"`
 }
 
 // Failure is one change that did not happen (or did not stick); the next
@@ -120,6 +127,11 @@ type Result struct {
 	// ListingMissed is the first managed user a refused create found that
 	// the listing had not returned; creating stopped there.
 	ListingMissed *plan.Issue `json:"listingMissed,omitempty"`
+	// OwedGrants are the location grants still owed after the run: the
+	// plan's, less those a confirmed write carried, plus a location each
+	// user was written without because it could not be created. Runner
+	// keeps them for the next run.
+	OwedGrants []plan.OwedGrant `json:"owedGrants,omitempty"`
 }
 
 // Applier carries out plans. Log, Audit and Progress may be nil; Now
@@ -161,7 +173,7 @@ func (ap Applier) Apply(ctx context.Context, p *plan.Plan, res *Result) Duration
 		a.o.BreakerFailures = DefaultBreakerFailures
 	}
 	s := p.Summary
-	a.progress.begin(s.Creates + s.Updates + s.Deletes + s.Deactivates + s.LocationCreates)
+	a.progress.begin(s.Creates + s.Updates + s.Deletes + s.Deactivates + s.LocationCreates + s.LocationUpdates)
 	defer a.progress.end()
 	return a.apply(ctx, p)
 }
@@ -182,6 +194,7 @@ type applier struct {
 	progress *Progress
 
 	mu      sync.Mutex
+	owed    map[string]map[string]plan.OwedGrant // user externalId -> location externalId -> grant
 	applied []appliedChange
 	audit   *audit.Log // nil: no audit log
 	breaker struct {   // failures in a row with one cause
@@ -218,7 +231,13 @@ const ActionAdopt plan.Action = "adopt"
 
 func (a *applier) apply(ctx context.Context, p *plan.Plan) Durations {
 	start := a.now()
+	a.owed = map[string]map[string]plan.OwedGrant{}
+	for _, g := range p.OwedGrants {
+		a.owe(g)
+	}
+	defer a.owedLeft()
 	a.locations(ctx, p.LocationCreates)
+	a.locationUpdates(ctx, p.LocationUpdates)
 	removals := append(slices.Clone(p.Deletes), p.Deactivates...)
 	for _, phase := range [][]plan.UserChange{removals, p.Updates, p.Creates} {
 		pool(ctx, a.o.Concurrency, pointers(phase), func(c *plan.UserChange) {
@@ -293,7 +312,104 @@ func (a *applier) locations(ctx context.Context, lcs []plan.LocationCreate) {
 	slices.Sort(a.res.LocationsCreated)
 }
 
-// resolve replaces pending location keys with the ids just created.
+// locationUpdates renames the Visitor locations renamed in Condeco and
+// adopts those the plan claims. Users do not wait on them: they refer to
+// these locations by their Visitor id either way.
+func (a *applier) locationUpdates(ctx context.Context, lus []plan.LocationUpdate) {
+	pool(ctx, a.o.Concurrency, lus, func(lu plan.LocationUpdate) {
+		a.progress.step()
+		c := plan.UserChange{Action: plan.ActionUpdateLocation, UserName: lu.Before.Name, ExternalID: lu.Location.ExternalID,
+			VisitorID: lu.VisitorID, Reason: lu.Reason}
+		if err := a.halted(ctx); err != nil {
+			a.notAttempted(c, err)
+			return
+		}
+		if !a.intend(c, plan.ActionUpdateLocation, lu.VisitorID, nil, nil) {
+			return
+		}
+		got, err := a.t.UpdateLocation(ctx, lu.VisitorID, lu.Location, lu.Fields)
+		if err != nil {
+			a.refused(c, err, "another Visitor location has the name "+lu.Location.Name+": rename one of them, in Condeco or in Visitor")
+			return
+		}
+		if got.Name != lu.Location.Name || got.ExternalID != lu.Location.ExternalID {
+			a.fail(c, fmt.Sprintf("after update-location Visitor holds name %q externalId %q, want %q %q", got.Name, got.ExternalID, lu.Location.Name, lu.Location.ExternalID))
+			return
+		}
+		adopted := slices.Contains(lu.Fields, visitor.LocationFieldExternalID)
+		a.mu.Lock()
+		if adopted {
+			a.res.Counts.LocationsAdopted++
+		} else {
+			a.res.Counts.LocationsUpdated++
+		}
+		a.breaker.cause, a.breaker.n = "", 0
+		a.mu.Unlock()
+		a.log.Info("location updated", zap.String("visitorId", lu.VisitorID), zap.String("externalId", got.ExternalID),
+			zap.String("from", lu.Before.Name), zap.String("name", got.Name), zap.Bool("adopted", adopted))
+		a.audit.Write(audit.Entry{Time: a.now().UTC(), Action: plan.ActionUpdateLocation, User: got.Name, //nolint:errcheck // a failed line stops later writes (halted)
+			ExternalID: got.ExternalID, VisitorID: lu.VisitorID, Result: "ok", Reason: lu.Reason}, nil, nil)
+	})
+}
+
+// owe records g as owed; a.mu is held or no worker runs yet. g.Key is
+// where the plan put it (a Visitor id or pending key).
+func (a *applier) owe(g plan.OwedGrant) {
+	m := a.owed[g.ExternalID]
+	if m == nil {
+		m = map[string]plan.OwedGrant{}
+		a.owed[g.ExternalID] = m
+	}
+	if _, ok := m[g.Location]; !ok {
+		m[g.Location] = g
+	}
+}
+
+// paid drops the grants owed to the user of ac that a write Visitor
+// confirmed carried: their location is in the access list sent.
+func (a *applier) paid(ac appliedChange, sent visitor.User) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	m := a.owed[ac.c.ExternalID]
+	if len(m) == 0 {
+		return
+	}
+	has := map[string]bool{}
+	for _, x := range sent.Access {
+		has[x.LocationID] = true
+	}
+	for loc, g := range m {
+		id := g.Key
+		if strings.HasPrefix(id, plan.PendingLocationPrefix) {
+			id = a.resolved[id]
+		}
+		if id != "" && has[id] {
+			delete(m, loc)
+		}
+	}
+}
+
+// owedLeft puts what is still owed into the result, sorted.
+func (a *applier) owedLeft() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []plan.OwedGrant
+	for _, m := range a.owed {
+		for _, g := range m {
+			g.Key = "" // the next plan places it afresh
+			out = append(out, g)
+		}
+	}
+	slices.SortFunc(out, func(x, y plan.OwedGrant) int {
+		return cmp.Or(cmp.Compare(x.ExternalID, y.ExternalID), cmp.Compare(x.Location, y.Location))
+	})
+	a.res.OwedGrants = out
+}
+
+// resolve replaces pending location keys with the ids just created. A
+// location that could not be created is left out of the user's access,
+// and owed to the user (Result.OwedGrants): the location fails alone,
+// and the next run that has it gives it.
 func (a *applier) resolve(u visitor.User) (visitor.User, error) {
 	one := func(id string) (string, error) {
 		if !strings.HasPrefix(id, plan.PendingLocationPrefix) {
@@ -308,20 +424,29 @@ func (a *applier) resolve(u visitor.User) (visitor.User, error) {
 	if u.DefaultLocation, err = one(u.DefaultLocation); err != nil {
 		return u, err
 	}
-	if r, ok := a.shared.get(u.Access); ok {
-		u.Access = r
-		return u, nil
-	}
-	acc := make([]visitor.Access, 0, len(u.Access))
-	for _, x := range u.Access {
-		if x.LocationID, err = one(x.LocationID); err != nil {
-			return u, err
+	r, ok := a.shared.get(u.Access)
+	if !ok {
+		r.access = make([]visitor.Access, 0, len(u.Access))
+		for _, x := range u.Access {
+			id, err := one(x.LocationID)
+			if err != nil {
+				r.missing = append(r.missing, strings.TrimPrefix(x.LocationID, plan.PendingLocationPrefix))
+				continue
+			}
+			x.LocationID = id
+			r.access = append(r.access, x)
 		}
-		acc = append(acc, x)
+		r.access = visitor.SortAccess(r.access)
+		a.shared.put(u.Access, r)
 	}
-	in := u.Access
-	u.Access = visitor.SortAccess(acc)
-	a.shared.put(in, u.Access)
+	if len(r.missing) > 0 && u.ExternalID != "" {
+		a.mu.Lock()
+		for _, loc := range r.missing {
+			a.owe(plan.OwedGrant{ExternalID: u.ExternalID, UserName: u.UserName, Location: loc, Key: plan.PendingLocationPrefix + loc})
+		}
+		a.mu.Unlock()
+	}
+	u.Access = r.access
 	return u, nil
 }
 
@@ -337,12 +462,19 @@ type listKey struct {
 
 type sharedAccess struct {
 	mu sync.Mutex
-	m  map[listKey][]visitor.Access
+	m  map[listKey]resolvedAccess
 }
 
-func (s *sharedAccess) get(in []visitor.Access) ([]visitor.Access, bool) {
+// resolvedAccess is one list resolved: the access sent, and the
+// externalIds of the locations left out because they were not created.
+type resolvedAccess struct {
+	access  []visitor.Access
+	missing []string
+}
+
+func (s *sharedAccess) get(in []visitor.Access) (resolvedAccess, bool) {
 	if len(in) == 0 {
-		return nil, false
+		return resolvedAccess{}, false
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -350,16 +482,17 @@ func (s *sharedAccess) get(in []visitor.Access) ([]visitor.Access, bool) {
 	return r, ok
 }
 
-func (s *sharedAccess) put(in, resolved []visitor.Access) {
+func (s *sharedAccess) put(in []visitor.Access, r resolvedAccess) {
 	if len(in) == 0 {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.m == nil {
-		s.m = map[listKey][]visitor.Access{}
+		s.m = map[listKey]resolvedAccess{}
 	}
-	s.m[listKey{&in[0], len(in)}] = slices.Clip(resolved)
+	r.access = slices.Clip(r.access)
+	s.m[listKey{&in[0], len(in)}] = r
 }
 
 // change applies one change of the plan; c points into the plan and is
@@ -851,6 +984,7 @@ func (a *applier) confirm(ac appliedChange, u visitor.User, result string) {
 			a.fail(*ac.c, "after "+string(ac.action)+" Visitor differs from the plan: "+strings.Join(diffs, "; "))
 			return
 		}
+		a.paid(ac, want)
 		var other []string
 		for _, f := range visitor.FieldOrder {
 			if !slices.Contains(ac.fields, f) && !visitor.FieldEqual(u, want, f) {

@@ -44,6 +44,10 @@ const (
 	DefaultMaxAdminChanges          = 10
 	DefaultSourceMinShare           = 0.90
 	DefaultTargetMinShare           = 0.90
+	// DefaultAdoptExistingLocations: a Visitor location made by hand with
+	// a Condeco location's name (the building) is claimed, since creating
+	// another is refused (409) and would leave every new user without it.
+	DefaultAdoptExistingLocations = true
 )
 
 // Allowed values, for configuration's checks and its documentation.
@@ -66,6 +70,7 @@ type Options struct {
 	GrantNewLocationsToExistingUsers bool     `json:"grantNewLocationsToExistingUsers"`
 	LocationAdmins                   bool     `json:"locationAdmins"`
 	AdoptExistingUsers               bool     `json:"adoptExistingUsers"`
+	AdoptExistingLocations           bool     `json:"adoptExistingLocations"`
 	Deprovision                      string   `json:"deprovision"`
 	DeleteAfter                      int      `json:"deleteAfter"` // days, for deactivate-then-delete
 	Policy                           string   `json:"policy"`
@@ -91,6 +96,7 @@ func DefaultOptions() Options {
 		MaxAdminChanges:          DefaultMaxAdminChanges,
 		SourceMinShare:           DefaultSourceMinShare,
 		TargetMinShare:           DefaultTargetMinShare,
+		AdoptExistingLocations:   DefaultAdoptExistingLocations,
 	}
 }
 

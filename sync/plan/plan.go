@@ -48,6 +48,7 @@ func BuildPlan(exp *condeco.Export, current Current, o Options, now time.Time) (
 		}
 	}
 	b.index(current, exp)
+	b.owedGrants(current.OwedGrants, exp)
 	// Once the first full sync has completed, an empty listing is a
 	// broken listing (CheckTarget stops it), never a first sync again.
 	b.p.Initial = len(b.managed) == 0 && (current.Target == nil || !current.Target.FirstSyncDone)
@@ -90,7 +91,7 @@ type planner struct {
 
 	defaultLoc string
 	allLocs    []string          // Visitor ids and pending keys
-	condecoLoc map[string]string // Condeco location id -> Visitor id or pending key
+	condecoLoc map[string]string // Condeco location id -> Visitor id or pending key (open locations)
 
 	// managed and byExt point into the listing instead of copying it: at
 	// 100 000 users two copies would be 40 % of a no-change run's live heap.
@@ -106,6 +107,17 @@ type planner struct {
 	access    *accessCache      // access lists shared between users
 
 	withoutAll int // existing users not given every location (Summary)
+
+	// locConflict: Condeco location ids neither created nor claimed (a
+	// name conflict); grants owed on them stay owed.
+	locConflict map[string]bool
+	adopted     map[string]string // Visitor location id -> the Condeco location id adopting it
+	// owed are the still-relevant owed grants by user externalId, Key
+	// set to where the location is (Visitor id or pending key), empty
+	// while it does not exist; carried marks those a change carries.
+	owed    map[string][]OwedGrant
+	carried map[string]bool // owedKey: a change of the plan gives it
+	settled map[string]bool // owedKey: the user already holds it
 }
 
 func (b *planner) locations(exp *condeco.Export, cur []visitor.Location) error {
@@ -139,18 +151,59 @@ func (b *planner) locations(exp *condeco.Export, cur []visitor.Location) error {
 	b.p.DefaultLocation = b.defaultLoc
 
 	b.condecoLoc = map[string]string{}
+	b.locConflict, b.adopted = map[string]bool{}, map[string]string{}
+	closed := map[string]bool{} // Visitor ids of closed Condeco locations
+	// byName and taken compare names as Visitor does (case-insensitive
+	// uniqueness): taken says who holds a name once the plan is applied.
+	byName := map[string]visitor.Location{}
+	taken := map[string]string{}
+	for _, l := range cur {
+		k := strings.ToLower(strings.TrimSpace(l.Name))
+		if _, dup := byName[k]; !dup {
+			byName[k] = l
+			taken[k] = l.ID
+		}
+	}
 	locs := slices.Clone(exp.Locations)
 	slices.SortFunc(locs, func(a, c condeco.Location) int { return cmp.Compare(a.ID, c.ID) })
+	seen := map[string]bool{}
 	for _, l := range locs {
-		if _, dup := b.condecoLoc[l.ID]; dup || l.ID == "" {
+		if seen[l.ID] || l.ID == "" {
 			continue
 		}
+		seen[l.ID] = true
 		ext := b.o.LocationExternalIDPrefix + l.ID
-		if v, ok := byExt[ext]; ok {
+		v, owned := byExt[ext]
+		if l.Closed {
+			cl := ClosedLocation{ID: l.ID, ExternalID: ext, Name: l.Name}
+			if owned {
+				cl.VisitorID, cl.Name = v.ID, v.Name
+				closed[v.ID] = true
+			}
+			b.p.ClosedLocations = append(b.p.ClosedLocations, cl)
+			continue
+		}
+		if owned {
 			b.condecoLoc[l.ID] = v.ID
+			if v.Name != l.Name {
+				b.renameLocation(l, v, taken)
+			}
+			continue
+		}
+		name := strings.ToLower(strings.TrimSpace(l.Name))
+		if v, ok := byName[name]; ok {
+			b.claimLocation(l, ext, v)
 			continue
 		}
 		key := PendingLocationPrefix + ext
+		if holder, ok := taken[name]; ok {
+			b.locConflict[l.ID] = true
+			b.p.Conflicts = append(b.p.Conflicts, Issue{ExternalID: ext,
+				Reason: fmt.Sprintf("Condeco location %s %q: another Condeco location planned in this run has that name (%s); not created", l.ID, l.Name, strings.TrimPrefix(holder, PendingLocationPrefix)),
+				Fix:    "give the Condeco locations different names"})
+			continue
+		}
+		taken[name] = key
 		b.condecoLoc[l.ID] = key
 		b.allLocs = append(b.allLocs, key)
 		b.p.LocationCreates = append(b.p.LocationCreates, LocationCreate{
@@ -158,9 +211,89 @@ func (b *planner) locations(exp *condeco.Export, cur []visitor.Location) error {
 			Location: visitor.Location{ExternalID: ext, Name: l.Name},
 		})
 	}
+	// A closed location is given to no one new; the default location is
+	// everyone's whatever Condeco says of it.
+	b.allLocs = slices.DeleteFunc(b.allLocs, func(id string) bool { return closed[id] && id != b.defaultLoc })
 	slices.Sort(b.allLocs)
 	b.allLocs = slices.Compact(b.allLocs)
 	return nil
+}
+
+// What an operator does about a Condeco location whose name a Visitor
+// location the sync does not own already has.
+const (
+	locationAdoptFix  = "set adopt_existing_locations: true to let the sync claim it, or rename the location in Condeco or in Visitor"
+	locationRenameFix = "rename the location in Condeco or in Visitor so the names differ; that Visitor location is never changed by the sync"
+)
+
+// claimLocation handles a Condeco location Visitor lacks by externalId
+// but has by name: one without an externalId (made by hand) is adopted
+// when AdoptExistingLocations, else a conflict; one with another
+// externalId belongs to someone else and is never touched. Either way
+// the location is not created (Visitor would answer 409), and users are
+// planned with the locations that exist.
+func (b *planner) claimLocation(l condeco.Location, ext string, v visitor.Location) {
+	issue := Issue{ExternalID: ext, VisitorID: v.ID}
+	switch {
+	case v.ExternalID != "":
+		b.locConflict[l.ID] = true
+		owner := "another source's"
+		if strings.HasPrefix(v.ExternalID, b.o.LocationExternalIDPrefix) {
+			owner = "this sync's, for another Condeco location"
+		}
+		issue.Reason = fmt.Sprintf("Condeco location %s %q: Visitor location %s %q has that name and externalId %s (%s); not created", l.ID, l.Name, v.ID, v.Name, v.ExternalID, owner)
+		issue.Fix = locationRenameFix
+		b.p.Conflicts = append(b.p.Conflicts, issue)
+	case b.adopted[v.ID] != "":
+		// Two Condeco locations share the name: Visitor keeps one
+		// externalId, so the first (by id) has it.
+		b.locConflict[l.ID] = true
+		issue.Reason = fmt.Sprintf("Condeco location %s %q: Visitor location %s %q has that name and is adopted for Condeco location %s in this run; not created", l.ID, l.Name, v.ID, v.Name, b.adopted[v.ID])
+		issue.Fix = "give the Condeco locations different names"
+		b.p.Conflicts = append(b.p.Conflicts, issue)
+	case !b.o.AdoptExistingLocations:
+		b.locConflict[l.ID] = true
+		issue.Reason = fmt.Sprintf("Condeco location %s %q: Visitor location %s %q has that name and no externalId; not created, not adopted (adopt_existing_locations: false)", l.ID, l.Name, v.ID, v.Name)
+		issue.Fix = locationAdoptFix
+		b.p.Conflicts = append(b.p.Conflicts, issue)
+	default:
+		fields := []visitor.LocationField{visitor.LocationFieldExternalID}
+		if v.Name != l.Name { // a different case or spacing: Condeco's wins
+			fields = append(fields, visitor.LocationFieldName)
+		}
+		b.condecoLoc[l.ID] = v.ID
+		b.adopted[v.ID] = l.ID
+		b.p.LocationUpdates = append(b.p.LocationUpdates, LocationUpdate{
+			VisitorID: v.ID, Reason: "adopted: a Visitor location with the name of Condeco location " + l.ID + " and no externalId",
+			Fields: fields, Before: v, Location: visitor.Location{ID: v.ID, ExternalID: ext, Name: l.Name},
+		})
+	}
+}
+
+// renameLocation renames the Visitor location the sync owns after its
+// Condeco location, unless another Visitor location has the new name.
+func (b *planner) renameLocation(l condeco.Location, v visitor.Location, taken map[string]string) {
+	issue := Issue{ExternalID: v.ExternalID, VisitorID: v.ID}
+	name := strings.ToLower(strings.TrimSpace(l.Name))
+	if holder, ok := taken[name]; ok && holder != v.ID {
+		issue.Reason = fmt.Sprintf("Condeco location %s renamed %q → %q, which Visitor location %s already has; not renamed", l.ID, v.Name, l.Name, strings.TrimPrefix(holder, PendingLocationPrefix))
+		issue.Fix = "rename one of the locations so the names differ"
+		b.p.Conflicts = append(b.p.Conflicts, issue)
+		return
+	}
+	if b.o.Policy == PolicyCreateOnly {
+		issue.Reason = fmt.Sprintf("policy create-only: Condeco location %s renamed %q → %q; not renamed", l.ID, v.Name, l.Name)
+		b.p.Skipped = append(b.p.Skipped, issue)
+		return
+	}
+	if old := strings.ToLower(strings.TrimSpace(v.Name)); taken[old] == v.ID {
+		delete(taken, old)
+	}
+	taken[name] = v.ID
+	b.p.LocationUpdates = append(b.p.LocationUpdates, LocationUpdate{
+		VisitorID: v.ID, Reason: "renamed in Condeco", Fields: []visitor.LocationField{visitor.LocationFieldName},
+		Before: v, Location: visitor.Location{ID: v.ID, ExternalID: v.ExternalID, Name: l.Name},
+	})
 }
 
 func (b *planner) index(cur Current, exp *condeco.Export) {
@@ -208,6 +341,75 @@ func (b *planner) index(cur Current, exp *condeco.Export) {
 	b.takenBy = make(map[string]string, len(b.managed))
 	b.creating = map[string]bool{}
 	b.access = newAccessCache()
+}
+
+// owedGrants keeps the grants owed from earlier runs that still apply: a
+// user still in Condeco (or held) and a location still open in Condeco,
+// placed (Key) where Visitor has it or this plan creates it, unplaced
+// while it is held or in a name conflict. A closed or removed location,
+// or a user who left, ends the debt: no one new is given a closed one.
+func (b *planner) owedGrants(gs []OwedGrant, exp *condeco.Export) {
+	b.owed = map[string][]OwedGrant{}
+	b.carried, b.settled = map[string]bool{}, map[string]bool{}
+	heldLoc := map[string]bool{}
+	for _, id := range exp.HeldLocations {
+		heldLoc[id] = true
+	}
+	seen := map[string]bool{}
+	for _, g := range gs {
+		if seen[owedKey(g)] || (!b.desired[g.ExternalID] && !b.held[g.ExternalID]) {
+			continue
+		}
+		seen[owedKey(g)] = true
+		g.Key = ""
+		if b.caps.Locations {
+			id, ok := strings.CutPrefix(g.Location, b.o.LocationExternalIDPrefix)
+			if !ok {
+				continue
+			}
+			g.Key = b.condecoLoc[id]
+			if g.Key == "" && !heldLoc[id] && !b.locConflict[id] {
+				continue
+			}
+		}
+		b.owed[g.ExternalID] = append(b.owed[g.ExternalID], g)
+	}
+}
+
+func owedKey(g OwedGrant) string { return g.ExternalID + "\x00" + g.Location }
+
+// giveOwed adds `user` on each placed location owed to the user that cur
+// holds no access to at all; one cur already has is settled. It returns
+// the access list (a copy when anything is added) and the grants added.
+func (b *planner) giveOwed(ext string, cur, want []visitor.Access) ([]visitor.Access, []OwedGrant) {
+	gs := b.owed[ext]
+	if len(gs) == 0 {
+		return want, nil
+	}
+	has := map[string]bool{}
+	for _, x := range cur {
+		has[x.LocationID] = true
+	}
+	var add []OwedGrant
+	for _, g := range gs {
+		switch {
+		case g.Key == "":
+		case has[g.Key]:
+			b.settled[owedKey(g)] = true
+		default:
+			add = append(add, g)
+		}
+	}
+	if len(add) == 0 {
+		return want, nil
+	}
+	out := slices.Clone(want)
+	for _, g := range add {
+		if !slices.ContainsFunc(out, func(x visitor.Access) bool { return x.LocationID == g.Key }) {
+			out = append(out, visitor.Access{LocationID: g.Key, Role: visitor.RoleUser})
+		}
+	}
+	return visitor.SortAccess(out), add
 }
 
 func (b *planner) isProtected(u *visitor.User) bool {
@@ -425,6 +627,12 @@ func (b *planner) create(want visitor.User, ap accessPlan, issue Issue) {
 	b.creating[strings.ToLower(want.UserName)] = true
 	if b.caps.Locations {
 		want.Access = b.access.newUser(ap)
+		// A new user gets every open location: owed ones included.
+		for _, g := range b.owed[want.ExternalID] {
+			if g.Key != "" && slices.Contains(b.allLocs, g.Key) {
+				b.carried[owedKey(g)] = true
+			}
+		}
 	}
 	// A user the first full sync set out to create is still part of it,
 	// even when a failed first run leaves the create to a later run.
@@ -440,6 +648,7 @@ func (b *planner) create(want visitor.User, ap accessPlan, issue Issue) {
 }
 
 func (b *planner) update(cur, want visitor.User, ap accessPlan, issue Issue) {
+	var owed []OwedGrant // grants owed from earlier runs this update gives
 	issue.VisitorID = cur.ID
 	want.ID = cur.ID
 	if b.caps.Locations {
@@ -451,6 +660,7 @@ func (b *planner) update(cur, want visitor.User, ap accessPlan, issue Issue) {
 		if !b.o.GrantNewLocationsToExistingUsers && len(want.Access) < len(ap.all) {
 			b.withoutAll++
 		}
+		want.Access, owed = b.giveOwed(want.ExternalID, cur.Access, want.Access)
 	} else {
 		// Nothing is planned on what the target does not carry.
 		want.Access, want.DefaultLocation = cur.Access, cur.DefaultLocation
@@ -496,6 +706,9 @@ func (b *planner) update(cur, want visitor.User, ap accessPlan, issue Issue) {
 		Changes: changes, AdminChange: adminChange(cur.Access, want.Access), Reason: reason,
 		Desired: &desired, Before: &before,
 	})
+	for _, g := range owed {
+		b.carried[owedKey(g)] = true
+	}
 }
 
 // DiffUser lists the managed fields in which want differs from cur.
@@ -561,6 +774,28 @@ func (b *planner) finish(exp *condeco.Export) {
 	if p.LocationCreates == nil {
 		p.LocationCreates = []LocationCreate{}
 	}
+	exts := make([]string, 0, len(b.owed))
+	for ext := range b.owed {
+		exts = append(exts, ext)
+	}
+	slices.Sort(exts)
+	carried := 0
+	for _, ext := range exts {
+		for _, g := range b.owed[ext] {
+			switch {
+			case b.settled[owedKey(g)]:
+				continue
+			case b.carried[owedKey(g)]:
+				carried++
+			default:
+				g.Key = ""
+			}
+			p.OwedGrants = append(p.OwedGrants, g)
+		}
+	}
+	slices.SortFunc(p.OwedGrants, func(a, c OwedGrant) int {
+		return cmp.Or(cmp.Compare(a.ExternalID, c.ExternalID), cmp.Compare(a.Location, c.Location))
+	})
 	admin := 0
 	for _, cs := range [][]UserChange{p.Creates, p.Updates} {
 		for _, c := range cs {
@@ -575,5 +810,6 @@ func (b *planner) finish(exp *condeco.Export) {
 		LocationCreates: len(p.LocationCreates), Unchanged: p.Unchanged, Held: len(p.Held),
 		Conflicts: len(p.Conflicts), Skipped: len(p.Skipped), AdminChanges: admin,
 		HeldLocations: len(exp.HeldLocations), DroppedValues: len(exp.Warnings), WithoutAllLocations: b.withoutAll,
+		LocationUpdates: len(p.LocationUpdates), ClosedLocations: len(p.ClosedLocations), OwedGrants: carried,
 	}
 }

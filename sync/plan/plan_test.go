@@ -3,6 +3,7 @@ package plan_test
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -25,6 +26,7 @@ type planCase struct {
 	cur       []visitor.User
 	firstSync []string           // Current.FirstSync
 	vlocs     []visitor.Location // nil: baseLocs
+	owed      []OwedGrant        // Current.OwedGrants
 	opt       func(*Options)
 	check     func(t *testing.T, p *Plan)
 }
@@ -43,7 +45,7 @@ func (c planCase) build(t *testing.T) *Plan {
 	if c.opt != nil {
 		c.opt(&o)
 	}
-	p, err := BuildPlan(exp, Current{Users: c.cur, Locations: vlocs, FirstSync: c.firstSync}, o, T0)
+	p, err := BuildPlan(exp, Current{Users: c.cur, Locations: vlocs, FirstSync: c.firstSync, OwedGrants: c.owed}, o, T0)
 	if err != nil {
 		t.Fatalf("BuildPlan: %v", err)
 	}
@@ -117,6 +119,161 @@ func TestBuildPlanRules(t *testing.T) {
 				if len(p.LocationCreates) != 0 {
 					t.Errorf("location creates = %+v", p.LocationCreates)
 				}
+			},
+		},
+		{
+			name:  "condeco location named like a hand-made Visitor location is adopted",
+			users: Users(CU("1")),
+			locs:  append(CLocs("1", "2"), condeco.Location{ID: "3", Name: "HAND-MADE LOBBY"}),
+			check: func(t *testing.T, p *Plan) {
+				if len(p.LocationCreates) != 0 || len(p.Conflicts) != 0 || len(p.LocationUpdates) != 1 || p.Summary.LocationUpdates != 1 {
+					t.Fatalf("location creates %+v updates %+v conflicts %+v", p.LocationCreates, p.LocationUpdates, p.Conflicts)
+				}
+				lu := p.LocationUpdates[0]
+				// Condeco's spelling wins along with the externalId.
+				if lu.VisitorID != "loc-h" || lu.Location.ExternalID != "condeco-location:3" || lu.Location.Name != "HAND-MADE LOBBY" ||
+					len(lu.Fields) != 2 || lu.Fields[0] != visitor.LocationFieldExternalID || lu.Fields[1] != visitor.LocationFieldName {
+					t.Errorf("location update = %+v", lu)
+				}
+				WantAccess(t, FindChange(t, p.Creates, "condeco:1").Desired.Access, AllUser)
+			},
+		},
+		{
+			name:  "two condeco locations named like one hand-made Visitor location: the first is adopted, the second a conflict",
+			users: Users(CU("1")),
+			locs:  append(CLocs("1", "2"), condeco.Location{ID: "3", Name: "Hand-made lobby"}, condeco.Location{ID: "4", Name: "hand-made LOBBY"}),
+			check: func(t *testing.T, p *Plan) {
+				if len(p.LocationUpdates) != 1 || p.LocationUpdates[0].Location.ExternalID != "condeco-location:3" || len(p.LocationCreates) != 0 {
+					t.Fatalf("location updates %+v creates %+v", p.LocationUpdates, p.LocationCreates)
+				}
+				if len(p.Conflicts) != 1 || p.Conflicts[0].ExternalID != "condeco-location:4" || !strings.Contains(p.Conflicts[0].Reason, "Condeco location 3") {
+					t.Errorf("conflicts = %+v", p.Conflicts)
+				}
+			},
+		},
+		{
+			name:  "condeco location named like a hand-made Visitor location is a named conflict when adopt_existing_locations is off",
+			users: Users(CU("1")),
+			locs:  append(CLocs("1", "2"), condeco.Location{ID: "3", Name: "Hand-made lobby"}),
+			opt:   func(o *Options) { o.AdoptExistingLocations = false },
+			check: func(t *testing.T, p *Plan) {
+				if len(p.LocationCreates) != 0 || len(p.LocationUpdates) != 0 || len(p.Conflicts) != 1 {
+					t.Fatalf("location creates %+v updates %+v conflicts %+v", p.LocationCreates, p.LocationUpdates, p.Conflicts)
+				}
+				c := p.Conflicts[0]
+				for _, want := range []string{"Condeco location 3", "Visitor location loc-h", `"Hand-made lobby"`, "adopt_existing_locations"} {
+					if !strings.Contains(c.Reason+" "+c.Fix, want) {
+						t.Errorf("conflict %+v does not name %s", c, want)
+					}
+				}
+				if c.ExternalID != "condeco-location:3" || c.VisitorID != "loc-h" || !strings.Contains(c.Fix, "adopt_existing_locations: true") {
+					t.Errorf("conflict = %+v", c)
+				}
+				// The user is still created, with the locations that exist.
+				WantAccess(t, FindChange(t, p.Creates, "condeco:1").Desired.Access, AllUser)
+			},
+		},
+		{
+			name:  "condeco location named like another source's Visitor location is a conflict and never touched",
+			users: Users(CU("1")),
+			locs:  CLocs("1", "2", "3"),
+			vlocs: append(BaseLocs(), visitor.Location{ID: "loc-b", ExternalID: "hr-system:77", Name: "berlin"}),
+			check: func(t *testing.T, p *Plan) {
+				if len(p.LocationCreates) != 0 || len(p.LocationUpdates) != 0 || len(p.Conflicts) != 1 {
+					t.Fatalf("location creates %+v updates %+v conflicts %+v", p.LocationCreates, p.LocationUpdates, p.Conflicts)
+				}
+				if c := p.Conflicts[0]; !strings.Contains(c.Reason, "hr-system:77") || !strings.Contains(c.Reason, `"Berlin"`) || c.VisitorID != "loc-b" {
+					t.Errorf("conflict = %+v", c)
+				}
+				WantAccess(t, FindChange(t, p.Creates, "condeco:1").Desired.Access, AllUser+",loc-b:user")
+			},
+		},
+		{
+			name:  "condeco location renamed renames the Visitor location the sync owns",
+			users: Users(CU("1")),
+			locs:  []condeco.Location{{ID: "1", Name: "London"}, {ID: "2", Name: "Paris Nord"}},
+			cur:   []visitor.User{VU("1")},
+			check: func(t *testing.T, p *Plan) {
+				if len(p.LocationUpdates) != 1 || p.Summary.LocationUpdates != 1 || p.Empty() {
+					t.Fatalf("location updates = %+v", p.LocationUpdates)
+				}
+				lu := p.LocationUpdates[0]
+				if lu.VisitorID != "loc-2" || lu.Before.Name != "Paris" || lu.Location.Name != "Paris Nord" || lu.Location.ExternalID != "condeco-location:2" ||
+					len(lu.Fields) != 1 || lu.Fields[0] != visitor.LocationFieldName {
+					t.Errorf("location update = %+v", lu)
+				}
+				WantCounts(t, p, 0, 0, 0, 0, 1)
+			},
+		},
+		{
+			name:  "condeco location renamed to a name another Visitor location has is a conflict",
+			users: Users(CU("1")),
+			locs:  []condeco.Location{{ID: "1", Name: "London"}, {ID: "2", Name: "hand-made lobby"}},
+			check: func(t *testing.T, p *Plan) {
+				if len(p.LocationUpdates) != 0 || len(p.Conflicts) != 1 || !strings.Contains(p.Conflicts[0].Reason, "loc-h") {
+					t.Fatalf("location updates %+v conflicts %+v", p.LocationUpdates, p.Conflicts)
+				}
+			},
+		},
+		{
+			name:  "closed condeco location is given to no one new, never renamed, and listed",
+			users: Users(CU("1"), CU("2")),
+			locs:  []condeco.Location{{ID: "1", Name: "London"}, {ID: "2", Name: "Paris (closed)", Closed: true}, {ID: "4", Name: "Madrid", Closed: true}},
+			cur:   []visitor.User{VU("2")},
+			check: func(t *testing.T, p *Plan) {
+				WantAccess(t, FindChange(t, p.Creates, "condeco:1").Desired.Access, "loc-1:user,loc-h:user")
+				WantCounts(t, p, 1, 0, 0, 0, 1) // user 2 keeps loc-2
+				if len(p.LocationUpdates)+len(p.LocationCreates) != 0 {
+					t.Errorf("location updates %+v creates %+v", p.LocationUpdates, p.LocationCreates)
+				}
+				want := []ClosedLocation{{ID: "2", ExternalID: "condeco-location:2", VisitorID: "loc-2", Name: "Paris"},
+					{ID: "4", ExternalID: "condeco-location:4", Name: "Madrid"}}
+				if !slices.Equal(p.ClosedLocations, want) || p.Summary.ClosedLocations != 2 {
+					t.Errorf("closed = %+v, want %+v", p.ClosedLocations, want)
+				}
+			},
+		},
+		{
+			name:  "owed location grants are given in the run where the location exists",
+			users: Users(CU("1"), CU("2")),
+			locs:  CLocs("1", "2", "3"),
+			cur:   []visitor.User{VU("1", VAcc("loc-1:user,loc-h:user"))},
+			owed: []OwedGrant{
+				{ExternalID: "condeco:1", Location: "condeco-location:2"}, // exists now
+				{ExternalID: "condeco:1", Location: "condeco-location:3"}, // created by this plan
+				{ExternalID: "condeco:2", Location: "condeco-location:3"}, // a create gives it anyway
+			},
+			check: func(t *testing.T, p *Plan) {
+				WantAccess(t, FindChange(t, p.Updates, "condeco:1").Desired.Access, AllUser+",pending:condeco-location:3:user")
+				want := []OwedGrant{
+					{ExternalID: "condeco:1", Location: "condeco-location:2", Key: "loc-2"},
+					{ExternalID: "condeco:1", Location: "condeco-location:3", Key: "pending:condeco-location:3"},
+					{ExternalID: "condeco:2", Location: "condeco-location:3", Key: "pending:condeco-location:3"},
+				}
+				if !slices.Equal(p.OwedGrants, want) || p.Summary.OwedGrants != 3 {
+					t.Errorf("owed = %+v (summary %d), want %+v", p.OwedGrants, p.Summary.OwedGrants, want)
+				}
+			},
+		},
+		{
+			name:  "owed location grant ends when held, closed or the user left, and stays while the location is missing",
+			users: Users(CU("1"), CU("2")),
+			locs:  []condeco.Location{{ID: "1", Name: "London"}, {ID: "2", Name: "Paris", Closed: true}, {ID: "3", Name: "Hand-made lobby"}},
+			cur:   []visitor.User{VU("1"), VU("2")},
+			opt:   func(o *Options) { o.AdoptExistingLocations = false },
+			owed: []OwedGrant{
+				{ExternalID: "condeco:1", Location: "condeco-location:1"}, // user 1 holds it
+				{ExternalID: "condeco:1", Location: "condeco-location:2"}, // closed
+				{ExternalID: "condeco:9", Location: "condeco-location:1"}, // left Condeco
+				{ExternalID: "condeco:2", Location: "condeco-location:3"}, // in a name conflict: kept
+				{ExternalID: "condeco:2", Location: "condeco-location:4"}, // gone from Condeco
+			},
+			check: func(t *testing.T, p *Plan) {
+				want := []OwedGrant{{ExternalID: "condeco:2", Location: "condeco-location:3"}}
+				if !slices.Equal(p.OwedGrants, want) || p.Summary.OwedGrants != 0 {
+					t.Errorf("owed = %+v, want %+v", p.OwedGrants, want)
+				}
+				WantCounts(t, p, 0, 0, 0, 0, 2)
 			},
 		},
 		{

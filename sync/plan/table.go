@@ -18,6 +18,19 @@ func (p *Plan) WriteTable(w io.Writer) error {
 	for _, lc := range p.LocationCreates {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ActionCreateLocation, lc.Location.Name, "externalId", "→ "+lc.Location.ExternalID)
 	}
+	for _, lu := range p.LocationUpdates {
+		for i, f := range lu.Fields {
+			act := string(ActionUpdateLocation)
+			if i > 0 {
+				act = ""
+			}
+			old, nw := lu.Before.Name, lu.Location.Name
+			if f == visitor.LocationFieldExternalID {
+				old, nw = lu.Before.ExternalID, lu.Location.ExternalID
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s → %s\n", act, lu.Before.Name, f, show(old), show(nw))
+		}
+	}
 	for _, c := range p.Creates {
 		what := "new user"
 		if c.Desired.SendInvitation {
@@ -54,6 +67,17 @@ func (p *Plan) WriteTable(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	// Closed locations are not changes: listed under the table, so that
+	// one closed building does not widen every row.
+	for _, cl := range p.ClosedLocations {
+		where := "Visitor location " + cl.VisitorID
+		if cl.VisitorID == "" {
+			where = "not in Visitor"
+		}
+		if _, err := fmt.Fprintf(w, "closed: %s (%s, %s): given to no one new, not renamed or deleted\n", cl.Name, cl.ExternalID, where); err != nil {
+			return err
+		}
+	}
 	s := p.Summary
 	if _, err := fmt.Fprintf(w, "\n%d to create, %d to update, %d to deactivate, %d to delete, %d locations to create, %d unchanged, %d held, %d conflicts, %d skipped (%d admin changes; %d source users, %d managed)\n",
 		s.Creates, s.Updates, s.Deactivates, s.Deletes, s.LocationCreates, s.Unchanged, s.Held, s.Conflicts, s.Skipped, s.AdminChanges, s.SourceUsers, s.Managed); err != nil {
@@ -76,6 +100,15 @@ func (s Summary) WriteNotes(w io.Writer, indent string) error {
 	}
 	if s.DroppedValues > 0 {
 		note("%d values dropped from exported users (a phone number that is not one): the users are synced without them; the report's dropped lists each", s.DroppedValues)
+	}
+	if s.LocationUpdates > 0 {
+		note("%d Visitor locations to update: renamed in Condeco, or adopted (adopt_existing_locations); the table lists each", s.LocationUpdates)
+	}
+	if s.ClosedLocations > 0 {
+		note("%d Condeco locations closed: given to no one new, never renamed or deleted; the plan's closedLocations names them", s.ClosedLocations)
+	}
+	if s.OwedGrants > 0 {
+		note("%d location grants owed from earlier runs (the location did not exist when the user was written) are given now", s.OwedGrants)
 	}
 	if s.WithoutAllLocations > 0 {
 		note("%d existing users hold fewer locations than Visitor has and are not given the others: grant_new_locations_to_existing_users is off (new locations go to new users; grant them by hand, or turn it on)", s.WithoutAllLocations)

@@ -41,6 +41,10 @@ const (
 	ActionDelete         Action = "delete"
 	ActionDeactivate     Action = "deactivate"
 	ActionCreateLocation Action = "create-location"
+	// ActionUpdateLocation is a PATCH of a Visitor location: the name of
+	// one the sync owns (renamed in Condeco), or the externalId of one it
+	// adopts (adopt_existing_locations).
+	ActionUpdateLocation Action = "update-location"
 )
 
 // Current is what Visitor holds now: the managed users (externalId with the
@@ -63,6 +67,24 @@ type Current struct {
 	// Capabilities); nil is today's contract, which carries everything,
 	// so callers that predate profiles need not say.
 	Capabilities *visitor.Capabilities `json:"capabilities,omitempty"`
+	// OwedGrants are the location grants earlier runs could not make (a
+	// location that could not be created when its users were); Runner
+	// keeps them in state_dir until a write carrying them succeeds.
+	OwedGrants []OwedGrant `json:"owedGrants,omitempty"`
+}
+
+// OwedGrant is one location a user should have been given when created
+// (or updated) but was not, because the location did not exist yet. It
+// is owed until a write carrying it succeeds: then the user holds `user`
+// on that location.
+type OwedGrant struct {
+	ExternalID string `json:"externalId"` // the user's
+	UserName   string `json:"userName,omitempty"`
+	Location   string `json:"location"` // the location's externalId
+	// Key is, in a plan, the Visitor location id or pending key of the
+	// create or update that carries the grant in this run; empty when no
+	// change of the plan carries it (it stays owed).
+	Key string `json:"key,omitempty"`
 }
 
 // TargetRecord is what Visitor held after the sync's last good run.
@@ -115,6 +137,25 @@ type LocationCreate struct {
 	Location visitor.Location `json:"location"`
 }
 
+// LocationUpdate is one PATCH of a Visitor location.
+type LocationUpdate struct {
+	VisitorID string                  `json:"visitorId"`
+	Reason    string                  `json:"reason"`
+	Fields    []visitor.LocationField `json:"fields"`
+	Before    visitor.Location        `json:"before"`
+	// Location is what the fields are set to (externalId, name).
+	Location visitor.Location `json:"location"`
+}
+
+// ClosedLocation is a Condeco location marked closed: given to no one
+// new, never renamed or deleted; listed so a person can retire it.
+type ClosedLocation struct {
+	ID         string `json:"id"`         // Condeco location id
+	ExternalID string `json:"externalId"` // the externalId the sync gives it
+	VisitorID  string `json:"visitorId,omitempty"`
+	Name       string `json:"name"`
+}
+
 // Issue is a user the plan leaves alone, with the reason and, for
 // conflicts, what an operator can do about it.
 type Issue struct {
@@ -152,6 +193,13 @@ type Summary struct {
 	// rule: new locations go to new users; existing users get them by
 	// hand).
 	WithoutAllLocations int `json:"withoutAllLocations"`
+	// LocationUpdates counts the Visitor locations renamed or adopted.
+	LocationUpdates int `json:"locationUpdates,omitempty"`
+	// ClosedLocations counts the Condeco locations marked closed.
+	ClosedLocations int `json:"closedLocations,omitempty"`
+	// OwedGrants counts the grants owed from earlier runs that a change
+	// of this plan carries.
+	OwedGrants int `json:"owedGrants,omitempty"`
 }
 
 // Plan is the whole set of changes one run would make. Every list is
@@ -173,9 +221,17 @@ type Plan struct {
 	Conflicts       []Issue          `json:"conflicts"`
 	Skipped         []Issue          `json:"skipped"`
 	Summary         Summary          `json:"summary"`
+
+	// LocationUpdates, ClosedLocations and OwedGrants are left out of
+	// the JSON when empty, so plans without them read as before.
+	LocationUpdates []LocationUpdate `json:"locationUpdates,omitempty"`
+	ClosedLocations []ClosedLocation `json:"closedLocations,omitempty"`
+	// OwedGrants are the grants still owed after this plan unless a
+	// change carrying one (Key) succeeds; apply reports what remains.
+	OwedGrants []OwedGrant `json:"owedGrants,omitempty"`
 }
 
 // Empty says whether applying the plan would write nothing.
 func (p *Plan) Empty() bool {
-	return len(p.LocationCreates)+len(p.Creates)+len(p.Updates)+len(p.Deletes)+len(p.Deactivates) == 0
+	return len(p.LocationCreates)+len(p.LocationUpdates)+len(p.Creates)+len(p.Updates)+len(p.Deletes)+len(p.Deactivates) == 0
 }

@@ -202,3 +202,7 @@ func (t gatedTarget) DeleteUser(ctx context.Context, id string) error {
 func (t gatedTarget) CreateLocation(ctx context.Context, l visitor.Location) (visitor.Location, error) {
 	return gated(ctx, t.gate, func() (visitor.Location, error) { return t.t.CreateLocation(ctx, l) })
 }
+
+func (t gatedTarget) UpdateLocation(ctx context.Context, id string, l visitor.Location, fields []visitor.LocationField) (visitor.Location, error) {
+	return gated(ctx, t.gate, func() (visitor.Location, error) { return t.t.UpdateLocation(ctx, id, l, fields) })
+}

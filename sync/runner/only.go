@@ -79,6 +79,9 @@ func restrict(full *plan.Plan, exp *condeco.Export, users []visitor.User, prefix
 			}
 		}
 	}
+	// Renames and adoptions are nobody's: an --only run leaves them to
+	// the next full run (its users refer to those locations by id).
+	out.LocationUpdates = nil
 	out.LocationCreates = []plan.LocationCreate{}
 	for _, lc := range full.LocationCreates {
 		if needed[lc.Key] {
@@ -98,6 +101,6 @@ func restrict(full *plan.Plan, exp *condeco.Export, users []visitor.User, prefix
 	s := &out.Summary
 	s.Creates, s.Updates, s.Deletes, s.Deactivates = len(out.Creates), len(out.Updates), len(out.Deletes), len(out.Deactivates)
 	s.LocationCreates, s.Unchanged, s.Held, s.Conflicts, s.Skipped = len(out.LocationCreates), out.Unchanged, len(out.Held), len(out.Conflicts), len(out.Skipped)
-	s.AdminChanges, s.WithoutAllLocations = admin, 0
+	s.AdminChanges, s.WithoutAllLocations, s.LocationUpdates = admin, 0, 0
 	return &out, nil
 }

@@ -73,6 +73,14 @@ type TargetStore interface {
 	WriteTarget(run string, at time.Time, rec plan.TargetRecord) error
 }
 
+// OwedGrantStore keeps the location grants owed to users from one run to
+// the next (plan.OwedGrant: a location that could not be created when
+// its users were); cmd adapts state.Dir to it.
+type OwedGrantStore interface {
+	ReadOwedGrants() ([]plan.OwedGrant, error)
+	WriteOwedGrants(run string, at time.Time, grants []plan.OwedGrant) error
+}
+
 // ErrPrefixChanged means external_id_prefix differs from the prefix the
 // managed users carry: a configuration to fix (or a migration to run),
 // not a tenant whose users all left.
@@ -92,6 +100,10 @@ type Runner struct {
 	FirstSync FirstSyncStore
 	// Record, when set, keeps the target guard's record.
 	Record TargetStore
+	// Owed, when set, keeps the location grants owed to users; without
+	// it a location that could not be created is never given to the
+	// users written without it.
+	Owed OwedGrantStore
 	// Progress, when set, counts applied writes while a run applies.
 	Progress *apply.Progress
 	// Now and NewRunID default to time.Now and a random id; tests set them.
@@ -277,8 +289,14 @@ func (r *Runner) run(ctx context.Context, f Flags, now func() time.Time, log *za
 	if err != nil {
 		return err
 	}
+	var owed []plan.OwedGrant
+	if r.Owed != nil {
+		if owed, err = r.Owed.ReadOwedGrants(); err != nil {
+			return fmt.Errorf("reading the owed location grants: %w", err)
+		}
+	}
 	rep.Phases.ListMS = lap()
-	cur := plan.Current{Users: users, Locations: locs, FirstSync: firstSync, Capabilities: &caps, Target: rec}
+	cur := plan.Current{Users: users, Locations: locs, FirstSync: firstSync, Capabilities: &caps, Target: rec, OwedGrants: owed}
 	p, err := plan.BuildPlan(exp, cur, o, now())
 	if err != nil {
 		return fmt.Errorf("planning: %w", err)
@@ -338,12 +356,18 @@ func (r *Runner) run(ctx context.Context, f Flags, now func() time.Time, log *za
 	// attempted: one request per change it sent; a run stopped by a limit,
 	// or before some changes, spends nothing on those.
 	ps := p.Summary
-	rep.MinRequests += int64(ps.Creates + ps.Updates + ps.Deletes + ps.Deactivates + ps.LocationCreates)
+	rep.MinRequests += int64(ps.Creates + ps.Updates + ps.Deletes + ps.Deactivates + ps.LocationCreates + ps.LocationUpdates)
 	d := ap.Apply(ctx, p, &rep.Result)
 	rep.MinRequests -= int64(rep.NotAttempted)
 	rep.Phases.ApplyMS, rep.Phases.VerifyMS = d.Apply.Milliseconds(), d.Verify.Milliseconds()
+	// Recorded whatever else went wrong: a grant owed by this run's
+	// writes must survive a stopped or partial run.
+	owedErr := r.writeOwed(rep, owed, now)
 	if err := ap.Audit.Close(); err != nil {
-		return fmt.Errorf("applying plan: writes stopped: %w", err)
+		return errors.Join(fmt.Errorf("applying plan: writes stopped: %w", err), owedErr)
+	}
+	if owedErr != nil {
+		return owedErr
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("applying plan: %w", err)
@@ -450,6 +474,37 @@ func (r *Runner) writeTarget(rep *Report, p *plan.Plan, users []visitor.User, re
 	}
 	if err := r.Record.WriteTarget(rep.RunID, now().UTC(), plan.TargetRecord{ActiveManaged: active, FirstSyncDone: done, ExternalIDPrefix: prefix}); err != nil {
 		return fmt.Errorf("recording the target: %w", err)
+	}
+	return nil
+}
+
+// writeOwed records the grants still owed after applying (apply's
+// Result.OwedGrants), unless nothing was owed before or after, or the
+// set is unchanged: an ordinary run writes no file.
+func (r *Runner) writeOwed(rep *Report, before []plan.OwedGrant, now func() time.Time) error {
+	if r.Owed == nil {
+		return nil
+	}
+	after := rep.OwedGrants
+	key := func(g plan.OwedGrant) string { return g.ExternalID + "\x00" + g.Location }
+	same := len(before) == len(after)
+	if same {
+		had := make(map[string]bool, len(before))
+		for _, g := range before {
+			had[key(g)] = true
+		}
+		for _, g := range after {
+			same = same && had[key(g)]
+		}
+	}
+	if same {
+		return nil
+	}
+	if after == nil {
+		after = []plan.OwedGrant{}
+	}
+	if err := r.Owed.WriteOwedGrants(rep.RunID, now().UTC(), after); err != nil {
+		return fmt.Errorf("recording the owed location grants: %w", err)
 	}
 	return nil
 }

@@ -317,27 +317,97 @@ func TestRunOnceVerifyCountsMismatchAsFailure(t *testing.T) {
 	}
 }
 
-func TestRunOnceLocationFailureFailsOnlyUsersNeedingIt(t *testing.T) {
+// memOwed is an OwedGrantStore in memory.
+type memOwed struct {
+	grants []plan.OwedGrant
+	writes int
+}
+
+func (m *memOwed) ReadOwedGrants() ([]plan.OwedGrant, error) { return slices.Clone(m.grants), nil }
+func (m *memOwed) WriteOwedGrants(_ string, _ time.Time, g []plan.OwedGrant) error {
+	m.grants, m.writes = slices.Clone(g), m.writes+1
+	return nil
+}
+
+// A location that cannot be created fails alone: the users that need it
+// are created (and updated) with the locations that exist, the grant is
+// owed, and the run in which the location exists gives it.
+func TestRunOnceLocationFailureFailsOnlyItself(t *testing.T) {
 	f := NewFake(BaseLocs(), VU("1", VGiven("Old")))
 	f.Fail["location:berlin"] = SCIMErr(500, "", "down")
 	exp := export(CU("1"), CU("2"))
 	exp.Locations = CLocs("1", "2", "3")
 	r, _ := newRunner(exp, f, nil)
+	owed := &memOwed{}
+	r.Owed = owed
 	rep, err := r.RunOnce(context.Background(), Flags{})
 	if !errors.Is(err, ErrPartial) {
 		t.Fatalf("err = %v", err)
 	}
-	if rep.Counts.Updated != 1 || rep.Counts.Failed != 2 || rep.Counts.LocationsCreated != 0 {
+	if rep.Counts.Updated != 1 || rep.Counts.Created != 1 || rep.Counts.Failed != 1 || rep.Counts.LocationsCreated != 0 {
 		t.Fatalf("counts = %+v failures %+v", rep.Counts, rep.Failures)
 	}
-	var sawUser bool
-	for _, fl := range rep.Failures {
-		if fl.User == "user2@example.com" && strings.Contains(fl.Reason, "location condeco-location:3 was not created") {
-			sawUser = true
+	if len(rep.Failures) != 1 || rep.Failures[0].Action != plan.ActionCreateLocation || rep.Failures[0].ExternalID != "condeco-location:3" {
+		t.Errorf("failures = %+v, want only the location create", rep.Failures)
+	}
+	u2, _ := f.ByExt("condeco:2")
+	WantAccess(t, u2.Access, AllUser)
+	want := []plan.OwedGrant{{ExternalID: "condeco:2", UserName: "user2@example.com", Location: "condeco-location:3"}}
+	if !slices.Equal(owed.grants, want) {
+		t.Fatalf("owed = %+v, want %+v", owed.grants, want)
+	}
+
+	// Next run: Berlin is created and user 2 gets it; user 1, who was
+	// never owed it, does not (grant_new_locations_to_existing_users off).
+	rep = run(t, r, Flags{})
+	if rep.Counts.LocationsCreated != 1 || rep.Counts.Updated != 1 || rep.Plan.Summary.OwedGrants != 1 {
+		t.Fatalf("counts = %+v summary %+v", rep.Counts, rep.Plan.Summary)
+	}
+	u2, _ = f.ByExt("condeco:2")
+	berlin := rep.LocationsCreated[0]
+	var berlinID string
+	for _, l := range f.Locations() {
+		if l.ExternalID == berlin {
+			berlinID = l.ID
 		}
 	}
-	if !sawUser {
-		t.Errorf("failures = %+v", rep.Failures)
+	WantAccess(t, u2.Access, AllUser+","+berlinID+":user")
+	u1, _ := f.ByExt("condeco:1")
+	WantAccess(t, u1.Access, AllUser)
+	if len(owed.grants) != 0 || owed.writes != 2 {
+		t.Errorf("owed = %+v after %d writes, want none left", owed.grants, owed.writes)
+	}
+	// A third run has nothing to do and writes no record.
+	rep = run(t, r, Flags{})
+	if !rep.Plan.Empty() || owed.writes != 2 {
+		t.Errorf("third run: plan empty %v, owed writes %d", rep.Plan.Empty(), owed.writes)
+	}
+}
+
+// A rename Visitor refuses (409) is a conflict of that location alone;
+// an --only run leaves renames to the next full run.
+func TestRunOnceLocationRenameRefusedIsAConflict(t *testing.T) {
+	f := NewFake(BaseLocs())
+	f.Fail["update-location:paris"] = SCIMErr(409, "uniqueness", "location name taken")
+	exp := export(CU("1"), CU("2"))
+	exp.Locations = []condeco.Location{{ID: "1", Name: "London"}, {ID: "2", Name: "Paris Nord"}}
+	r, _ := newRunner(exp, f, nil)
+	rep, err := r.RunOnce(context.Background(), Flags{Only: []string{"1"}})
+	if err != nil || rep.Plan.Summary.LocationUpdates != 0 || rep.Counts.Created != 1 {
+		t.Fatalf("--only run: %v, summary %+v, counts %+v", err, rep.Plan.Summary, rep.Counts)
+	}
+	rep, err = r.RunOnce(context.Background(), Flags{})
+	if !errors.Is(err, ErrPartial) {
+		t.Fatalf("err = %v", err)
+	}
+	if rep.Counts.Created != 1 || rep.Counts.Conflicts != 1 || rep.Counts.LocationsUpdated != 0 || len(rep.Conflicts) != 1 ||
+		rep.Conflicts[0].ExternalID != "condeco-location:2" || rep.Conflicts[0].Fix == "" {
+		t.Fatalf("counts %+v conflicts %+v", rep.Counts, rep.Conflicts)
+	}
+	// The refusal was one-off: the next run renames.
+	rep = run(t, r, Flags{})
+	if rep.Counts.LocationsUpdated != 1 || f.Locations()[1].Name != "Paris Nord" {
+		t.Errorf("counts %+v, locations %+v", rep.Counts, f.Locations())
 	}
 }
 
@@ -948,13 +1018,17 @@ func TestLocationsCreatedConcurrently(t *testing.T) {
 	if !failedLoc {
 		t.Errorf("failures = %+v, want the location create of condeco-location:7", rep.Failures)
 	}
-	// The user's access names the failed location, so it is not created
-	// with a list short of it: it waits for a run where the location exists.
-	if u, ok := f.ByExt("condeco:1"); ok {
-		t.Errorf("user created with %d locations while one of them failed: %+v", len(u.Access), u.Access)
+	// The failed location fails alone: the user is created with the
+	// others, and the failed one is owed to it.
+	u, ok := f.ByExt("condeco:1")
+	if !ok || len(u.Access) != 14 {
+		t.Errorf("user = %+v, want it created with the 14 locations that exist", u)
 	}
-	if rep.Counts.Created != 0 || rep.Counts.Failed != 2 {
-		t.Errorf("counts = %+v, want the location and the user failed", rep.Counts)
+	if rep.Counts.Created != 1 || rep.Counts.Failed != 1 {
+		t.Errorf("counts = %+v, want the location failed and the user created", rep.Counts)
+	}
+	if len(rep.OwedGrants) != 1 || rep.OwedGrants[0].ExternalID != "condeco:1" || rep.OwedGrants[0].Location != "condeco-location:7" {
+		t.Errorf("owed grants = %+v, want condeco-location:7 owed to condeco:1", rep.OwedGrants)
 	}
 }
 
@@ -963,7 +1037,8 @@ func TestLocationsCreatedConcurrently(t *testing.T) {
 func TestAuditLogHeadersAndExpansion(t *testing.T) {
 	f := NewFake(manyLocs(12))
 	exp := export(CU("1", Global), CU("2"), CU("3"))
-	exp.Locations = append(CLocs("1", "2"), condeco.Location{ID: "13", Name: "Lisbon"}, condeco.Location{ID: "14", Name: "Oslo"})
+	// Locations 1 and 2 carry manyLocs' names, so none is renamed.
+	exp.Locations = []condeco.Location{{ID: "1", Name: "Office 0"}, {ID: "2", Name: "Office 1"}, {ID: "13", Name: "Lisbon"}, {ID: "14", Name: "Oslo"}}
 	path := filepath.Join(t.TempDir(), "audit.jsonl")
 	// One worker: locations are then created one after the other, so the
 	// first header holds the first new location and the second the next.

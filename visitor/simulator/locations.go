@@ -2,9 +2,11 @@ package simulator
 
 import (
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"math/big"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -117,6 +119,42 @@ func (s *Server) putLocation(w http.ResponseWriter, r *http.Request) {
 		writeError(w, serr)
 		return
 	}
+	s.editLocation(w, r, func(l, old *Location) *scimError {
+		if in.ExternalID != nil {
+			if old.ExternalID != "" && *in.ExternalID != old.ExternalID {
+				return errf(http.StatusBadRequest, "mutability", "location externalId %q cannot be changed", old.ExternalID)
+			}
+			l.ExternalID = *in.ExternalID
+		}
+		l.Name = *in.Name
+		return nil
+	})
+}
+
+// patchLocation applies PatchOp replace operations on a location's name
+// and externalId: the name is renamed (unique case-insensitively), and an
+// empty externalId may be set once (a location claimed by a sync);
+// externalId is immutable once set. All or nothing.
+func (s *Server) patchLocation(w http.ResponseWriter, r *http.Request) {
+	body, serr := readPatch(r)
+	if serr != nil {
+		writeError(w, serr)
+		return
+	}
+	s.editLocation(w, r, func(l, old *Location) *scimError {
+		for i, op := range body.Operations {
+			if serr := patchLocationOp(l, old, op); serr != nil {
+				serr.Detail = "operation " + strconv.Itoa(i+1) + ": " + serr.Detail
+				return serr
+			}
+		}
+		return nil
+	})
+}
+
+// editLocation applies edit to a copy of the location the path names
+// (404 if none) and stores it if the name and externalId stay unique.
+func (s *Server) editLocation(w http.ResponseWriter, r *http.Request, edit func(l, old *Location) *scimError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	id := r.PathValue("id")
@@ -125,22 +163,56 @@ func (s *Server) putLocation(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errf(http.StatusNotFound, "", "location %q not found", id))
 		return
 	}
-	ext := old.ExternalID
-	if in.ExternalID != nil {
-		if old.ExternalID != "" && *in.ExternalID != old.ExternalID {
-			writeError(w, errf(http.StatusBadRequest, "mutability", "location externalId %q cannot be changed", old.ExternalID))
-			return
-		}
-		ext = *in.ExternalID
-	}
-	if serr := s.checkLocation(id, *in.Name, ext); serr != nil {
+	l := *old
+	if serr := edit(&l, old); serr != nil {
 		writeError(w, serr)
 		return
 	}
-	l := *old
-	l.Name, l.ExternalID, l.LastModified = *in.Name, ext, s.opts.Now().UTC()
+	if serr := s.checkLocation(id, l.Name, l.ExternalID); serr != nil {
+		writeError(w, serr)
+		return
+	}
+	l.LastModified = s.opts.Now().UTC()
 	s.locs[id] = &l
 	writeJSON(w, http.StatusOK, s.locationWire(&l, baseURL(r)))
+}
+
+// patchLocationOp applies one operation to l; old is the stored location.
+func patchLocationOp(l, old *Location, op patchOp) *scimError {
+	kind := strings.ToLower(op.Op)
+	path := strings.ToLower(op.Path)
+	if path != "name" && path != "externalid" {
+		return errf(http.StatusBadRequest, "invalidPath", "path %q is not name or externalId", op.Path)
+	}
+	switch kind {
+	case "add", "replace":
+	case "remove":
+		if path == "externalid" {
+			return errf(http.StatusBadRequest, "mutability", "location externalId cannot be removed")
+		}
+		return invalidValue("name is required")
+	default:
+		return errf(http.StatusBadRequest, "invalidSyntax", "op %q is not add, replace or remove", op.Op)
+	}
+	var v string
+	if err := json.Unmarshal(op.Value, &v); err != nil {
+		return invalidValue("%s must be a string", op.Path)
+	}
+	if n := utf8.RuneCountInString(v); n > maxString {
+		return invalidValue("%s is %d characters, over %d", op.Path, n, maxString)
+	}
+	if path == "name" {
+		if strings.TrimSpace(v) == "" {
+			return invalidValue("name is required")
+		}
+		l.Name = v
+		return nil
+	}
+	if old.ExternalID != "" && v != old.ExternalID {
+		return errf(http.StatusBadRequest, "mutability", "location externalId %q cannot be changed", old.ExternalID)
+	}
+	l.ExternalID = v
+	return nil
 }
 
 func (s *Server) getLocation(w http.ResponseWriter, r *http.Request) {

@@ -95,3 +95,49 @@ func TestListLocations(t *testing.T) {
 	}
 	h.expect(h.do("GET", "/Sites/loc-0009", nil), 404, "")
 }
+
+func TestPatchLocation(t *testing.T) {
+	cases := []struct {
+		name     string
+		id       string
+		ops      []map[string]any
+		status   int
+		scimType string
+		wantName string
+		wantExt  string
+	}{
+		{"rename", "loc-0002", []map[string]any{op("replace", "name", "Paris 8e")}, 200, "", "Paris 8e", "condeco-location:1"},
+		{"rename in another case", "loc-0002", []map[string]any{op("replace", "name", "PARIS")}, 200, "", "PARIS", "condeco-location:1"},
+		{"claim an empty externalId", "loc-0003", []map[string]any{op("replace", "externalId", "condeco-location:7")}, 200, "", "Lyon", "condeco-location:7"},
+		{"same externalId again", "loc-0002", []map[string]any{op("replace", "externalId", "condeco-location:1")}, 200, "", "Paris", "condeco-location:1"},
+		{"externalId change", "loc-0002", []map[string]any{op("replace", "externalId", "condeco-location:9")}, 400, "mutability", "Paris", "condeco-location:1"},
+		{"externalId removed", "loc-0002", []map[string]any{op("remove", "externalId", nil)}, 400, "mutability", "Paris", "condeco-location:1"},
+		{"externalId another location has", "loc-0003", []map[string]any{op("replace", "externalId", "condeco-location:1")}, 409, "uniqueness", "Lyon", ""},
+		{"name another location has", "loc-0002", []map[string]any{op("replace", "name", "lyon")}, 409, "uniqueness", "Paris", "condeco-location:1"},
+		{"empty name", "loc-0002", []map[string]any{op("replace", "name", " ")}, 400, "invalidValue", "Paris", "condeco-location:1"},
+		{"name not a string", "loc-0002", []map[string]any{op("replace", "name", 3)}, 400, "invalidValue", "Paris", "condeco-location:1"},
+		{"other path", "loc-0002", []map[string]any{op("replace", "companyId", "CO-1")}, 400, "invalidPath", "Paris", "condeco-location:1"},
+		{"all or nothing", "loc-0003", []map[string]any{op("replace", "name", "Lyon 2"), op("replace", "name", "")}, 400, "invalidValue", "Lyon", ""},
+		{"unknown location", "loc-0009", []map[string]any{op("replace", "name", "X")}, 404, "", "", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, Options{})
+			h.expect(h.do("POST", "/Locations", loc("Paris", "condeco-location:1")), 201, "")
+			h.expect(h.do("POST", "/Locations", loc("Lyon", "")), 201, "")
+			a := h.do("PATCH", "/Locations/"+tc.id, patch(tc.ops...))
+			h.expect(a, tc.status, tc.scimType)
+			if tc.status == 404 {
+				return
+			}
+			for _, l := range h.srv.Locations() {
+				if l.ID == tc.id && (l.Name != tc.wantName || l.ExternalID != tc.wantExt) {
+					t.Fatalf("stored %+v, want name %q externalId %q", l, tc.wantName, tc.wantExt)
+				}
+			}
+			if tc.status == 200 && (a.str("name") != tc.wantName || a.str("externalId") != tc.wantExt) {
+				t.Fatalf("answer %s", a.raw)
+			}
+		})
+	}
+}

@@ -103,6 +103,25 @@ type Faults struct {
 	// one of these HTTP methods (e.g. only POST), so a test can break
 	// creates while the lookups that follow them still work.
 	Methods []string
+	// Paths, when not empty, limits every fault above to requests whose
+	// path below BasePath starts with one of these (e.g. "/Locations"),
+	// so a test can break location creates while user creates succeed.
+	Paths []string
+}
+
+// appliesToPath reports whether the faults cover a request for path (the
+// URL path, BasePath included).
+func (f Faults) appliesToPath(path string) bool {
+	if len(f.Paths) == 0 {
+		return true
+	}
+	rel := strings.TrimPrefix(path, BasePath)
+	for _, p := range f.Paths {
+		if strings.HasPrefix(rel, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // appliesTo reports whether the faults cover a request with this method.

@@ -34,23 +34,29 @@ type patcher struct {
 	touched map[string]bool
 }
 
-func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) {
+// readPatch reads a PatchOp request body with at least one operation.
+func readPatch(r *http.Request) (patchBody, *scimError) {
+	var body patchBody
 	b, serr := readBody(r)
 	if serr != nil {
-		writeError(w, serr)
-		return
+		return body, serr
 	}
-	var body patchBody
 	if serr := decodeStrict(b, &body); serr != nil {
-		writeError(w, serr)
-		return
+		return body, serr
 	}
 	if !containsFold(body.Schemas, patchOpSchema) {
-		writeError(w, errf(http.StatusBadRequest, "invalidSyntax", "schemas must be [%s]", patchOpSchema))
-		return
+		return body, errf(http.StatusBadRequest, "invalidSyntax", "schemas must be [%s]", patchOpSchema)
 	}
 	if len(body.Operations) == 0 {
-		writeError(w, errf(http.StatusBadRequest, "invalidSyntax", "Operations is empty"))
+		return body, errf(http.StatusBadRequest, "invalidSyntax", "Operations is empty")
+	}
+	return body, nil
+}
+
+func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) {
+	body, serr := readPatch(r)
+	if serr != nil {
+		writeError(w, serr)
 		return
 	}
 	s.mu.Lock()

@@ -73,6 +73,7 @@ func (s *Server) SetFaults(f Faults) {
 		cp.ErrorRate[k] = v
 	}
 	cp.Methods = append([]string(nil), f.Methods...)
+	cp.Paths = append([]string(nil), f.Paths...)
 	s.faults = cp
 	s.rng = rand.New(rand.NewSource(f.Sequence))
 }
@@ -96,7 +97,7 @@ func (s *Server) routes() {
 		{template: loc, list: true, methods: map[string]http.HandlerFunc{
 			http.MethodGet: s.listLocations, http.MethodPost: s.createLocation}},
 		{template: loc + "/{id}", methods: map[string]http.HandlerFunc{
-			http.MethodGet: s.getLocation, http.MethodPut: s.putLocation}},
+			http.MethodGet: s.getLocation, http.MethodPut: s.putLocation, http.MethodPatch: s.patchLocation}},
 		{template: "/ServiceProviderConfig", methods: map[string]http.HandlerFunc{
 			http.MethodGet: s.serviceProviderConfig}},
 		{template: "/ResourceTypes", methods: map[string]http.HandlerFunc{
@@ -129,7 +130,7 @@ func (s *Server) wrap(rt route, auth bool) http.Handler {
 			s.opts.OnRequest(r.Method, r.URL.Path)
 		}
 		f := s.currentFaults()
-		if !f.appliesTo(r.Method) {
+		if !f.appliesTo(r.Method) || !f.appliesToPath(r.URL.Path) {
 			f = Faults{}
 		}
 		if !sleep(r, f.Latency) || (rt.list && r.Method == http.MethodGet && !sleep(r, f.SlowPage)) {

@@ -145,8 +145,8 @@ func TestFaultsValidate(t *testing.T) {
 	}
 }
 
-// TestFaultMethods: faults limited to some methods leave the others alone,
-// so a test can break creates while lookups still answer.
+// TestFaultMethods: faults limited to some methods (or paths) leave the
+// others alone, so a test can break creates while lookups still answer.
 func TestFaultMethods(t *testing.T) {
 	cases := []struct {
 		name            string
@@ -158,6 +158,8 @@ func TestFaultMethods(t *testing.T) {
 		{"503 only GET", Faults{ErrorRate: map[int]float64{503: 1}, Methods: []string{"get"}}, false, false, 503, 201},
 		{"malformed only POST", Faults{MalformedRate: 1, Methods: []string{"POST"}}, false, false, 200, 201},
 		{"all methods", Faults{ErrorRate: map[int]float64{500: 1}}, false, false, 500, 500},
+		{"500 only on /Locations", Faults{ErrorRate: map[int]float64{500: 1}, Paths: []string{"/Locations"}}, false, false, 200, 201},
+		{"500 only on /Users", Faults{ErrorRate: map[int]float64{500: 1}, Paths: []string{"/Users"}}, false, false, 500, 500},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -338,6 +338,49 @@ func (f *Fake) CreateLocation(_ context.Context, l visitor.Location) (visitor.Lo
 	return l, nil
 }
 
+// UpdateLocation PATCHes a location as docs/visitor-scim.md says: a name
+// another location has is 409 uniqueness, an externalId set once is
+// immutable (400 mutability). Fail key "update-location:<current name>".
+func (f *Fake) UpdateLocation(_ context.Context, id string, l visitor.Location, fields []visitor.LocationField) (visitor.Location, error) {
+	defer f.enterWrite()()
+	f.Writes.Add(1)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	i := slices.IndexFunc(f.locs, func(o visitor.Location) bool { return o.ID == id })
+	if i < 0 {
+		return visitor.Location{}, SCIMErr(404, "", "no location "+id)
+	}
+	if err := f.injected("update-location", f.locs[i].Name); err != nil {
+		return visitor.Location{}, err
+	}
+	got := f.locs[i]
+	for _, fl := range fields {
+		switch fl {
+		case visitor.LocationFieldName:
+			for _, o := range f.locs {
+				if o.ID != id && strings.EqualFold(o.Name, l.Name) {
+					return visitor.Location{}, SCIMErr(409, "uniqueness", "location name taken")
+				}
+			}
+			got.Name = l.Name
+		case visitor.LocationFieldExternalID:
+			if got.ExternalID != "" && got.ExternalID != l.ExternalID {
+				return visitor.Location{}, SCIMErr(400, "mutability", "externalId is immutable")
+			}
+			got.ExternalID = l.ExternalID
+		}
+	}
+	f.locs[i] = got
+	return got, nil
+}
+
+// Locations returns the locations the fake holds now.
+func (f *Fake) Locations() []visitor.Location {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.locs)
+}
+
 func (f *Fake) ByExt(ext string) (visitor.User, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
