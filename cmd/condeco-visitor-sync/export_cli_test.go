@@ -66,7 +66,8 @@ func TestSourceGuardEmptyExport(t *testing.T) {
 		t.Fatalf("initial run: exit %d\n%s\n%s", code, out, errs)
 	}
 	managed := managedUsers(f.sim)
-	if _, err := f.db.ExecContext(ctx, "UPDATE tblUsers SET Active = 0"); err != nil {
+	// Deleted, not deactivated: a deactivated row is still exported.
+	if _, err := f.db.ExecContext(ctx, "UPDATE tblUsers SET Deleted = 1"); err != nil {
 		t.Fatal(err)
 	}
 	before := f.state()
@@ -108,8 +109,9 @@ func TestSourceGuardShrink(t *testing.T) {
 		t.Fatalf("initial run: exit %d\n%s\n%s", code, out, errs)
 	}
 	managed := managedUsers(f.sim)
-	// About 15 % of the staff are deactivated (ids 1–230, one in seven).
-	if _, err := f.db.ExecContext(ctx, "UPDATE tblUsers SET Active = 0 WHERE UserID % 7 = 0"); err != nil {
+	// About 15 % of the staff are deleted (ids 1–230, one in seven): gone
+	// from the export, unlike deactivated rows, which it still reads.
+	if _, err := f.db.ExecContext(ctx, "UPDATE tblUsers SET Deleted = 1 WHERE UserID % 7 = 0"); err != nil {
 		t.Fatal(err)
 	}
 	src := exportCount(t, f)
