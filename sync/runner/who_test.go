@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"condeco-visitor-sync/condeco"
+
+	. "condeco-visitor-sync/sync/internal/synctest"
 )
 
 // TestFindPersonPrefersTheActiveRow: a rehire shares the email of the
@@ -24,5 +26,28 @@ func TestFindPersonPrefersTheActiveRow(t *testing.T) {
 		if p := findPerson(exp, "condeco:", c.who); p.Row == nil || p.ExternalID != c.want {
 			t.Errorf("findPerson(%q) = %+v, want %s", c.who, p, c.want)
 		}
+	}
+}
+
+// TestOnlyRehireDeletesTheOldAccount: --only for a rehire (by the shared
+// email) carries the deletion of the inactive old account that frees the
+// userName, so the create is not refused; no one else is touched.
+func TestOnlyRehireDeletesTheOldAccount(t *testing.T) {
+	f := NewFake(BaseLocs(), VU("1"), VU("2", Inactive(5)), VU("3"))
+	old := CU("2")
+	old.Inactive = true
+	r, _ := newRunner(export(CU("1"), old, CU("10", Email("user2@example.com"))), f, nil)
+	rep := run(t, r, Flags{Only: []string{"user2@example.com"}})
+	if c := rep.Counts; c.Deleted != 1 || c.Created != 1 {
+		t.Fatalf("counts %+v, want the old account deleted and the new one created", c)
+	}
+	if _, ok := f.ByExt("condeco:2"); ok {
+		t.Error("the old account is still there")
+	}
+	if _, ok := f.ByExt("condeco:3"); !ok {
+		t.Error("condeco:3, a leaver not named by --only, was deleted")
+	}
+	if u, ok := f.ByExt("condeco:10"); !ok || u.UserName != "user2@example.com" {
+		t.Errorf("the rehire: %+v, %v", u, ok)
 	}
 }
