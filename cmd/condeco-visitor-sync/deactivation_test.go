@@ -133,6 +133,9 @@ func TestDeactivationInCondecoIsReversible(t *testing.T) {
 					u.ID, was.ID, u.Active, u.Locations, was.Locations)
 			}
 			f.converged()
+			if out := f.runOK("--explain", "condeco:50"); !strings.Contains(out, "deactivated in Condeco and already inactive in Visitor") {
+				t.Errorf("--explain does not say the row is deactivated:\n%s", out)
+			}
 
 			f.exec("UPDATE tblUsers SET Active = 1 WHERE UserID = 50")
 			f.runOK("--run-now")
