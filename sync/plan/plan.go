@@ -340,7 +340,8 @@ func (b *planner) vacate(users []condeco.User) {
 	for _, u := range users {
 		ext := b.o.ExternalIDPrefix + u.ID
 		m := b.byExt[ext]
-		if u.Inactive || len(m) != 1 || // a deactivated row renames nobody b.isProtected(m[0]) || b.protected[strings.ToLower(u.UserName)] ||
+		// A deactivated row renames nobody.
+		if u.Inactive || len(m) != 1 || b.isProtected(m[0]) || b.protected[strings.ToLower(u.UserName)] ||
 			strings.EqualFold(m[0].UserName, u.UserName) {
 			continue
 		}

@@ -428,6 +428,16 @@ func TestBuildPlanRules(t *testing.T) {
 			},
 		},
 		{
+			name:  "a deactivated row renames nobody: its account keeps its userName",
+			users: Users(CU("1"), CU("2", deactivatedRow, Email("moved@example.com")), CU("10", Email("user2@example.com"))),
+			cur:   []visitor.User{VU("1"), VU("2", Inactive(5))},
+			opt:   func(o *Options) { o.Deprovision = DeprovisionDeactivate },
+			check: func(t *testing.T, p *Plan) {
+				WantCounts(t, p, 0, 0, 0, 0, 2)
+				wantRehireConflict(t, p, "deprovision: deactivate deletes no one")
+			},
+		},
+		{
 			name:  "policy upsert-only leaves a deactivated row's account active",
 			users: Users(CU("1"), CU("2", deactivatedRow)),
 			cur:   []visitor.User{VU("1"), VU("2")},
