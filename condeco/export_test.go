@@ -157,13 +157,13 @@ func TestExportFacts(t *testing.T) {
 			}
 			return true
 		}},
-		{"deactivated users are gone", func() bool {
+		{"deactivated users are exported as deactivated", func() bool {
 			for _, id := range []string{"31", "62", "93", "124", "155", "186", "217"} {
-				if _, ok := byID[id]; ok || slices.Contains(e.Held, id) {
+				if u, ok := byID[id]; !ok || !u.Inactive || slices.Contains(e.Held, id) {
 					return false
 				}
 			}
-			return true
+			return !byID["1"].Inactive && !byID["30"].Inactive
 		}},
 		{"deleted users are gone", func() bool {
 			for _, id := range []string{"37", "74", "111", "148", "185", "222"} {
@@ -306,7 +306,7 @@ func TestMissingColumn(t *testing.T) {
 // with its own exit code and lets an operator approve it with a flag.
 func TestEmptyExportIsHandedOn(t *testing.T) {
 	s := openSQLite(t, sampleOptions(), "schema.sql", "sample.sql")
-	s.o.UsersQuery = strings.Replace(DefaultUsersQuery, "WHERE u.Active = @active", "WHERE u.Active = @active AND 1 = 0", 1)
+	s.o.UsersQuery = strings.Replace(DefaultUsersQuery, "WHERE u.Deleted = 0", "WHERE u.Deleted = 0 AND 1 = 0", 1)
 	core, logs := observer.New(zap.WarnLevel)
 	s.log = zap.New(core)
 	e, err := s.Export(context.Background())
@@ -430,7 +430,9 @@ func TestExportEdgeCases(t *testing.T) {
 		{"visitor with bad data neither exported nor reported", func() bool {
 			return !exported("963") && !slices.Contains(e.Held, "963") && problem("963") == nil
 		}},
-		{"deactivated twin does not collide", func() bool { return exported("3") && !exported("964") && problem("3") == nil }},
+		{"deactivated twin does not collide", func() bool {
+			return exported("3") && !byID["3"].Inactive && byID["964"].Inactive && problem("3") == nil && problem("964") == nil
+		}},
 		{"deleted twin does not collide", func() bool { return exported("5") && !exported("965") && problem("5") == nil }},
 		{"64 Japanese characters (192 bytes) exported", func() bool { return len(byID["966"].FirstName) == 192 }},
 		{"63 letters and an emoji held as too long", func() bool {
@@ -501,9 +503,9 @@ func TestLocationsActiveColumn(t *testing.T) {
 			}
 			for _, id := range c.held {
 				if !slices.ContainsFunc(e.Problems, func(p RowError) bool {
-					return p.Table == "locations" && p.RowID == id && p.Field == "active" && p.Rule == RuleActive
+					return p.Table == "locations" && p.RowID == id && p.Field == "active" && p.Rule == RuleLocationActive
 				}) {
-					t.Errorf("problems = %v, want locations row %s field active: %s", e.Problems, id, RuleActive)
+					t.Errorf("problems = %v, want locations row %s field active: %s", e.Problems, id, RuleLocationActive)
 				}
 			}
 			if want := 13 - len(c.held); len(e.Locations) != want {

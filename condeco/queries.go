@@ -5,8 +5,11 @@ import "database/sql"
 // DefaultUsersQuery reads the assumed default schema (docs/condeco-schema.md).
 // The real Condeco table names are not public; operators with a different
 // schema replace this text in configuration (condeco_users_query) and keep
-// the column aliases. Inactive, deleted and visitor rows are filtered here,
-// so they read as "gone" for the sync.
+// the column aliases. Deleted and visitor rows are filtered here, so they
+// read as "gone" for the sync; deactivated rows are read with their state
+// (the optional active column), so that a deactivation in Condeco
+// deactivates the same Visitor account, and a reactivation brings it back
+// with the access granted by hand, rather than deleting and re-creating it.
 const DefaultUsersQuery = `SELECT
     u.UserID            AS id,
     u.UserName          AS username,
@@ -19,10 +22,10 @@ const DefaultUsersQuery = `SELECT
     u.AccessLevel       AS access_level,
     u.UserType          AS user_type,
     u.DefaultLocationID AS location_id,
-    u.ADUserGuid        AS sso_id
+    u.ADUserGuid        AS sso_id,
+    u.Active            AS active
 FROM tblUsers u
-WHERE u.Active = @active
-  AND u.Deleted = 0
+WHERE u.Deleted = 0
   AND u.UserType <> @visitor_type
 ORDER BY u.UserID`
 
@@ -42,8 +45,12 @@ LEFT JOIN tblRegions r ON r.RegionID = l.RegionID
 ORDER BY l.LocationID`
 
 // UserColumns and LocationColumns are the aliases every users and
-// locations query must return. A locations query may also return active
-// (RawLocation.Active).
+// locations query must return. ActiveColumn is the optional one of both:
+// a query without it reads every row as active (open), as before it
+// existed, so a replacement query that filters inactive rows itself keeps
+// working (RawUser.Active, RawLocation.Active).
+const ActiveColumn = "active"
+
 var (
 	UserColumns = []string{"id", "username", "email", "first_name", "last_name", "phone",
 		"mobile", "language", "access_level", "user_type", "location_id", "sso_id"}

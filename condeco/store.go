@@ -211,7 +211,9 @@ func (s *Store) readUsers(ctx context.Context, tx *sqlx.Tx, e *Export) error {
 		}
 		last := &chunks[len(chunks)-1]
 		*last = append(*last, c.User)
-		claim(names, c.User.UserName)
+		if !c.User.Inactive { // a deactivated row claims no userName: a rehire may take it
+			claim(names, c.User.UserName)
+		}
 		claim(ids, strings.ToLower(c.User.ID))
 	})
 	if err != nil {
@@ -226,7 +228,7 @@ func (s *Store) readUsers(ctx context.Context, tx *sqlx.Tx, e *Export) error {
 	}
 	// Colliding users: none of them is exported, each is reported.
 	colliding := func(u *User) bool {
-		dupName, dupID := names[u.UserName] > 1, ids[strings.ToLower(u.ID)] > 1
+		dupName, dupID := !u.Inactive && names[u.UserName] > 1, ids[strings.ToLower(u.ID)] > 1
 		if dupName {
 			e.Problems = append(e.Problems, RowError{Table: "users", RowID: u.ID, Field: "userName", Rule: RuleDuplicateName})
 		}
@@ -245,8 +247,10 @@ func (s *Store) readUsers(ctx context.Context, tx *sqlx.Tx, e *Export) error {
 			u := &ch[j]
 			if colliding(u) {
 				e.Held = append(e.Held, u.ID)
-				e.HeldUserNames = append(e.HeldUserNames, u.UserName)
-				e.heldName(u.UserName, u.ID)
+				if !u.Inactive {
+					e.HeldUserNames = append(e.HeldUserNames, u.UserName)
+					e.heldName(u.UserName, u.ID)
+				}
 				continue
 			}
 			kept = append(kept, *u)

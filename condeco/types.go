@@ -47,6 +47,12 @@ type User struct {
 	Vendor      bool        `json:"vendor,omitempty"`
 	LocationID  string      `json:"locationId,omitempty"` // Condeco default location id
 	SSOID       string      `json:"ssoId,omitempty"`
+	// Inactive is a row deactivated in Condeco (its active column is 0 or
+	// false): its Visitor account is deactivated, not deleted, and it
+	// claims no userName (a rehire under a new id may take it). Only its
+	// ID is relied on: a problem in its other values neither holds it nor
+	// is reported, and such a row is exported with its ID alone.
+	Inactive bool `json:"inactive,omitempty"`
 }
 
 // Location is one Condeco location (building).
@@ -82,7 +88,7 @@ func (e RowError) Error() string {
 type Export struct {
 	Users     []User     `json:"users"`
 	Locations []Location `json:"locations"`
-	// Held lists the ids of active source users that were not exported
+	// Held lists the ids of source users that were not exported
 	// because their row broke a rule or collided with another. Their
 	// Visitor accounts must be left exactly as they are.
 	Held []string `json:"held"`

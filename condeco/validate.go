@@ -30,7 +30,8 @@ const (
 	RuleLanguageDropped = "not a valid language tag; dropped"
 	RuleDuplicateName   = "userName collides case-insensitively with another user"
 	RuleDuplicateID     = "id appears on more than one row"
-	RuleActive          = "must be NULL (open), 1 or true (open), 0 or false (closed)"
+	RuleActive          = "is not 1/true (active), 0/false (deactivated) or NULL (active)"
+	RuleLocationActive  = "must be NULL (open), 1 or true (open), 0 or false (closed)"
 )
 
 // RawUser is one row of the users query, exactly as the database returned it.
@@ -47,6 +48,11 @@ type RawUser struct {
 	UserType    sql.NullInt64  `db:"user_type"`
 	LocationID  sql.NullString `db:"location_id"`
 	SSOID       sql.NullString `db:"sso_id"`
+	// Active is the optional active column (ActiveColumn): NULL, or
+	// absent from the query, is active. Read as text so that a bit, an
+	// integer and a word all arrive, and a value that is none of the
+	// known ones holds the row rather than guessing its state.
+	Active sql.NullString `db:"active"`
 }
 
 // RawLocation is one row of the locations query.
@@ -204,8 +210,51 @@ func validateUser(raw RawUser, r Rules, rc *rowCache) Checked {
 	u.LocationID = intern(text("location_id", raw.LocationID))
 	u.SSOID = text("sso_id", raw.SSOID)
 
+	active, ok := parseActive(raw.Active)
+	if !ok {
+		bad("active", RuleActive)
+	}
 	c.User = u
+	if ok && !active {
+		deactivated(&c)
+	}
 	return c
+}
+
+// parseActive reads the active column: NULL is active (a query may lack
+// the column, or a schema may leave it unset), 1/true active, 0/false
+// deactivated. Anything else is reported false in ok: the row is held,
+// because reading an unknown value as either state could deactivate an
+// employee or keep a leaver's access.
+func parseActive(v sql.NullString) (active, ok bool) {
+	if !v.Valid {
+		return true, true
+	}
+	switch strings.ToLower(strings.TrimSpace(v.String)) {
+	case "1", "true":
+		return true, true
+	case "0", "false":
+		return false, true
+	}
+	return false, false
+}
+
+// deactivated turns the verdict on a valid deactivated row into "export
+// it as deactivated": only its id matters (its Visitor account, if any,
+// is deactivated and otherwise left as is), so problems in its other
+// values neither hold it nor are reported; a row without a usable id is
+// still held. A deactivated row claims no userName.
+func deactivated(c *Checked) {
+	for _, p := range c.Problems {
+		if p.Field == "id" {
+			return
+		}
+	}
+	if len(c.Problems) > 0 {
+		c.User = User{ID: c.User.ID}
+	}
+	c.User.Inactive = true
+	c.Problems, c.Warnings, c.Names = nil, nil, nil
 }
 
 // ValidateLocation validates and normalises one locations row.
@@ -240,7 +289,7 @@ func ValidateLocation(raw RawLocation) (Location, []RowError) {
 		default:
 			// Guessing would either close a building or give a closed one
 			// to new users: the row is held until Condeco says.
-			probs = append(probs, RowError{Table: "locations", RowID: id, Field: "active", Rule: RuleActive})
+			probs = append(probs, RowError{Table: "locations", RowID: id, Field: "active", Rule: RuleLocationActive})
 		}
 	}
 	return l, probs

@@ -97,7 +97,9 @@ func (e *env) exported() map[string]string {
 	}
 	out := map[string]string{}
 	for _, u := range exp.Users {
-		out["condeco:"+u.ID] = u.UserName
+		if !u.Inactive { // a deactivated row is read, but given no account
+			out["condeco:"+u.ID] = u.UserName
+		}
 	}
 	return out
 }

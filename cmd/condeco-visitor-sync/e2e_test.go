@@ -165,7 +165,16 @@ func TestRunNowConvergesAndDryRunWritesNothing(t *testing.T) {
 	}
 }
 
+// exportCount counts the exported users that get a Visitor account: the
+// active ones (deactivated rows are exported too, and given none).
 func exportCount(t *testing.T, f *fixture) int {
+	t.Helper()
+	active, _ := exportCounts(t, f)
+	return active
+}
+
+// exportCounts counts the exported users, active and all.
+func exportCounts(t *testing.T, f *fixture) (active, all int) {
 	t.Helper()
 	st, err := condeco.Open(context.Background(), condeco.Options{Driver: "sqlite", DSN: filepath.Join(f.dir, "condeco.db")}, nil)
 	if err != nil {
@@ -176,7 +185,12 @@ func exportCount(t *testing.T, f *fixture) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return len(exp.Users)
+	for _, u := range exp.Users {
+		if !u.Inactive {
+			active++
+		}
+	}
+	return active, len(exp.Users)
 }
 
 func managedUsers(s *simulator.Server) int {

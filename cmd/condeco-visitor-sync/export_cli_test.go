@@ -66,7 +66,8 @@ func TestSourceGuardEmptyExport(t *testing.T) {
 		t.Fatalf("initial run: exit %d\n%s\n%s", code, out, errs)
 	}
 	managed := managedUsers(f.sim)
-	if _, err := f.db.ExecContext(ctx, "UPDATE tblUsers SET Active = 0"); err != nil {
+	// Deleted, not deactivated: a deactivated row is still exported.
+	if _, err := f.db.ExecContext(ctx, "UPDATE tblUsers SET Deleted = 1"); err != nil {
 		t.Fatal(err)
 	}
 	before := f.state()
@@ -108,11 +109,12 @@ func TestSourceGuardShrink(t *testing.T) {
 		t.Fatalf("initial run: exit %d\n%s\n%s", code, out, errs)
 	}
 	managed := managedUsers(f.sim)
-	// About 15 % of the staff are deactivated (ids 1–230, one in seven).
-	if _, err := f.db.ExecContext(ctx, "UPDATE tblUsers SET Active = 0 WHERE UserID % 7 = 0"); err != nil {
+	// About 15 % of the staff are deleted (ids 1–230, one in seven): gone
+	// from the export, unlike deactivated rows, which it still reads.
+	if _, err := f.db.ExecContext(ctx, "UPDATE tblUsers SET Deleted = 1 WHERE UserID % 7 = 0"); err != nil {
 		t.Fatal(err)
 	}
-	src := exportCount(t, f)
+	active, src := exportCounts(t, f) // the guard counts deactivated rows, Visitor gets the active ones
 	if src*10 >= managed*9 {
 		t.Fatalf("export %d of %d managed is not under 90 %%: the test proves nothing", src, managed)
 	}
@@ -130,8 +132,8 @@ func TestSourceGuardShrink(t *testing.T) {
 	if code, out, errs = f.run(ctx, "--run-now", "--allow-source-shrink"); code != service.ExitOK {
 		t.Fatalf("approved run: exit %d\n%s\n%s", code, out, errs)
 	}
-	if n := managedUsers(f.sim); n != src {
-		t.Fatalf("%d managed users after the approved run, want %d", n, src)
+	if n := managedUsers(f.sim); n != active {
+		t.Fatalf("%d managed users after the approved run, want %d", n, active)
 	}
 }
 

@@ -31,7 +31,7 @@ var (
 )
 
 // exported says whether generated row i reaches Visitor: not a visitor, not
-// deactivated, not deleted.
+// deactivated (read, but given no account), not deleted.
 func exported(i int) bool {
 	return i%visitorEvery != 13 && i%inactiveEvery != 11 && i%deletedEvery != 29
 }
@@ -195,7 +195,7 @@ func applyDay(ctx context.Context, path string, n, locations int, share float64)
 	for j, id := range picked {
 		q := `UPDATE tblUsers SET LastName = LastName || ' Day', Telephone = '020 3999 9999' WHERE UserID = ?`
 		if j%2 == 1 && j/2 < d.Departed { // interleave leavers with edits
-			q = `UPDATE tblUsers SET Active = 0 WHERE UserID = ?`
+			q = `UPDATE tblUsers SET Deleted = 1 WHERE UserID = ?` // a deactivated row would be deactivated, not deleted
 		}
 		if _, err := tx.ExecContext(ctx, q, id); err != nil {
 			return d, fmt.Errorf("changing user %d: %w", id, err)

@@ -50,11 +50,18 @@ func CheckTarget(activeListed int, rec *TargetRecord, o Options, approve Approva
 }
 
 // CheckLimits checks the whole plan before the first write, so a broken
-// source read or a config slip is stopped before it deletes anyone. managed
-// is the number of managed Visitor users. All violated limits are joined
-// into one error; errors.Is finds each sentinel.
-func CheckLimits(p *Plan, managed int, o Options, approve Approvals) error {
+// source read or a config slip is stopped before it deletes anyone.
+// activeManaged is the number of active managed Visitor users: the people
+// who have access now. Inactive accounts (deactivated leavers kept under
+// deprovision: deactivate) are no measure of the source, and counting them
+// would stop every run once ordinary turnover passed source_min_share.
+// All violated limits are joined into one error; errors.Is finds each
+// sentinel.
+func CheckLimits(p *Plan, activeManaged int, o Options, approve Approvals) error {
 	var errs []error
+	managed := activeManaged
+	// The export counts deactivated rows too: a deactivation is a row
+	// still read, not one lost.
 	src := p.Summary.SourceUsers
 	// An operator who approved N deletions has looked at who is missing:
 	// that approval also covers an export short by at most N users. An
@@ -71,22 +78,33 @@ func CheckLimits(p *Plan, managed int, o Options, approve Approvals) error {
 				ErrSourceGuard, src, need, pct(o.SourceMinShare), managed, managed-src))
 		}
 	}
+	// max_deletes counts every removal; the share counts the users who
+	// lose access now (deactivations, deletions of active users) against
+	// those who have it: deleting an account already inactive (a rehire's
+	// old account, deactivate-then-delete) takes nobody's access.
 	removals := len(p.Deletes) + len(p.Deactivates)
+	losing := len(p.Deactivates)
+	for _, c := range p.Deletes {
+		if c.Before == nil || c.Before.Active {
+			losing++
+		}
+	}
 	if removals > 0 && approve.AllowDeletes < removals {
 		share := 1.0
 		if managed > 0 {
-			share = float64(removals) / float64(managed)
+			share = float64(losing) / float64(managed)
 		}
-		name := ""
 		switch {
 		case removals > o.MaxDeletes:
-			name = "max_deletes"
-		case share > o.MaxDeleteShare:
-			name = "max_delete_share"
-		}
-		if name != "" {
-			errs = append(errs, fmt.Errorf("%w %s: plan deletes %d of %d managed users (limit %d, %s); approve with --allow-deletes %d",
-				ErrSafetyLimit, name, removals, managed, o.MaxDeletes, pct(o.MaxDeleteShare), removals))
+			errs = append(errs, fmt.Errorf("%w max_deletes: plan deletes %d of %d managed users (limit %d, %s); approve with --allow-deletes %d",
+				ErrSafetyLimit, removals, managed, o.MaxDeletes, pct(o.MaxDeleteShare), removals))
+		case losing > 0 && share > o.MaxDeleteShare:
+			inactive := ""
+			if n := removals - losing; n > 0 {
+				inactive = fmt.Sprintf(", and %d inactive", n)
+			}
+			errs = append(errs, fmt.Errorf("%w max_delete_share: plan deletes %d of %d managed users%s (limit %d, %s); approve with --allow-deletes %d",
+				ErrSafetyLimit, losing, managed, inactive, o.MaxDeletes, pct(o.MaxDeleteShare), removals))
 		}
 	}
 	if n := p.Summary.AdminChanges; n > o.MaxAdminChanges && approve.AllowAdminChanges < n {

@@ -6,11 +6,21 @@ import (
 	"testing"
 
 	. "condeco-visitor-sync/sync/plan"
+	"condeco-visitor-sync/visitor"
 )
 
 func limitPlan(source, deletes, deactivates, admin int) *Plan {
 	p := &Plan{Deletes: make([]UserChange, deletes), Deactivates: make([]UserChange, deactivates)}
 	p.Summary = Summary{SourceUsers: source, Deletes: deletes, Deactivates: deactivates, AdminChanges: admin}
+	return p
+}
+
+// inactiveDeletes adds n deletions of accounts inactive before the plan.
+func inactiveDeletes(p *Plan, n int) *Plan {
+	for range n {
+		p.Deletes = append(p.Deletes, UserChange{Action: ActionDelete, Before: &visitor.User{Active: false}})
+	}
+	p.Summary.Deletes = len(p.Deletes)
 	return p
 }
 
@@ -59,6 +69,17 @@ func TestCheckLimits(t *testing.T) {
 		{name: "zero max_deletes blocks any deletion", plan: limitPlan(100, 1, 0, 0), managed: 100,
 			opt: func(o *Options) { o.MaxDeletes = 0 }, want: []error{ErrSafetyLimit}},
 		{name: "first sync with no managed users and creates passes", plan: limitPlan(500, 0, 0, 0), managed: 0},
+		// managed is the active managed count (the runner's activeCount):
+		// 115 managed of whom 15 are deactivated leavers, and an export of
+		// 100 people, is no shrink.
+		{name: "source guard compares the export with the active managed users", plan: limitPlan(100, 0, 0, 0), managed: 100},
+		{name: "source guard words its refusal with the active managed count", plan: limitPlan(80, 0, 0, 0), managed: 90,
+			want: []error{ErrSourceGuard}, words: []string{"export has 80 users, fewer than 81 (90% of 90 managed users)", "--allow-deletes 10"}},
+		{name: "deleting inactive accounts is outside the delete share", plan: inactiveDeletes(limitPlan(100, 0, 0, 0), 20), managed: 100},
+		{name: "max_deletes counts deletions of inactive accounts too", plan: inactiveDeletes(limitPlan(100, 0, 0, 0), 51), managed: 100,
+			want: []error{ErrSafetyLimit}, words: []string{"max_deletes: plan deletes 51 of 100 managed users", "--allow-deletes 51"}},
+		{name: "delete share counts users losing access now and names the inactive ones", plan: inactiveDeletes(limitPlan(100, 0, 11, 0), 5), managed: 100,
+			want: []error{ErrSafetyLimit}, words: []string{"max_delete_share: plan deletes 11 of 100 managed users, and 5 inactive (limit 50, 10%); approve with --allow-deletes 16"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

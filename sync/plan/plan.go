@@ -61,8 +61,18 @@ func BuildPlan(exp *condeco.Export, current Current, o Options, now time.Time) (
 	b.heldRows(exp)
 	b.departures()
 	b.vacate(exp.Users)
-	for _, u := range sortedUsers(exp.Users) {
-		b.user(*u)
+	// Deactivated rows first: every account that stays inactive is known
+	// before an active row may claim its userName (a rehire).
+	users := sortedUsers(exp.Users)
+	for _, u := range users {
+		if u.Inactive {
+			b.deactivated(*u)
+		}
+	}
+	for _, u := range users {
+		if !u.Inactive {
+			b.user(*u)
+		}
 	}
 	b.finish(exp)
 	return b.p, nil
@@ -105,6 +115,13 @@ type planner struct {
 	takenBy   map[string]string // lower userName -> externalId that will hold it after the plan
 	creating  map[string]bool   // lower userNames this plan creates
 	access    *accessCache      // access lists shared between users
+	// retired are the managed accounts that stay, inactive, after this
+	// plan (deactivated in Condeco, or departed under a deactivating
+	// deprovision), by externalId: a rehire may need one's userName.
+	retired map[string]*retiredUser
+	// replaced counts planned deactivations turned into deletions for a
+	// rehire: still in Deactivates until finish drops them.
+	replaced int
 
 	withoutAll int // existing users not given every location (Summary)
 
@@ -341,6 +358,7 @@ func (b *planner) index(cur Current, exp *condeco.Export) {
 	b.takenBy = make(map[string]string, len(b.managed))
 	b.creating = map[string]bool{}
 	b.access = newAccessCache()
+	b.retired = map[string]*retiredUser{}
 }
 
 // owedGrants keeps the grants owed from earlier runs that still apply: a
@@ -469,6 +487,9 @@ func (b *planner) departures() {
 		case b.o.Policy != PolicySync:
 			issue.Reason = "policy " + b.o.Policy + ": left Condeco but not deprovisioned"
 			b.p.Skipped = append(b.p.Skipped, issue)
+			if !u.Active {
+				b.retired[u.ExternalID] = &retiredUser{u: u, how: retiredSkipped, why: "left Condeco"}
+			}
 			continue
 		}
 		before := *u
@@ -477,17 +498,13 @@ func (b *planner) departures() {
 		case b.o.Deprovision == DeprovisionDelete:
 			ch.Action, ch.Reason = ActionDelete, "left Condeco"
 		case u.Active:
-			ch.Action, ch.Reason = ActionDeactivate, "left Condeco"
-			ch.Changes = []FieldChange{{Field: visitor.FieldActive, Old: "true", New: "false"}}
-			d := *u
-			d.Active = false
-			d.LastModified = time.Time{}
-			ch.Desired = &d
+			b.deactivate(&ch, u, "left Condeco")
 		case b.o.Deprovision == DeprovisionDeactivateThenDelete && u.LastModified.IsZero():
 			// Without a time there is no due date; deleting would guess.
 			issue.Reason = "left Condeco and inactive, but Visitor gives no lastModified: deletion date unknown, not deleted"
 			issue.Fix = "delete the user in Visitor by hand, or use deprovision: delete"
 			b.p.Skipped = append(b.p.Skipped, issue)
+			b.retired[u.ExternalID] = &retiredUser{u: u, how: retiredSkipped, why: "left Condeco"}
 			continue
 		case b.o.Deprovision == DeprovisionDeactivateThenDelete && !b.now.Before(u.LastModified.AddDate(0, 0, b.o.DeleteAfter)):
 			// Visitor's lastModified of an inactive, departed user is when it
@@ -498,13 +515,12 @@ func (b *planner) departures() {
 			ch.Reason = fmt.Sprintf("left Condeco; inactive since %s, %d days or more", u.LastModified.UTC().Format(time.DateOnly), b.o.DeleteAfter)
 		default:
 			b.p.Unchanged++ // already inactive, not yet due for deletion
+			b.retired[u.ExternalID] = &retiredUser{u: u, how: retiredUnchanged, why: "left Condeco"}
 			continue
 		}
 		if ch.Action == ActionDelete {
 			b.leaving[u.ID] = true
 			b.p.Deletes = append(b.p.Deletes, ch)
-		} else {
-			b.p.Deactivates = append(b.p.Deactivates, ch)
 		}
 	}
 	// Whoever stays keeps their userName unless renamed below.
@@ -526,7 +542,8 @@ func (b *planner) vacate(users []condeco.User) {
 	for _, u := range users {
 		ext := b.o.ExternalIDPrefix + u.ID
 		m := b.byExt[ext]
-		if len(m) != 1 || b.isProtected(m[0]) || b.protected[strings.ToLower(u.UserName)] ||
+		// A deactivated row renames nobody.
+		if u.Inactive || len(m) != 1 || b.isProtected(m[0]) || b.protected[strings.ToLower(u.UserName)] ||
 			strings.EqualFold(m[0].UserName, u.UserName) {
 			continue
 		}
@@ -615,6 +632,11 @@ func (b *planner) user(u condeco.User) {
 }
 
 func (b *planner) create(want visitor.User, ap accessPlan, issue Issue) {
+	if r := b.retired[b.nameHolder(want.UserName, want.ExternalID)]; r != nil {
+		if !b.rehire(want, r, issue) {
+			return
+		}
+	}
 	if h := b.nameHolder(want.UserName, want.ExternalID); h != "" || b.creating[strings.ToLower(want.UserName)] {
 		issue.Reason = fmt.Sprintf("userName %s is already used by managed Visitor user %s", want.UserName, h)
 		if h == "" {
@@ -754,6 +776,10 @@ func sortIssues(is []Issue) {
 
 func (b *planner) finish(exp *condeco.Export) {
 	p := b.p
+	// A deactivation or a skipped account a rehire turned into a deletion
+	// is planned once, as the deletion.
+	p.Deactivates = slices.DeleteFunc(p.Deactivates, func(c UserChange) bool { return b.leaving[c.VisitorID] })
+	p.Skipped = slices.DeleteFunc(p.Skipped, func(is Issue) bool { return is.VisitorID != "" && b.leaving[is.VisitorID] })
 	for _, cs := range [][]UserChange{p.Creates, p.Updates, p.Deletes, p.Deactivates} {
 		sortChanges(cs)
 	}

@@ -541,6 +541,139 @@ func TestBuildPlanRules(t *testing.T) {
 			},
 		},
 		{
+			name:  "deactivated in condeco deactivates the same account, access kept, whatever deprovision says",
+			users: Users(CU("1"), CU("2", deactivatedRow)),
+			cur:   []visitor.User{VU("1"), VU("2", VAcc("loc-1:user,loc-1:reception,loc-2:user,loc-h:user"))},
+			check: func(t *testing.T, p *Plan) {
+				WantCounts(t, p, 0, 0, 0, 1, 1)
+				c := FindChange(t, p.Deactivates, "condeco:2")
+				if c.VisitorID != "v-2" || c.Desired.Active || len(c.Changes) != 1 || c.Changes[0].Field != visitor.FieldActive || c.Reason != "deactivated in Condeco" {
+					t.Errorf("deactivate = %+v", c)
+				}
+				WantAccess(t, c.Desired.Access, "loc-1:user,loc-1:reception,loc-2:user,loc-h:user")
+			},
+		},
+		{
+			name:  "deactivated in condeco and inactive in Visitor is never deleted, even by deactivate-then-delete",
+			users: Users(CU("1"), CU("2", deactivatedRow)),
+			cur:   []visitor.User{VU("1"), VU("2", Inactive(400))},
+			opt:   func(o *Options) { o.Deprovision = DeprovisionDeactivateThenDelete },
+			check: func(t *testing.T, p *Plan) { WantCounts(t, p, 0, 0, 0, 0, 2) },
+		},
+		{
+			name:  "deactivated in condeco without a Visitor account creates nothing",
+			users: Users(CU("1"), CU("2", deactivatedRow)),
+			cur:   []visitor.User{VU("1")},
+			check: func(t *testing.T, p *Plan) {
+				WantCounts(t, p, 0, 0, 0, 0, 1)
+				if len(p.Skipped)+len(p.Conflicts)+len(p.Held) != 0 || p.Summary.SourceUsers != 2 {
+					t.Errorf("issues %+v %+v %+v, source users %d", p.Skipped, p.Conflicts, p.Held, p.Summary.SourceUsers)
+				}
+			},
+		},
+		{
+			name:  "reactivated in condeco reactivates the same account with its hand-granted access",
+			users: Users(CU("1")),
+			cur:   []visitor.User{VU("1", Inactive(5), VAcc("loc-1:user,loc-1:reception,loc-2:user,loc-h:user"))},
+			check: func(t *testing.T, p *Plan) {
+				WantCounts(t, p, 0, 1, 0, 0, 0)
+				c := FindChange(t, p.Updates, "condeco:1")
+				if c.VisitorID != "v-1" || !c.Desired.Active || len(c.Changes) != 1 || c.Changes[0].Field != visitor.FieldActive {
+					t.Errorf("reactivate = %+v", c)
+				}
+				WantAccess(t, c.Desired.Access, "loc-1:user,loc-1:reception,loc-2:user,loc-h:user")
+			},
+		},
+		{
+			name:  "a deactivated row renames nobody: its account keeps its userName",
+			users: Users(CU("1"), CU("2", deactivatedRow, Email("moved@example.com")), CU("10", Email("user2@example.com"))),
+			cur:   []visitor.User{VU("1"), VU("2", Inactive(5))},
+			opt:   func(o *Options) { o.Deprovision = DeprovisionDeactivate },
+			check: func(t *testing.T, p *Plan) {
+				WantCounts(t, p, 0, 0, 0, 0, 2)
+				wantRehireConflict(t, p, "deprovision: deactivate deletes no one")
+			},
+		},
+		{
+			name:  "policy upsert-only leaves a deactivated row's account active",
+			users: Users(CU("1"), CU("2", deactivatedRow)),
+			cur:   []visitor.User{VU("1"), VU("2")},
+			opt:   func(o *Options) { o.Policy = PolicyUpsertOnly },
+			check: func(t *testing.T, p *Plan) {
+				WantCounts(t, p, 0, 0, 0, 0, 1)
+				WantIssue(t, p.Skipped, "condeco:2", "policy upsert-only: deactivated in Condeco but not deactivated")
+			},
+		},
+		{
+			name:  "rehire: the inactive old account is deleted and the new one created",
+			users: Users(CU("1"), CU("2", deactivatedRow), CU("10", Email("user2@example.com"))),
+			cur:   []visitor.User{VU("1"), VU("2", Inactive(5))},
+			check: func(t *testing.T, p *Plan) {
+				WantCounts(t, p, 1, 0, 1, 0, 1)
+				if c := FindChange(t, p.Deletes, "condeco:2"); c.VisitorID != "v-2" || !strings.Contains(c.Reason, "goes to condeco:10") {
+					t.Errorf("delete = %+v", c)
+				}
+				if c := FindChange(t, p.Creates, "condeco:10"); c.Desired.UserName != "user2@example.com" {
+					t.Errorf("create = %+v", c)
+				}
+				if len(p.Conflicts) != 0 {
+					t.Errorf("conflicts = %+v", p.Conflicts)
+				}
+			},
+		},
+		{
+			name:  "rehire in the run that deactivates the old account deletes it instead",
+			users: Users(CU("1"), CU("2", deactivatedRow), CU("10", Email("user2@example.com"))),
+			cur:   []visitor.User{VU("1"), VU("2")},
+			opt:   func(o *Options) { o.Deprovision = DeprovisionDeactivateThenDelete },
+			check: func(t *testing.T, p *Plan) {
+				WantCounts(t, p, 1, 0, 1, 0, 1)
+				FindChange(t, p.Deletes, "condeco:2")
+				FindChange(t, p.Creates, "condeco:10")
+			},
+		},
+		{
+			name:  "rehire of a departed, inactive account under deactivate-then-delete deletes it before its due date",
+			users: Users(CU("1"), CU("10", Email("user2@example.com"))),
+			cur:   []visitor.User{VU("1"), VU("2", Inactive(5)), VU("3", Inactive(400), VLastModifiedZero)},
+			opt:   func(o *Options) { o.Deprovision = DeprovisionDeactivateThenDelete },
+			check: func(t *testing.T, p *Plan) {
+				WantCounts(t, p, 1, 0, 1, 0, 1)
+				FindChange(t, p.Deletes, "condeco:2")
+				WantIssue(t, p.Skipped, "condeco:3", "no lastModified")
+			},
+		},
+		{
+			name:  "rehire under deprovision deactivate is a conflict naming both accounts",
+			users: Users(CU("1"), CU("2", deactivatedRow), CU("10", Email("user2@example.com"))),
+			cur:   []visitor.User{VU("1"), VU("2", Inactive(5))},
+			opt:   func(o *Options) { o.Deprovision = DeprovisionDeactivate },
+			check: func(t *testing.T, p *Plan) {
+				WantCounts(t, p, 0, 0, 0, 0, 2)
+				wantRehireConflict(t, p, "deprovision: deactivate deletes no one")
+			},
+		},
+		{
+			name:  "rehire beyond max_deletes is a conflict naming both accounts",
+			users: Users(CU("1"), CU("2", deactivatedRow), CU("10", Email("user2@example.com"))),
+			cur:   []visitor.User{VU("1"), VU("2", Inactive(5))},
+			opt:   func(o *Options) { o.MaxDeletes = 0 },
+			check: func(t *testing.T, p *Plan) {
+				WantCounts(t, p, 0, 0, 0, 0, 2)
+				wantRehireConflict(t, p, "would exceed max_deletes (0)")
+			},
+		},
+		{
+			name:  "rehire under policy upsert-only is a conflict naming both accounts",
+			users: Users(CU("1"), CU("10", Email("user2@example.com"))),
+			cur:   []visitor.User{VU("1"), VU("2", Inactive(5))},
+			opt:   func(o *Options) { o.Policy = PolicyUpsertOnly },
+			check: func(t *testing.T, p *Plan) {
+				WantCounts(t, p, 0, 0, 0, 0, 1)
+				wantRehireConflict(t, p, "policy upsert-only deletes no one")
+			},
+		},
+		{
 			name:  "policy upsert-only creates and updates but never deletes or deactivates",
 			users: Users(CU("1", Global), CU("4")),
 			cur:   []visitor.User{VU("1"), VU("2"), VU("3")},
@@ -670,6 +803,35 @@ func TestBuildPlanRules(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.check(t, c.build(t)) })
+	}
+}
+
+// deactivatedRow marks a Condeco row deactivated (its active column 0).
+func deactivatedRow(u *condeco.User) { u.Inactive = true }
+
+// wantRehireConflict checks the conflict of the rehire condeco:10, whose
+// userName user2@example.com the inactive account v-2 (condeco:2) holds:
+// its reason and fix name both accounts, and nothing is deleted.
+func wantRehireConflict(t *testing.T, p *Plan, why string) {
+	t.Helper()
+	WantIssue(t, p.Conflicts, "condeco:10", why)
+	for _, is := range p.Conflicts {
+		if is.ExternalID != "condeco:10" {
+			continue
+		}
+		for _, w := range []string{"user2@example.com", "v-2", "condeco:2", "rehire"} {
+			if !strings.Contains(is.Reason, w) {
+				t.Errorf("reason %q lacks %q", is.Reason, w)
+			}
+		}
+		for _, w := range []string{"v-2", "condeco:2", "user2@example.com", "condeco:10"} {
+			if !strings.Contains(is.Fix, w) {
+				t.Errorf("fix %q lacks %q", is.Fix, w)
+			}
+		}
+	}
+	if len(p.Deletes)+len(p.Creates) != 0 {
+		t.Errorf("deletes %+v creates %+v, want none", p.Deletes, p.Creates)
 	}
 }
 

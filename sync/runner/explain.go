@@ -172,6 +172,9 @@ func (r *Runner) explainOne(ctx context.Context, exp *condeco.Export, locs []vis
 			level += " (Global admin: a value of global_admin_levels)"
 		}
 		pe.Source = Step{Found: true, Detail: fmt.Sprintf("users row %s: %s %s <%s>, %s, Condeco location %s", u.ID, u.FirstName, u.LastName, u.UserName, level, cmp.Or(u.LocationID, "none"))}
+		if u.Inactive {
+			pe.Source.Detail += ", deactivated in Condeco"
+		}
 	case len(p.Held) > 0:
 		pe.Source = Step{Detail: "held: " + strings.Join(p.Held, "; ")}
 	default:
@@ -280,6 +283,11 @@ func explainPlan(pe *PersonExplanation, p Person, pl *plan.Plan, o plan.Options,
 		}
 	}
 	pe.Action = "unchanged"
+	if vu != nil && p.Row != nil && p.Row.Inactive {
+		pe.Mapped = vu
+		pe.Decided = append(pe.Decided, "deactivated in Condeco and already inactive in Visitor: kept, with its access, for a reactivation (never deleted while the row is there)")
+		return
+	}
 	if vu != nil && p.Row != nil {
 		pe.Mapped = vu
 		pe.Decided = append(pe.Decided, "the Visitor user already matches the Condeco row")

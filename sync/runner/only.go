@@ -68,6 +68,13 @@ func restrict(full *plan.Plan, exp *condeco.Export, users []visitor.User, prefix
 	}
 	out.Creates, out.Updates = keep(full.Creates), keep(full.Updates)
 	out.Deletes, out.Deactivates = keep(full.Deletes), keep(full.Deactivates)
+	// A deletion that frees a person's userName (a rehire's old account,
+	// a leaver whose email is reused) goes with that person's create.
+	for _, c := range full.Deletes {
+		if !mine(c.ExternalID, c.UserName) && names[strings.ToLower(c.UserName)] {
+			out.Deletes = append(out.Deletes, c)
+		}
+	}
 	out.Held, out.Conflicts, out.Skipped = keepIssues(full.Held), keepIssues(full.Conflicts), keepIssues(full.Skipped)
 	needed := map[string]bool{}
 	for _, cs := range [][]plan.UserChange{out.Creates, out.Updates} {

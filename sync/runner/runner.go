@@ -323,7 +323,7 @@ func (r *Runner) run(ctx context.Context, f Flags, now func() time.Time, log *za
 	}
 	err = plan.CheckTarget(activeCount(users), rec, o, f.Approvals)
 	if err == nil {
-		err = plan.CheckLimits(p, p.Summary.Managed, o, f.Approvals)
+		err = plan.CheckLimits(p, activeCount(users), o, f.Approvals)
 	}
 	rep.Phases.PlanMS = lap()
 	if err != nil {

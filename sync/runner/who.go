@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 
@@ -30,12 +31,23 @@ type Person struct {
 func findPerson(exp *condeco.Export, prefix, who string) Person {
 	p := Person{Who: who}
 	id := strings.TrimPrefix(who, prefix)
+	// By email, a deactivated row gives way to an active one: a rehire
+	// shares the old row's email, and the person asked about is the new.
+	var found, inactive *condeco.User
 	for i := range exp.Users {
 		u := &exp.Users[i]
-		if u.ID == who || u.ID == id || strings.EqualFold(u.UserName, who) || strings.EqualFold(u.Email, who) {
-			p.Row, p.ExternalID, p.UserName = u, prefix+u.ID, u.UserName
-			return p
+		byName := strings.EqualFold(u.UserName, who) || strings.EqualFold(u.Email, who)
+		if u.ID == who || u.ID == id || (byName && !u.Inactive) {
+			found = u
+			break
 		}
+		if byName && inactive == nil {
+			inactive = u
+		}
+	}
+	if u := cmp.Or(found, inactive); u != nil {
+		p.Row, p.ExternalID, p.UserName = u, prefix+u.ID, u.UserName
+		return p
 	}
 	heldRow := func(held string) {
 		p.ExternalID = prefix + held
