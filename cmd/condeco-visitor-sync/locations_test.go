@@ -27,17 +27,6 @@ func simLocation(t *testing.T, sim *simulator.Server, ext string) simulator.Loca
 }
 
 // simUser is the simulator's user with externalId ext.
-func simUser(t *testing.T, sim *simulator.Server, ext string) simulator.User {
-	t.Helper()
-	for _, u := range sim.Users() {
-		if u.ExternalID == ext {
-			return u
-		}
-	}
-	t.Fatalf("Visitor has no user %s", ext)
-	return simulator.User{}
-}
-
 func holds(u simulator.User, locID string) bool {
 	return slices.ContainsFunc(u.Locations, func(l simulator.LocationRole) bool { return l.Value == locID })
 }
@@ -137,7 +126,7 @@ func TestRunNowLocationCreateFailureOwesGrants(t *testing.T) {
 		rep.Failures[0].ExternalID != "condeco-location:106" {
 		t.Fatalf("counts = %+v, failures %+v: want the location alone failed", rep.Counts, rep.Failures)
 	}
-	ingrid := simUser(t, f.sim, "condeco:231")
+	ingrid := mustSimUser(t, f, "condeco:231")
 	if n := len(f.sim.Locations()); len(ingrid.Locations) != n {
 		t.Errorf("new starter created with %d locations, want the %d that exist", len(ingrid.Locations), n)
 	}
@@ -155,10 +144,10 @@ func TestRunNowLocationCreateFailureOwesGrants(t *testing.T) {
 	if rep.Counts.LocationsCreated != 1 || rep.Counts.Updated != 1 || rep.Plan.Summary.OwedGrants != 1 || len(rep.OwedGrants) != 0 {
 		t.Errorf("next run: counts %+v, owed given %d, still owed %+v", rep.Counts, rep.Plan.Summary.OwedGrants, rep.OwedGrants)
 	}
-	if !holds(simUser(t, f.sim, "condeco:231"), piccadilly.ID) {
+	if !holds(mustSimUser(t, f, "condeco:231"), piccadilly.ID) {
 		t.Errorf("the owed location was not given to the new starter")
 	}
-	if holds(simUser(t, f.sim, "condeco:1"), piccadilly.ID) {
+	if holds(mustSimUser(t, f, "condeco:1"), piccadilly.ID) {
 		t.Errorf("an existing user who was owed nothing got the new location")
 	}
 	if b, err := os.ReadFile(owed); err != nil || !strings.Contains(string(b), `"grants": []`) {
@@ -199,10 +188,10 @@ func TestRunNowClosedLocationNotGivenToNewUsers(t *testing.T) {
 	if wharf.Name != "Canary Wharf" {
 		t.Errorf("closed location renamed: %+v", wharf)
 	}
-	if holds(simUser(t, f.sim, "condeco:231"), wharf.ID) {
+	if holds(mustSimUser(t, f, "condeco:231"), wharf.ID) {
 		t.Errorf("the new starter was given the closed location")
 	}
-	if !holds(simUser(t, f.sim, "condeco:1"), wharf.ID) {
+	if !holds(mustSimUser(t, f, "condeco:1"), wharf.ID) {
 		t.Errorf("an existing user lost the closed location")
 	}
 	if rep := lastReport(t, f); rep.Plan == nil || rep.Plan.Summary.ClosedLocations != 2 || len(rep.Plan.ClosedLocations) != 2 {
