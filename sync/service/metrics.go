@@ -60,6 +60,14 @@ func NewMetrics() *Metrics {
 	for _, r := range []string{"sent", "failed"} {
 		m.notifies.WithLabelValues(r)
 	}
+	// Every run result too: the first run a guard stops must move its
+	// counter from 0 to 1. A series born at 1 shows no increase(), so
+	// deploy/prometheus/alerts.yaml would not page on the first stop after
+	// a daemon start (and would need three partial runs, not two).
+	for c := ExitOK; c <= ExitTargetGuard; c++ {
+		m.runs.WithLabelValues(c.Label())
+	}
+	m.runs.WithLabelValues("panic")
 	m.reg.MustRegister(m.runs, m.changes, m.failures, m.notifies, m, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

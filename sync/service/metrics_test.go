@@ -1,0 +1,24 @@
+package service
+
+import (
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// Every run result is served at 0 before any run: the alert rules'
+// increase() sees the first stop by a limit or a guard (a counter born at 1
+// has no increase).
+func TestRunResultsServedAtZero(t *testing.T) {
+	rec := httptest.NewRecorder()
+	NewMetrics().Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body := rec.Body.String()
+	for _, r := range []string{"success", "partial", "safety_limit", "source_guard", "target_guard", "panic"} {
+		if want := `cvs_runs_total{result="` + r + `"} 0`; !strings.Contains(body, want+"\n") {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if strings.Contains(body, `result="unknown"`) {
+		t.Error(`/metrics serves cvs_runs_total{result="unknown"}`)
+	}
+}
