@@ -29,6 +29,14 @@ func (d *Dir) ReadLastSuccess() (start time.Time, found bool, err error) {
 	return rec.Start, found, err
 }
 
+// ReadLastSuccessEnd returns when the last run that succeeded finished,
+// as ReadLastSuccess does its start.
+func (d *Dir) ReadLastSuccessEnd() (end time.Time, found bool, err error) {
+	var rec lastSuccess
+	found, err = readRecord(d.file(LastSuccessFile), lastSuccessVersion, &rec)
+	return rec.End, found, err
+}
+
 // WriteLastSuccess replaces the record after a run that succeeded.
 func (d *Dir) WriteLastSuccess(run, trigger string, start, end time.Time) error {
 	return writeRecord(d.file(LastSuccessFile), lastSuccess{Version: lastSuccessVersion, Run: run,

@@ -27,6 +27,15 @@ type Schedule struct {
 	Version       string // logged at start
 }
 
+// restoreMetrics carries what state_dir knows across a restart into the
+// series, so a scrape never sees the last success at 0 after one. An
+// unreadable record is reported by the schedule's reader.
+func (a *Service) restoreMetrics() {
+	if end, found, err := a.State.ReadLastSuccessEnd(); err == nil && found {
+		a.Metrics.restoreLastSuccess(end)
+	}
+}
+
 // Reload is a new configuration for the daemon's next runs (SIGHUP): a
 // service wired from it, its schedule, and what releases its resources.
 // A run in flight finishes with the service it started with.
@@ -43,6 +52,7 @@ type Reload struct {
 func (a *Service) Daemon(ctx context.Context, sch Schedule, reloads <-chan Reload) ExitCode {
 	a.init()
 	a.Trigger = "scheduled"
+	a.restoreMetrics() // before /metrics answers
 	loc, err := time.LoadLocation(sch.TimeZone)
 	if err != nil {
 		a.Log.Error("bad time zone", errField(err))

@@ -29,10 +29,11 @@ type Metrics struct {
 	rowsRead    prometheus.Gauge
 	notifies    *prometheus.CounterVec
 
-	mu       sync.Mutex
-	unready  string
-	stats    func() visitor.Stats
-	progress func() (done, total int)
+	mu        sync.Mutex
+	succeeded bool // a run of this process set lastSuccess
+	unready   string
+	stats     func() visitor.Stats
+	progress  func() (done, total int)
 }
 
 // NewMetrics registers every series at 0.
@@ -44,7 +45,7 @@ func NewMetrics() *Metrics {
 		return g
 	}
 	m.lastAttempt = f("last_attempt_timestamp_seconds", "Unix time the last sync run started.")
-	m.lastSuccess = f("last_success_timestamp_seconds", "Unix time the last sync run finished with every change applied.")
+	m.lastSuccess = f("last_success_timestamp_seconds", "Unix time the last sync run that succeeded (every change applied, or all but some users' failed) finished; after a restart, the one in last-success.json.")
 	m.duration = f("last_run_duration_seconds", "How long the last sync run took.")
 	m.inProgress = f("run_in_progress", "1 while a sync run is going.")
 	m.rowsRead = f("source_rows_read", "Rows the last Condeco export read, before validation.")
@@ -159,10 +160,25 @@ func (m *Metrics) runFinished(rep *runner.Report, err error, d time.Duration) {
 	switch code {
 	case ExitOK, ExitPartial:
 		m.lastSuccess.SetToCurrentTime()
+		m.succeeded = true
 		m.unready = ""
 	case ExitAuth, ExitSource, ExitTarget, ExitConfig:
 		m.unready = result
 	}
+}
+
+// restoreLastSuccess gives cvs_last_success_timestamp_seconds the end of
+// the last successful run on record, so that a restarted daemon does not
+// read as "never succeeded" until its first run ends (the dashboard's
+// hours-since panel jumped to 56 years, an alert on the gauge fired after
+// every restart). A run that ended meanwhile wins.
+func (m *Metrics) restoreLastSuccess(end time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if end.IsZero() || m.succeeded {
+		return
+	}
+	m.lastSuccess.Set(float64(end.UnixNano()) / 1e9)
 }
 
 func (m *Metrics) unreadyReason() string {
