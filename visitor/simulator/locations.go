@@ -292,3 +292,15 @@ func (s *Server) Locations() []Location {
 	}
 	return out
 }
+
+// AddHandmadeLocation adds a location as a superuser does in the Visitor
+// UI: no externalId. It says false when the name is taken (Visitor's
+// names are unique, case-insensitively).
+func (s *Server) AddHandmadeLocation(name string) (Location, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.checkLocation("", name, "") != nil {
+		return Location{}, false
+	}
+	return *s.addLocation(Location{Name: name}, s.opts.Now().UTC()), true
+}

@@ -141,3 +141,19 @@ func TestPatchLocation(t *testing.T) {
 		})
 	}
 }
+
+// A location made in the UI has no externalId, and its name is unique as
+// through SCIM.
+func TestAddHandmadeLocation(t *testing.T) {
+	h := newHarness(t, Options{DefaultLocationName: "London"})
+	l, ok := h.srv.AddHandmadeLocation("Manchester Piccadilly")
+	if !ok || l.ID == "" || l.ExternalID != "" || l.Name != "Manchester Piccadilly" || l.Default {
+		t.Fatalf("AddHandmadeLocation = %+v, %v", l, ok)
+	}
+	if _, ok := h.srv.AddHandmadeLocation("manchester PICCADILLY"); ok {
+		t.Error("a second location with the same name (other case) was added")
+	}
+	if n := len(h.srv.Locations()); n != 2 {
+		t.Errorf("Visitor holds %d locations, want 2", n)
+	}
+}
