@@ -1,15 +1,17 @@
 package plan
 
 import (
+	"maps"
 	"slices"
 	"strings"
 
 	"condeco-visitor-sync/visitor"
 )
 
-// managedRole says whether the sync owns a role. Only admin and user are
+// managedRole says whether the sync grants a role. Only admin and user are
 // granted by the integration; anything else (reception, security, …) was
-// granted by a Visitor superuser and is never touched.
+// granted by a Visitor superuser, and is kept unless a Global admin's
+// admin on the default location replaces it (one role per location).
 func managedRole(r visitor.Role) bool {
 	return r == visitor.RoleAdmin || r == visitor.RoleUser
 }
@@ -49,28 +51,69 @@ func adminChange(before, after []visitor.Access) string {
 	return ""
 }
 
-// setManagedRole makes role the one managed role the user holds on loc,
-// keeping any hand-granted role there.
-func setManagedRole(a []visitor.Access, loc string, role visitor.Role) []visitor.Access {
+// setRole makes role the one role the user holds on loc: Visitor keeps
+// one role per user per location (visitor.CheckAccess).
+func setRole(a []visitor.Access, loc string, role visitor.Role) []visitor.Access {
 	out := a[:0:0]
 	for _, x := range a {
-		if x.LocationID == loc && managedRole(x.Role) {
-			continue
+		if x.LocationID != loc {
+			out = append(out, x)
 		}
-		out = append(out, x)
 	}
 	return append(out, visitor.Access{LocationID: loc, Role: role})
 }
 
-// OverlayAccess puts the managed roles of want onto cur: on every location
-// want names, the managed role becomes want's; other roles and other
-// locations of cur stay. Used when adopting a hand-made Visitor user.
+// rolesAt lists the roles a holds on loc.
+func rolesAt(a []visitor.Access, loc string) []visitor.Role {
+	var out []visitor.Role
+	for _, x := range a {
+		if x.LocationID == loc {
+			out = append(out, x.Role)
+		}
+	}
+	return out
+}
+
+// handRole is the first role in have the sync never grants (reception,
+// security, …), or "".
+func handRole(have []visitor.Role) visitor.Role {
+	for _, r := range have {
+		if !managedRole(r) {
+			return r
+		}
+	}
+	return ""
+}
+
+// OverlayAccess is the access of a hand-made Visitor user the sync adopts:
+// every role the user holds is kept (admin too: the integration grants
+// admin to Global admins only, and leaves anyone else's to the
+// superuser), a location the user lacks gets want's role, and admin in
+// want replaces whatever the user holds there. One role per location.
 func OverlayAccess(cur, want []visitor.Access) []visitor.Access {
 	out := slices.Clone(cur)
 	for _, w := range want {
-		out = setManagedRole(out, w.LocationID, w.Role)
+		have := rolesAt(cur, w.LocationID)
+		switch {
+		case w.Role == visitor.RoleAdmin || len(have) == 0:
+			out = setRole(out, w.LocationID, w.Role)
+		case len(have) > 1:
+			out = setRole(out, w.LocationID, keepOne(have))
+		}
 	}
 	return visitor.SortAccess(out)
+}
+
+// keepOne is the role kept of several on one location (a listing that
+// breaks the contract): admin, else a hand-set role, else user.
+func keepOne(have []visitor.Role) visitor.Role {
+	if slices.Contains(have, visitor.RoleAdmin) {
+		return visitor.RoleAdmin
+	}
+	if r := handRole(have); r != "" {
+		return r
+	}
+	return visitor.RoleUser
 }
 
 // accessPlan is what the sync requires of one user's access.
@@ -93,10 +136,10 @@ func (ap accessPlan) newUserAccess() []visitor.Access {
 	return visitor.SortAccess(out)
 }
 
-// existingUserAccess changes only what the rules require: the managed role
-// on the default location (promotion, demotion), admin on a Location
-// admin's own location, and, when grantNew, a user role on locations the
-// user has no access to at all. Hand-granted access is kept.
+// existingUserAccess changes only what the rules require: the role on the
+// default location (promotion, demotion), admin on a Location admin's own
+// location, and, when grantNew, a user role on locations the user has no
+// access to at all. Hand-granted access is kept, one role per location.
 func (ap accessPlan) existingUserAccess(cur []visitor.Access, grantNew bool) []visitor.Access {
 	if !grantNew && visitor.AccessSorted(cur) && ap.holds(cur) {
 		return cur // the usual case: nothing to change, and no copy of a long list
@@ -104,13 +147,37 @@ func (ap accessPlan) existingUserAccess(cur []visitor.Access, grantNew bool) []v
 	return ap.applyRules(cur, grantNew)
 }
 
+// roleAt is the one role the rules give a user holding have on loc, a
+// location whose role the sync owns (the default location, or one where
+// it grants admin). Admin required is admin, whatever was there (the
+// replaced role is the change's ReplacedRole). Otherwise (user on the
+// default location) a hand-set role is kept, not joined by user; an
+// admin role is revoked back to user.
+func (ap accessPlan) roleAt(loc string, have []visitor.Role) visitor.Role {
+	if ap.roles[loc] == visitor.RoleAdmin {
+		return visitor.RoleAdmin
+	}
+	if slices.Contains(have, visitor.RoleAdmin) {
+		return visitor.RoleUser
+	}
+	if r := handRole(have); r != "" {
+		return r
+	}
+	return visitor.RoleUser
+}
+
+// owns says whether the sync sets the role on loc for this user.
+func (ap accessPlan) owns(loc string, role visitor.Role) bool {
+	return loc == ap.defaultLoc || role == visitor.RoleAdmin
+}
+
 // applyRules is existingUserAccess the long way: the rules applied to a
 // copy, then sorted.
 func (ap accessPlan) applyRules(cur []visitor.Access, grantNew bool) []visitor.Access {
 	out := slices.Clone(cur)
 	for l, role := range ap.roles {
-		if l == ap.defaultLoc || role == visitor.RoleAdmin {
-			out = setManagedRole(out, l, role)
+		if ap.owns(l, role) {
+			out = setRole(out, l, ap.roleAt(l, rolesAt(cur, l)))
 		}
 	}
 	if grantNew {
@@ -129,27 +196,36 @@ func (ap accessPlan) applyRules(cur []visitor.Access, grantNew bool) []visitor.A
 
 // holds says whether a sorted cur already is what existingUserAccess
 // (without grantNew) would make of it: on each location whose role the
-// sync owns, that role as the only managed one.
+// sync owns, the one role the rules give.
 func (ap accessPlan) holds(cur []visitor.Access) bool {
 	for l, role := range ap.roles {
-		if l != ap.defaultLoc && role != visitor.RoleAdmin {
+		if !ap.owns(l, role) {
 			continue
 		}
 		i, _ := slices.BinarySearchFunc(cur, l, func(x visitor.Access, loc string) int { return strings.Compare(x.LocationID, loc) })
-		n := 0
-		for ; i < len(cur) && cur[i].LocationID == l; i++ {
-			if managedRole(cur[i].Role) {
-				if cur[i].Role != role {
-					return false
-				}
-				n++
-			}
+		j := i
+		for j < len(cur) && cur[j].LocationID == l {
+			j++
 		}
-		if n != 1 {
+		if j-i != 1 || cur[i].Role != ap.roleAt(l, []visitor.Role{cur[i].Role}) {
 			return false
 		}
 	}
 	return true
+}
+
+// replacedRole is the hand-set role a required admin replaces on a
+// location of cur ("" if none): the change says so, and the audit line.
+func (ap accessPlan) replacedRole(cur []visitor.Access) (loc string, role visitor.Role) {
+	for _, l := range slices.Sorted(maps.Keys(ap.roles)) {
+		if ap.roles[l] != visitor.RoleAdmin {
+			continue
+		}
+		if r := handRole(rolesAt(cur, l)); r != "" {
+			return l, r
+		}
+	}
+	return "", ""
 }
 
 // accessKey is a list's identity: the same backing array and length.

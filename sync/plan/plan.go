@@ -491,9 +491,14 @@ func (b *planner) update(cur, want visitor.User, ap accessPlan, issue Issue) {
 	if !cur.Active {
 		reason = "back in Condeco; reactivated"
 	}
+	var replaced string
+	if loc, r := ap.replacedRole(cur.Access); r != "" && b.caps.Locations {
+		replaced = loc + ":" + string(r)
+		reason += "; admin replaces the hand-set role " + string(r) + " on " + loc
+	}
 	b.p.Updates = append(b.p.Updates, UserChange{
 		Action: ActionUpdate, UserName: want.UserName, ExternalID: want.ExternalID, VisitorID: cur.ID,
-		Changes: changes, AdminChange: adminChange(cur.Access, want.Access), Reason: reason,
+		Changes: changes, AdminChange: adminChange(cur.Access, want.Access), Replaced: replaced, Reason: reason,
 		Desired: &desired, Before: &before,
 	})
 }

@@ -141,18 +141,49 @@ func TestBuildPlanRules(t *testing.T) {
 			name:  "hand-granted access is kept",
 			users: Users(CU("1"), CU("2", Global)),
 			cur: []visitor.User{
-				VU("1", VAcc("loc-1:user,loc-1:reception,loc-2:admin")),
-				VU("2", VAcc("loc-1:admin,loc-1:security,loc-h:admin")),
+				VU("1", VAcc("loc-1:reception,loc-2:admin")),
+				VU("2", VAcc("loc-1:admin,loc-h:admin")),
 			},
 			check: func(t *testing.T, p *Plan) { WantCounts(t, p, 0, 0, 0, 0, 2) },
 		},
 		{
-			name:  "user demoted from global admin loses admin on the default location",
-			users: Users(CU("1")),
-			cur:   []visitor.User{VU("1", VAcc("loc-1:admin,loc-1:reception,loc-2:admin"))},
+			name:  "hand-set role on the default location is kept alone, never joined by user",
+			users: Users(CU("1"), CU("2"), CU("3")),
+			cur: []visitor.User{
+				VU("1", VGiven("Old"), VAcc("loc-1:reception,loc-2:user")),
+				VU("2", VAcc("loc-1:security,loc-2:user,loc-h:user")),
+				// A listing that breaks the contract is brought back to it.
+				VU("3", VAcc("loc-1:assistant,loc-1:user,loc-2:user")),
+			},
+			check: func(t *testing.T, p *Plan) {
+				WantCounts(t, p, 0, 2, 0, 0, 1)
+				WantAccess(t, FindChange(t, p.Updates, "condeco:1").Desired.Access, "loc-1:reception,loc-2:user")
+				c := FindChange(t, p.Updates, "condeco:3")
+				WantAccess(t, c.Desired.Access, "loc-1:assistant,loc-2:user")
+				if c.AdminChange != "" {
+					t.Errorf("admin change = %q, want none", c.AdminChange)
+				}
+			},
+		},
+		{
+			name:  "global admin gets admin on the default location in place of a hand-set role, which the change names",
+			users: Users(CU("1", Global)),
+			cur:   []visitor.User{VU("1", VAcc("loc-1:reception,loc-2:user,loc-h:security"))},
 			check: func(t *testing.T, p *Plan) {
 				c := FindChange(t, p.Updates, "condeco:1")
-				WantAccess(t, c.Desired.Access, "loc-1:user,loc-1:reception,loc-2:admin")
+				WantAccess(t, c.Desired.Access, "loc-1:admin,loc-2:user,loc-h:security")
+				if c.AdminChange != "grant" || c.Replaced != "loc-1:reception" || !strings.Contains(c.Reason, "reception") {
+					t.Errorf("admin change %q replaced %q reason %q", c.AdminChange, c.Replaced, c.Reason)
+				}
+			},
+		},
+		{
+			name:  "user demoted from global admin loses admin on the default location",
+			users: Users(CU("1")),
+			cur:   []visitor.User{VU("1", VAcc("loc-1:admin,loc-2:admin"))},
+			check: func(t *testing.T, p *Plan) {
+				c := FindChange(t, p.Updates, "condeco:1")
+				WantAccess(t, c.Desired.Access, "loc-1:user,loc-2:admin")
 				if c.AdminChange != "revoke" || p.Summary.AdminChanges != 1 {
 					t.Errorf("admin change = %q, summary %d", c.AdminChange, p.Summary.AdminChanges)
 				}
@@ -196,15 +227,16 @@ func TestBuildPlanRules(t *testing.T) {
 			users: Users(CU("1"), CU("2", Global)),
 			cur: []visitor.User{
 				// user 1: no access to loc-h (removed by hand), reception on the
-				// default location, admin and security on loc-2.
-				VU("1", VGiven("Old"), VAcc("loc-1:user,loc-1:reception,loc-2:admin,loc-2:security")),
-				VU("2", VGiven("Old"), VAcc("loc-1:admin,loc-1:security,loc-2:user,loc-h:assistants")),
+				// default location, admin on loc-2; user 2: security and
+				// assistant elsewhere.
+				VU("1", VGiven("Old"), VAcc("loc-1:reception,loc-2:admin")),
+				VU("2", VGiven("Old"), VAcc("loc-1:admin,loc-2:security,loc-h:assistant")),
 			},
 			check: func(t *testing.T, p *Plan) {
 				WantCounts(t, p, 0, 2, 0, 0, 0)
 				for ext, was := range map[string]string{
-					"condeco:1": "loc-1:user,loc-1:reception,loc-2:admin,loc-2:security",
-					"condeco:2": "loc-1:admin,loc-1:security,loc-2:user,loc-h:assistants",
+					"condeco:1": "loc-1:reception,loc-2:admin",
+					"condeco:2": "loc-1:admin,loc-2:security,loc-h:assistant",
 				} {
 					c := FindChange(t, p.Updates, ext)
 					WantAccess(t, c.Desired.Access, was)
@@ -512,7 +544,25 @@ func TestBuildPlanRules(t *testing.T) {
 		},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) { c.check(t, c.build(t)) })
+		t.Run(c.name, func(t *testing.T) {
+			p := c.build(t)
+			wantContract(t, p)
+			c.check(t, p)
+		})
+	}
+}
+
+// wantContract fails a plan that sends Visitor an access list its
+// contract refuses (visitor.CheckAccess: one role per location), whatever
+// the case is about.
+func wantContract(t *testing.T, p *Plan) {
+	t.Helper()
+	for _, cs := range [][]UserChange{p.Creates, p.Updates} {
+		for _, c := range cs {
+			if err := visitor.CheckAccess(c.Desired.Access); err != nil {
+				t.Errorf("%s %s: %v", c.Action, c.ExternalID, err)
+			}
+		}
 	}
 }
 

@@ -92,7 +92,11 @@ type UserChange struct {
 	// AdminChange is "grant" or "revoke" (or "grant,revoke") when the
 	// change alters an admin role; these count against MaxAdminChanges.
 	AdminChange string `json:"adminChange,omitempty"`
-	Reason      string `json:"reason,omitempty"`
+	// Replaced names the hand-set role the admin this change grants
+	// replaces ("loc-1:reception"): Visitor holds one role per location,
+	// so the audit line says what was there.
+	Replaced string `json:"replaced,omitempty"`
+	Reason   string `json:"reason,omitempty"`
 	// Desired is what apply sends: the whole user for a create, the
 	// current user with the changed fields for an update. Location ids
 	// may be pending keys (PendingLocationPrefix).

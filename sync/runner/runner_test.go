@@ -248,7 +248,9 @@ func TestRunOnceCreateConflicts(t *testing.T) {
 				if got.ExternalID != "condeco:1" || got.GivenName != "First1" || got.DefaultLocation != "loc-1" {
 					t.Errorf("adopted user = %+v", got)
 				}
-				WantAccess(t, got.Access, "loc-1:admin,loc-2:reception,loc-2:user,loc-h:user")
+				// Every role the hand-made user held is kept (admin on
+				// loc-h too); the Global admin's admin is added.
+				WantAccess(t, got.Access, "loc-1:admin,loc-2:reception,loc-h:admin")
 				return
 			}
 			if c.skipped {
@@ -701,25 +703,29 @@ func TestRunOnceEmailChangeRefusedReportsFix(t *testing.T) {
 }
 
 // A demotion and a name change reach Visitor without stripping what a
-// superuser granted by hand: other roles on the default location, admin
-// and other roles elsewhere, a location the user was never given.
+// superuser granted by hand: a role such as reception on the default
+// location (kept alone: one role per location, which the fake enforces),
+// admin and other roles elsewhere, a location the user was never given.
 func TestRunOnceKeepsHandGrantedAccess(t *testing.T) {
 	f := NewFake(BaseLocs(),
-		VU("1", VAcc("loc-1:admin,loc-1:reception,loc-2:admin,loc-h:security")), // demoted from Global admin
-		VU("2", VGiven("Old"), VAcc("loc-1:user,loc-2:security")),               // loc-h removed by hand
+		VU("1", VAcc("loc-1:admin,loc-2:admin,loc-h:security")),               // demoted from Global admin
+		VU("2", VGiven("Old"), VAcc("loc-1:user,loc-2:security")),             // loc-h removed by hand
+		VU("3", VGiven("Old"), VAcc("loc-1:reception,loc-2:user,loc-h:user")), // Reception on the default, by hand
 	)
-	r, _ := newRunner(export(CU("1"), CU("2")), f, nil)
+	r, _ := newRunner(export(CU("1"), CU("2"), CU("3")), f, nil)
 	rep := run(t, r, Flags{})
-	if rep.Counts.Updated != 2 || rep.Counts.Failed != 0 {
+	if rep.Counts.Updated != 3 || rep.Counts.Failed != 0 {
 		t.Fatalf("counts = %+v failures %+v", rep.Counts, rep.Failures)
 	}
 	u1, _ := f.ByExt("condeco:1")
-	WantAccess(t, u1.Access, "loc-1:user,loc-1:reception,loc-2:admin,loc-h:security")
+	WantAccess(t, u1.Access, "loc-1:user,loc-2:admin,loc-h:security")
 	u2, _ := f.ByExt("condeco:2")
 	WantAccess(t, u2.Access, "loc-1:user,loc-2:security")
 	if u2.GivenName != "First2" {
 		t.Errorf("givenName = %q", u2.GivenName)
 	}
+	u3, _ := f.ByExt("condeco:3")
+	WantAccess(t, u3.Access, "loc-1:reception,loc-2:user,loc-h:user")
 }
 
 // deactivate-then-delete end to end: the deactivation stamps Visitor's
