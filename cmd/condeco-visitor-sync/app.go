@@ -65,6 +65,7 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger, stdout io.W
 			AuditPath: dir.AuditPath(),
 			FirstSync: dir,
 			Record:    targetStore{dir},
+			Grants:    grantsStore{dir},
 			Progress:  &apply.Progress{},
 		},
 		State:         dir,
@@ -220,4 +221,28 @@ func (t targetStore) ReadTarget() (*plan.TargetRecord, error) {
 
 func (t targetStore) WriteTarget(run string, at time.Time, rec plan.TargetRecord) error {
 	return t.d.WriteTarget(run, at, state.TargetRecord{ActiveManaged: rec.ActiveManaged, FirstSyncDone: rec.FirstSyncDone, ExternalIDPrefix: rec.ExternalIDPrefix})
+}
+
+// grantsStore adapts state's record of the admin roles the sync granted
+// to the runner's.
+type grantsStore struct{ d *state.Dir }
+
+func (g grantsStore) ReadGrants() (*plan.GrantsRecord, error) {
+	admin, found, err := g.d.ReadGrants()
+	if err != nil || !found {
+		return nil, err
+	}
+	rec := &plan.GrantsRecord{Admin: make([]plan.AdminGrant, 0, len(admin))}
+	for _, a := range admin {
+		rec.Admin = append(rec.Admin, plan.AdminGrant{ExternalID: a.ExternalID, LocationID: a.LocationID, Replaced: visitor.Role(a.Replaced)})
+	}
+	return rec, nil
+}
+
+func (g grantsStore) WriteGrants(run string, at time.Time, rec plan.GrantsRecord) error {
+	admin := make([]state.AdminGrant, 0, len(rec.Admin))
+	for _, a := range rec.Admin {
+		admin = append(admin, state.AdminGrant{ExternalID: a.ExternalID, LocationID: a.LocationID, Replaced: string(a.Replaced)})
+	}
+	return g.d.WriteGrants(run, at, admin)
 }

@@ -35,6 +35,9 @@ func printSummary(w io.Writer, rep *runner.Report) {
 	fmt.Fprintf(w, "  source rows read: users %d, locations %d\n", rep.SourceUserRows, rep.SourceLocationRows)
 	if rep.Plan != nil {
 		rep.Plan.Summary.WriteNotes(w, "  ")
+		for _, k := range rep.Plan.Warnings {
+			fmt.Fprintf(w, "  warning: %s (%s): %s; %s\n", k.UserName, k.ExternalID, k.Reason, k.Fix)
+		}
 	}
 	fmt.Fprintf(w, "  requests %d (minimum %d, extra %d)  time %s\n", rep.Requests, rep.MinRequests, rep.ExtraRequests, (time.Duration(rep.DurationMS) * time.Millisecond).String())
 	for _, f := range rep.Failures {

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"cmp"
 	"maps"
 	"slices"
 	"strings"
@@ -121,6 +122,9 @@ type accessPlan struct {
 	defaultLoc string
 	all        []string // every Visitor location id or pending key, sorted
 	roles      map[string]visitor.Role
+	// granted are the admin roles the grants record says the sync gave
+	// this user: location -> the role it replaced. Only these are revoked.
+	granted map[string]visitor.Role
 }
 
 // newUserAccess gives a new user every location, with the required roles.
@@ -150,15 +154,19 @@ func (ap accessPlan) existingUserAccess(cur []visitor.Access, grantNew bool) []v
 // roleAt is the one role the rules give a user holding have on loc, a
 // location whose role the sync owns (the default location, or one where
 // it grants admin). Admin required is admin, whatever was there (the
-// replaced role is the change's ReplacedRole). Otherwise (user on the
-// default location) a hand-set role is kept, not joined by user; an
-// admin role is revoked back to user.
+// replaced role is the change's Replaced). Otherwise (user on the default
+// location) a hand-set role is kept, not joined by user; an admin role is
+// revoked only when the sync recorded granting it (back to the role it
+// replaced), and kept when granted by hand or when no record says.
 func (ap accessPlan) roleAt(loc string, have []visitor.Role) visitor.Role {
 	if ap.roles[loc] == visitor.RoleAdmin {
 		return visitor.RoleAdmin
 	}
 	if slices.Contains(have, visitor.RoleAdmin) {
-		return visitor.RoleUser
+		if replaced, ours := ap.granted[loc]; ours {
+			return cmp.Or(replaced, visitor.RoleUser)
+		}
+		return visitor.RoleAdmin
 	}
 	if r := handRole(have); r != "" {
 		return r
@@ -281,4 +289,24 @@ func (c *accessCache) existing(ap accessPlan, cur []visitor.Access, grantNew boo
 		return cur
 	}
 	return ap.existingUserAccess(cur, grantNew)
+}
+
+// grantsOf lists the admin roles on the default location that going from
+// before to after grants (with the role each replaced) and the recorded
+// grants it takes back: what the grants record gains and loses once the
+// change succeeded.
+func (ap accessPlan) grantsOf(ext string, before, after []visitor.Access) (grants, revokes []AdminGrant) {
+	if ap.defaultLoc == "" {
+		return nil, nil
+	}
+	was, is := rolesAt(before, ap.defaultLoc), rolesAt(after, ap.defaultLoc)
+	switch hadAdmin, hasAdmin := slices.Contains(was, visitor.RoleAdmin), slices.Contains(is, visitor.RoleAdmin); {
+	case !hadAdmin && hasAdmin:
+		grants = []AdminGrant{{ExternalID: ext, LocationID: ap.defaultLoc, Replaced: handRole(was)}}
+	case hadAdmin && !hasAdmin:
+		if replaced, ours := ap.granted[ap.defaultLoc]; ours {
+			revokes = []AdminGrant{{ExternalID: ext, LocationID: ap.defaultLoc, Replaced: replaced}}
+		}
+	}
+	return grants, revokes
 }

@@ -104,6 +104,10 @@ type planner struct {
 	takenBy   map[string]string // lower userName -> externalId that will hold it after the plan
 	creating  map[string]bool   // lower userNames this plan creates
 	access    *accessCache      // access lists shared between users
+	// granted is the grants record by externalId (location -> the role
+	// the grant replaced); grantsKnown says there is a record at all.
+	granted     map[string]map[string]visitor.Role
+	grantsKnown bool
 
 	withoutAll int // existing users not given every location (Summary)
 }
@@ -208,6 +212,16 @@ func (b *planner) index(cur Current, exp *condeco.Export) {
 	b.takenBy = make(map[string]string, len(b.managed))
 	b.creating = map[string]bool{}
 	b.access = newAccessCache()
+	b.granted = map[string]map[string]visitor.Role{}
+	if cur.Grants != nil {
+		b.grantsKnown = true
+		for _, g := range cur.Grants.Admin {
+			if b.granted[g.ExternalID] == nil {
+				b.granted[g.ExternalID] = map[string]visitor.Role{}
+			}
+			b.granted[g.ExternalID][g.LocationID] = g.Replaced
+		}
+	}
 }
 
 func (b *planner) isProtected(u *visitor.User) bool {
@@ -347,7 +361,8 @@ func (b *planner) accessFor(u condeco.User) accessPlan {
 	if !b.caps.Locations {
 		return accessPlan{}
 	}
-	ap := accessPlan{defaultLoc: b.defaultLoc, all: b.allLocs, roles: map[string]visitor.Role{}}
+	ap := accessPlan{defaultLoc: b.defaultLoc, all: b.allLocs, roles: map[string]visitor.Role{},
+		granted: b.granted[b.o.ExternalIDPrefix+u.ID]}
 	ap.roles[b.defaultLoc] = visitor.RoleUser
 	if u.GlobalAdmin {
 		ap.roles[b.defaultLoc] = visitor.RoleAdmin
@@ -431,6 +446,7 @@ func (b *planner) create(want visitor.User, ap accessPlan, issue Issue) {
 	initial := b.p.Initial || b.firstSync[want.ExternalID]
 	want.SendInvitation = b.p.SendInvitations && !(initial && b.o.Invitations == InvitationsSuppressInitial)
 	ch := UserChange{Action: ActionCreate, UserName: want.UserName, ExternalID: want.ExternalID, Desired: &want, Reason: "new in Condeco"}
+	ch.Grants, _ = ap.grantsOf(want.ExternalID, nil, want.Access)
 	if initial {
 		ch.Reason = "new in Condeco (first full sync)"
 	} else {
@@ -455,6 +471,7 @@ func (b *planner) update(cur, want visitor.User, ap accessPlan, issue Issue) {
 		// Nothing is planned on what the target does not carry.
 		want.Access, want.DefaultLocation = cur.Access, cur.DefaultLocation
 	}
+	b.keptWithoutRecord(cur, ap)
 	changes := DiffUser(cur, want)
 	if len(changes) == 0 {
 		b.p.Unchanged++
@@ -496,11 +513,27 @@ func (b *planner) update(cur, want visitor.User, ap accessPlan, issue Issue) {
 		replaced = loc + ":" + string(r)
 		reason += "; admin replaces the hand-set role " + string(r) + " on " + loc
 	}
+	grants, revokes := ap.grantsOf(cur.ExternalID, cur.Access, want.Access)
 	b.p.Updates = append(b.p.Updates, UserChange{
 		Action: ActionUpdate, UserName: want.UserName, ExternalID: want.ExternalID, VisitorID: cur.ID,
-		Changes: changes, AdminChange: adminChange(cur.Access, want.Access), Replaced: replaced, Reason: reason,
-		Desired: &desired, Before: &before,
+		Changes: changes, AdminChange: adminChange(cur.Access, want.Access), Replaced: replaced,
+		Grants: grants, Revokes: revokes, Reason: reason, Desired: &desired, Before: &before,
 	})
+}
+
+// keptWithoutRecord warns about an admin role on the default location that
+// the rules would take back if the sync had granted it (the user is no
+// Global admin), kept because there is no grants record to say: the sync
+// never revokes what it cannot prove it granted. With a record, such an
+// admin was granted by hand and is kept without a word.
+func (b *planner) keptWithoutRecord(cur visitor.User, ap accessPlan) {
+	if b.grantsKnown || !b.caps.Locations || ap.roles[b.defaultLoc] == visitor.RoleAdmin ||
+		!slices.Contains(rolesAt(cur.Access, b.defaultLoc), visitor.RoleAdmin) {
+		return
+	}
+	b.p.Warnings = append(b.p.Warnings, Issue{UserName: cur.UserName, ExternalID: cur.ExternalID, VisitorID: cur.ID,
+		Reason: "admin on the default location kept: not a Global admin in Condeco, and no grants record (state_dir/grants.json lost, or not yet written) says whether the sync granted it",
+		Fix:    "if this user should not be an admin (a Global admin demoted in Condeco), take the admin role away by hand in Visitor; the next run records the sync's grants again"})
 }
 
 // DiffUser lists the managed fields in which want differs from cur.
@@ -549,7 +582,7 @@ func (b *planner) finish(exp *condeco.Export) {
 	for _, cs := range [][]UserChange{p.Creates, p.Updates, p.Deletes, p.Deactivates} {
 		sortChanges(cs)
 	}
-	for _, is := range [][]Issue{p.Held, p.Conflicts, p.Skipped} {
+	for _, is := range [][]Issue{p.Held, p.Conflicts, p.Skipped, p.Warnings} {
 		sortIssues(is)
 	}
 	// Empty lists, not null, keep the JSON form uniform.

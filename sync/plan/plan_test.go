@@ -24,6 +24,7 @@ type planCase struct {
 	problems  []condeco.RowError
 	cur       []visitor.User
 	firstSync []string           // Current.FirstSync
+	grants    *GrantsRecord      // Current.Grants (nil: no record)
 	vlocs     []visitor.Location // nil: baseLocs
 	opt       func(*Options)
 	check     func(t *testing.T, p *Plan)
@@ -43,7 +44,7 @@ func (c planCase) build(t *testing.T) *Plan {
 	if c.opt != nil {
 		c.opt(&o)
 	}
-	p, err := BuildPlan(exp, Current{Users: c.cur, Locations: vlocs, FirstSync: c.firstSync}, o, T0)
+	p, err := BuildPlan(exp, Current{Users: c.cur, Locations: vlocs, FirstSync: c.firstSync, Grants: c.grants}, o, T0)
 	if err != nil {
 		t.Fatalf("BuildPlan: %v", err)
 	}
@@ -178,15 +179,60 @@ func TestBuildPlanRules(t *testing.T) {
 			},
 		},
 		{
-			name:  "user demoted from global admin loses admin on the default location",
-			users: Users(CU("1")),
-			cur:   []visitor.User{VU("1", VAcc("loc-1:admin,loc-2:admin"))},
+			name:   "user demoted from global admin loses exactly the admin the sync granted",
+			users:  Users(CU("1"), CU("2")),
+			grants: &GrantsRecord{Admin: []AdminGrant{{ExternalID: "condeco:1", LocationID: "loc-1"}, {ExternalID: "condeco:2", LocationID: "loc-1", Replaced: visitor.RoleReception}}},
+			cur:    []visitor.User{VU("1", VAcc("loc-1:admin,loc-2:admin")), VU("2", VAcc("loc-1:admin,loc-2:user"))},
 			check: func(t *testing.T, p *Plan) {
 				c := FindChange(t, p.Updates, "condeco:1")
-				WantAccess(t, c.Desired.Access, "loc-1:user,loc-2:admin")
-				if c.AdminChange != "revoke" || p.Summary.AdminChanges != 1 {
-					t.Errorf("admin change = %q, summary %d", c.AdminChange, p.Summary.AdminChanges)
+				WantAccess(t, c.Desired.Access, "loc-1:user,loc-2:admin") // admin on loc-2 was never the sync's
+				if c.AdminChange != "revoke" || p.Summary.AdminChanges != 2 || len(c.Revokes) != 1 || c.Revokes[0].LocationID != "loc-1" {
+					t.Errorf("admin change = %q, revokes %+v, summary %d", c.AdminChange, c.Revokes, p.Summary.AdminChanges)
 				}
+				// The grant had replaced a hand-set role: that role comes back.
+				WantAccess(t, FindChange(t, p.Updates, "condeco:2").Desired.Access, "loc-1:reception,loc-2:user")
+			},
+		},
+		{
+			name:   "admin granted by hand on the default location is kept, for ordinary users too",
+			users:  Users(CU("1"), CU("2", Level(condeco.LevelCountryAdmin))),
+			grants: &GrantsRecord{Admin: []AdminGrant{{ExternalID: "condeco:9", LocationID: "loc-1"}}},
+			cur:    []visitor.User{VU("1", VAcc("loc-1:admin,loc-2:user,loc-h:user")), VU("2", VGiven("Old"), VAcc("loc-1:admin,loc-2:admin"))},
+			check: func(t *testing.T, p *Plan) {
+				WantCounts(t, p, 0, 1, 0, 0, 1)
+				c := FindChange(t, p.Updates, "condeco:2")
+				WantAccess(t, c.Desired.Access, "loc-1:admin,loc-2:admin")
+				if c.AdminChange != "" || len(c.Revokes) != 0 || p.Summary.AdminChanges != 0 || len(p.Warnings) != 0 {
+					t.Errorf("admin change %q revokes %+v summary %d warnings %+v", c.AdminChange, c.Revokes, p.Summary.AdminChanges, p.Warnings)
+				}
+			},
+		},
+		{
+			name:  "without a grants record no admin role is revoked, and each kept one is a warning with the fix",
+			users: Users(CU("1"), CU("2", Global)),
+			cur:   []visitor.User{VU("1", VAcc("loc-1:admin,loc-2:user,loc-h:user")), VU("2", VAcc("loc-1:admin,loc-2:user,loc-h:user"))},
+			check: func(t *testing.T, p *Plan) {
+				WantCounts(t, p, 0, 0, 0, 0, 2)
+				WantIssue(t, p.Warnings, "condeco:1", "no grants record")
+				if len(p.Warnings) != 1 || !strings.Contains(p.Warnings[0].Fix, "by hand in Visitor") {
+					t.Errorf("warnings = %+v, want one for condeco:1 with the fix", p.Warnings)
+				}
+			},
+		},
+		{
+			name:   "the sync records the admin it grants on the default location, and the role it replaced",
+			users:  Users(CU("1", Global), CU("2", Global), CU("3", Global)),
+			grants: &GrantsRecord{},
+			cur:    []visitor.User{VU("2", VAcc("loc-1:security,loc-2:user")), VU("3", VAcc("loc-1:admin,loc-2:user,loc-h:user"))},
+			check: func(t *testing.T, p *Plan) {
+				if g := FindChange(t, p.Creates, "condeco:1").Grants; len(g) != 1 || g[0] != (AdminGrant{ExternalID: "condeco:1", LocationID: "loc-1"}) {
+					t.Errorf("create grants = %+v", g)
+				}
+				if g := FindChange(t, p.Updates, "condeco:2").Grants; len(g) != 1 || g[0].Replaced != visitor.RoleSecurity {
+					t.Errorf("promotion grants = %+v, want one replacing security", g)
+				}
+				// Already admin: nothing granted, so nothing recorded.
+				WantCounts(t, p, 1, 1, 0, 0, 1)
 			},
 		},
 		{

@@ -63,6 +63,28 @@ type Current struct {
 	// Capabilities); nil is today's contract, which carries everything,
 	// so callers that predate profiles need not say.
 	Capabilities *visitor.Capabilities `json:"capabilities,omitempty"`
+	// Grants are the admin roles the sync recorded granting (Runner keeps
+	// them in state_dir/grants.json); nil: no record (a first run, or a
+	// lost state_dir). The sync revokes only what it granted: an admin
+	// role not in the record was granted by hand and is kept, and without
+	// a record no admin role is revoked at all.
+	Grants *GrantsRecord `json:"grants,omitempty"`
+}
+
+// AdminGrant is one admin role the sync granted: to whom, on which
+// Visitor location, and the hand-set role it replaced there (given back
+// when the grant is revoked; empty: none, the user gets user).
+type AdminGrant struct {
+	ExternalID string       `json:"externalId"`
+	LocationID string       `json:"locationId"`
+	Replaced   visitor.Role `json:"replaced,omitempty"`
+}
+
+// GrantsRecord is what the sync granted, as external-dns's ownership
+// records are: only these roles are the sync's to take back. It holds the
+// admin roles on the default location, the only ones the sync revokes.
+type GrantsRecord struct {
+	Admin []AdminGrant `json:"admin"`
 }
 
 // TargetRecord is what Visitor held after the sync's last good run.
@@ -96,7 +118,12 @@ type UserChange struct {
 	// replaces ("loc-1:reception"): Visitor holds one role per location,
 	// so the audit line says what was there.
 	Replaced string `json:"replaced,omitempty"`
-	Reason   string `json:"reason,omitempty"`
+	// Grants are the admin roles this change grants on the default
+	// location, and Revokes the recorded grants it takes back: the runner
+	// records them (NextGrants) once the change succeeded.
+	Grants  []AdminGrant `json:"grants,omitempty"`
+	Revokes []AdminGrant `json:"revokes,omitempty"`
+	Reason  string       `json:"reason,omitempty"`
 	// Desired is what apply sends: the whole user for a create, the
 	// current user with the changed fields for an update. Location ids
 	// may be pending keys (PendingLocationPrefix).
@@ -176,7 +203,11 @@ type Plan struct {
 	Held            []Issue          `json:"held"`
 	Conflicts       []Issue          `json:"conflicts"`
 	Skipped         []Issue          `json:"skipped"`
-	Summary         Summary          `json:"summary"`
+	// Warnings are what a person should look at although nothing is
+	// wrong with the plan: an admin role kept because no grants record
+	// says whether the sync granted it.
+	Warnings []Issue `json:"warnings,omitempty"`
+	Summary  Summary `json:"summary"`
 }
 
 // Empty says whether applying the plan would write nothing.

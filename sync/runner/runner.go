@@ -73,6 +73,14 @@ type TargetStore interface {
 	WriteTarget(run string, at time.Time, rec plan.TargetRecord) error
 }
 
+// GrantsStore keeps the admin roles the sync granted
+// (plan.Current.Grants), so that it revokes only those; cmd adapts
+// state.Dir to it.
+type GrantsStore interface {
+	ReadGrants() (*plan.GrantsRecord, error) // nil: no record
+	WriteGrants(run string, at time.Time, rec plan.GrantsRecord) error
+}
+
 // ErrPrefixChanged means external_id_prefix differs from the prefix the
 // managed users carry: a configuration to fix (or a migration to run),
 // not a tenant whose users all left.
@@ -92,6 +100,9 @@ type Runner struct {
 	FirstSync FirstSyncStore
 	// Record, when set, keeps the target guard's record.
 	Record TargetStore
+	// Grants, when set, keeps the admin roles the sync granted. Without
+	// it (or without a record in it) no admin role is ever revoked.
+	Grants GrantsStore
 	// Progress, when set, counts applied writes while a run applies.
 	Progress *apply.Progress
 	// Now and NewRunID default to time.Now and a random id; tests set them.
@@ -277,8 +288,12 @@ func (r *Runner) run(ctx context.Context, f Flags, now func() time.Time, log *za
 	if err != nil {
 		return err
 	}
+	grants, err := r.readGrants(users, log)
+	if err != nil {
+		return err
+	}
 	rep.Phases.ListMS = lap()
-	cur := plan.Current{Users: users, Locations: locs, FirstSync: firstSync, Capabilities: &caps, Target: rec}
+	cur := plan.Current{Users: users, Locations: locs, FirstSync: firstSync, Capabilities: &caps, Target: rec, Grants: grants}
 	p, err := plan.BuildPlan(exp, cur, o, now())
 	if err != nil {
 		return fmt.Errorf("planning: %w", err)
@@ -302,6 +317,10 @@ func (r *Runner) run(ctx context.Context, f Flags, now func() time.Time, log *za
 	for _, c := range p.Conflicts {
 		log.Warn("user conflict", zap.String("user", c.UserName), zap.String("externalId", c.ExternalID),
 			zap.String("reason", c.Reason), zap.String("fix", c.Fix))
+	}
+	for _, w := range p.Warnings {
+		log.Warn("admin role kept", zap.String("user", w.UserName), zap.String("externalId", w.ExternalID),
+			zap.String("reason", w.Reason), zap.String("fix", w.Fix))
 	}
 	err = plan.CheckTarget(activeCount(users), rec, o, f.Approvals)
 	if err == nil {
@@ -342,11 +361,17 @@ func (r *Runner) run(ctx context.Context, f Flags, now func() time.Time, log *za
 	d := ap.Apply(ctx, p, &rep.Result)
 	rep.MinRequests -= int64(rep.NotAttempted)
 	rep.Phases.ApplyMS, rep.Phases.VerifyMS = d.Apply.Milliseconds(), d.Verify.Milliseconds()
+	// Recorded whatever stopped the run: a grant that went through must
+	// not be forgotten because a later write failed.
+	grantsErr := r.writeGrants(rep, p, users, grants, now)
 	if err := ap.Audit.Close(); err != nil {
-		return fmt.Errorf("applying plan: writes stopped: %w", err)
+		return errors.Join(fmt.Errorf("applying plan: writes stopped: %w", err), grantsErr)
 	}
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("applying plan: %w", err)
+		return errors.Join(fmt.Errorf("applying plan: %w", err), grantsErr)
+	}
+	if grantsErr != nil {
+		return grantsErr
 	}
 	if m := rep.ListingMissed; m != nil {
 		return fmt.Errorf("%w: %w: Visitor holds %s (externalId %s, user %s) that the managed-user listing did not return; creates stopped, nothing else was affected",
@@ -380,6 +405,47 @@ func (r *Runner) readTarget(users []visitor.User, log *zap.Logger) (*plan.Target
 		log.Warn("no target record in state_dir (lost, or written by an older version): the target guard cannot check this run's listing; the next good run records it")
 	}
 	return rec, nil
+}
+
+// readGrants reads the record of the admin roles the sync granted. An
+// unreadable record stops the run: planning without it would be safe
+// (nothing revoked), but the run would then write a new record over one a
+// person may want back. Without a record (a first run, a state_dir lost)
+// the plan revokes nothing and warns about each admin role it keeps.
+func (r *Runner) readGrants(users []visitor.User, log *zap.Logger) (*plan.GrantsRecord, error) {
+	if r.Grants == nil {
+		return nil, nil
+	}
+	g, err := r.Grants.ReadGrants()
+	if err != nil {
+		return nil, fmt.Errorf("reading the grants record: %w; move the file aside to run without it (no admin role is revoked until the sync records its grants again)", err)
+	}
+	if g == nil && len(users) > 0 {
+		log.Warn("no grants record in state_dir (lost, or written by an older version): this run revokes no admin role, since it cannot tell its own grants from a superuser's; " +
+			"admin roles it keeps on the default location are listed; this run records the grants it makes")
+	}
+	return g, nil
+}
+
+// writeGrants records the admin roles the sync granted after a run that
+// wrote: the changes that failed, conflicted or were not attempted
+// change nothing in it.
+func (r *Runner) writeGrants(rep *Report, p *plan.Plan, users []visitor.User, old *plan.GrantsRecord, now func() time.Time) error {
+	if r.Grants == nil {
+		return nil
+	}
+	undone := map[string]bool{}
+	for _, f := range rep.Failures {
+		undone[f.ExternalID] = true
+	}
+	for _, c := range rep.Conflicts {
+		undone[c.ExternalID] = true
+	}
+	next := plan.NextGrants(old, users, p, func(c *plan.UserChange) bool { return !undone[c.ExternalID] })
+	if err := r.Grants.WriteGrants(rep.RunID, now().UTC(), next); err != nil {
+		return fmt.Errorf("recording the admin roles granted: %w", err)
+	}
+	return nil
 }
 
 // checkPrefix stops a run whose external_id_prefix differs from the one

@@ -711,12 +711,20 @@ func TestRunOnceKeepsHandGrantedAccess(t *testing.T) {
 		VU("1", VAcc("loc-1:admin,loc-2:admin,loc-h:security")),               // demoted from Global admin
 		VU("2", VGiven("Old"), VAcc("loc-1:user,loc-2:security")),             // loc-h removed by hand
 		VU("3", VGiven("Old"), VAcc("loc-1:reception,loc-2:user,loc-h:user")), // Reception on the default, by hand
+		VU("4", VAcc("loc-1:admin,loc-2:user,loc-h:user")),                    // admin on the default, by hand
 	)
-	r, _ := newRunner(export(CU("1"), CU("2"), CU("3")), f, nil)
+	r, _ := newRunner(export(CU("1"), CU("2"), CU("3"), CU("4")), f, nil)
+	grants := &memGrants{rec: &plan.GrantsRecord{Admin: []plan.AdminGrant{{ExternalID: "condeco:1", LocationID: "loc-1"}}}}
+	r.Grants = grants
 	rep := run(t, r, Flags{})
-	if rep.Counts.Updated != 3 || rep.Counts.Failed != 0 {
+	if rep.Counts.Updated != 3 || rep.Counts.Failed != 0 || rep.Counts.Unchanged != 1 {
 		t.Fatalf("counts = %+v failures %+v", rep.Counts, rep.Failures)
 	}
+	if len(grants.rec.Admin) != 0 {
+		t.Errorf("grants record after the revoke = %+v, want empty", grants.rec.Admin)
+	}
+	u4, _ := f.ByExt("condeco:4")
+	WantAccess(t, u4.Access, "loc-1:admin,loc-2:user,loc-h:user")
 	u1, _ := f.ByExt("condeco:1")
 	WantAccess(t, u1.Access, "loc-1:user,loc-2:admin,loc-h:security")
 	u2, _ := f.ByExt("condeco:2")
@@ -1236,4 +1244,18 @@ func TestRunOnceCreateRefusedByOwnExternalID(t *testing.T) {
 	if !errors.Is(err, ErrPartial) || len(rep.Conflicts) != 1 || !strings.Contains(rep.Conflicts[0].Reason, "userName user3@example.com already exists") {
 		t.Fatalf("err = %v, conflicts %+v", err, rep.Conflicts)
 	}
+}
+
+// memGrants is a GrantsStore in memory; rec nil is no record.
+type memGrants struct {
+	rec    *plan.GrantsRecord
+	writes int
+}
+
+func (m *memGrants) ReadGrants() (*plan.GrantsRecord, error) { return m.rec, nil }
+
+func (m *memGrants) WriteGrants(_ string, _ time.Time, rec plan.GrantsRecord) error {
+	m.rec = &rec
+	m.writes++
+	return nil
 }
