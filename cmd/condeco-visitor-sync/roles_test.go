@@ -174,3 +174,94 @@ func TestLostGrantsRecordRevokesNothing(t *testing.T) {
 		t.Errorf("grants.json after a run without a record lists %+v, want only what that run granted (nothing)", g)
 	}
 }
+
+// handMadeLookAlike stores, as a superuser would in the Visitor UI, a
+// user with the userName of Condeco row 7001 (added with accessLevel), and
+// the given roles on the first Visitor locations.
+func handMadeLookAlike(t *testing.T, f *fixture, accessLevel int, roles ...string) simulator.User {
+	t.Helper()
+	locs := f.sim.Locations()
+	if len(locs) < len(roles) {
+		t.Fatalf("%d Visitor locations, want at least %d", len(locs), len(roles))
+	}
+	var access []simulator.LocationRole
+	for i, r := range roles {
+		access = append(access, simulator.LocationRole{Value: locs[i].ID, Role: r})
+	}
+	u := f.sim.AddHandmadeUser(simulator.User{UserName: "lena.berg@example.com", GivenName: "Lena", FamilyName: "Berg",
+		Emails: []simulator.Email{{Value: "lena.berg@example.com", Type: "work", Primary: true}}, Active: true, Locations: access})
+	_, err := f.db.ExecContext(context.Background(), `INSERT INTO tblUsers (UserID, UserName, Email, FirstName, LastName, AccessLevel, UserType, DefaultLocationID, Active, Deleted)
+		VALUES (7001, 'lena.berg@example.com', 'lena.berg@example.com', 'Lena', 'Berg', ?, 1, 101, 1, 0)`, accessLevel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// Adoption keeps a superuser's admin on two locations (the integration
+// grants admin to Global admins only), and is counted adopted, never
+// created, in the plan, the report, the summary and --status.
+func TestAdoptionKeepsASuperusersAdminOnTwoLocations(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, simulator.Options{}, "adopt_existing_users: true\n")
+	f.mustRun(service.ExitOK, "--run-now")
+	hand := handMadeLookAlike(t, f, 0, "admin", "admin")
+	mustContain(t, "dry run", f.mustRun(service.ExitOK, "--dry-run"), "would adopt 1 Visitor users made by hand")
+	out := f.mustRun(service.ExitOK, "--run-now")
+	mustContain(t, "run", out, "created 0  adopted 1 ")
+	rep := lastReport(t, f)
+	if rep.Counts.Adopted != 1 || rep.Counts.Created != 0 || rep.Plan.Summary.Adoptions != 1 || rep.Plan.Summary.Creates != 0 || rep.Plan.Summary.AdminChanges != 0 {
+		t.Errorf("counts %+v, plan adoptions %d creates %d admin changes %d; want 1 adopted, 0 created, no admin change",
+			rep.Counts, rep.Plan.Summary.Adoptions, rep.Plan.Summary.Creates, rep.Plan.Summary.AdminChanges)
+	}
+	got := simUser(t, f, "condeco:7001")
+	if got.ID != hand.ID {
+		t.Fatalf("condeco:7001 is Visitor user %s, want the hand-made %s adopted", got.ID, hand.ID)
+	}
+	for _, l := range hand.Locations {
+		if r := rolesOn(got, l.Value); !slices.Equal(r, []string{"admin"}) {
+			t.Errorf("roles on %s after the adoption: %v, want the superuser's [admin]", l.Value, r)
+		}
+	}
+	mustContain(t, "--status", f.mustRun(service.ExitOK, "--status"), "ADOPTED")
+	mustContain(t, "the next dry run", f.mustRun(service.ExitOK, "--dry-run"), "planned changes: 0")
+}
+
+// An adoption is planned, so the admin role it grants (the user is a
+// Global admin in Condeco) counts against max_admin_changes before the
+// first write, in the first full sync too (whose creates do not count):
+// over the limit, nothing is written; approved, it goes through.
+func TestAdoptionOverMaxAdminChangesStopsBeforeAnyWrite(t *testing.T) {
+	t.Parallel()
+	for _, firstSync := range []bool{false, true} {
+		name := "after the first sync"
+		if firstSync {
+			name = "in the first full sync"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, simulator.Options{}, "adopt_existing_users: true\nmax_admin_changes: 0\n")
+			if !firstSync {
+				f.mustRun(service.ExitOK, "--run-now")
+			}
+			handMadeLookAlike(t, f, 1, "user")
+			before := f.state()
+			code, out, errs := f.run(context.Background(), "--run-now")
+			if code != service.ExitSafetyLimit || f.state() != before {
+				t.Fatalf("exit %d (want %d), Visitor changed %t\n%s\n%s", code, service.ExitSafetyLimit, f.state() != before, out, errs)
+			}
+			mustContain(t, "the refusal", out+errs, "max_admin_changes", "--allow-admin-changes 1")
+			f.mustRun(service.ExitOK, "--run-now", "--allow-admin-changes", "1")
+			got := simUser(t, f, "condeco:7001")
+			if r := rolesOn(got, got.DefaultLocation); !slices.Equal(r, []string{"admin"}) {
+				t.Errorf("roles on the default location after the approved adoption: %v, want [admin]", r)
+			}
+			if rep := lastReport(t, f); rep.Counts.Adopted != 1 {
+				t.Errorf("counts %+v, want 1 adopted", rep.Counts)
+			}
+			if !slices.ContainsFunc(readGrants(t, f), func(g state.AdminGrant) bool { return g.ExternalID == "condeco:7001" }) {
+				t.Errorf("grants.json lacks the admin the adoption granted")
+			}
+		})
+	}
+}

@@ -19,11 +19,14 @@ func printSummary(w io.Writer, rep *runner.Report) {
 	fmt.Fprintf(w, "\nsummary of %s %s\n", mode, rep.RunID)
 	if rep.Plan != nil {
 		s := rep.Plan.Summary
-		planned := s.Creates + s.Updates + s.Deletes + s.Deactivates + s.LocationCreates
+		planned := s.Creates + s.Adoptions + s.Updates + s.Deletes + s.Deactivates + s.LocationCreates
 		fmt.Fprintf(w, "  planned changes: %d\n", planned)
 		if rep.DryRun {
 			fmt.Fprintf(w, "  would create %d, update %d, delete %d, deactivate %d users; create %d locations; %d unchanged\n",
 				s.Creates, s.Updates, s.Deletes, s.Deactivates, s.LocationCreates, s.Unchanged)
+			if s.Adoptions > 0 {
+				fmt.Fprintf(w, "  would adopt %d Visitor users made by hand (adopt_existing_users), keeping every role they hold\n", s.Adoptions)
+			}
 		}
 	}
 	if !rep.DryRun {

@@ -33,7 +33,7 @@ func NextGrants(old *GrantsRecord, listed []visitor.User, p *Plan, done func(c *
 			}
 		}
 	}
-	for _, cs := range [][]UserChange{p.Deletes, p.Updates, p.Creates} {
+	for _, cs := range [][]UserChange{p.Deletes, p.Updates, p.Adoptions, p.Creates} {
 		for i := range cs {
 			c := &cs[i]
 			if !done(c) {

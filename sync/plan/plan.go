@@ -108,6 +108,7 @@ type planner struct {
 	// the grant replaced); grantsKnown says there is a record at all.
 	granted     map[string]map[string]visitor.Role
 	grantsKnown bool
+	lookAlikes  map[string]*visitor.User // lower userName -> unmanaged Visitor user holding it
 
 	withoutAll int // existing users not given every location (Summary)
 }
@@ -212,6 +213,12 @@ func (b *planner) index(cur Current, exp *condeco.Export) {
 	b.takenBy = make(map[string]string, len(b.managed))
 	b.creating = map[string]bool{}
 	b.access = newAccessCache()
+	b.lookAlikes = map[string]*visitor.User{}
+	for i := range cur.LookAlikes {
+		if u := &cur.LookAlikes[i]; !strings.HasPrefix(u.ExternalID, b.o.ExternalIDPrefix) {
+			b.lookAlikes[strings.ToLower(u.UserName)] = u
+		}
+	}
 	b.granted = map[string]map[string]visitor.Role{}
 	if cur.Grants != nil {
 		b.grantsKnown = true
@@ -441,6 +448,10 @@ func (b *planner) create(want visitor.User, ap accessPlan, issue Issue) {
 	if b.caps.Locations {
 		want.Access = b.access.newUser(ap)
 	}
+	if found := b.lookAlikes[strings.ToLower(want.UserName)]; found != nil && b.o.AdoptExistingUsers {
+		b.adopt(*found, want, ap, issue)
+		return
+	}
 	// A user the first full sync set out to create is still part of it,
 	// even when a failed first run leaves the create to a later run.
 	initial := b.p.Initial || b.firstSync[want.ExternalID]
@@ -521,6 +532,52 @@ func (b *planner) update(cur, want visitor.User, ap accessPlan, issue Issue) {
 	})
 }
 
+// adopt plans claiming found, a Visitor user made by hand with the userName
+// of a new Condeco user: its externalId is set, the managed fields follow
+// Condeco, and every role it holds is kept (OverlayAccess; a Global admin's
+// admin on the default location is added). Planned, not decided after a
+// 409, so its admin change counts against max_admin_changes before the
+// first write. A user another source owns is a conflict.
+func (b *planner) adopt(found, want visitor.User, ap accessPlan, issue Issue) {
+	issue.VisitorID = found.ID
+	switch {
+	case found.ExternalID != "":
+		issue.Reason = fmt.Sprintf("userName %s belongs to Visitor user %s with externalId %s", want.UserName, found.ID, found.ExternalID)
+		issue.Fix = "that account is owned by another source: correct the email in Condeco or remove the other account"
+		b.p.Conflicts = append(b.p.Conflicts, issue)
+		return
+	case b.isProtected(&found):
+		issue.Reason = "userName " + want.UserName + " is a protected Visitor user; not adopted"
+		issue.Fix = "remove it from protected_users to let the sync adopt it"
+		b.p.Skipped = append(b.p.Skipped, issue)
+		return
+	}
+	before := found
+	d := found
+	d.ExternalID = want.ExternalID
+	d.UserName, d.Email = want.UserName, want.Email
+	d.GivenName, d.FamilyName = want.GivenName, want.FamilyName
+	d.Phone, d.Mobile, d.Language = want.Phone, want.Mobile, want.Language
+	d.Active = true
+	if b.caps.Locations {
+		d.DefaultLocation, d.Access = want.DefaultLocation, OverlayAccess(found.Access, want.Access)
+	}
+	d.LastModified, d.SendInvitation = time.Time{}, false
+	changes := append([]FieldChange{{Field: visitor.FieldExternalID, Old: found.ExternalID, New: d.ExternalID}}, DiffUser(found, d)...)
+	reason := "new in Condeco; Visitor user " + found.ID + " made by hand with this userName is adopted (adopt_existing_users), every role it holds kept"
+	var replaced string
+	if loc, r := ap.replacedRole(found.Access); r != "" && b.caps.Locations {
+		replaced = loc + ":" + string(r)
+		reason += "; admin replaces the hand-set role " + string(r) + " on " + loc
+	}
+	grants, _ := ap.grantsOf(d.ExternalID, found.Access, d.Access)
+	b.p.Adoptions = append(b.p.Adoptions, UserChange{
+		Action: ActionAdopt, UserName: d.UserName, ExternalID: d.ExternalID, VisitorID: found.ID,
+		Changes: changes, AdminChange: adminChange(found.Access, d.Access), Replaced: replaced, Grants: grants,
+		Reason: reason, Desired: &d, Before: &before,
+	})
+}
+
 // keptWithoutRecord warns about an admin role on the default location that
 // the rules would take back if the sync had granted it (the user is no
 // Global admin), kept because there is no grants record to say: the sync
@@ -579,7 +636,7 @@ func sortIssues(is []Issue) {
 
 func (b *planner) finish(exp *condeco.Export) {
 	p := b.p
-	for _, cs := range [][]UserChange{p.Creates, p.Updates, p.Deletes, p.Deactivates} {
+	for _, cs := range [][]UserChange{p.Creates, p.Adoptions, p.Updates, p.Deletes, p.Deactivates} {
 		sortChanges(cs)
 	}
 	for _, is := range [][]Issue{p.Held, p.Conflicts, p.Skipped, p.Warnings} {
@@ -600,7 +657,7 @@ func (b *planner) finish(exp *condeco.Export) {
 		p.LocationCreates = []LocationCreate{}
 	}
 	admin := 0
-	for _, cs := range [][]UserChange{p.Creates, p.Updates} {
+	for _, cs := range [][]UserChange{p.Creates, p.Adoptions, p.Updates} {
 		for _, c := range cs {
 			if c.AdminChange != "" {
 				admin++
@@ -609,7 +666,7 @@ func (b *planner) finish(exp *condeco.Export) {
 	}
 	p.Summary = Summary{
 		SourceUsers: len(exp.Users), SourceLocations: len(exp.Locations), Managed: len(b.managed),
-		Creates: len(p.Creates), Updates: len(p.Updates), Deletes: len(p.Deletes), Deactivates: len(p.Deactivates),
+		Creates: len(p.Creates), Adoptions: len(p.Adoptions), Updates: len(p.Updates), Deletes: len(p.Deletes), Deactivates: len(p.Deactivates),
 		LocationCreates: len(p.LocationCreates), Unchanged: p.Unchanged, Held: len(p.Held),
 		Conflicts: len(p.Conflicts), Skipped: len(p.Skipped), AdminChanges: admin,
 		HeldLocations: len(exp.HeldLocations), DroppedValues: len(exp.Warnings), WithoutAllLocations: b.withoutAll,

@@ -20,14 +20,15 @@ type planCase struct {
 	locs  []condeco.Location // nil: Condeco locations 1 and 2
 	held  []string
 	// heldNames are userNames claimed by held rows without a usable id.
-	heldNames []string
-	problems  []condeco.RowError
-	cur       []visitor.User
-	firstSync []string           // Current.FirstSync
-	grants    *GrantsRecord      // Current.Grants (nil: no record)
-	vlocs     []visitor.Location // nil: baseLocs
-	opt       func(*Options)
-	check     func(t *testing.T, p *Plan)
+	heldNames  []string
+	problems   []condeco.RowError
+	cur        []visitor.User
+	firstSync  []string           // Current.FirstSync
+	grants     *GrantsRecord      // Current.Grants (nil: no record)
+	lookAlikes []visitor.User     // Current.LookAlikes
+	vlocs      []visitor.Location // nil: baseLocs
+	opt        func(*Options)
+	check      func(t *testing.T, p *Plan)
 }
 
 func (c planCase) build(t *testing.T) *Plan {
@@ -44,7 +45,7 @@ func (c planCase) build(t *testing.T) *Plan {
 	if c.opt != nil {
 		c.opt(&o)
 	}
-	p, err := BuildPlan(exp, Current{Users: c.cur, Locations: vlocs, FirstSync: c.firstSync, Grants: c.grants}, o, T0)
+	p, err := BuildPlan(exp, Current{Users: c.cur, Locations: vlocs, FirstSync: c.firstSync, Grants: c.grants, LookAlikes: c.lookAlikes}, o, T0)
 	if err != nil {
 		t.Fatalf("BuildPlan: %v", err)
 	}
@@ -300,6 +301,55 @@ func TestBuildPlanRules(t *testing.T) {
 				WantCounts(t, p, 1, 0, 0, 0, 0)
 				if p.Summary.Managed != 0 {
 					t.Errorf("managed = %d, want 0", p.Summary.Managed)
+				}
+			},
+		},
+		{
+			name:       "hand-made look-alike is adopted keeping every role it holds, an adoption and not a create",
+			users:      Users(CU("1"), CU("2")),
+			lookAlikes: []visitor.User{VU("9", VExt(""), VName("user1@example.com"), VGiven("Hand"), VAcc("loc-1:admin,loc-2:admin"))},
+			opt:        func(o *Options) { o.AdoptExistingUsers = true },
+			check: func(t *testing.T, p *Plan) {
+				WantCounts(t, p, 1, 0, 0, 0, 0)
+				if len(p.Adoptions) != 1 || p.Summary.Adoptions != 1 || p.Summary.AdminChanges != 0 {
+					t.Fatalf("adoptions %+v (summary %d), admin changes %d; want one, none", p.Adoptions, p.Summary.Adoptions, p.Summary.AdminChanges)
+				}
+				c := p.Adoptions[0]
+				WantAccess(t, c.Desired.Access, "loc-1:admin,loc-2:admin,loc-h:user")
+				if c.Action != ActionAdopt || c.VisitorID != "v-9" || c.Desired.ExternalID != "condeco:1" || c.Changes[0].Field != visitor.FieldExternalID {
+					t.Errorf("adoption = %+v", c)
+				}
+			},
+		},
+		{
+			name:       "adopting a global admin is an admin change, in the first full sync too",
+			users:      Users(CU("1", Global)),
+			lookAlikes: []visitor.User{VU("9", VExt(""), VName("user1@example.com"), VAcc("loc-1:reception"))},
+			opt:        func(o *Options) { o.AdoptExistingUsers = true },
+			check: func(t *testing.T, p *Plan) {
+				if !p.Initial || len(p.Adoptions) != 1 || p.Summary.AdminChanges != 1 {
+					t.Fatalf("initial %v, adoptions %d, admin changes %d; want an initial plan with one adoption, one admin change", p.Initial, len(p.Adoptions), p.Summary.AdminChanges)
+				}
+				c := p.Adoptions[0]
+				WantAccess(t, c.Desired.Access, "loc-1:admin,loc-2:user,loc-h:user")
+				if c.Replaced != "loc-1:reception" || len(c.Grants) != 1 {
+					t.Errorf("replaced %q grants %+v", c.Replaced, c.Grants)
+				}
+			},
+		},
+		{
+			name:       "look-alike owned by another source is a conflict, and without adopt_existing_users a create",
+			users:      Users(CU("1"), CU("2")),
+			lookAlikes: []visitor.User{VU("8", VExt("okta:8"), VName("user1@example.com")), VU("9", VExt(""), VName("user2@example.com"))},
+			opt:        func(o *Options) { o.AdoptExistingUsers = true },
+			check: func(t *testing.T, p *Plan) {
+				WantIssue(t, p.Conflicts, "condeco:1", "externalId okta:8")
+				if len(p.Adoptions) != 1 || p.Adoptions[0].ExternalID != "condeco:2" {
+					t.Errorf("adoptions = %+v, want condeco:2's", p.Adoptions)
+				}
+				off := planCase{users: Users(CU("2")), lookAlikes: []visitor.User{VU("9", VExt(""), VName("user2@example.com"))}}.build(t)
+				if len(off.Adoptions) != 0 || len(off.Creates) != 1 {
+					t.Errorf("adopt off: adoptions %d creates %d, want 0, 1", len(off.Adoptions), len(off.Creates))
 				}
 			},
 		},
@@ -603,7 +653,7 @@ func TestBuildPlanRules(t *testing.T) {
 // the case is about.
 func wantContract(t *testing.T, p *Plan) {
 	t.Helper()
-	for _, cs := range [][]UserChange{p.Creates, p.Updates} {
+	for _, cs := range [][]UserChange{p.Creates, p.Adoptions, p.Updates} {
 		for _, c := range cs {
 			if err := visitor.CheckAccess(c.Desired.Access); err != nil {
 				t.Errorf("%s %s: %v", c.Action, c.ExternalID, err)

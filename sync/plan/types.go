@@ -41,6 +41,10 @@ const (
 	ActionDelete         Action = "delete"
 	ActionDeactivate     Action = "deactivate"
 	ActionCreateLocation Action = "create-location"
+	// ActionAdopt claims a Visitor user made by hand (same userName, no
+	// externalId) for its Condeco row, with adopt_existing_users: its
+	// externalId is set and every role it holds is kept.
+	ActionAdopt Action = "adopt"
 )
 
 // Current is what Visitor holds now: the managed users (externalId with the
@@ -69,6 +73,13 @@ type Current struct {
 	// role not in the record was granted by hand and is kept, and without
 	// a record no admin role is revoked at all.
 	Grants *GrantsRecord `json:"grants,omitempty"`
+	// LookAlikes are Visitor users outside the managed listing that hold
+	// the userName of a user the plan would create (the runner looks them
+	// up, one filter per planned create, only with adopt_existing_users).
+	// One without an externalId is adopted; one owned by another source is
+	// a conflict. Planned here, adoption passes the safety limits like any
+	// other change.
+	LookAlikes []visitor.User `json:"lookAlikes,omitempty"`
 }
 
 // AdminGrant is one admin role the sync granted: to whom, on which
@@ -162,6 +173,7 @@ type Summary struct {
 	SourceLocations int `json:"sourceLocations"`
 	Managed         int `json:"managed"`
 	Creates         int `json:"creates"`
+	Adoptions       int `json:"adoptions,omitempty"`
 	Updates         int `json:"updates"`
 	Deletes         int `json:"deletes"`
 	Deactivates     int `json:"deactivates"`
@@ -196,13 +208,15 @@ type Plan struct {
 	DefaultLocation string           `json:"defaultLocation"` // Visitor location id
 	LocationCreates []LocationCreate `json:"locationCreates"`
 	Creates         []UserChange     `json:"creates"`
-	Updates         []UserChange     `json:"updates"`
-	Deletes         []UserChange     `json:"deletes"`
-	Deactivates     []UserChange     `json:"deactivates"`
-	Unchanged       int              `json:"unchanged"`
-	Held            []Issue          `json:"held"`
-	Conflicts       []Issue          `json:"conflicts"`
-	Skipped         []Issue          `json:"skipped"`
+	// Adoptions claim hand-made Visitor users (ActionAdopt).
+	Adoptions   []UserChange `json:"adoptions,omitempty"`
+	Updates     []UserChange `json:"updates"`
+	Deletes     []UserChange `json:"deletes"`
+	Deactivates []UserChange `json:"deactivates"`
+	Unchanged   int          `json:"unchanged"`
+	Held        []Issue      `json:"held"`
+	Conflicts   []Issue      `json:"conflicts"`
+	Skipped     []Issue      `json:"skipped"`
 	// Warnings are what a person should look at although nothing is
 	// wrong with the plan: an admin role kept because no grants record
 	// says whether the sync granted it.
@@ -212,5 +226,5 @@ type Plan struct {
 
 // Empty says whether applying the plan would write nothing.
 func (p *Plan) Empty() bool {
-	return len(p.LocationCreates)+len(p.Creates)+len(p.Updates)+len(p.Deletes)+len(p.Deactivates) == 0
+	return len(p.LocationCreates)+len(p.Creates)+len(p.Adoptions)+len(p.Updates)+len(p.Deletes)+len(p.Deactivates) == 0
 }

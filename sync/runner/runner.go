@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -298,6 +299,16 @@ func (r *Runner) run(ctx context.Context, f Flags, now func() time.Time, log *za
 	if err != nil {
 		return fmt.Errorf("planning: %w", err)
 	}
+	if cur.LookAlikes, err = r.lookAlikes(ctx, p, prefix); err != nil {
+		return err
+	}
+	if len(cur.LookAlikes) > 0 {
+		// Planned again with them: the creates they answer become
+		// adoptions (or conflicts), in the plan the limits check.
+		if p, err = plan.BuildPlan(exp, cur, o, now()); err != nil {
+			return fmt.Errorf("planning: %w", err)
+		}
+	}
 	full := p
 	if len(f.Only) > 0 {
 		if p, err = restrict(full, exp, users, prefix, f.Only); err != nil {
@@ -357,7 +368,7 @@ func (r *Runner) run(ctx context.Context, f Flags, now func() time.Time, log *za
 	// attempted: one request per change it sent; a run stopped by a limit,
 	// or before some changes, spends nothing on those.
 	ps := p.Summary
-	rep.MinRequests += int64(ps.Creates + ps.Updates + ps.Deletes + ps.Deactivates + ps.LocationCreates)
+	rep.MinRequests += int64(ps.Creates + ps.Adoptions + ps.Updates + ps.Deletes + ps.Deactivates + ps.LocationCreates)
 	d := ap.Apply(ctx, p, &rep.Result)
 	rep.MinRequests -= int64(rep.NotAttempted)
 	rep.Phases.ApplyMS, rep.Phases.VerifyMS = d.Apply.Milliseconds(), d.Verify.Milliseconds()
@@ -405,6 +416,30 @@ func (r *Runner) readTarget(users []visitor.User, log *zap.Logger) (*plan.Target
 		log.Warn("no target record in state_dir (lost, or written by an older version): the target guard cannot check this run's listing; the next good run records it")
 	}
 	return rec, nil
+}
+
+// lookAlikes finds, with adopt_existing_users, the Visitor users outside
+// the managed listing that hold the userName of a planned create: one
+// `userName eq` lookup per create. Visitor lists users made in its UI only
+// through a filter, and takes no "or" of userNames, so neither a full
+// listing nor a batched lookup would find them; off, nothing is asked.
+// A user with this sync's prefix is the listing's miss, not a look-alike:
+// the create's 409 reports it (apply.ErrListingMissed).
+func (r *Runner) lookAlikes(ctx context.Context, p *plan.Plan, prefix string) ([]visitor.User, error) {
+	if !r.Plan.AdoptExistingUsers || len(p.Creates) == 0 {
+		return nil, nil
+	}
+	var out []visitor.User
+	for _, c := range p.Creates {
+		u, err := r.Target.FindUser(ctx, "userName", c.UserName)
+		if err != nil {
+			return nil, fmt.Errorf("looking up userName %s for adopt_existing_users: %w", c.UserName, tag(ErrTarget, err))
+		}
+		if u != nil && !strings.HasPrefix(u.ExternalID, prefix) {
+			out = append(out, *u)
+		}
+	}
+	return out, nil
 }
 
 // readGrants reads the record of the admin roles the sync granted. An
@@ -487,9 +522,11 @@ func (r *Runner) writeTarget(rep *Report, p *plan.Plan, users []visitor.User, re
 		undone[c.ExternalID] = true
 	}
 	active := activeCount(users)
-	for _, c := range p.Creates {
-		if !undone[c.ExternalID] {
-			active++
+	for _, cs := range [][]plan.UserChange{p.Creates, p.Adoptions} { // an adopted user is managed and active from now on
+		for _, c := range cs {
+			if !undone[c.ExternalID] {
+				active++
+			}
 		}
 	}
 	for _, c := range p.Deletes {
