@@ -265,3 +265,38 @@ func TestAdoptionOverMaxAdminChangesStopsBeforeAnyWrite(t *testing.T) {
 		})
 	}
 }
+
+// A Global admin's admin on the default location replaces a hand-set
+// role there (one role per location); the audit intent line names the
+// role replaced, grants.json keeps it, and the demotion gives it back.
+func TestGlobalAdminReplacesAHandSetRoleAndTheDemotionGivesItBack(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, simulator.Options{}, "")
+	ctx := context.Background()
+	f.mustRun(service.ExitOK, "--run-now")
+	id, u := ordinaryUser(t, f)
+	f.sim.GrantByHand(u.ID, u.DefaultLocation, "reception")
+	if _, err := f.db.ExecContext(ctx, "UPDATE tblUsers SET AccessLevel = 1 WHERE UserID = ?", id); err != nil {
+		t.Fatal(err)
+	}
+	f.mustRun(service.ExitOK, "--run-now")
+	if r := rolesOn(simUser(t, f, u.ExternalID), u.DefaultLocation); !slices.Equal(r, []string{"admin"}) {
+		t.Fatalf("roles on the default location after the promotion: %v, want [admin]", r)
+	}
+	rep := lastReport(t, f)
+	var said bool
+	for _, e := range auditLines(t, f, rep.RunID) {
+		said = said || e.ExternalID == u.ExternalID && e.Result == "intent" && strings.Contains(e.Reason, u.DefaultLocation+":reception")
+	}
+	if !said {
+		t.Errorf("no audit intent line for %s names the replaced role %s:reception", u.ExternalID, u.DefaultLocation)
+	}
+	if !slices.Contains(readGrants(t, f), state.AdminGrant{ExternalID: u.ExternalID, LocationID: u.DefaultLocation, Replaced: "reception"}) {
+		t.Errorf("grants.json = %+v, want the grant to %s replacing reception", readGrants(t, f), u.ExternalID)
+	}
+	demote(t, f, id)
+	f.mustRun(service.ExitOK, "--run-now")
+	if r := rolesOn(simUser(t, f, u.ExternalID), u.DefaultLocation); !slices.Equal(r, []string{"reception"}) {
+		t.Errorf("roles on the default location after the demotion: %v, want the hand-set [reception] back", r)
+	}
+}

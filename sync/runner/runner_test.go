@@ -1259,3 +1259,34 @@ func (m *memGrants) WriteGrants(_ string, _ time.Time, rec plan.GrantsRecord) er
 	m.writes++
 	return nil
 }
+
+// The grants record follows the writes that succeeded, in a run that
+// fails half-way too: a grant whose write failed is not recorded (the
+// sync would otherwise revoke a role it never gave), a revoke whose write
+// failed leaves the grant recorded (the next run takes it back).
+func TestRunOnceRecordsOnlyTheGrantsThatWentThrough(t *testing.T) {
+	f := NewFake(BaseLocs(),
+		VU("1"), // promoted: the write succeeds
+		VU("2"), // promoted: the write fails
+		VU("3", VAcc("loc-1:admin,loc-2:user,loc-h:user")), // demoted: the write fails
+		VU("4", VAcc("loc-1:admin,loc-2:user,loc-h:user")), // demoted: the write succeeds
+	)
+	f.Fail["update:user2@example.com"] = SCIMErr(500, "", "boom")
+	f.Fail["update:user3@example.com"] = SCIMErr(500, "", "boom")
+	r, _ := newRunner(export(CU("1", Global), CU("2", Global), CU("3"), CU("4")), f, nil)
+	g := func(ext string) plan.AdminGrant { return plan.AdminGrant{ExternalID: ext, LocationID: "loc-1"} }
+	grants := &memGrants{rec: &plan.GrantsRecord{Admin: []plan.AdminGrant{g("condeco:3"), g("condeco:4")}}}
+	r.Grants = grants
+	rep, err := r.RunOnce(context.Background(), Flags{})
+	if !errors.Is(err, ErrPartial) || rep.Counts.Updated != 2 || rep.Counts.Failed != 2 {
+		t.Fatalf("err %v counts %+v, want a partial run with 2 updated, 2 failed", err, rep.Counts)
+	}
+	if got, want := MustJSON(t, grants.rec.Admin), MustJSON(t, []plan.AdminGrant{g("condeco:1"), g("condeco:3")}); got != want || grants.writes != 1 {
+		t.Errorf("grants record = %s (%d writes), want %s", got, grants.writes, want)
+	}
+	// A dry run writes no record.
+	r.Grants = &memGrants{}
+	if _, err := r.RunOnce(context.Background(), Flags{DryRun: true}); err != nil || r.Grants.(*memGrants).writes != 0 {
+		t.Errorf("dry run: %v, %d writes of the grants record", err, r.Grants.(*memGrants).writes)
+	}
+}
