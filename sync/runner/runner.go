@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -429,11 +430,24 @@ func (r *Runner) lookAlikes(ctx context.Context, p *plan.Plan, prefix string) ([
 	if !r.Plan.AdoptExistingUsers || len(p.Creates) == 0 {
 		return nil, nil
 	}
+	// scim_concurrency lookups at a time, as writes go: an initial sync
+	// with adoption on asks once per user.
+	found := make([]*visitor.User, len(p.Creates))
+	errs := make([]error, len(p.Creates))
+	sem := make(chan struct{}, max(r.Apply.Concurrency, 1))
+	var wg sync.WaitGroup
+	for i := range p.Creates {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			found[i], errs[i] = r.Target.FindUser(ctx, "userName", p.Creates[i].UserName)
+		})
+	}
+	wg.Wait()
 	var out []visitor.User
-	for _, c := range p.Creates {
-		u, err := r.Target.FindUser(ctx, "userName", c.UserName)
-		if err != nil {
-			return nil, fmt.Errorf("looking up userName %s for adopt_existing_users: %w", c.UserName, tag(ErrTarget, err))
+	for i, u := range found {
+		if errs[i] != nil {
+			return nil, fmt.Errorf("looking up userName %s for adopt_existing_users: %w", p.Creates[i].UserName, tag(ErrTarget, errs[i]))
 		}
 		if u != nil && !strings.HasPrefix(u.ExternalID, prefix) {
 			out = append(out, *u)

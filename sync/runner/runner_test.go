@@ -1290,3 +1290,23 @@ func TestRunOnceRecordsOnlyTheGrantsThatWentThrough(t *testing.T) {
 		t.Errorf("dry run: %v, %d writes of the grants record", err, r.Grants.(*memGrants).writes)
 	}
 }
+
+// Looking for hand-made look-alikes costs nothing with adopt_existing_users
+// off, and one userName lookup per planned create with it on.
+func TestRunOnceLooksUpLookAlikesOnlyWithAdoption(t *testing.T) {
+	for _, adopt := range []bool{false, true} {
+		t.Run(fmt.Sprintf("adopt_existing_users %v", adopt), func(t *testing.T) {
+			f := NewFake(BaseLocs(), VU("1"))
+			r, _ := newRunner(export(CU("1"), CU("2"), CU("3"), CU("4")), f, func(o *opts) { o.AdoptExistingUsers = adopt })
+			base := int64(2) // the listings of locations and of managed users
+			rep := run(t, r, Flags{DryRun: true})
+			want := base
+			if adopt {
+				want += 3 // users 2, 3 and 4 are planned creates
+			}
+			if got := f.Requests(); got != want || rep.Plan.Summary.Creates != 3 {
+				t.Errorf("requests = %d, want %d (creates %d)", got, want, rep.Plan.Summary.Creates)
+			}
+		})
+	}
+}
