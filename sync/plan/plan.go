@@ -364,12 +364,12 @@ func (b *planner) nameHolder(name, ext string) string {
 	return ""
 }
 
-func (b *planner) accessFor(u condeco.User) accessPlan {
+func (b *planner) accessFor(u condeco.User, ext string) accessPlan {
 	if !b.caps.Locations {
 		return accessPlan{}
 	}
 	ap := accessPlan{defaultLoc: b.defaultLoc, all: b.allLocs, roles: map[string]visitor.Role{},
-		granted: b.granted[b.o.ExternalIDPrefix+u.ID]}
+		granted: b.granted[ext]}
 	ap.roles[b.defaultLoc] = visitor.RoleUser
 	if u.GlobalAdmin {
 		ap.roles[b.defaultLoc] = visitor.RoleAdmin
@@ -414,7 +414,7 @@ func (b *planner) user(u condeco.User) {
 		b.p.Skipped = append(b.p.Skipped, issue)
 		return
 	}
-	ap := b.accessFor(u)
+	ap := b.accessFor(u, ext)
 	want := visitor.User{
 		ExternalID:      ext,
 		UserName:        name,
