@@ -594,9 +594,9 @@ func (a *applier) halted(ctx context.Context) error {
 func (a *applier) intend(c plan.UserChange, act plan.Action, visitorID string, fields []visitor.Field, sent *visitor.User) bool {
 	e := a.entry(c, act, "intent", "")
 	e.VisitorID, e.Fields = visitorID, fields
-	if c.Replaced != "" {
+	if r := c.Replaced(); r != "" {
 		// The before image shows it too; the line says it in words.
-		e.Reason = "admin replaces the hand-set role " + c.Replaced
+		e.Reason = "admin replaces the hand-set role " + r
 	}
 	if err := a.audit.Write(e, c.Before, sent); err != nil {
 		a.notAttempted(c, err)

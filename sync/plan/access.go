@@ -2,7 +2,6 @@ package plan
 
 import (
 	"cmp"
-	"maps"
 	"slices"
 	"strings"
 
@@ -73,6 +72,17 @@ func rolesAt(a []visitor.Access, loc string) []visitor.Role {
 		}
 	}
 	return out
+}
+
+// hasRoleAt says whether a holds role on loc, without a list per call:
+// it is asked of every user on every run.
+func hasRoleAt(a []visitor.Access, loc string, role visitor.Role) bool {
+	for _, x := range a {
+		if x.LocationID == loc && x.Role == role {
+			return true
+		}
+	}
+	return false
 }
 
 // handRole is the first role in have the sync never grants (reception,
@@ -223,17 +233,19 @@ func (ap accessPlan) holds(cur []visitor.Access) bool {
 }
 
 // replacedRole is the hand-set role a required admin replaces on a
-// location of cur ("" if none): the change says so, and the audit line.
+// location of cur ("" if none; of several, the first location by id): the
+// change says so, and the audit line. A plain range over the map, not
+// maps.Keys: an iterator would move every user's roles map to the heap.
 func (ap accessPlan) replacedRole(cur []visitor.Access) (loc string, role visitor.Role) {
-	for _, l := range slices.Sorted(maps.Keys(ap.roles)) {
-		if ap.roles[l] != visitor.RoleAdmin {
+	for l, r := range ap.roles {
+		if r != visitor.RoleAdmin || (loc != "" && l > loc) {
 			continue
 		}
-		if r := handRole(rolesAt(cur, l)); r != "" {
-			return l, r
+		if h := handRole(rolesAt(cur, l)); h != "" {
+			loc, role = l, h
 		}
 	}
-	return "", ""
+	return loc, role
 }
 
 // accessKey is a list's identity: the same backing array and length.
@@ -291,22 +303,29 @@ func (c *accessCache) existing(ap accessPlan, cur []visitor.Access, grantNew boo
 	return ap.existingUserAccess(cur, grantNew)
 }
 
-// grantsOf lists the admin roles on the default location that going from
-// before to after grants (with the role each replaced) and the recorded
-// grants it takes back: what the grants record gains and loses once the
-// change succeeded.
-func (ap accessPlan) grantsOf(ext string, before, after []visitor.Access) (grants, revokes []AdminGrant) {
-	if ap.defaultLoc == "" {
-		return nil, nil
-	}
-	was, is := rolesAt(before, ap.defaultLoc), rolesAt(after, ap.defaultLoc)
-	switch hadAdmin, hasAdmin := slices.Contains(was, visitor.RoleAdmin), slices.Contains(is, visitor.RoleAdmin); {
+// recordOf is what going from before to after does to the grants record
+// (granted is the user's, as in accessPlan) and to a hand-set role
+// (replaced, "loc:role" or ""): the admin on the default location it
+// grants, with the role that grant replaced, or the recorded grant it
+// takes back. nil when it does neither. Callers pass the planner's fields,
+// not an accessPlan's: escape analysis is not field-sensitive, and a
+// string stored from an accessPlan would move every user's roles map to
+// the heap.
+func recordOf(defaultLoc string, granted map[string]visitor.Role, ext, replaced string, before, after []visitor.Access) *RecordChange {
+	var rc RecordChange
+	switch hadAdmin, hasAdmin := hasRoleAt(before, defaultLoc, visitor.RoleAdmin), hasRoleAt(after, defaultLoc, visitor.RoleAdmin); {
+	case defaultLoc == "":
 	case !hadAdmin && hasAdmin:
-		grants = []AdminGrant{{ExternalID: ext, LocationID: ap.defaultLoc, Replaced: handRole(was)}}
+		rc.Grant = &AdminGrant{ExternalID: ext, LocationID: defaultLoc, Replaced: handRole(rolesAt(before, defaultLoc))}
 	case hadAdmin && !hasAdmin:
-		if replaced, ours := ap.granted[ap.defaultLoc]; ours {
-			revokes = []AdminGrant{{ExternalID: ext, LocationID: ap.defaultLoc, Replaced: replaced}}
+		if r, ours := granted[defaultLoc]; ours {
+			rc.Revoke = &AdminGrant{ExternalID: ext, LocationID: defaultLoc, Replaced: r}
 		}
 	}
-	return grants, revokes
+	rc.Replaced = replaced
+	if rc == (RecordChange{}) {
+		return nil // the usual case, with no allocation
+	}
+	out := rc
+	return &out
 }

@@ -46,11 +46,14 @@ func NextGrants(old *GrantsRecord, listed []visitor.User, p *Plan, done func(c *
 					}
 				}
 			}
-			for _, g := range c.Revokes {
+			if c.Record == nil {
+				continue
+			}
+			if g := c.Record.Revoke; g != nil {
 				delete(next, key{g.ExternalID, g.LocationID})
 			}
-			for _, g := range c.Grants {
-				next[key{g.ExternalID, g.LocationID}] = g
+			if g := c.Record.Grant; g != nil {
+				next[key{g.ExternalID, g.LocationID}] = *g
 			}
 		}
 	}

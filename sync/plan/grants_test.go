@@ -13,7 +13,7 @@ import (
 // revoke forgets it only then, and an entry the listing no longer backs is
 // dropped (dropping makes the sync keep a role, never take one).
 func TestNextGrants(t *testing.T) {
-	g := func(ext string) AdminGrant { return AdminGrant{ExternalID: ext, LocationID: "loc-1"} }
+	g := func(ext string) *AdminGrant { return &AdminGrant{ExternalID: ext, LocationID: "loc-1"} }
 	listed := []visitor.User{
 		VU("1", VAcc("loc-1:admin,loc-2:user")), // recorded, still admin
 		VU("2", VAcc("loc-1:user,loc-2:user")),  // recorded, admin taken away by hand
@@ -22,14 +22,14 @@ func TestNextGrants(t *testing.T) {
 		VU("5", VAcc("loc-1:user")),             // promoted, but the write failed
 		VU("6", VAcc("loc-1:admin")),            // deleted by this run
 	}
-	old := &GrantsRecord{Admin: []AdminGrant{g("condeco:1"), g("condeco:2"), g("condeco:3"), g("condeco:6"), g("condeco:7")}} // 7: not listed
+	old := &GrantsRecord{Admin: []AdminGrant{*g("condeco:1"), *g("condeco:2"), *g("condeco:3"), *g("condeco:6"), *g("condeco:7")}} // 7: not listed
 	p := &Plan{
 		Updates: []UserChange{
-			{Action: ActionUpdate, ExternalID: "condeco:3", Revokes: []AdminGrant{g("condeco:3")}},
-			{Action: ActionUpdate, ExternalID: "condeco:4", Grants: []AdminGrant{g("condeco:4")}},
-			{Action: ActionUpdate, ExternalID: "condeco:5", Grants: []AdminGrant{g("condeco:5")}},
+			{Action: ActionUpdate, ExternalID: "condeco:3", Record: &RecordChange{Revoke: g("condeco:3")}},
+			{Action: ActionUpdate, ExternalID: "condeco:4", Record: &RecordChange{Grant: g("condeco:4")}},
+			{Action: ActionUpdate, ExternalID: "condeco:5", Record: &RecordChange{Grant: g("condeco:5")}},
 		},
-		Creates: []UserChange{{Action: ActionCreate, ExternalID: "condeco:8", Grants: []AdminGrant{g("condeco:8")}}},
+		Creates: []UserChange{{Action: ActionCreate, ExternalID: "condeco:8", Record: &RecordChange{Grant: g("condeco:8")}}},
 		Deletes: []UserChange{{Action: ActionDelete, ExternalID: "condeco:6"}},
 	}
 	done := func(c *UserChange) bool { return c.ExternalID != "condeco:5" }

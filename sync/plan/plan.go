@@ -448,16 +448,18 @@ func (b *planner) create(want visitor.User, ap accessPlan, issue Issue) {
 	if b.caps.Locations {
 		want.Access = b.access.newUser(ap)
 	}
-	if found := b.lookAlikes[strings.ToLower(want.UserName)]; found != nil && b.o.AdoptExistingUsers {
-		b.adopt(*found, want, ap, issue)
-		return
+	if len(b.lookAlikes) > 0 && b.o.AdoptExistingUsers {
+		if found := b.lookAlikes[strings.ToLower(want.UserName)]; found != nil {
+			b.adopt(*found, want, ap, issue)
+			return
+		}
 	}
 	// A user the first full sync set out to create is still part of it,
 	// even when a failed first run leaves the create to a later run.
 	initial := b.p.Initial || b.firstSync[want.ExternalID]
 	want.SendInvitation = b.p.SendInvitations && !(initial && b.o.Invitations == InvitationsSuppressInitial)
 	ch := UserChange{Action: ActionCreate, UserName: want.UserName, ExternalID: want.ExternalID, Desired: &want, Reason: "new in Condeco"}
-	ch.Grants, _ = ap.grantsOf(want.ExternalID, nil, want.Access)
+	ch.Record = recordOf(b.defaultLoc, b.granted[want.ExternalID], want.ExternalID, "", nil, want.Access)
 	if initial {
 		ch.Reason = "new in Condeco (first full sync)"
 	} else {
@@ -524,11 +526,10 @@ func (b *planner) update(cur, want visitor.User, ap accessPlan, issue Issue) {
 		replaced = loc + ":" + string(r)
 		reason += "; admin replaces the hand-set role " + string(r) + " on " + loc
 	}
-	grants, revokes := ap.grantsOf(cur.ExternalID, cur.Access, want.Access)
 	b.p.Updates = append(b.p.Updates, UserChange{
 		Action: ActionUpdate, UserName: want.UserName, ExternalID: want.ExternalID, VisitorID: cur.ID,
-		Changes: changes, AdminChange: adminChange(cur.Access, want.Access), Replaced: replaced,
-		Grants: grants, Revokes: revokes, Reason: reason, Desired: &desired, Before: &before,
+		Changes: changes, AdminChange: adminChange(cur.Access, want.Access), Reason: reason, Desired: &desired, Before: &before,
+		Record: recordOf(b.defaultLoc, b.granted[cur.ExternalID], cur.ExternalID, replaced, cur.Access, want.Access),
 	})
 }
 
@@ -570,11 +571,10 @@ func (b *planner) adopt(found, want visitor.User, ap accessPlan, issue Issue) {
 		replaced = loc + ":" + string(r)
 		reason += "; admin replaces the hand-set role " + string(r) + " on " + loc
 	}
-	grants, _ := ap.grantsOf(d.ExternalID, found.Access, d.Access)
 	b.p.Adoptions = append(b.p.Adoptions, UserChange{
 		Action: ActionAdopt, UserName: d.UserName, ExternalID: d.ExternalID, VisitorID: found.ID,
-		Changes: changes, AdminChange: adminChange(found.Access, d.Access), Replaced: replaced, Grants: grants,
-		Reason: reason, Desired: &d, Before: &before,
+		Changes: changes, AdminChange: adminChange(found.Access, d.Access), Reason: reason, Desired: &d, Before: &before,
+		Record: recordOf(b.defaultLoc, nil, d.ExternalID, replaced, found.Access, d.Access),
 	})
 }
 
@@ -585,7 +585,7 @@ func (b *planner) adopt(found, want visitor.User, ap accessPlan, issue Issue) {
 // admin was granted by hand and is kept without a word.
 func (b *planner) keptWithoutRecord(cur visitor.User, ap accessPlan) {
 	if b.grantsKnown || !b.caps.Locations || ap.roles[b.defaultLoc] == visitor.RoleAdmin ||
-		!slices.Contains(rolesAt(cur.Access, b.defaultLoc), visitor.RoleAdmin) {
+		!hasRoleAt(cur.Access, b.defaultLoc, visitor.RoleAdmin) {
 		return
 	}
 	b.p.Warnings = append(b.p.Warnings, Issue{UserName: cur.UserName, ExternalID: cur.ExternalID, VisitorID: cur.ID,

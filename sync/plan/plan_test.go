@@ -174,8 +174,8 @@ func TestBuildPlanRules(t *testing.T) {
 			check: func(t *testing.T, p *Plan) {
 				c := FindChange(t, p.Updates, "condeco:1")
 				WantAccess(t, c.Desired.Access, "loc-1:admin,loc-2:user,loc-h:security")
-				if c.AdminChange != "grant" || c.Replaced != "loc-1:reception" || !strings.Contains(c.Reason, "reception") {
-					t.Errorf("admin change %q replaced %q reason %q", c.AdminChange, c.Replaced, c.Reason)
+				if c.AdminChange != "grant" || c.Replaced() != "loc-1:reception" || !strings.Contains(c.Reason, "reception") {
+					t.Errorf("admin change %q replaced %q reason %q", c.AdminChange, c.Replaced(), c.Reason)
 				}
 			},
 		},
@@ -187,8 +187,8 @@ func TestBuildPlanRules(t *testing.T) {
 			check: func(t *testing.T, p *Plan) {
 				c := FindChange(t, p.Updates, "condeco:1")
 				WantAccess(t, c.Desired.Access, "loc-1:user,loc-2:admin") // admin on loc-2 was never the sync's
-				if c.AdminChange != "revoke" || p.Summary.AdminChanges != 2 || len(c.Revokes) != 1 || c.Revokes[0].LocationID != "loc-1" {
-					t.Errorf("admin change = %q, revokes %+v, summary %d", c.AdminChange, c.Revokes, p.Summary.AdminChanges)
+				if c.AdminChange != "revoke" || p.Summary.AdminChanges != 2 || c.Record == nil || c.Record.Revoke == nil || c.Record.Revoke.LocationID != "loc-1" {
+					t.Errorf("admin change = %q, record %+v, summary %d", c.AdminChange, c.Record, p.Summary.AdminChanges)
 				}
 				// The grant had replaced a hand-set role: that role comes back.
 				WantAccess(t, FindChange(t, p.Updates, "condeco:2").Desired.Access, "loc-1:reception,loc-2:user")
@@ -203,8 +203,8 @@ func TestBuildPlanRules(t *testing.T) {
 				WantCounts(t, p, 0, 1, 0, 0, 1)
 				c := FindChange(t, p.Updates, "condeco:2")
 				WantAccess(t, c.Desired.Access, "loc-1:admin,loc-2:admin")
-				if c.AdminChange != "" || len(c.Revokes) != 0 || p.Summary.AdminChanges != 0 || len(p.Warnings) != 0 {
-					t.Errorf("admin change %q revokes %+v summary %d warnings %+v", c.AdminChange, c.Revokes, p.Summary.AdminChanges, p.Warnings)
+				if c.AdminChange != "" || c.Record != nil || p.Summary.AdminChanges != 0 || len(p.Warnings) != 0 {
+					t.Errorf("admin change %q record %+v summary %d warnings %+v", c.AdminChange, c.Record, p.Summary.AdminChanges, p.Warnings)
 				}
 			},
 		},
@@ -226,11 +226,11 @@ func TestBuildPlanRules(t *testing.T) {
 			grants: &GrantsRecord{},
 			cur:    []visitor.User{VU("2", VAcc("loc-1:security,loc-2:user")), VU("3", VAcc("loc-1:admin,loc-2:user,loc-h:user"))},
 			check: func(t *testing.T, p *Plan) {
-				if g := FindChange(t, p.Creates, "condeco:1").Grants; len(g) != 1 || g[0] != (AdminGrant{ExternalID: "condeco:1", LocationID: "loc-1"}) {
-					t.Errorf("create grants = %+v", g)
+				if r := FindChange(t, p.Creates, "condeco:1").Record; r == nil || r.Grant == nil || *r.Grant != (AdminGrant{ExternalID: "condeco:1", LocationID: "loc-1"}) {
+					t.Errorf("create record = %+v", r)
 				}
-				if g := FindChange(t, p.Updates, "condeco:2").Grants; len(g) != 1 || g[0].Replaced != visitor.RoleSecurity {
-					t.Errorf("promotion grants = %+v, want one replacing security", g)
+				if r := FindChange(t, p.Updates, "condeco:2").Record; r == nil || r.Grant == nil || r.Grant.Replaced != visitor.RoleSecurity {
+					t.Errorf("promotion record = %+v, want a grant replacing security", r)
 				}
 				// Already admin: nothing granted, so nothing recorded.
 				WantCounts(t, p, 1, 1, 0, 0, 1)
@@ -332,8 +332,8 @@ func TestBuildPlanRules(t *testing.T) {
 				}
 				c := p.Adoptions[0]
 				WantAccess(t, c.Desired.Access, "loc-1:admin,loc-2:user,loc-h:user")
-				if c.Replaced != "loc-1:reception" || len(c.Grants) != 1 {
-					t.Errorf("replaced %q grants %+v", c.Replaced, c.Grants)
+				if c.Replaced() != "loc-1:reception" || c.Record.Grant == nil {
+					t.Errorf("record %+v, want a grant replacing loc-1:reception", c.Record)
 				}
 			},
 		},

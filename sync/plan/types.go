@@ -125,21 +125,38 @@ type UserChange struct {
 	// AdminChange is "grant" or "revoke" (or "grant,revoke") when the
 	// change alters an admin role; these count against MaxAdminChanges.
 	AdminChange string `json:"adminChange,omitempty"`
-	// Replaced names the hand-set role the admin this change grants
-	// replaces ("loc-1:reception"): Visitor holds one role per location,
-	// so the audit line says what was there.
-	Replaced string `json:"replaced,omitempty"`
-	// Grants are the admin roles this change grants on the default
-	// location, and Revokes the recorded grants it takes back: the runner
-	// records them (NextGrants) once the change succeeded.
-	Grants  []AdminGrant `json:"grants,omitempty"`
-	Revokes []AdminGrant `json:"revokes,omitempty"`
-	Reason  string       `json:"reason,omitempty"`
+	// Record is what the change does to a hand-set role and to the grants
+	// record, when it grants or takes back admin; nil otherwise. A
+	// pointer: an initial sync holds 100 000 changes, few of them admins.
+	Record *RecordChange `json:"record,omitempty"`
+	Reason string        `json:"reason,omitempty"`
 	// Desired is what apply sends: the whole user for a create, the
 	// current user with the changed fields for an update. Location ids
 	// may be pending keys (PendingLocationPrefix).
 	Desired *visitor.User `json:"desired,omitempty"`
 	Before  *visitor.User `json:"before,omitempty"`
+}
+
+// RecordChange is what one change does to a hand-set role and to the
+// grants record (GrantsRecord).
+type RecordChange struct {
+	// Replaced names the hand-set role the admin this change grants
+	// replaces ("loc-1:reception"): Visitor holds one role per location,
+	// so the audit line says what was there.
+	Replaced string `json:"replaced,omitempty"`
+	// Grant is the admin on the default location this change grants,
+	// Revoke the recorded grant it takes back: the runner records them
+	// (NextGrants) once the change succeeded.
+	Grant  *AdminGrant `json:"grant,omitempty"`
+	Revoke *AdminGrant `json:"revoke,omitempty"`
+}
+
+// Replaced is c.Record.Replaced, or "".
+func (c UserChange) Replaced() string {
+	if c.Record == nil {
+		return ""
+	}
+	return c.Record.Replaced
 }
 
 // Fields lists the fields an update sends.
