@@ -39,6 +39,7 @@ var ErrDelivery = errors.New("notification not delivered")
 // Counts are the run's per-action totals.
 type Counts struct {
 	Created     int `json:"created"`
+	Adopted     int `json:"adopted,omitempty"` // Visitor users made by hand, claimed: not created
 	Updated     int `json:"updated"`
 	Deleted     int `json:"deleted"`
 	Deactivated int `json:"deactivated"`

@@ -54,6 +54,9 @@ func text(s Summary, reasons []string) string {
 	c := s.Counts
 	w("created %d  updated %d  deleted %d  deactivated %d  unchanged %d  failed %d  conflicts %d  held %d",
 		c.Created, c.Updated, c.Deleted, c.Deactivated, c.Unchanged, c.Failed, c.Conflicts, c.Held)
+	if c.Adopted > 0 {
+		w("adopted %d (Visitor users made by hand, claimed with every role they held)", c.Adopted)
+	}
 	if len(s.Removed) > 0 {
 		w("")
 		w("Deleted or deactivated:")

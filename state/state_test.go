@@ -229,3 +229,41 @@ func TestLastSuccessRecord(t *testing.T) {
 		})
 	}
 }
+
+// The grants record reads back as written, tells "no record" from an
+// empty one (no record: the sync revokes nothing), and refuses a version
+// it does not know rather than misread what the sync granted.
+func TestGrantsRecordRoundTrip(t *testing.T) {
+	d, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, found, err := d.ReadGrants(); found || err != nil {
+		t.Fatalf("before any run: found %v, %v", found, err)
+	}
+	if err := d.WriteGrants("run-1", time.Now(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, found, err := d.ReadGrants(); !found || err != nil || len(got) != 0 {
+		t.Fatalf("empty record read back %+v, %v, %v", got, found, err)
+	}
+	want := []AdminGrant{{ExternalID: "condeco:1", LocationID: "loc-1", Replaced: "reception"}, {ExternalID: "condeco:2", LocationID: "loc-1"}}
+	if err := d.WriteGrants("run-2", time.Now(), want); err != nil {
+		t.Fatal(err)
+	}
+	if got, found, err := d.ReadGrants(); !found || err != nil || !slices.Equal(got, want) {
+		t.Fatalf("read back %+v, %v, %v; want %+v", got, found, err, want)
+	}
+	path := filepath.Join(d.Path(), GrantsFile)
+	if fi, err := os.Stat(path); err != nil {
+		t.Fatal(err)
+	} else if fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, want 0600", fi.Mode().Perm())
+	}
+	if err := os.WriteFile(path, []byte(`{"version": 2, "admin": []}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := d.ReadGrants(); !errors.Is(err, ErrVersion) {
+		t.Errorf("unknown version: %v, want %v", err, ErrVersion)
+	}
+}

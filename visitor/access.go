@@ -3,6 +3,8 @@ package visitor
 import (
 	"slices"
 	"strings"
+
+	"condeco-visitor-sync/visitor/internal/accessrule"
 )
 
 // Access lists compare as sets: a server may return them in any order, and
@@ -58,4 +60,21 @@ func AccessString(a []Access) string {
 		parts = append(parts, x.LocationID+":"+string(x.Role))
 	}
 	return strings.Join(parts, ",")
+}
+
+// Why an access list breaks Visitor's rule (CheckAccess); errors.Is finds
+// each. The rule is accessrule's, shared with the simulator.
+var (
+	ErrTwoRoles    = accessrule.ErrTwoRoles
+	ErrUnknownRole = accessrule.ErrUnknownRole
+	ErrNoLocation  = accessrule.ErrNoLocation
+)
+
+// CheckAccess says whether Visitor accepts a as a user's access list: one
+// known role per location (docs/visitor-scim.md). The simulator enforces
+// the same rule (through accessrule) and the sync's test fake calls this,
+// so a plan that puts two roles on one location fails a unit test, not a
+// run against the real server.
+func CheckAccess(a []Access) error {
+	return accessrule.Check(len(a), func(i int) (string, string) { return a[i].LocationID, string(a[i].Role) })
 }

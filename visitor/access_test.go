@@ -1,6 +1,7 @@
 package visitor
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -58,6 +59,34 @@ func TestSamePhone(t *testing.T) {
 			}
 			if got := FieldEqual(User{Phone: tc.a}, User{Phone: tc.b}, FieldPhone); got != tc.same {
 				t.Fatalf("FieldEqual phone = %v", got)
+			}
+		})
+	}
+}
+
+// TestCheckAccess is Visitor's one-role-per-location rule, the one the
+// simulator enforces and the sync's test fake calls.
+func TestCheckAccess(t *testing.T) {
+	for _, tc := range []struct {
+		name, list string
+		want       error
+	}{
+		{"one role per location", "loc-1:admin,loc-2:user,loc-3:reception", nil},
+		{"empty list", "", nil},
+		{"hand-set role beside user on one location", "loc-1:reception,loc-1:user", ErrTwoRoles},
+		{"admin beside user on one location", "loc-2:user,loc-1:admin,loc-1:user", ErrTwoRoles},
+		{"the same entry twice", "loc-1:user,loc-1:user", ErrTwoRoles},
+		{"unknown role", "loc-1:boss", ErrUnknownRole},
+		{"no location", ":user", ErrNoLocation},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var a []Access
+			if tc.list != "" {
+				a = list(tc.list)
+			}
+			err := CheckAccess(a)
+			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
+				t.Fatalf("CheckAccess(%s) = %v, want %v", tc.list, err, tc.want)
 			}
 		})
 	}

@@ -16,6 +16,15 @@ const (
 	RoleUser  Role = "user"
 )
 
+// Roles a superuser grants by hand (Visitor's Reception, Security,
+// Assistants and Agents); the sync keeps them and never grants them.
+const (
+	RoleReception Role = "reception"
+	RoleSecurity  Role = "security"
+	RoleAssistant Role = "assistant"
+	RoleAgent     Role = "agent"
+)
+
 // Access is a user's role on one location, by Visitor location id.
 type Access struct {
 	LocationID string `json:"locationId"`

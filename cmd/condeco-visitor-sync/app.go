@@ -66,6 +66,7 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger, stdout io.W
 			FirstSync: dir,
 			Record:    targetStore{dir},
 			Owed:      owedStore{dir},
+			Grants:    grantsStore{dir},
 			Progress:  &apply.Progress{},
 		},
 		State:         dir,
@@ -245,4 +246,28 @@ func (o owedStore) WriteOwedGrants(run string, at time.Time, grants []plan.OwedG
 		out = append(out, state.OwedGrant{ExternalID: g.ExternalID, UserName: g.UserName, Location: g.Location})
 	}
 	return o.d.WriteOwedGrants(run, at, out)
+}
+
+// grantsStore adapts state's record of the admin roles the sync granted
+// to the runner's.
+type grantsStore struct{ d *state.Dir }
+
+func (g grantsStore) ReadGrants() (*plan.GrantsRecord, error) {
+	admin, found, err := g.d.ReadGrants()
+	if err != nil || !found {
+		return nil, err
+	}
+	rec := &plan.GrantsRecord{Admin: make([]plan.AdminGrant, 0, len(admin))}
+	for _, a := range admin {
+		rec.Admin = append(rec.Admin, plan.AdminGrant{ExternalID: a.ExternalID, LocationID: a.LocationID, Replaced: visitor.Role(a.Replaced)})
+	}
+	return rec, nil
+}
+
+func (g grantsStore) WriteGrants(run string, at time.Time, rec plan.GrantsRecord) error {
+	admin := make([]state.AdminGrant, 0, len(rec.Admin))
+	for _, a := range rec.Admin {
+		admin = append(admin, state.AdminGrant{ExternalID: a.ExternalID, LocationID: a.LocationID, Replaced: string(a.Replaced)})
+	}
+	return g.d.WriteGrants(run, at, admin)
 }

@@ -20,11 +20,14 @@ func printSummary(w io.Writer, rep *runner.Report) {
 	fmt.Fprintf(w, "\nsummary of %s %s\n", mode, rep.RunID)
 	if rep.Plan != nil {
 		s := rep.Plan.Summary
-		planned := s.Creates + s.Updates + s.Deletes + s.Deactivates + s.LocationCreates + s.LocationUpdates
+		planned := s.Creates + s.Adoptions + s.Updates + s.Deletes + s.Deactivates + s.LocationCreates + s.LocationUpdates
 		fmt.Fprintf(w, "  planned changes: %d\n", planned)
 		if rep.DryRun {
 			fmt.Fprintf(w, "  would create %d, update %d, delete %d, deactivate %d users; create %d, update %d locations; %d unchanged\n",
 				s.Creates, s.Updates, s.Deletes, s.Deactivates, s.LocationCreates, s.LocationUpdates, s.Unchanged)
+			if s.Adoptions > 0 {
+				fmt.Fprintf(w, "  would adopt %d Visitor users made by hand (adopt_existing_users), keeping every role they hold\n", s.Adoptions)
+			}
 		}
 	}
 	if !rep.DryRun {
@@ -46,6 +49,9 @@ func printSummary(w io.Writer, rep *runner.Report) {
 	fmt.Fprintf(w, "  source rows read: users %d, locations %d\n", rep.SourceUserRows, rep.SourceLocationRows)
 	if rep.Plan != nil {
 		rep.Plan.Summary.WriteNotes(w, "  ")
+		for _, k := range rep.Plan.Warnings {
+			fmt.Fprintf(w, "  warning: %s (%s): %s; %s\n", k.UserName, k.ExternalID, k.Reason, k.Fix)
+		}
 	}
 	fmt.Fprintf(w, "  requests %d (minimum %d, extra %d)  time %s\n", rep.Requests, rep.MinRequests, rep.ExtraRequests, (time.Duration(rep.DurationMS) * time.Millisecond).String())
 	for _, f := range rep.Failures {

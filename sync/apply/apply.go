@@ -173,7 +173,7 @@ func (ap Applier) Apply(ctx context.Context, p *plan.Plan, res *Result) Duration
 		a.o.BreakerFailures = DefaultBreakerFailures
 	}
 	s := p.Summary
-	a.progress.begin(s.Creates + s.Updates + s.Deletes + s.Deactivates + s.LocationCreates + s.LocationUpdates)
+	a.progress.begin(s.Creates + s.Adoptions + s.Updates + s.Deletes + s.Deactivates + s.LocationCreates + s.LocationUpdates)
 	defer a.progress.end()
 	return a.apply(ctx, p)
 }
@@ -226,8 +226,8 @@ type appliedChange struct {
 }
 
 // ActionAdopt is reported for an existing, unmanaged Visitor user claimed
-// by setting its externalId (AdoptExistingUsers).
-const ActionAdopt plan.Action = "adopt"
+// by setting its externalId (AdoptExistingUsers); the plan plans it.
+const ActionAdopt = plan.ActionAdopt
 
 func (a *applier) apply(ctx context.Context, p *plan.Plan) Durations {
 	start := a.now()
@@ -239,7 +239,7 @@ func (a *applier) apply(ctx context.Context, p *plan.Plan) Durations {
 	a.locations(ctx, p.LocationCreates)
 	a.locationUpdates(ctx, p.LocationUpdates)
 	removals := append(slices.Clone(p.Deletes), p.Deactivates...)
-	for _, phase := range [][]plan.UserChange{removals, p.Updates, p.Creates} {
+	for _, phase := range [][]plan.UserChange{removals, p.Updates, p.Adoptions, p.Creates} {
 		pool(ctx, a.o.Concurrency, pointers(phase), func(c *plan.UserChange) {
 			a.change(ctx, c)
 			a.progress.step()
@@ -567,6 +567,22 @@ func (a *applier) change(ctx context.Context, c *plan.UserChange) {
 			return
 		}
 		a.accepted(appliedChange{c: c, action: plan.ActionUpdate, id: c.VisitorID, want: sent, fields: fields}, want, got)
+	case ActionAdopt:
+		want, err := a.resolve(*c.Desired)
+		if err != nil {
+			a.fail(*c, err.Error())
+			return
+		}
+		fields := c.Fields()
+		if !a.intend(*c, ActionAdopt, c.VisitorID, fields, &want) {
+			return
+		}
+		got, err := a.t.UpdateUser(ctx, c.VisitorID, want, fields)
+		if err != nil {
+			a.refused(*c, err, "free the userName in Visitor or correct the email in Condeco")
+			return
+		}
+		a.accepted(appliedChange{c: c, action: ActionAdopt, id: c.VisitorID, fields: fields}, want, got)
 	case plan.ActionCreate:
 		want, err := a.resolve(*c.Desired)
 		if err != nil {
@@ -610,7 +626,7 @@ func (a *applier) createRefused(ctx context.Context, c plan.UserChange, want vis
 		return
 	}
 	if owner == nil {
-		a.adopt(ctx, c, want)
+		a.unplannedName(c, want)
 		return
 	}
 	a.strike(refusal)
@@ -625,60 +641,17 @@ func (a *applier) createRefused(ctx context.Context, c plan.UserChange, want vis
 	a.log.Error("the managed-user listing missed a managed user: creates stopped", zap.String("externalId", owner.ExternalID), zap.String("visitorId", owner.ID))
 }
 
-// adopt handles a 409 on create: the userName exists in Visitor but is not
-// in the managed listing. It is claimed only when allowed and when nobody
-// else owns it (empty externalId); otherwise the operator is told how to fix
-// it and the account is left alone.
-func (a *applier) adopt(ctx context.Context, c plan.UserChange, want visitor.User) {
-	if !a.rules.AdoptExistingUsers {
-		a.conflict(c, "", "userName "+want.UserName+" already exists in Visitor and is not managed by this sync",
-			"set adopt_existing_users: true to claim it, or remove that Visitor user")
-		return
+// unplannedName reports a 409 on create for a userName a Visitor user
+// outside the managed listing holds: one made by hand, or by another
+// source. Adoption is planned (plan.Current.LookAlikes), so that its
+// admin changes pass the safety limits before the first write; a user
+// that appeared after planning waits for the next run's plan.
+func (a *applier) unplannedName(c plan.UserChange, want visitor.User) {
+	fix := "set adopt_existing_users: true to claim it, or remove that Visitor user"
+	if a.rules.AdoptExistingUsers {
+		fix = "it was not there when this run planned: the next run plans its adoption (or a conflict, if another source owns it)"
 	}
-	found, err := a.t.FindUser(ctx, "userName", want.UserName)
-	if err != nil {
-		a.fail(c, "create got 409; looking up userName: "+err.Error())
-		return
-	}
-	if found == nil {
-		a.fail(c, "create got 409 but no Visitor user has userName "+want.UserName)
-		return
-	}
-	switch {
-	case found.ExternalID != "":
-		a.conflict(c, found.ID, fmt.Sprintf("userName %s belongs to Visitor user %s with externalId %s", want.UserName, found.ID, found.ExternalID),
-			"that account is owned by another source: correct the email in Condeco or remove the other account")
-		return
-	case a.rules.IsProtected(found.UserName):
-		a.conflict(c, found.ID, "userName "+want.UserName+" is a protected Visitor user", "remove it from protected_users to let the sync adopt it")
-		return
-	}
-	d := *found
-	d.ExternalID = want.ExternalID
-	d.UserName, d.Email = want.UserName, want.Email
-	d.GivenName, d.FamilyName = want.GivenName, want.FamilyName
-	d.Phone, d.Mobile, d.Language = want.Phone, want.Mobile, want.Language
-	d.Active, d.DefaultLocation = true, want.DefaultLocation
-	d.Access = plan.OverlayAccess(found.Access, want.Access)
-	d.LastModified, d.SendInvitation = time.Time{}, false
-	fields := []visitor.Field{visitor.FieldExternalID}
-	for _, fc := range plan.DiffUser(*found, d) {
-		fields = append(fields, fc.Field)
-	}
-	c.VisitorID, c.Before = found.ID, found // c is adopt's own copy
-	if err := a.halted(ctx); err != nil {
-		a.notAttempted(c, err)
-		return
-	}
-	if !a.intend(c, ActionAdopt, found.ID, fields, &d) {
-		return
-	}
-	got, err := a.t.UpdateUser(ctx, found.ID, d, fields)
-	if err != nil {
-		a.refused(c, err, "free the userName in Visitor or correct the email in Condeco")
-		return
-	}
-	a.accepted(appliedChange{c: &c, action: ActionAdopt, id: found.ID, want: &d, fields: fields}, d, got)
+	a.conflict(c, "", "userName "+want.UserName+" already exists in Visitor and is not managed by this sync", fix)
 }
 
 // renameRefused says whether Visitor refused an update because of its
@@ -754,6 +727,10 @@ func (a *applier) halted(ctx context.Context) error {
 func (a *applier) intend(c plan.UserChange, act plan.Action, visitorID string, fields []visitor.Field, sent *visitor.User) bool {
 	e := a.entry(c, act, "intent", "")
 	e.VisitorID, e.Fields = visitorID, fields
+	if r := c.Replaced(); r != "" {
+		// The before image shows it too; the line says it in words.
+		e.Reason = "admin replaces the hand-set role " + r
+	}
 	if err := a.audit.Write(e, c.Before, sent); err != nil {
 		a.notAttempted(c, err)
 		return false

@@ -13,6 +13,7 @@ func TestExistingAccessShortcutMatchesRules(t *testing.T) {
 	all := []string{"loc-1", "loc-2", "loc-3"}
 	user := accessPlan{defaultLoc: "loc-1", all: all, roles: map[string]visitor.Role{"loc-1": visitor.RoleUser}}
 	admin := accessPlan{defaultLoc: "loc-1", all: all, roles: map[string]visitor.Role{"loc-1": visitor.RoleAdmin}}
+	demoted := accessPlan{defaultLoc: "loc-1", all: all, roles: map[string]visitor.Role{"loc-1": visitor.RoleUser}, granted: map[string]visitor.Role{"loc-1": ""}}
 	locAdmin := accessPlan{defaultLoc: "loc-1", all: all, roles: map[string]visitor.Role{"loc-1": visitor.RoleUser, "loc-3": visitor.RoleAdmin}}
 	for _, tc := range []struct {
 		name   string
@@ -26,10 +27,13 @@ func TestExistingAccessShortcutMatchesRules(t *testing.T) {
 		{"out of order", user, "loc-2:user,loc-1:user", false, false},
 		{"duplicate entry", user, "loc-1:user,loc-1:user,loc-2:user", false, false},
 		{"promotion", admin, "loc-1:user,loc-2:user", false, false},
-		{"demotion", user, "loc-1:admin,loc-2:user", false, false},
+		{"demotion", demoted, "loc-1:admin,loc-2:user", false, false},
+		{"admin granted by hand kept", user, "loc-1:admin,loc-2:user", false, true},
 		{"no access on the default location", user, "loc-2:user,loc-3:user", false, false},
 		{"two managed roles on the default", user, "loc-1:admin,loc-1:user", false, false},
-		{"hand-granted reception kept", user, "loc-1:reception,loc-1:user,loc-2:security", false, true},
+		{"hand-granted reception kept", user, "loc-1:reception,loc-2:security", false, true},
+		{"hand-granted reception beside user", user, "loc-1:reception,loc-1:user,loc-2:security", false, false},
+		{"global admin replaces reception", admin, "loc-1:reception,loc-2:user", false, false},
 		{"location admin holds it", locAdmin, "loc-1:user,loc-2:user,loc-3:admin", false, true},
 		{"location admin lacks it", locAdmin, "loc-1:user,loc-2:user,loc-3:user", false, false},
 		{"grant new locations", user, "loc-1:user", true, false},

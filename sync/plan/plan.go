@@ -122,6 +122,11 @@ type planner struct {
 	// replaced counts planned deactivations turned into deletions for a
 	// rehire: still in Deactivates until finish drops them.
 	replaced int
+	// granted is the grants record by externalId (location -> the role
+	// the grant replaced); grantsKnown says there is a record at all.
+	granted     map[string]map[string]visitor.Role
+	grantsKnown bool
+	lookAlikes  map[string]*visitor.User // lower userName -> unmanaged Visitor user holding it
 
 	withoutAll int // existing users not given every location (Summary)
 
@@ -359,6 +364,22 @@ func (b *planner) index(cur Current, exp *condeco.Export) {
 	b.creating = map[string]bool{}
 	b.access = newAccessCache()
 	b.retired = map[string]*retiredUser{}
+	b.lookAlikes = map[string]*visitor.User{}
+	for i := range cur.LookAlikes {
+		if u := &cur.LookAlikes[i]; !strings.HasPrefix(u.ExternalID, b.o.ExternalIDPrefix) {
+			b.lookAlikes[strings.ToLower(u.UserName)] = u
+		}
+	}
+	b.granted = map[string]map[string]visitor.Role{}
+	if cur.Grants != nil {
+		b.grantsKnown = true
+		for _, g := range cur.Grants.Admin {
+			if b.granted[g.ExternalID] == nil {
+				b.granted[g.ExternalID] = map[string]visitor.Role{}
+			}
+			b.granted[g.ExternalID][g.LocationID] = g.Replaced
+		}
+	}
 }
 
 // owedGrants keeps the grants owed from earlier runs that still apply: a
@@ -562,11 +583,12 @@ func (b *planner) nameHolder(name, ext string) string {
 	return ""
 }
 
-func (b *planner) accessFor(u condeco.User) accessPlan {
+func (b *planner) accessFor(u condeco.User, ext string) accessPlan {
 	if !b.caps.Locations {
 		return accessPlan{}
 	}
-	ap := accessPlan{defaultLoc: b.defaultLoc, all: b.allLocs, roles: map[string]visitor.Role{}}
+	ap := accessPlan{defaultLoc: b.defaultLoc, all: b.allLocs, roles: map[string]visitor.Role{},
+		granted: b.granted[ext]}
 	ap.roles[b.defaultLoc] = visitor.RoleUser
 	if u.GlobalAdmin {
 		ap.roles[b.defaultLoc] = visitor.RoleAdmin
@@ -611,7 +633,7 @@ func (b *planner) user(u condeco.User) {
 		b.p.Skipped = append(b.p.Skipped, issue)
 		return
 	}
-	ap := b.accessFor(u)
+	ap := b.accessFor(u, ext)
 	want := visitor.User{
 		ExternalID:      ext,
 		UserName:        name,
@@ -656,11 +678,18 @@ func (b *planner) create(want visitor.User, ap accessPlan, issue Issue) {
 			}
 		}
 	}
+	if len(b.lookAlikes) > 0 && b.o.AdoptExistingUsers {
+		if found := b.lookAlikes[strings.ToLower(want.UserName)]; found != nil {
+			b.adopt(*found, want, ap, issue)
+			return
+		}
+	}
 	// A user the first full sync set out to create is still part of it,
 	// even when a failed first run leaves the create to a later run.
 	initial := b.p.Initial || b.firstSync[want.ExternalID]
 	want.SendInvitation = b.p.SendInvitations && !(initial && b.o.Invitations == InvitationsSuppressInitial)
 	ch := UserChange{Action: ActionCreate, UserName: want.UserName, ExternalID: want.ExternalID, Desired: &want, Reason: "new in Condeco"}
+	ch.Record = recordOf(b.defaultLoc, b.granted[want.ExternalID], want.ExternalID, "", nil, want.Access)
 	if initial {
 		ch.Reason = "new in Condeco (first full sync)"
 	} else {
@@ -687,6 +716,7 @@ func (b *planner) update(cur, want visitor.User, ap accessPlan, issue Issue) {
 		// Nothing is planned on what the target does not carry.
 		want.Access, want.DefaultLocation = cur.Access, cur.DefaultLocation
 	}
+	b.keptWithoutRecord(cur, ap)
 	changes := DiffUser(cur, want)
 	if len(changes) == 0 {
 		b.p.Unchanged++
@@ -723,14 +753,79 @@ func (b *planner) update(cur, want visitor.User, ap accessPlan, issue Issue) {
 	if !cur.Active {
 		reason = "back in Condeco; reactivated"
 	}
+	var replaced string
+	if loc, r := ap.replacedRole(cur.Access); r != "" && b.caps.Locations {
+		replaced = loc + ":" + string(r)
+		reason += "; admin replaces the hand-set role " + string(r) + " on " + loc
+	}
 	b.p.Updates = append(b.p.Updates, UserChange{
 		Action: ActionUpdate, UserName: want.UserName, ExternalID: want.ExternalID, VisitorID: cur.ID,
-		Changes: changes, AdminChange: adminChange(cur.Access, want.Access), Reason: reason,
-		Desired: &desired, Before: &before,
+		Changes: changes, AdminChange: adminChange(cur.Access, want.Access), Reason: reason, Desired: &desired, Before: &before,
+		Record: recordOf(b.defaultLoc, b.granted[cur.ExternalID], cur.ExternalID, replaced, cur.Access, want.Access),
 	})
 	for _, g := range owed {
 		b.carried[owedKey(g)] = true
 	}
+}
+
+// adopt plans claiming found, a Visitor user made by hand with the userName
+// of a new Condeco user: its externalId is set, the managed fields follow
+// Condeco, and every role it holds is kept (OverlayAccess; a Global admin's
+// admin on the default location is added). Planned, not decided after a
+// 409, so its admin change counts against max_admin_changes before the
+// first write. A user another source owns is a conflict.
+func (b *planner) adopt(found, want visitor.User, ap accessPlan, issue Issue) {
+	issue.VisitorID = found.ID
+	switch {
+	case found.ExternalID != "":
+		issue.Reason = fmt.Sprintf("userName %s belongs to Visitor user %s with externalId %s", want.UserName, found.ID, found.ExternalID)
+		issue.Fix = "that account is owned by another source: correct the email in Condeco or remove the other account"
+		b.p.Conflicts = append(b.p.Conflicts, issue)
+		return
+	case b.isProtected(&found):
+		issue.Reason = "userName " + want.UserName + " is a protected Visitor user; not adopted"
+		issue.Fix = "remove it from protected_users to let the sync adopt it"
+		b.p.Skipped = append(b.p.Skipped, issue)
+		return
+	}
+	before := found
+	d := found
+	d.ExternalID = want.ExternalID
+	d.UserName, d.Email = want.UserName, want.Email
+	d.GivenName, d.FamilyName = want.GivenName, want.FamilyName
+	d.Phone, d.Mobile, d.Language = want.Phone, want.Mobile, want.Language
+	d.Active = true
+	if b.caps.Locations {
+		d.DefaultLocation, d.Access = want.DefaultLocation, OverlayAccess(found.Access, want.Access)
+	}
+	d.LastModified, d.SendInvitation = time.Time{}, false
+	changes := append([]FieldChange{{Field: visitor.FieldExternalID, Old: found.ExternalID, New: d.ExternalID}}, DiffUser(found, d)...)
+	reason := "new in Condeco; Visitor user " + found.ID + " made by hand with this userName is adopted (adopt_existing_users), every role it holds kept"
+	var replaced string
+	if loc, r := ap.replacedRole(found.Access); r != "" && b.caps.Locations {
+		replaced = loc + ":" + string(r)
+		reason += "; admin replaces the hand-set role " + string(r) + " on " + loc
+	}
+	b.p.Adoptions = append(b.p.Adoptions, UserChange{
+		Action: ActionAdopt, UserName: d.UserName, ExternalID: d.ExternalID, VisitorID: found.ID,
+		Changes: changes, AdminChange: adminChange(found.Access, d.Access), Reason: reason, Desired: &d, Before: &before,
+		Record: recordOf(b.defaultLoc, nil, d.ExternalID, replaced, found.Access, d.Access),
+	})
+}
+
+// keptWithoutRecord warns about an admin role on the default location that
+// the rules would take back if the sync had granted it (the user is no
+// Global admin), kept because there is no grants record to say: the sync
+// never revokes what it cannot prove it granted. With a record, such an
+// admin was granted by hand and is kept without a word.
+func (b *planner) keptWithoutRecord(cur visitor.User, ap accessPlan) {
+	if b.grantsKnown || !b.caps.Locations || ap.roles[b.defaultLoc] == visitor.RoleAdmin ||
+		!hasRoleAt(cur.Access, b.defaultLoc, visitor.RoleAdmin) {
+		return
+	}
+	b.p.Warnings = append(b.p.Warnings, Issue{UserName: cur.UserName, ExternalID: cur.ExternalID, VisitorID: cur.ID,
+		Reason: "admin on the default location kept: not a Global admin in Condeco, and no grants record (state_dir/grants.json lost, or not yet written) says whether the sync granted it",
+		Fix:    "if this user should not be an admin (a Global admin demoted in Condeco), take the admin role away by hand in Visitor; the next run records the sync's grants again"})
 }
 
 // DiffUser lists the managed fields in which want differs from cur.
@@ -780,10 +875,10 @@ func (b *planner) finish(exp *condeco.Export) {
 	// is planned once, as the deletion.
 	p.Deactivates = slices.DeleteFunc(p.Deactivates, func(c UserChange) bool { return b.leaving[c.VisitorID] })
 	p.Skipped = slices.DeleteFunc(p.Skipped, func(is Issue) bool { return is.VisitorID != "" && b.leaving[is.VisitorID] })
-	for _, cs := range [][]UserChange{p.Creates, p.Updates, p.Deletes, p.Deactivates} {
+	for _, cs := range [][]UserChange{p.Creates, p.Adoptions, p.Updates, p.Deletes, p.Deactivates} {
 		sortChanges(cs)
 	}
-	for _, is := range [][]Issue{p.Held, p.Conflicts, p.Skipped} {
+	for _, is := range [][]Issue{p.Held, p.Conflicts, p.Skipped, p.Warnings} {
 		sortIssues(is)
 	}
 	// Empty lists, not null, keep the JSON form uniform.
@@ -823,7 +918,7 @@ func (b *planner) finish(exp *condeco.Export) {
 		return cmp.Or(cmp.Compare(a.ExternalID, c.ExternalID), cmp.Compare(a.Location, c.Location))
 	})
 	admin := 0
-	for _, cs := range [][]UserChange{p.Creates, p.Updates} {
+	for _, cs := range [][]UserChange{p.Creates, p.Adoptions, p.Updates} {
 		for _, c := range cs {
 			if c.AdminChange != "" {
 				admin++
@@ -832,7 +927,7 @@ func (b *planner) finish(exp *condeco.Export) {
 	}
 	p.Summary = Summary{
 		SourceUsers: len(exp.Users), SourceLocations: len(exp.Locations), Managed: len(b.managed),
-		Creates: len(p.Creates), Updates: len(p.Updates), Deletes: len(p.Deletes), Deactivates: len(p.Deactivates),
+		Creates: len(p.Creates), Adoptions: len(p.Adoptions), Updates: len(p.Updates), Deletes: len(p.Deletes), Deactivates: len(p.Deactivates),
 		LocationCreates: len(p.LocationCreates), Unchanged: p.Unchanged, Held: len(p.Held),
 		Conflicts: len(p.Conflicts), Skipped: len(p.Skipped), AdminChanges: admin,
 		HeldLocations: len(exp.HeldLocations), DroppedValues: len(exp.Warnings), WithoutAllLocations: b.withoutAll,

@@ -21,14 +21,16 @@ type planCase struct {
 	locs  []condeco.Location // nil: Condeco locations 1 and 2
 	held  []string
 	// heldNames are userNames claimed by held rows without a usable id.
-	heldNames []string
-	problems  []condeco.RowError
-	cur       []visitor.User
-	firstSync []string           // Current.FirstSync
-	vlocs     []visitor.Location // nil: baseLocs
-	owed      []OwedGrant        // Current.OwedGrants
-	opt       func(*Options)
-	check     func(t *testing.T, p *Plan)
+	heldNames  []string
+	problems   []condeco.RowError
+	cur        []visitor.User
+	firstSync  []string           // Current.FirstSync
+	grants     *GrantsRecord      // Current.Grants (nil: no record)
+	lookAlikes []visitor.User     // Current.LookAlikes
+	vlocs      []visitor.Location // nil: baseLocs
+	owed       []OwedGrant        // Current.OwedGrants
+	opt        func(*Options)
+	check      func(t *testing.T, p *Plan)
 }
 
 func (c planCase) build(t *testing.T) *Plan {
@@ -45,7 +47,7 @@ func (c planCase) build(t *testing.T) *Plan {
 	if c.opt != nil {
 		c.opt(&o)
 	}
-	p, err := BuildPlan(exp, Current{Users: c.cur, Locations: vlocs, FirstSync: c.firstSync, OwedGrants: c.owed}, o, T0)
+	p, err := BuildPlan(exp, Current{Users: c.cur, Locations: vlocs, FirstSync: c.firstSync, OwedGrants: c.owed, Grants: c.grants, LookAlikes: c.lookAlikes}, o, T0)
 	if err != nil {
 		t.Fatalf("BuildPlan: %v", err)
 	}
@@ -298,21 +300,97 @@ func TestBuildPlanRules(t *testing.T) {
 			name:  "hand-granted access is kept",
 			users: Users(CU("1"), CU("2", Global)),
 			cur: []visitor.User{
-				VU("1", VAcc("loc-1:user,loc-1:reception,loc-2:admin")),
-				VU("2", VAcc("loc-1:admin,loc-1:security,loc-h:admin")),
+				VU("1", VAcc("loc-1:reception,loc-2:admin")),
+				VU("2", VAcc("loc-1:admin,loc-h:admin")),
 			},
 			check: func(t *testing.T, p *Plan) { WantCounts(t, p, 0, 0, 0, 0, 2) },
 		},
 		{
-			name:  "user demoted from global admin loses admin on the default location",
-			users: Users(CU("1")),
-			cur:   []visitor.User{VU("1", VAcc("loc-1:admin,loc-1:reception,loc-2:admin"))},
+			name:  "hand-set role on the default location is kept alone, never joined by user",
+			users: Users(CU("1"), CU("2"), CU("3")),
+			cur: []visitor.User{
+				VU("1", VGiven("Old"), VAcc("loc-1:reception,loc-2:user")),
+				VU("2", VAcc("loc-1:security,loc-2:user,loc-h:user")),
+				// A listing that breaks the contract is brought back to it.
+				VU("3", VAcc("loc-1:assistant,loc-1:user,loc-2:user")),
+			},
+			check: func(t *testing.T, p *Plan) {
+				WantCounts(t, p, 0, 2, 0, 0, 1)
+				WantAccess(t, FindChange(t, p.Updates, "condeco:1").Desired.Access, "loc-1:reception,loc-2:user")
+				c := FindChange(t, p.Updates, "condeco:3")
+				WantAccess(t, c.Desired.Access, "loc-1:assistant,loc-2:user")
+				if c.AdminChange != "" {
+					t.Errorf("admin change = %q, want none", c.AdminChange)
+				}
+			},
+		},
+		{
+			name:  "global admin gets admin on the default location in place of a hand-set role, which the change names",
+			users: Users(CU("1", Global)),
+			cur:   []visitor.User{VU("1", VAcc("loc-1:reception,loc-2:user,loc-h:security"))},
 			check: func(t *testing.T, p *Plan) {
 				c := FindChange(t, p.Updates, "condeco:1")
-				WantAccess(t, c.Desired.Access, "loc-1:user,loc-1:reception,loc-2:admin")
-				if c.AdminChange != "revoke" || p.Summary.AdminChanges != 1 {
-					t.Errorf("admin change = %q, summary %d", c.AdminChange, p.Summary.AdminChanges)
+				WantAccess(t, c.Desired.Access, "loc-1:admin,loc-2:user,loc-h:security")
+				if c.AdminChange != "grant" || c.Replaced() != "loc-1:reception" || !strings.Contains(c.Reason, "reception") {
+					t.Errorf("admin change %q replaced %q reason %q", c.AdminChange, c.Replaced(), c.Reason)
 				}
+			},
+		},
+		{
+			name:   "user demoted from global admin loses exactly the admin the sync granted",
+			users:  Users(CU("1"), CU("2")),
+			grants: &GrantsRecord{Admin: []AdminGrant{{ExternalID: "condeco:1", LocationID: "loc-1"}, {ExternalID: "condeco:2", LocationID: "loc-1", Replaced: visitor.RoleReception}}},
+			cur:    []visitor.User{VU("1", VAcc("loc-1:admin,loc-2:admin")), VU("2", VAcc("loc-1:admin,loc-2:user"))},
+			check: func(t *testing.T, p *Plan) {
+				c := FindChange(t, p.Updates, "condeco:1")
+				WantAccess(t, c.Desired.Access, "loc-1:user,loc-2:admin") // admin on loc-2 was never the sync's
+				if c.AdminChange != "revoke" || p.Summary.AdminChanges != 2 || c.Record == nil || c.Record.Revoke == nil || c.Record.Revoke.LocationID != "loc-1" {
+					t.Errorf("admin change = %q, record %+v, summary %d", c.AdminChange, c.Record, p.Summary.AdminChanges)
+				}
+				// The grant had replaced a hand-set role: that role comes back.
+				WantAccess(t, FindChange(t, p.Updates, "condeco:2").Desired.Access, "loc-1:reception,loc-2:user")
+			},
+		},
+		{
+			name:   "admin granted by hand on the default location is kept, for ordinary users too",
+			users:  Users(CU("1"), CU("2", Level(condeco.LevelCountryAdmin))),
+			grants: &GrantsRecord{Admin: []AdminGrant{{ExternalID: "condeco:9", LocationID: "loc-1"}}},
+			cur:    []visitor.User{VU("1", VAcc("loc-1:admin,loc-2:user,loc-h:user")), VU("2", VGiven("Old"), VAcc("loc-1:admin,loc-2:admin"))},
+			check: func(t *testing.T, p *Plan) {
+				WantCounts(t, p, 0, 1, 0, 0, 1)
+				c := FindChange(t, p.Updates, "condeco:2")
+				WantAccess(t, c.Desired.Access, "loc-1:admin,loc-2:admin")
+				if c.AdminChange != "" || c.Record != nil || p.Summary.AdminChanges != 0 || len(p.Warnings) != 0 {
+					t.Errorf("admin change %q record %+v summary %d warnings %+v", c.AdminChange, c.Record, p.Summary.AdminChanges, p.Warnings)
+				}
+			},
+		},
+		{
+			name:  "without a grants record no admin role is revoked, and each kept one is a warning with the fix",
+			users: Users(CU("1"), CU("2", Global)),
+			cur:   []visitor.User{VU("1", VAcc("loc-1:admin,loc-2:user,loc-h:user")), VU("2", VAcc("loc-1:admin,loc-2:user,loc-h:user"))},
+			check: func(t *testing.T, p *Plan) {
+				WantCounts(t, p, 0, 0, 0, 0, 2)
+				WantIssue(t, p.Warnings, "condeco:1", "no grants record")
+				if len(p.Warnings) != 1 || !strings.Contains(p.Warnings[0].Fix, "by hand in Visitor") {
+					t.Errorf("warnings = %+v, want one for condeco:1 with the fix", p.Warnings)
+				}
+			},
+		},
+		{
+			name:   "the sync records the admin it grants on the default location, and the role it replaced",
+			users:  Users(CU("1", Global), CU("2", Global), CU("3", Global)),
+			grants: &GrantsRecord{},
+			cur:    []visitor.User{VU("2", VAcc("loc-1:security,loc-2:user")), VU("3", VAcc("loc-1:admin,loc-2:user,loc-h:user"))},
+			check: func(t *testing.T, p *Plan) {
+				if r := FindChange(t, p.Creates, "condeco:1").Record; r == nil || r.Grant == nil || *r.Grant != (AdminGrant{ExternalID: "condeco:1", LocationID: "loc-1"}) {
+					t.Errorf("create record = %+v", r)
+				}
+				if r := FindChange(t, p.Updates, "condeco:2").Record; r == nil || r.Grant == nil || r.Grant.Replaced != visitor.RoleSecurity {
+					t.Errorf("promotion record = %+v, want a grant replacing security", r)
+				}
+				// Already admin: nothing granted, so nothing recorded.
+				WantCounts(t, p, 1, 1, 0, 0, 1)
 			},
 		},
 		{
@@ -353,15 +431,16 @@ func TestBuildPlanRules(t *testing.T) {
 			users: Users(CU("1"), CU("2", Global)),
 			cur: []visitor.User{
 				// user 1: no access to loc-h (removed by hand), reception on the
-				// default location, admin and security on loc-2.
-				VU("1", VGiven("Old"), VAcc("loc-1:user,loc-1:reception,loc-2:admin,loc-2:security")),
-				VU("2", VGiven("Old"), VAcc("loc-1:admin,loc-1:security,loc-2:user,loc-h:assistants")),
+				// default location, admin on loc-2; user 2: security and
+				// assistant elsewhere.
+				VU("1", VGiven("Old"), VAcc("loc-1:reception,loc-2:admin")),
+				VU("2", VGiven("Old"), VAcc("loc-1:admin,loc-2:security,loc-h:assistant")),
 			},
 			check: func(t *testing.T, p *Plan) {
 				WantCounts(t, p, 0, 2, 0, 0, 0)
 				for ext, was := range map[string]string{
-					"condeco:1": "loc-1:user,loc-1:reception,loc-2:admin,loc-2:security",
-					"condeco:2": "loc-1:admin,loc-1:security,loc-2:user,loc-h:assistants",
+					"condeco:1": "loc-1:reception,loc-2:admin",
+					"condeco:2": "loc-1:admin,loc-2:security,loc-h:assistant",
 				} {
 					c := FindChange(t, p.Updates, ext)
 					WantAccess(t, c.Desired.Access, was)
@@ -379,6 +458,55 @@ func TestBuildPlanRules(t *testing.T) {
 				WantCounts(t, p, 1, 0, 0, 0, 0)
 				if p.Summary.Managed != 0 {
 					t.Errorf("managed = %d, want 0", p.Summary.Managed)
+				}
+			},
+		},
+		{
+			name:       "hand-made look-alike is adopted keeping every role it holds, an adoption and not a create",
+			users:      Users(CU("1"), CU("2")),
+			lookAlikes: []visitor.User{VU("9", VExt(""), VName("user1@example.com"), VGiven("Hand"), VAcc("loc-1:admin,loc-2:admin"))},
+			opt:        func(o *Options) { o.AdoptExistingUsers = true },
+			check: func(t *testing.T, p *Plan) {
+				WantCounts(t, p, 1, 0, 0, 0, 0)
+				if len(p.Adoptions) != 1 || p.Summary.Adoptions != 1 || p.Summary.AdminChanges != 0 {
+					t.Fatalf("adoptions %+v (summary %d), admin changes %d; want one, none", p.Adoptions, p.Summary.Adoptions, p.Summary.AdminChanges)
+				}
+				c := p.Adoptions[0]
+				WantAccess(t, c.Desired.Access, "loc-1:admin,loc-2:admin,loc-h:user")
+				if c.Action != ActionAdopt || c.VisitorID != "v-9" || c.Desired.ExternalID != "condeco:1" || c.Changes[0].Field != visitor.FieldExternalID {
+					t.Errorf("adoption = %+v", c)
+				}
+			},
+		},
+		{
+			name:       "adopting a global admin is an admin change, in the first full sync too",
+			users:      Users(CU("1", Global)),
+			lookAlikes: []visitor.User{VU("9", VExt(""), VName("user1@example.com"), VAcc("loc-1:reception"))},
+			opt:        func(o *Options) { o.AdoptExistingUsers = true },
+			check: func(t *testing.T, p *Plan) {
+				if !p.Initial || len(p.Adoptions) != 1 || p.Summary.AdminChanges != 1 {
+					t.Fatalf("initial %v, adoptions %d, admin changes %d; want an initial plan with one adoption, one admin change", p.Initial, len(p.Adoptions), p.Summary.AdminChanges)
+				}
+				c := p.Adoptions[0]
+				WantAccess(t, c.Desired.Access, "loc-1:admin,loc-2:user,loc-h:user")
+				if c.Replaced() != "loc-1:reception" || c.Record.Grant == nil {
+					t.Errorf("record %+v, want a grant replacing loc-1:reception", c.Record)
+				}
+			},
+		},
+		{
+			name:       "look-alike owned by another source is a conflict, and without adopt_existing_users a create",
+			users:      Users(CU("1"), CU("2")),
+			lookAlikes: []visitor.User{VU("8", VExt("okta:8"), VName("user1@example.com")), VU("9", VExt(""), VName("user2@example.com"))},
+			opt:        func(o *Options) { o.AdoptExistingUsers = true },
+			check: func(t *testing.T, p *Plan) {
+				WantIssue(t, p.Conflicts, "condeco:1", "externalId okta:8")
+				if len(p.Adoptions) != 1 || p.Adoptions[0].ExternalID != "condeco:2" {
+					t.Errorf("adoptions = %+v, want condeco:2's", p.Adoptions)
+				}
+				off := planCase{users: Users(CU("2")), lookAlikes: []visitor.User{VU("9", VExt(""), VName("user2@example.com"))}}.build(t)
+				if len(off.Adoptions) != 0 || len(off.Creates) != 1 {
+					t.Errorf("adopt off: adoptions %d creates %d, want 0, 1", len(off.Adoptions), len(off.Creates))
 				}
 			},
 		},
@@ -543,14 +671,14 @@ func TestBuildPlanRules(t *testing.T) {
 		{
 			name:  "deactivated in condeco deactivates the same account, access kept, whatever deprovision says",
 			users: Users(CU("1"), CU("2", deactivatedRow)),
-			cur:   []visitor.User{VU("1"), VU("2", VAcc("loc-1:user,loc-1:reception,loc-2:user,loc-h:user"))},
+			cur:   []visitor.User{VU("1"), VU("2", VAcc("loc-1:reception,loc-2:user,loc-h:user"))},
 			check: func(t *testing.T, p *Plan) {
 				WantCounts(t, p, 0, 0, 0, 1, 1)
 				c := FindChange(t, p.Deactivates, "condeco:2")
 				if c.VisitorID != "v-2" || c.Desired.Active || len(c.Changes) != 1 || c.Changes[0].Field != visitor.FieldActive || c.Reason != "deactivated in Condeco" {
 					t.Errorf("deactivate = %+v", c)
 				}
-				WantAccess(t, c.Desired.Access, "loc-1:user,loc-1:reception,loc-2:user,loc-h:user")
+				WantAccess(t, c.Desired.Access, "loc-1:reception,loc-2:user,loc-h:user")
 			},
 		},
 		{
@@ -574,14 +702,14 @@ func TestBuildPlanRules(t *testing.T) {
 		{
 			name:  "reactivated in condeco reactivates the same account with its hand-granted access",
 			users: Users(CU("1")),
-			cur:   []visitor.User{VU("1", Inactive(5), VAcc("loc-1:user,loc-1:reception,loc-2:user,loc-h:user"))},
+			cur:   []visitor.User{VU("1", Inactive(5), VAcc("loc-1:reception,loc-2:user,loc-h:user"))},
 			check: func(t *testing.T, p *Plan) {
 				WantCounts(t, p, 0, 1, 0, 0, 0)
 				c := FindChange(t, p.Updates, "condeco:1")
 				if c.VisitorID != "v-1" || !c.Desired.Active || len(c.Changes) != 1 || c.Changes[0].Field != visitor.FieldActive {
 					t.Errorf("reactivate = %+v", c)
 				}
-				WantAccess(t, c.Desired.Access, "loc-1:user,loc-1:reception,loc-2:user,loc-h:user")
+				WantAccess(t, c.Desired.Access, "loc-1:reception,loc-2:user,loc-h:user")
 			},
 		},
 		{
@@ -802,7 +930,25 @@ func TestBuildPlanRules(t *testing.T) {
 		},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) { c.check(t, c.build(t)) })
+		t.Run(c.name, func(t *testing.T) {
+			p := c.build(t)
+			wantContract(t, p)
+			c.check(t, p)
+		})
+	}
+}
+
+// wantContract fails a plan that sends Visitor an access list its
+// contract refuses (visitor.CheckAccess: one role per location), whatever
+// the case is about.
+func wantContract(t *testing.T, p *Plan) {
+	t.Helper()
+	for _, cs := range [][]UserChange{p.Creates, p.Adoptions, p.Updates} {
+		for _, c := range cs {
+			if err := visitor.CheckAccess(c.Desired.Access); err != nil {
+				t.Errorf("%s %s: %v", c.Action, c.ExternalID, err)
+			}
+		}
 	}
 }
 

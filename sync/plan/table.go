@@ -38,7 +38,7 @@ func (p *Plan) WriteTable(w io.Writer) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.Action, c.UserName, what, "→ "+visitor.AccessString(c.Desired.Access))
 	}
-	for _, group := range [][]UserChange{p.Updates, p.Deactivates} {
+	for _, group := range [][]UserChange{p.Adoptions, p.Updates, p.Deactivates} {
 		for _, c := range group {
 			for i, fc := range c.Changes {
 				act, user := string(c.Action), c.UserName
@@ -79,6 +79,11 @@ func (p *Plan) WriteTable(w io.Writer) error {
 		}
 	}
 	s := p.Summary
+	if s.Adoptions > 0 {
+		if _, err := fmt.Fprintf(w, "\n%d Visitor users made by hand to adopt (adopt_existing_users): every role they hold is kept", s.Adoptions); err != nil {
+			return err
+		}
+	}
 	if _, err := fmt.Fprintf(w, "\n%d to create, %d to update, %d to deactivate, %d to delete, %d locations to create, %d unchanged, %d held, %d conflicts, %d skipped (%d admin changes; %d source users, %d managed)\n",
 		s.Creates, s.Updates, s.Deactivates, s.Deletes, s.LocationCreates, s.Unchanged, s.Held, s.Conflicts, s.Skipped, s.AdminChanges, s.SourceUsers, s.Managed); err != nil {
 		return err

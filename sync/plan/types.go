@@ -45,6 +45,10 @@ const (
 	// one the sync owns (renamed in Condeco), or the externalId of one it
 	// adopts (adopt_existing_locations).
 	ActionUpdateLocation Action = "update-location"
+	// ActionAdopt claims a Visitor user made by hand (same userName, no
+	// externalId) for its Condeco row, with adopt_existing_users: its
+	// externalId is set and every role it holds is kept.
+	ActionAdopt Action = "adopt"
 )
 
 // Current is what Visitor holds now: the managed users (externalId with the
@@ -71,6 +75,19 @@ type Current struct {
 	// location that could not be created when its users were); Runner
 	// keeps them in state_dir until a write carrying them succeeds.
 	OwedGrants []OwedGrant `json:"owedGrants,omitempty"`
+	// Grants are the admin roles the sync recorded granting (Runner keeps
+	// them in state_dir/grants.json); nil: no record (a first run, or a
+	// lost state_dir). The sync revokes only what it granted: an admin
+	// role not in the record was granted by hand and is kept, and without
+	// a record no admin role is revoked at all.
+	Grants *GrantsRecord `json:"grants,omitempty"`
+	// LookAlikes are Visitor users outside the managed listing that hold
+	// the userName of a user the plan would create (the runner looks them
+	// up, one filter per planned create, only with adopt_existing_users).
+	// One without an externalId is adopted; one owned by another source is
+	// a conflict. Planned here, adoption passes the safety limits like any
+	// other change.
+	LookAlikes []visitor.User `json:"lookAlikes,omitempty"`
 }
 
 // OwedGrant is one location a user should have been given when created
@@ -85,6 +102,22 @@ type OwedGrant struct {
 	// create or update that carries the grant in this run; empty when no
 	// change of the plan carries it (it stays owed).
 	Key string `json:"key,omitempty"`
+}
+
+// AdminGrant is one admin role the sync granted: to whom, on which
+// Visitor location, and the hand-set role it replaced there (given back
+// when the grant is revoked; empty: none, the user gets user).
+type AdminGrant struct {
+	ExternalID string       `json:"externalId"`
+	LocationID string       `json:"locationId"`
+	Replaced   visitor.Role `json:"replaced,omitempty"`
+}
+
+// GrantsRecord is what the sync granted, as external-dns's ownership
+// records are: only these roles are the sync's to take back. It holds the
+// admin roles on the default location, the only ones the sync revokes.
+type GrantsRecord struct {
+	Admin []AdminGrant `json:"admin"`
 }
 
 // TargetRecord is what Visitor held after the sync's last good run.
@@ -114,12 +147,38 @@ type UserChange struct {
 	// AdminChange is "grant" or "revoke" (or "grant,revoke") when the
 	// change alters an admin role; these count against MaxAdminChanges.
 	AdminChange string `json:"adminChange,omitempty"`
-	Reason      string `json:"reason,omitempty"`
+	// Record is what the change does to a hand-set role and to the grants
+	// record, when it grants or takes back admin; nil otherwise. A
+	// pointer: an initial sync holds 100 000 changes, few of them admins.
+	Record *RecordChange `json:"record,omitempty"`
+	Reason string        `json:"reason,omitempty"`
 	// Desired is what apply sends: the whole user for a create, the
 	// current user with the changed fields for an update. Location ids
 	// may be pending keys (PendingLocationPrefix).
 	Desired *visitor.User `json:"desired,omitempty"`
 	Before  *visitor.User `json:"before,omitempty"`
+}
+
+// RecordChange is what one change does to a hand-set role and to the
+// grants record (GrantsRecord).
+type RecordChange struct {
+	// Replaced names the hand-set role the admin this change grants
+	// replaces ("loc-1:reception"): Visitor holds one role per location,
+	// so the audit line says what was there.
+	Replaced string `json:"replaced,omitempty"`
+	// Grant is the admin on the default location this change grants,
+	// Revoke the recorded grant it takes back: the runner records them
+	// (NextGrants) once the change succeeded.
+	Grant  *AdminGrant `json:"grant,omitempty"`
+	Revoke *AdminGrant `json:"revoke,omitempty"`
+}
+
+// Replaced is c.Record.Replaced, or "".
+func (c UserChange) Replaced() string {
+	if c.Record == nil {
+		return ""
+	}
+	return c.Record.Replaced
 }
 
 // Fields lists the fields an update sends.
@@ -172,6 +231,7 @@ type Summary struct {
 	SourceLocations int `json:"sourceLocations"`
 	Managed         int `json:"managed"`
 	Creates         int `json:"creates"`
+	Adoptions       int `json:"adoptions,omitempty"`
 	Updates         int `json:"updates"`
 	Deletes         int `json:"deletes"`
 	Deactivates     int `json:"deactivates"`
@@ -213,14 +273,20 @@ type Plan struct {
 	DefaultLocation string           `json:"defaultLocation"` // Visitor location id
 	LocationCreates []LocationCreate `json:"locationCreates"`
 	Creates         []UserChange     `json:"creates"`
-	Updates         []UserChange     `json:"updates"`
-	Deletes         []UserChange     `json:"deletes"`
-	Deactivates     []UserChange     `json:"deactivates"`
-	Unchanged       int              `json:"unchanged"`
-	Held            []Issue          `json:"held"`
-	Conflicts       []Issue          `json:"conflicts"`
-	Skipped         []Issue          `json:"skipped"`
-	Summary         Summary          `json:"summary"`
+	// Adoptions claim hand-made Visitor users (ActionAdopt).
+	Adoptions   []UserChange `json:"adoptions,omitempty"`
+	Updates     []UserChange `json:"updates"`
+	Deletes     []UserChange `json:"deletes"`
+	Deactivates []UserChange `json:"deactivates"`
+	Unchanged   int          `json:"unchanged"`
+	Held        []Issue      `json:"held"`
+	Conflicts   []Issue      `json:"conflicts"`
+	Skipped     []Issue      `json:"skipped"`
+	// Warnings are what a person should look at although nothing is
+	// wrong with the plan: an admin role kept because no grants record
+	// says whether the sync granted it.
+	Warnings []Issue `json:"warnings,omitempty"`
+	Summary  Summary `json:"summary"`
 
 	// LocationUpdates, ClosedLocations and OwedGrants are left out of
 	// the JSON when empty, so plans without them read as before.
@@ -233,5 +299,5 @@ type Plan struct {
 
 // Empty says whether applying the plan would write nothing.
 func (p *Plan) Empty() bool {
-	return len(p.LocationCreates)+len(p.LocationUpdates)+len(p.Creates)+len(p.Updates)+len(p.Deletes)+len(p.Deactivates) == 0
+	return len(p.LocationCreates)+len(p.LocationUpdates)+len(p.Creates)+len(p.Adoptions)+len(p.Updates)+len(p.Deletes)+len(p.Deactivates) == 0
 }

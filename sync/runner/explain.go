@@ -100,9 +100,13 @@ func (r *Runner) Explain(ctx context.Context, who []string) (*Explanation, error
 	if r.Record != nil {
 		rec, _ = r.Record.ReadTarget()
 	}
+	var grants *plan.GrantsRecord
+	if r.Grants != nil {
+		grants, _ = r.Grants.ReadGrants() // unreadable: explained as a run without one (nothing revoked)
+	}
 	out := &Explanation{People: []PersonExplanation{}}
 	for _, w := range who {
-		pe, err := r.explainOne(ctx, exp, locs, firstSync, rec, &caps, o, findPerson(exp, prefix, w))
+		pe, err := r.explainOne(ctx, exp, locs, firstSync, rec, grants, &caps, o, findPerson(exp, prefix, w))
 		if err != nil {
 			return nil, err
 		}
@@ -144,7 +148,7 @@ func (r *Runner) lookUp(ctx context.Context, p Person, caps visitor.Capabilities
 }
 
 func (r *Runner) explainOne(ctx context.Context, exp *condeco.Export, locs []visitor.Location, firstSync []string,
-	rec *plan.TargetRecord, caps *visitor.Capabilities, o plan.Options, p Person) (PersonExplanation, error) {
+	rec *plan.TargetRecord, grants *plan.GrantsRecord, caps *visitor.Capabilities, o plan.Options, p Person) (PersonExplanation, error) {
 	pe := PersonExplanation{Who: p.Who, Decided: []string{}}
 	prefix := o.ExternalIDPrefix
 	found, err := r.lookUp(ctx, p, *caps)
@@ -189,19 +193,22 @@ func (r *Runner) explainOne(ctx context.Context, exp *condeco.Export, locs []vis
 	// lookups found (another managed holder of their userName matters),
 	// with those users' own rows so that they do not read as leavers.
 	sub := &condeco.Export{Locations: exp.Locations, Held: exp.Held, Problems: exp.Problems, HeldUserNames: exp.HeldUserNames}
-	var cur []visitor.User
+	var cur, lookAlikes []visitor.User
 	for _, f := range found {
 		if strings.HasPrefix(f.ExternalID, prefix) {
 			cur = append(cur, f)
 			if u := rowOf(exp, strings.TrimPrefix(f.ExternalID, prefix)); u != nil && u != p.Row {
 				sub.Users = append(sub.Users, *u)
 			}
+		} else if o.AdoptExistingUsers {
+			lookAlikes = append(lookAlikes, f) // as a run looks them up (Runner.lookAlikes)
 		}
 	}
 	if p.Row != nil {
 		sub.Users = append(sub.Users, *p.Row)
 	}
-	pl, err := plan.BuildPlan(sub, plan.Current{Users: cur, Locations: locs, FirstSync: firstSync, Capabilities: caps, Target: rec}, o, time.Now())
+	pl, err := plan.BuildPlan(sub, plan.Current{Users: cur, Locations: locs, FirstSync: firstSync, Capabilities: caps, Target: rec,
+		Grants: grants, LookAlikes: lookAlikes}, o, time.Now())
 	if err != nil {
 		return pe, fmt.Errorf("planning: %w", err)
 	}
@@ -274,7 +281,7 @@ func explainPlan(pe *PersonExplanation, p Person, pl *plan.Plan, o plan.Options,
 			return
 		}
 	}
-	for _, group := range [][]plan.UserChange{pl.Creates, pl.Updates, pl.Deletes, pl.Deactivates} {
+	for _, group := range [][]plan.UserChange{pl.Creates, pl.Adoptions, pl.Updates, pl.Deletes, pl.Deactivates} {
 		for _, c := range group {
 			if c.ExternalID == p.ExternalID {
 				explainChange(pe, c, pl, o, names, vu)
@@ -311,7 +318,7 @@ func explainChange(pe *PersonExplanation, c plan.UserChange, pl *plan.Plan, o pl
 	case plan.ActionCreate:
 		switch {
 		case vu != nil && vu.ExternalID == "" && o.AdoptExistingUsers:
-			pe.Decided = append(pe.Decided, "Visitor holds "+vu.UserName+" without an externalId: Visitor answers the create 409 and, as adopt_existing_users is on, the sync claims that user (externalId set, hand-granted access kept)")
+			pe.Decided = append(pe.Decided, "Visitor holds "+vu.UserName+" without an externalId: as adopt_existing_users is on, a run looks it up before planning and plans its adoption (externalId set, every role it holds kept, counted adopted and against max_admin_changes)")
 		case vu != nil && vu.ExternalID == "":
 			pe.Decided = append(pe.Decided, "Visitor holds "+vu.UserName+" without an externalId: Visitor will refuse the create (409), reported as a conflict, because adopt_existing_users is off; set it on to claim that user, or remove it")
 		case vu != nil:

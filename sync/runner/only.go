@@ -66,7 +66,7 @@ func restrict(full *plan.Plan, exp *condeco.Export, users []visitor.User, prefix
 		}
 		return kept
 	}
-	out.Creates, out.Updates = keep(full.Creates), keep(full.Updates)
+	out.Creates, out.Adoptions, out.Updates = keep(full.Creates), keep(full.Adoptions), keep(full.Updates)
 	out.Deletes, out.Deactivates = keep(full.Deletes), keep(full.Deactivates)
 	// A deletion that frees a person's userName (a rehire's old account,
 	// a leaver whose email is reused) goes with that person's create.
@@ -77,7 +77,7 @@ func restrict(full *plan.Plan, exp *condeco.Export, users []visitor.User, prefix
 	}
 	out.Held, out.Conflicts, out.Skipped = keepIssues(full.Held), keepIssues(full.Conflicts), keepIssues(full.Skipped)
 	needed := map[string]bool{}
-	for _, cs := range [][]plan.UserChange{out.Creates, out.Updates} {
+	for _, cs := range [][]plan.UserChange{out.Creates, out.Adoptions, out.Updates} {
 		for _, c := range cs {
 			if c.Desired != nil {
 				for _, a := range c.Desired.Access {
@@ -95,10 +95,10 @@ func restrict(full *plan.Plan, exp *condeco.Export, users []visitor.User, prefix
 			out.LocationCreates = append(out.LocationCreates, lc)
 		}
 	}
-	changed := len(out.Creates) + len(out.Updates) + len(out.Deletes) + len(out.Deactivates) + len(out.Held) + len(out.Conflicts) + len(out.Skipped)
+	changed := len(out.Creates) + len(out.Adoptions) + len(out.Updates) + len(out.Deletes) + len(out.Deactivates) + len(out.Held) + len(out.Conflicts) + len(out.Skipped)
 	out.Unchanged = max(len(exts)-changed, 0)
 	admin := 0
-	for _, cs := range [][]plan.UserChange{out.Creates, out.Updates} {
+	for _, cs := range [][]plan.UserChange{out.Creates, out.Adoptions, out.Updates} {
 		for _, c := range cs {
 			if c.AdminChange != "" {
 				admin++
@@ -106,7 +106,7 @@ func restrict(full *plan.Plan, exp *condeco.Export, users []visitor.User, prefix
 		}
 	}
 	s := &out.Summary
-	s.Creates, s.Updates, s.Deletes, s.Deactivates = len(out.Creates), len(out.Updates), len(out.Deletes), len(out.Deactivates)
+	s.Creates, s.Adoptions, s.Updates, s.Deletes, s.Deactivates = len(out.Creates), len(out.Adoptions), len(out.Updates), len(out.Deletes), len(out.Deactivates)
 	s.LocationCreates, s.Unchanged, s.Held, s.Conflicts, s.Skipped = len(out.LocationCreates), out.Unchanged, len(out.Held), len(out.Conflicts), len(out.Skipped)
 	s.AdminChanges, s.WithoutAllLocations, s.LocationUpdates = admin, 0, 0
 	return &out, nil

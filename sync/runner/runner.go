@@ -9,6 +9,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -81,6 +83,14 @@ type OwedGrantStore interface {
 	WriteOwedGrants(run string, at time.Time, grants []plan.OwedGrant) error
 }
 
+// GrantsStore keeps the admin roles the sync granted
+// (plan.Current.Grants), so that it revokes only those; cmd adapts
+// state.Dir to it.
+type GrantsStore interface {
+	ReadGrants() (*plan.GrantsRecord, error) // nil: no record
+	WriteGrants(run string, at time.Time, rec plan.GrantsRecord) error
+}
+
 // ErrPrefixChanged means external_id_prefix differs from the prefix the
 // managed users carry: a configuration to fix (or a migration to run),
 // not a tenant whose users all left.
@@ -104,6 +114,9 @@ type Runner struct {
 	// it a location that could not be created is never given to the
 	// users written without it.
 	Owed OwedGrantStore
+	// Grants, when set, keeps the admin roles the sync granted. Without
+	// it (or without a record in it) no admin role is ever revoked.
+	Grants GrantsStore
 	// Progress, when set, counts applied writes while a run applies.
 	Progress *apply.Progress
 	// Now and NewRunID default to time.Now and a random id; tests set them.
@@ -295,11 +308,25 @@ func (r *Runner) run(ctx context.Context, f Flags, now func() time.Time, log *za
 			return fmt.Errorf("reading the owed location grants: %w", err)
 		}
 	}
+	grants, err := r.readGrants(users, log)
+	if err != nil {
+		return err
+	}
 	rep.Phases.ListMS = lap()
-	cur := plan.Current{Users: users, Locations: locs, FirstSync: firstSync, Capabilities: &caps, Target: rec, OwedGrants: owed}
+	cur := plan.Current{Users: users, Locations: locs, FirstSync: firstSync, Capabilities: &caps, Target: rec, OwedGrants: owed, Grants: grants}
 	p, err := plan.BuildPlan(exp, cur, o, now())
 	if err != nil {
 		return fmt.Errorf("planning: %w", err)
+	}
+	if cur.LookAlikes, err = r.lookAlikes(ctx, p, prefix); err != nil {
+		return err
+	}
+	if len(cur.LookAlikes) > 0 {
+		// Planned again with them: the creates they answer become
+		// adoptions (or conflicts), in the plan the limits check.
+		if p, err = plan.BuildPlan(exp, cur, o, now()); err != nil {
+			return fmt.Errorf("planning: %w", err)
+		}
 	}
 	full := p
 	if len(f.Only) > 0 {
@@ -320,6 +347,10 @@ func (r *Runner) run(ctx context.Context, f Flags, now func() time.Time, log *za
 	for _, c := range p.Conflicts {
 		log.Warn("user conflict", zap.String("user", c.UserName), zap.String("externalId", c.ExternalID),
 			zap.String("reason", c.Reason), zap.String("fix", c.Fix))
+	}
+	for _, w := range p.Warnings {
+		log.Warn("admin role kept", zap.String("user", w.UserName), zap.String("externalId", w.ExternalID),
+			zap.String("reason", w.Reason), zap.String("fix", w.Fix))
 	}
 	err = plan.CheckTarget(activeCount(users), rec, o, f.Approvals)
 	if err == nil {
@@ -356,21 +387,23 @@ func (r *Runner) run(ctx context.Context, f Flags, now func() time.Time, log *za
 	// attempted: one request per change it sent; a run stopped by a limit,
 	// or before some changes, spends nothing on those.
 	ps := p.Summary
-	rep.MinRequests += int64(ps.Creates + ps.Updates + ps.Deletes + ps.Deactivates + ps.LocationCreates + ps.LocationUpdates)
+	rep.MinRequests += int64(ps.Creates + ps.Adoptions + ps.Updates + ps.Deletes + ps.Deactivates + ps.LocationCreates + ps.LocationUpdates)
 	d := ap.Apply(ctx, p, &rep.Result)
 	rep.MinRequests -= int64(rep.NotAttempted)
 	rep.Phases.ApplyMS, rep.Phases.VerifyMS = d.Apply.Milliseconds(), d.Verify.Milliseconds()
-	// Recorded whatever else went wrong: a grant owed by this run's
-	// writes must survive a stopped or partial run.
+	// Recorded whatever stopped the run: a grant owed by this run's writes,
+	// or an admin grant that went through, must not be forgotten because a
+	// later write failed.
 	owedErr := r.writeOwed(rep, owed, now)
+	grantsErr := errors.Join(owedErr, r.writeGrants(rep, p, users, grants, now))
 	if err := ap.Audit.Close(); err != nil {
-		return errors.Join(fmt.Errorf("applying plan: writes stopped: %w", err), owedErr)
-	}
-	if owedErr != nil {
-		return owedErr
+		return errors.Join(fmt.Errorf("applying plan: writes stopped: %w", err), grantsErr)
 	}
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("applying plan: %w", err)
+		return errors.Join(fmt.Errorf("applying plan: %w", err), grantsErr)
+	}
+	if grantsErr != nil {
+		return grantsErr
 	}
 	if m := rep.ListingMissed; m != nil {
 		return fmt.Errorf("%w: %w: Visitor holds %s (externalId %s, user %s) that the managed-user listing did not return; creates stopped, nothing else was affected",
@@ -404,6 +437,84 @@ func (r *Runner) readTarget(users []visitor.User, log *zap.Logger) (*plan.Target
 		log.Warn("no target record in state_dir (lost, or written by an older version): the target guard cannot check this run's listing; the next good run records it")
 	}
 	return rec, nil
+}
+
+// lookAlikes finds, with adopt_existing_users, the Visitor users outside
+// the managed listing that hold the userName of a planned create: one
+// `userName eq` lookup per create. Visitor lists users made in its UI only
+// through a filter, and takes no "or" of userNames, so neither a full
+// listing nor a batched lookup would find them; off, nothing is asked.
+// A user with this sync's prefix is the listing's miss, not a look-alike:
+// the create's 409 reports it (apply.ErrListingMissed).
+func (r *Runner) lookAlikes(ctx context.Context, p *plan.Plan, prefix string) ([]visitor.User, error) {
+	if !r.Plan.AdoptExistingUsers || len(p.Creates) == 0 {
+		return nil, nil
+	}
+	// scim_concurrency lookups at a time, as writes go: an initial sync
+	// with adoption on asks once per user.
+	found := make([]*visitor.User, len(p.Creates))
+	errs := make([]error, len(p.Creates))
+	sem := make(chan struct{}, max(r.Apply.Concurrency, 1))
+	var wg sync.WaitGroup
+	for i := range p.Creates {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			found[i], errs[i] = r.Target.FindUser(ctx, "userName", p.Creates[i].UserName)
+		})
+	}
+	wg.Wait()
+	var out []visitor.User
+	for i, u := range found {
+		if errs[i] != nil {
+			return nil, fmt.Errorf("looking up userName %s for adopt_existing_users: %w", p.Creates[i].UserName, tag(ErrTarget, errs[i]))
+		}
+		if u != nil && !strings.HasPrefix(u.ExternalID, prefix) {
+			out = append(out, *u)
+		}
+	}
+	return out, nil
+}
+
+// readGrants reads the record of the admin roles the sync granted. An
+// unreadable record stops the run: planning without it would be safe
+// (nothing revoked), but the run would then write a new record over one a
+// person may want back. Without a record (a first run, a state_dir lost)
+// the plan revokes nothing and warns about each admin role it keeps.
+func (r *Runner) readGrants(users []visitor.User, log *zap.Logger) (*plan.GrantsRecord, error) {
+	if r.Grants == nil {
+		return nil, nil
+	}
+	g, err := r.Grants.ReadGrants()
+	if err != nil {
+		return nil, fmt.Errorf("reading the grants record: %w; move the file aside to run without it (no admin role is revoked until the sync records its grants again)", err)
+	}
+	if g == nil && len(users) > 0 {
+		log.Warn("no grants record in state_dir (lost, or written by an older version): this run revokes no admin role, since it cannot tell its own grants from a superuser's; " +
+			"admin roles it keeps on the default location are listed; this run records the grants it makes")
+	}
+	return g, nil
+}
+
+// writeGrants records the admin roles the sync granted after a run that
+// wrote: the changes that failed, conflicted or were not attempted
+// change nothing in it.
+func (r *Runner) writeGrants(rep *Report, p *plan.Plan, users []visitor.User, old *plan.GrantsRecord, now func() time.Time) error {
+	if r.Grants == nil {
+		return nil
+	}
+	undone := map[string]bool{}
+	for _, f := range rep.Failures {
+		undone[f.ExternalID] = true
+	}
+	for _, c := range rep.Conflicts {
+		undone[c.ExternalID] = true
+	}
+	next := plan.NextGrants(old, users, p, func(c *plan.UserChange) bool { return !undone[c.ExternalID] })
+	if err := r.Grants.WriteGrants(rep.RunID, now().UTC(), next); err != nil {
+		return fmt.Errorf("recording the admin roles granted: %w", err)
+	}
+	return nil
 }
 
 // checkPrefix stops a run whose external_id_prefix differs from the one
@@ -445,9 +556,11 @@ func (r *Runner) writeTarget(rep *Report, p *plan.Plan, users []visitor.User, re
 		undone[c.ExternalID] = true
 	}
 	active := activeCount(users)
-	for _, c := range p.Creates {
-		if !undone[c.ExternalID] {
-			active++
+	for _, cs := range [][]plan.UserChange{p.Creates, p.Adoptions} { // an adopted user is managed and active from now on
+		for _, c := range cs {
+			if !undone[c.ExternalID] {
+				active++
+			}
 		}
 	}
 	for _, c := range p.Deletes {

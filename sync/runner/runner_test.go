@@ -248,7 +248,9 @@ func TestRunOnceCreateConflicts(t *testing.T) {
 				if got.ExternalID != "condeco:1" || got.GivenName != "First1" || got.DefaultLocation != "loc-1" {
 					t.Errorf("adopted user = %+v", got)
 				}
-				WantAccess(t, got.Access, "loc-1:admin,loc-2:reception,loc-2:user,loc-h:user")
+				// Every role the hand-made user held is kept (admin on
+				// loc-h too); the Global admin's admin is added.
+				WantAccess(t, got.Access, "loc-1:admin,loc-2:reception,loc-h:admin")
 				return
 			}
 			if c.skipped {
@@ -771,25 +773,37 @@ func TestRunOnceEmailChangeRefusedReportsFix(t *testing.T) {
 }
 
 // A demotion and a name change reach Visitor without stripping what a
-// superuser granted by hand: other roles on the default location, admin
-// and other roles elsewhere, a location the user was never given.
+// superuser granted by hand: a role such as reception on the default
+// location (kept alone: one role per location, which the fake enforces),
+// admin and other roles elsewhere, a location the user was never given.
 func TestRunOnceKeepsHandGrantedAccess(t *testing.T) {
 	f := NewFake(BaseLocs(),
-		VU("1", VAcc("loc-1:admin,loc-1:reception,loc-2:admin,loc-h:security")), // demoted from Global admin
-		VU("2", VGiven("Old"), VAcc("loc-1:user,loc-2:security")),               // loc-h removed by hand
+		VU("1", VAcc("loc-1:admin,loc-2:admin,loc-h:security")),               // demoted from Global admin
+		VU("2", VGiven("Old"), VAcc("loc-1:user,loc-2:security")),             // loc-h removed by hand
+		VU("3", VGiven("Old"), VAcc("loc-1:reception,loc-2:user,loc-h:user")), // Reception on the default, by hand
+		VU("4", VAcc("loc-1:admin,loc-2:user,loc-h:user")),                    // admin on the default, by hand
 	)
-	r, _ := newRunner(export(CU("1"), CU("2")), f, nil)
+	r, _ := newRunner(export(CU("1"), CU("2"), CU("3"), CU("4")), f, nil)
+	grants := &memGrants{rec: &plan.GrantsRecord{Admin: []plan.AdminGrant{{ExternalID: "condeco:1", LocationID: "loc-1"}}}}
+	r.Grants = grants
 	rep := run(t, r, Flags{})
-	if rep.Counts.Updated != 2 || rep.Counts.Failed != 0 {
+	if rep.Counts.Updated != 3 || rep.Counts.Failed != 0 || rep.Counts.Unchanged != 1 {
 		t.Fatalf("counts = %+v failures %+v", rep.Counts, rep.Failures)
 	}
+	if len(grants.rec.Admin) != 0 {
+		t.Errorf("grants record after the revoke = %+v, want empty", grants.rec.Admin)
+	}
+	u4, _ := f.ByExt("condeco:4")
+	WantAccess(t, u4.Access, "loc-1:admin,loc-2:user,loc-h:user")
 	u1, _ := f.ByExt("condeco:1")
-	WantAccess(t, u1.Access, "loc-1:user,loc-1:reception,loc-2:admin,loc-h:security")
+	WantAccess(t, u1.Access, "loc-1:user,loc-2:admin,loc-h:security")
 	u2, _ := f.ByExt("condeco:2")
 	WantAccess(t, u2.Access, "loc-1:user,loc-2:security")
 	if u2.GivenName != "First2" {
 		t.Errorf("givenName = %q", u2.GivenName)
 	}
+	u3, _ := f.ByExt("condeco:3")
+	WantAccess(t, u3.Access, "loc-1:reception,loc-2:user,loc-h:user")
 }
 
 // deactivate-then-delete end to end: the deactivation stamps Visitor's
@@ -1304,5 +1318,70 @@ func TestRunOnceCreateRefusedByOwnExternalID(t *testing.T) {
 	rep, err = r2.RunOnce(context.Background(), Flags{})
 	if !errors.Is(err, ErrPartial) || len(rep.Conflicts) != 1 || !strings.Contains(rep.Conflicts[0].Reason, "userName user3@example.com already exists") {
 		t.Fatalf("err = %v, conflicts %+v", err, rep.Conflicts)
+	}
+}
+
+// memGrants is a GrantsStore in memory; rec nil is no record.
+type memGrants struct {
+	rec    *plan.GrantsRecord
+	writes int
+}
+
+func (m *memGrants) ReadGrants() (*plan.GrantsRecord, error) { return m.rec, nil }
+
+func (m *memGrants) WriteGrants(_ string, _ time.Time, rec plan.GrantsRecord) error {
+	m.rec = &rec
+	m.writes++
+	return nil
+}
+
+// The grants record follows the writes that succeeded, in a run that
+// fails half-way too: a grant whose write failed is not recorded (the
+// sync would otherwise revoke a role it never gave), a revoke whose write
+// failed leaves the grant recorded (the next run takes it back).
+func TestRunOnceRecordsOnlyTheGrantsThatWentThrough(t *testing.T) {
+	f := NewFake(BaseLocs(),
+		VU("1"), // promoted: the write succeeds
+		VU("2"), // promoted: the write fails
+		VU("3", VAcc("loc-1:admin,loc-2:user,loc-h:user")), // demoted: the write fails
+		VU("4", VAcc("loc-1:admin,loc-2:user,loc-h:user")), // demoted: the write succeeds
+	)
+	f.Fail["update:user2@example.com"] = SCIMErr(500, "", "boom")
+	f.Fail["update:user3@example.com"] = SCIMErr(500, "", "boom")
+	r, _ := newRunner(export(CU("1", Global), CU("2", Global), CU("3"), CU("4")), f, nil)
+	g := func(ext string) plan.AdminGrant { return plan.AdminGrant{ExternalID: ext, LocationID: "loc-1"} }
+	grants := &memGrants{rec: &plan.GrantsRecord{Admin: []plan.AdminGrant{g("condeco:3"), g("condeco:4")}}}
+	r.Grants = grants
+	rep, err := r.RunOnce(context.Background(), Flags{})
+	if !errors.Is(err, ErrPartial) || rep.Counts.Updated != 2 || rep.Counts.Failed != 2 {
+		t.Fatalf("err %v counts %+v, want a partial run with 2 updated, 2 failed", err, rep.Counts)
+	}
+	if got, want := MustJSON(t, grants.rec.Admin), MustJSON(t, []plan.AdminGrant{g("condeco:1"), g("condeco:3")}); got != want || grants.writes != 1 {
+		t.Errorf("grants record = %s (%d writes), want %s", got, grants.writes, want)
+	}
+	// A dry run writes no record.
+	r.Grants = &memGrants{}
+	if _, err := r.RunOnce(context.Background(), Flags{DryRun: true}); err != nil || r.Grants.(*memGrants).writes != 0 {
+		t.Errorf("dry run: %v, %d writes of the grants record", err, r.Grants.(*memGrants).writes)
+	}
+}
+
+// Looking for hand-made look-alikes costs nothing with adopt_existing_users
+// off, and one userName lookup per planned create with it on.
+func TestRunOnceLooksUpLookAlikesOnlyWithAdoption(t *testing.T) {
+	for _, adopt := range []bool{false, true} {
+		t.Run(fmt.Sprintf("adopt_existing_users %v", adopt), func(t *testing.T) {
+			f := NewFake(BaseLocs(), VU("1"))
+			r, _ := newRunner(export(CU("1"), CU("2"), CU("3"), CU("4")), f, func(o *opts) { o.AdoptExistingUsers = adopt })
+			base := int64(2) // the listings of locations and of managed users
+			rep := run(t, r, Flags{DryRun: true})
+			want := base
+			if adopt {
+				want += 3 // users 2, 3 and 4 are planned creates
+			}
+			if got := f.Requests(); got != want || rep.Plan.Summary.Creates != 3 {
+				t.Errorf("requests = %d, want %d (creates %d)", got, want, rep.Plan.Summary.Creates)
+			}
+		})
 	}
 }

@@ -52,7 +52,7 @@ func (a *Service) summary(rep *runner.Report, err error) notify.Summary {
 	}
 	s.RunID, s.Start, s.End = rep.RunID, rep.Start, rep.End
 	c := rep.Counts
-	s.Counts = notify.Counts{Created: c.Created + c.Adopted, Updated: c.Updated, Deleted: c.Deleted,
+	s.Counts = notify.Counts{Created: c.Created, Adopted: c.Adopted, Updated: c.Updated, Deleted: c.Deleted,
 		Deactivated: c.Deactivated, Unchanged: c.Unchanged, Failed: c.Failed, Conflicts: c.Conflicts, Held: c.Held}
 	failed := map[string]bool{}
 	for _, f := range rep.Failures {

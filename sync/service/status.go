@@ -335,7 +335,7 @@ func (st *Status) WriteTable(w io.Writer) error {
 	}
 	fmt.Fprintf(w, "\nlast runs, newest first:\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "START (UTC)\tRUN\tTRIGGER\tRESULT\tEXIT\tCREATED\tUPDATED\tDELETED\tDEACTIVATED\tFAILED\tCONFLICTS\tHELD\tREQUESTS\tTIME")
+	fmt.Fprintln(tw, "START (UTC)\tRUN\tTRIGGER\tRESULT\tEXIT\tCREATED\tADOPTED\tUPDATED\tDELETED\tDEACTIVATED\tFAILED\tCONFLICTS\tHELD\tREQUESTS\tTIME")
 	for _, r := range st.Runs {
 		exit := "?"
 		if r.ExitCode != nil {
@@ -349,9 +349,9 @@ func (st *Status) WriteTable(w io.Writer) error {
 			trigger = "-"
 		}
 		c := r.Counts
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n",
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n",
 			r.Start.UTC().Format("2006-01-02 15:04:05"), r.RunID, trigger, r.Result, exit,
-			c.Created+c.Adopted, c.Updated, c.Deleted, c.Deactivated, c.Failed, c.Conflicts, c.Held, r.Requests,
+			c.Created, c.Adopted, c.Updated, c.Deleted, c.Deactivated, c.Failed, c.Conflicts, c.Held, r.Requests,
 			(time.Duration(r.DurationMS) * time.Millisecond).Round(time.Millisecond))
 	}
 	if err := tw.Flush(); err != nil {

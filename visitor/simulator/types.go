@@ -66,14 +66,6 @@ type Invitation struct {
 // InvitationSubject is the subject of every invitation email.
 const InvitationSubject = "Join your team on Eptura Visitor"
 
-// roles are the Visitor roles a location grant may carry: Visitor's user
-// roles (Default, Administrators, Reception, Security, Assistants, Agents)
-// under the names docs/visitor-scim.md gives them.
-var roles = map[string]bool{
-	"admin": true, "user": true, "reception": true,
-	"security": true, "assistant": true, "agent": true,
-}
-
 func (u User) clone() User {
 	u.Emails = append([]Email(nil), u.Emails...)
 	u.PhoneNumbers = append([]Phone(nil), u.PhoneNumbers...)

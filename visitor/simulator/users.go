@@ -249,3 +249,32 @@ func (s *Server) AddHandmadeUser(u User) User {
 	s.idx.add(&u)
 	return u.clone()
 }
+
+// GrantByHand gives user id role on location loc as a superuser does in
+// the Visitor UI: the role replaces the one the user held there (one role
+// per location), an empty role takes the location away. It says false for
+// an unknown user.
+func (s *Server) GrantByHand(id, loc, role string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.users[id]
+	if old == nil {
+		return false
+	}
+	u := old.clone()
+	var out []LocationRole
+	for _, l := range u.Locations {
+		if l.Value != loc {
+			out = append(out, l)
+		}
+	}
+	if role != "" {
+		out = append(out, LocationRole{Value: loc, Role: role})
+	}
+	u.Locations = out
+	u.LastModified = s.opts.Now().UTC()
+	s.idx.remove(old, false) // stored as a write is: the index and cached listings follow
+	s.users[id] = &u
+	s.idx.add(&u)
+	return true
+}

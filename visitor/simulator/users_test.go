@@ -51,6 +51,7 @@ func TestCreateUserRules(t *testing.T) {
 		{"unknown location grant", user("ana@example.com", "condeco:1", setExt("locations", []any{map[string]any{"value": "loc-0042", "role": "user"}})), 400, "invalidValue"},
 		{"unknown role", user("ana@example.com", "condeco:1", setExt("locations", []any{map[string]any{"value": "loc-0001", "role": "boss"}})), 400, "invalidValue"},
 		{"location listed twice", user("ana@example.com", "condeco:1", setExt("locations", []any{map[string]any{"value": "loc-0001", "role": "user"}, map[string]any{"value": "loc-0001", "role": "admin"}})), 400, "invalidValue"},
+		{"hand-set role beside user on one location", user("ana@example.com", "condeco:1", setExt("locations", []any{map[string]any{"value": "loc-0001", "role": "reception"}, map[string]any{"value": "loc-0001", "role": "user"}})), 400, "invalidValue"},
 		{"active as string", user("ana@example.com", "condeco:1", set("active", "true")), 400, "invalidValue"},
 		{"core schema missing", user("ana@example.com", "condeco:1", set("schemas", []any{DefaultUserSchema})), 400, "invalidSyntax"},
 		{"extension used but not listed", user("ana@example.com", "condeco:1", set("schemas", []any{coreUserSchema})), 400, "invalidSyntax"},

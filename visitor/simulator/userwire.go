@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
+
+	"condeco-visitor-sync/visitor/internal/accessrule"
 )
 
 // maxString is the longest string Eptura SCIM servers accept (see
@@ -278,18 +280,10 @@ func validateUser(u *User) *scimError {
 	if primaries > 1 {
 		return invalidValue("more than one email is primary")
 	}
-	seen := make(map[string]bool, len(u.Locations))
-	for _, l := range u.Locations {
-		if l.Value == "" {
-			return invalidValue("locations[].value is required")
-		}
-		if seen[l.Value] {
-			return invalidValue("location %q is listed twice", l.Value)
-		}
-		seen[l.Value] = true
-		if !roles[l.Role] {
-			return invalidValue("role %q on location %q is not a Visitor role", l.Role, l.Value)
-		}
+	// One role per location, known roles: the contract's rule, shared
+	// with the sync (visitor.CheckAccess).
+	if err := accessrule.Check(len(u.Locations), func(i int) (string, string) { return u.Locations[i].Value, u.Locations[i].Role }); err != nil {
+		return invalidValue("locations: %v", err)
 	}
 	return nil
 }

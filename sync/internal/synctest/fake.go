@@ -15,7 +15,8 @@ import (
 
 // Fake is an in-memory Visitor that enforces the rules of
 // docs/visitor-scim.md the sync depends on: case-insensitive unique
-// userName (409 uniqueness), immutable externalId, known location ids.
+// userName (409 uniqueness), immutable externalId, known location ids,
+// one role per location (visitor.CheckAccess).
 type Fake struct {
 	mu       sync.Mutex
 	Users    map[string]visitor.User
@@ -221,6 +222,11 @@ func (f *Fake) checkLocked(u visitor.User, selfID string) error {
 		if !known[a.LocationID] {
 			return SCIMErr(400, "invalidValue", "no location "+a.LocationID)
 		}
+	}
+	// The contract's own rule (one role per location), as the simulator
+	// enforces it: a plan that breaks it fails here as on Visitor.
+	if err := visitor.CheckAccess(u.Access); err != nil {
+		return SCIMErr(400, "invalidValue", err.Error())
 	}
 	return nil
 }
