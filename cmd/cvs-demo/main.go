@@ -35,7 +35,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("cvs-demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	bin := fs.String("bin", "bin/condeco-visitor-sync", "the condeco-visitor-sync binary to drive")
-	data := fs.String("testdata", "testdata/condeco", "folder with schema.sql, sample.sql and day2.sql")
+	data := fs.String("testdata", "testdata/condeco", "folder with schema.sql, sample.sql and day2.sql to day4.sql")
 	keep := fs.Bool("keep", false, "keep the work folder (database, config, reports, audit log)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -96,16 +96,23 @@ log_format: console
 		return err
 	}
 
+	var (
+		hand  handmade // what a superuser did by hand, which run 2 must keep
+		leave leaver   // the account days three and four deactivate and bring back
+	)
 	steps := []struct {
 		title string
 		sql   string
 		args  []string
+		check func() error // what the run must have done in Visitor
 	}{
-		{"run 1: initial full sync (everyone created)", "", []string{"--run-now"}},
-		{"run 2: day two (new user, renamed user, departed user, new location, promotion to Global admin)", "day2.sql", []string{"--run-now"}},
-		{"run 4: the same day-two data once more, as a dry run (must plan zero changes)", "", []string{"--run-now", "--dry-run"}},
+		{"run 1: initial full sync (everyone created)", "", []string{"--run-now"}, nil},
+		{"run 2: day two (new user, renamed user, departed user, new location named like the hand-made one, promotion to Global admin)", "day2.sql", []string{"--run-now"}, func() error { return hand.check(out, sim) }},
+		{"run 4: day three (a user deactivated in Condeco)", "day3.sql", []string{"--run-now"}, func() error { return leave.check(out, sim, false) }},
+		{"run 5: day four (the same user reactivated)", "day4.sql", []string{"--run-now"}, func() error { return leave.check(out, sim, true) }},
+		{"run 6: the same day-four data once more, as a dry run (must plan zero changes)", "", []string{"--run-now", "--dry-run"}, nil},
 	}
-	var third string
+	var last string
 	for i, s := range steps {
 		if s.sql != "" {
 			if err := condeco.ExecFile(ctx, db, filepath.Join(data, s.sql)); err != nil {
@@ -123,17 +130,29 @@ log_format: console
 		if code != 0 {
 			return fmt.Errorf("%s: exit code %d", s.title, code)
 		}
-		if i == 1 {
+		if s.check != nil {
+			if err := s.check(); err != nil {
+				return fmt.Errorf("%s: %w", s.title, err)
+			}
+		}
+		switch i {
+		case 0:
+			fmt.Fprintf(out, "\n== by hand in Visitor, as a superuser does between two syncs\n")
+			if hand, err = handEdits(out, sim); err != nil {
+				return err
+			}
+			if leave, err = leaveOf(sim, "condeco:26"); err != nil {
+				return err
+			}
+		case 1:
 			fmt.Fprintf(out, "\n== run 3: the daemon as deployed (start-up sync, metrics, SIGTERM)\n")
 			if err := daemonRun(ctx, out, bin, cfgPath); err != nil {
 				return err
 			}
 		}
-		if i == 2 {
-			third = text
-		}
+		last = text
 	}
-	if err := zeroChanges(third); err != nil {
+	if err := zeroChanges(last); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "\ninvitations sent by the simulator: %d\n", len(sim.Outbox()))
@@ -158,7 +177,7 @@ log_format: console
 			return fmt.Errorf("%s: exit code %d", strings.Join(args, " "), code)
 		}
 	}
-	fmt.Fprintln(out, "\ndemo ok: two syncs applied, and a third plans zero changes")
+	fmt.Fprintln(out, "\ndemo ok: four days of syncs applied, what a superuser did by hand kept, and a last dry run plans zero changes")
 	return nil
 }
 
