@@ -132,6 +132,10 @@ type Result struct {
 	// user was written without because it could not be created. Runner
 	// keeps them for the next run.
 	OwedGrants []plan.OwedGrant `json:"owedGrants,omitempty"`
+	// PartlyApplied are the externalIds of users whose conflict (an
+	// email change Visitor refused) left the rest of the change written:
+	// the change is done unless it is among Failures too.
+	PartlyApplied []string `json:"partlyApplied,omitempty"`
 }
 
 // Applier carries out plans. Log, Audit and Progress may be nil; Now
@@ -562,6 +566,9 @@ func (a *applier) change(ctx context.Context, c *plan.UserChange) {
 				return
 			}
 			sent = &want
+			a.mu.Lock()
+			a.res.PartlyApplied = append(a.res.PartlyApplied, c.ExternalID)
+			a.mu.Unlock()
 		} else if err != nil {
 			a.refused(*c, err, updateFix(err, want, fields))
 			return

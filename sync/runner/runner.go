@@ -503,18 +503,35 @@ func (r *Runner) writeGrants(rep *Report, p *plan.Plan, users []visitor.User, ol
 	if r.Grants == nil {
 		return nil
 	}
-	undone := map[string]bool{}
-	for _, f := range rep.Failures {
-		undone[f.ExternalID] = true
-	}
-	for _, c := range rep.Conflicts {
-		undone[c.ExternalID] = true
-	}
+	undone := undoneChanges(rep, p)
 	next := plan.NextGrants(old, users, p, func(c *plan.UserChange) bool { return !undone[c.ExternalID] })
 	if err := r.Grants.WriteGrants(rep.RunID, now().UTC(), next); err != nil {
 		return fmt.Errorf("recording the admin roles granted: %w", err)
 	}
 	return nil
+}
+
+// undoneChanges are the externalIds whose planned change did not take
+// effect: a failure, or a conflict apply met instead of writing. The
+// plan's own conflicts come first in rep.Conflicts and undo nothing: a
+// user whose email change the plan holds back still gets the rest of the
+// change, as does one whose email change Visitor refused
+// (apply.Result.PartlyApplied).
+func undoneChanges(rep *Report, p *plan.Plan) map[string]bool {
+	undone := map[string]bool{}
+	partly := map[string]bool{}
+	for _, ext := range rep.PartlyApplied {
+		partly[ext] = true
+	}
+	for _, c := range rep.Conflicts[min(len(p.Conflicts), len(rep.Conflicts)):] {
+		if !partly[c.ExternalID] {
+			undone[c.ExternalID] = true
+		}
+	}
+	for _, f := range rep.Failures {
+		undone[f.ExternalID] = true
+	}
+	return undone
 }
 
 // checkPrefix stops a run whose external_id_prefix differs from the one
@@ -548,13 +565,7 @@ func (r *Runner) writeTarget(rep *Report, p *plan.Plan, users []visitor.User, re
 	if r.Record == nil {
 		return nil
 	}
-	undone := map[string]bool{}
-	for _, f := range rep.Failures {
-		undone[f.ExternalID] = true
-	}
-	for _, c := range rep.Conflicts {
-		undone[c.ExternalID] = true
-	}
+	undone := undoneChanges(rep, p)
 	active := activeCount(users)
 	for _, cs := range [][]plan.UserChange{p.Creates, p.Adoptions} { // an adopted user is managed and active from now on
 		for _, c := range cs {

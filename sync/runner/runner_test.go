@@ -1385,3 +1385,25 @@ func TestRunOnceLooksUpLookAlikesOnlyWithAdoption(t *testing.T) {
 		})
 	}
 }
+
+// An email change that cannot be made is a conflict, but the user's other
+// changes go through: an admin they grant is the sync's, and recorded.
+// The record dropped it (the user's conflict read as "not done"), so the
+// admin was taken for a superuser's and kept after a demotion.
+func TestRunOnceRecordsGrantOfUpdateWithRefusedRename(t *testing.T) {
+	other := visitor.User{ID: "h-1", UserName: "taken@example.com", Email: "taken@example.com", GivenName: "T", FamilyName: "K", Active: true}
+	f := NewFake(BaseLocs(), VU("1"), VU("2"), VU("3"), other)
+	// 1: Visitor refuses the new email (an unmanaged user holds it);
+	// 2: the plan keeps the old one (managed user 3 holds the new).
+	r, _ := newRunner(export(CU("1", Global, Email("taken@example.com")), CU("2", Global, Email("user3@example.com")), CU("3")), f, nil)
+	grants := &memGrants{rec: &plan.GrantsRecord{Admin: []plan.AdminGrant{}}}
+	r.Grants = grants
+	rep, err := r.RunOnce(context.Background(), Flags{})
+	if !errors.Is(err, ErrPartial) || rep.Counts.Conflicts != 2 || rep.Counts.Updated != 2 || rep.Counts.Failed != 0 {
+		t.Fatalf("err = %v counts %+v failures %+v", err, rep.Counts, rep.Failures)
+	}
+	g := func(ext string) plan.AdminGrant { return plan.AdminGrant{ExternalID: ext, LocationID: "loc-1"} }
+	if got, want := MustJSON(t, grants.rec.Admin), MustJSON(t, []plan.AdminGrant{g("condeco:1"), g("condeco:2")}); got != want {
+		t.Errorf("grants record = %s, want %s", got, want)
+	}
+}
