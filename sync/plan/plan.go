@@ -671,12 +671,6 @@ func (b *planner) create(want visitor.User, ap accessPlan, issue Issue) {
 	b.creating[strings.ToLower(want.UserName)] = true
 	if b.caps.Locations {
 		want.Access = b.access.newUser(ap)
-		// A new user gets every open location: owed ones included.
-		for _, g := range b.owed[want.ExternalID] {
-			if g.Key != "" && slices.Contains(b.allLocs, g.Key) {
-				b.carried[owedKey(g)] = true
-			}
-		}
 	}
 	if len(b.lookAlikes) > 0 && b.o.AdoptExistingUsers {
 		if found := b.lookAlikes[strings.ToLower(want.UserName)]; found != nil {
@@ -690,6 +684,8 @@ func (b *planner) create(want visitor.User, ap accessPlan, issue Issue) {
 	want.SendInvitation = b.p.SendInvitations && !(initial && b.o.Invitations == InvitationsSuppressInitial)
 	ch := UserChange{Action: ActionCreate, UserName: want.UserName, ExternalID: want.ExternalID, Desired: &want, Reason: "new in Condeco"}
 	ch.Record = recordOf(b.defaultLoc, b.granted[want.ExternalID], want.ExternalID, "", nil, want.Access)
+	// A new user gets every open location: owed ones included.
+	b.carry(want.ExternalID, want.Access)
 	if initial {
 		ch.Reason = "new in Condeco (first full sync)"
 	} else {
@@ -811,6 +807,18 @@ func (b *planner) adopt(found, want visitor.User, ap accessPlan, issue Issue) {
 		Changes: changes, AdminChange: adminChange(found.Access, d.Access), Reason: reason, Desired: &d, Before: &before,
 		Record: recordOf(b.defaultLoc, nil, d.ExternalID, replaced, found.Access, d.Access),
 	})
+	b.carry(d.ExternalID, d.Access)
+}
+
+// carry marks the grants owed to ext that access, the list a planned
+// create or adoption sends, gives: only a change that is planned carries
+// one (a look-alike conflict leaves it owed).
+func (b *planner) carry(ext string, access []visitor.Access) {
+	for _, g := range b.owed[ext] {
+		if g.Key != "" && slices.ContainsFunc(access, func(x visitor.Access) bool { return x.LocationID == g.Key }) {
+			b.carried[owedKey(g)] = true
+		}
+	}
 }
 
 // keptWithoutRecord warns about an admin role on the default location that

@@ -511,6 +511,27 @@ func TestBuildPlanRules(t *testing.T) {
 			},
 		},
 		{
+			name:       "an owed grant stays owed, not carried, when the user's create is a look-alike conflict; an adoption carries it",
+			users:      Users(CU("1"), CU("2")),
+			locs:       CLocs("1", "2", "3"),
+			lookAlikes: []visitor.User{VU("8", VExt("okta:8"), VName("user1@example.com")), VU("9", VExt(""), VName("user2@example.com"))},
+			owed: []OwedGrant{
+				{ExternalID: "condeco:1", Location: "condeco-location:3"},
+				{ExternalID: "condeco:2", Location: "condeco-location:3"},
+			},
+			opt: func(o *Options) { o.AdoptExistingUsers = true },
+			check: func(t *testing.T, p *Plan) {
+				WantIssue(t, p.Conflicts, "condeco:1", "externalId okta:8")
+				want := []OwedGrant{
+					{ExternalID: "condeco:1", Location: "condeco-location:3"},
+					{ExternalID: "condeco:2", Location: "condeco-location:3", Key: "pending:condeco-location:3"},
+				}
+				if !slices.Equal(p.OwedGrants, want) || p.Summary.OwedGrants != 1 {
+					t.Errorf("owed = %+v (summary %d), want %+v", p.OwedGrants, p.Summary.OwedGrants, want)
+				}
+			},
+		},
+		{
 			name:  "users without the managed prefix are never updated or deleted",
 			users: Users(CU("1")),
 			cur:   []visitor.User{VU("1"), VU("2", VExt("okta:2")), VU("3", VExt("condecox3"))},
