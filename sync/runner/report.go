@@ -1,7 +1,8 @@
 package runner
 
 // ForFile is the report as written to state_dir: the plan without its
-// creates and updates. Each of those carries the user's whole access list,
+// creates, adoptions and updates. Each of those carries the user's whole
+// access list (an adoption its own, not a shared one),
 // so at 10,000 users × 100 locations the file reached 108 MiB and tripled
 // the run's memory (docs/benchmarks.md); the audit log already holds one
 // line per change. Deletions and deactivations stay: the safety limits
@@ -10,7 +11,7 @@ func (r *Report) ForFile() *Report {
 	out := *r
 	if r.Plan != nil {
 		p := *r.Plan
-		p.Creates, p.Updates = nil, nil
+		p.Creates, p.Adoptions, p.Updates = nil, nil, nil
 		out.Plan = &p
 	}
 	return &out

@@ -1407,3 +1407,19 @@ func TestRunOnceRecordsGrantOfUpdateWithRefusedRename(t *testing.T) {
 		t.Errorf("grants record = %s, want %s", got, want)
 	}
 }
+
+// The report file leaves out every change that carries a user's whole
+// access list: an adoption carries one as a create does (its own, not a
+// shared one), and a migration adopts every user of the tenant.
+func TestReportForFileLeavesOutAccessLists(t *testing.T) {
+	f := NewFake(BaseLocs(), VU("9", VExt(""), VName("user1@example.com")))
+	r, _ := newRunner(export(CU("1"), CU("2")), f, func(o *opts) { o.AdoptExistingUsers = true })
+	rep := run(t, r, Flags{DryRun: true})
+	if len(rep.Plan.Adoptions) != 1 || len(rep.Plan.Creates) != 1 {
+		t.Fatalf("plan: %d adoptions, %d creates; want 1, 1", len(rep.Plan.Adoptions), len(rep.Plan.Creates))
+	}
+	p := rep.ForFile().Plan
+	if len(p.Creates)+len(p.Adoptions)+len(p.Updates) != 0 || p.Summary.Adoptions != 1 || len(rep.Plan.Adoptions) != 1 {
+		t.Errorf("report file plan: %d creates, %d adoptions, %d updates (summary %+v); want none, counted", len(p.Creates), len(p.Adoptions), len(p.Updates), p.Summary)
+	}
+}
