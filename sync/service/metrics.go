@@ -196,5 +196,7 @@ func changeCounts(c apply.Counts) map[string]int {
 		"deleted":          c.Deleted,
 		"deactivated":      c.Deactivated,
 		"location_created": c.LocationsCreated,
+		"location_updated": c.LocationsUpdated,
+		"location_adopted": c.LocationsAdopted,
 	}
 }

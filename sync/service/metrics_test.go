@@ -22,3 +22,16 @@ func TestRunResultsServedAtZero(t *testing.T) {
 		t.Error(`/metrics serves cvs_runs_total{result="unknown"}`)
 	}
 }
+
+// Every change a run counts is a cvs_changes_total action: the location
+// renames and adoptions of issue 15 too, served at 0 before any run.
+func TestChangesTotalCountsLocationUpdates(t *testing.T) {
+	rec := httptest.NewRecorder()
+	NewMetrics().Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body := rec.Body.String()
+	for _, a := range []string{"created", "adopted", "updated", "deleted", "deactivated", "location_created", "location_updated", "location_adopted"} {
+		if want := `cvs_changes_total{action="` + a + `"} 0`; !strings.Contains(body, want+"\n") {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
