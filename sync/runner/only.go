@@ -76,6 +76,21 @@ func restrict(full *plan.Plan, exp *condeco.Export, users []visitor.User, prefix
 		}
 	}
 	out.Held, out.Conflicts, out.Skipped = keepIssues(full.Held), keepIssues(full.Conflicts), keepIssues(full.Skipped)
+	if len(full.Warnings) > 0 {
+		out.Warnings = keepIssues(full.Warnings)
+	}
+	// Every owed grant stays owed unless paid (the record is rewritten
+	// from them), but only this run's people's changes carry one.
+	out.OwedGrants = slices.Clone(full.OwedGrants)
+	carried := 0
+	for i := range out.OwedGrants {
+		switch g := &out.OwedGrants[i]; {
+		case !exts[g.ExternalID]:
+			g.Key = ""
+		case g.Key != "":
+			carried++
+		}
+	}
 	needed := map[string]bool{}
 	for _, cs := range [][]plan.UserChange{out.Creates, out.Adoptions, out.Updates} {
 		for _, c := range cs {
@@ -108,6 +123,6 @@ func restrict(full *plan.Plan, exp *condeco.Export, users []visitor.User, prefix
 	s := &out.Summary
 	s.Creates, s.Adoptions, s.Updates, s.Deletes, s.Deactivates = len(out.Creates), len(out.Adoptions), len(out.Updates), len(out.Deletes), len(out.Deactivates)
 	s.LocationCreates, s.Unchanged, s.Held, s.Conflicts, s.Skipped = len(out.LocationCreates), out.Unchanged, len(out.Held), len(out.Conflicts), len(out.Skipped)
-	s.AdminChanges, s.WithoutAllLocations, s.LocationUpdates = admin, 0, 0
+	s.AdminChanges, s.WithoutAllLocations, s.LocationUpdates, s.OwedGrants = admin, 0, 0, carried
 	return &out, nil
 }

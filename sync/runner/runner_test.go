@@ -1423,3 +1423,28 @@ func TestReportForFileLeavesOutAccessLists(t *testing.T) {
 		t.Errorf("report file plan: %d creates, %d adoptions, %d updates (summary %+v); want none, counted", len(p.Creates), len(p.Adoptions), len(p.Updates), p.Summary)
 	}
 }
+
+// --only counts what it applies: the owed grants its people's changes
+// carry, and its people's warnings, not the whole plan's.
+func TestOnlyCountsItsOwnOwedGrantsAndWarnings(t *testing.T) {
+	exp := export(CU("1"), CU("2"), CU("3"), CU("4"))
+	exp.Locations = CLocs("1", "2", "3")
+	users := []visitor.User{VU("1", VAcc("loc-1:user,loc-h:user")), VU("2", VAcc("loc-1:user,loc-h:user")),
+		VU("3", VAcc("loc-1:admin,loc-2:user,loc-h:user")), VU("4", VAcc("loc-1:admin,loc-2:user,loc-h:user"))}
+	owed := []plan.OwedGrant{{ExternalID: "condeco:1", Location: "condeco-location:2"}, {ExternalID: "condeco:2", Location: "condeco-location:2"}}
+	full, err := plan.BuildPlan(exp, plan.Current{Users: users, Locations: BaseLocs(), OwedGrants: owed}, plan.DefaultOptions(), T0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if full.Summary.OwedGrants != 2 || len(full.Warnings) != 2 {
+		t.Fatalf("full plan: %d owed grants carried, %d warnings; want 2, 2", full.Summary.OwedGrants, len(full.Warnings))
+	}
+	p, err := restrict(full, exp, users, "condeco:", []string{"condeco:1", "condeco:3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Summary.OwedGrants != 1 || len(p.Warnings) != 1 || p.Warnings[0].ExternalID != "condeco:3" || len(p.OwedGrants) != 2 {
+		t.Errorf("--only: %d owed grants carried (want 1), warnings %+v (want condeco:3's), owed %+v (want both, still owed unless paid)",
+			p.Summary.OwedGrants, p.Warnings, p.OwedGrants)
+	}
+}
