@@ -104,9 +104,13 @@ func (r *Runner) Explain(ctx context.Context, who []string) (*Explanation, error
 	if r.Grants != nil {
 		grants, _ = r.Grants.ReadGrants() // unreadable: explained as a run without one (nothing revoked)
 	}
+	var owed []plan.OwedGrant
+	if r.Owed != nil {
+		owed, _ = r.Owed.ReadOwedGrants() // unreadable: explained as a run without one (a run stops on it)
+	}
 	out := &Explanation{People: []PersonExplanation{}}
 	for _, w := range who {
-		pe, err := r.explainOne(ctx, exp, locs, firstSync, rec, grants, &caps, o, findPerson(exp, prefix, w))
+		pe, err := r.explainOne(ctx, exp, locs, firstSync, rec, grants, owed, &caps, o, findPerson(exp, prefix, w))
 		if err != nil {
 			return nil, err
 		}
@@ -148,7 +152,7 @@ func (r *Runner) lookUp(ctx context.Context, p Person, caps visitor.Capabilities
 }
 
 func (r *Runner) explainOne(ctx context.Context, exp *condeco.Export, locs []visitor.Location, firstSync []string,
-	rec *plan.TargetRecord, grants *plan.GrantsRecord, caps *visitor.Capabilities, o plan.Options, p Person) (PersonExplanation, error) {
+	rec *plan.TargetRecord, grants *plan.GrantsRecord, owed []plan.OwedGrant, caps *visitor.Capabilities, o plan.Options, p Person) (PersonExplanation, error) {
 	pe := PersonExplanation{Who: p.Who, Decided: []string{}}
 	prefix := o.ExternalIDPrefix
 	found, err := r.lookUp(ctx, p, *caps)
@@ -208,7 +212,7 @@ func (r *Runner) explainOne(ctx context.Context, exp *condeco.Export, locs []vis
 		sub.Users = append(sub.Users, *p.Row)
 	}
 	pl, err := plan.BuildPlan(sub, plan.Current{Users: cur, Locations: locs, FirstSync: firstSync, Capabilities: caps, Target: rec,
-		Grants: grants, LookAlikes: lookAlikes}, o, time.Now())
+		Grants: grants, LookAlikes: lookAlikes, OwedGrants: owed}, o, time.Now())
 	if err != nil {
 		return pe, fmt.Errorf("planning: %w", err)
 	}

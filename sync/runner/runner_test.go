@@ -1448,3 +1448,22 @@ func TestOnlyCountsItsOwnOwedGrantsAndWarnings(t *testing.T) {
 			p.Summary.OwedGrants, p.Warnings, p.OwedGrants)
 	}
 }
+
+// --explain plans as a run does: a location grant owed to the person is
+// given by the run, so the person is an update, not "unchanged".
+func TestExplainGivesOwedGrants(t *testing.T) {
+	f := NewFake(BaseLocs(), VU("1", VAcc("loc-1:user,loc-h:user")))
+	r, _ := newRunner(export(CU("1")), f, nil)
+	r.Owed = &memOwed{grants: []plan.OwedGrant{{ExternalID: "condeco:1", Location: "condeco-location:2"}}}
+	rep := run(t, r, Flags{DryRun: true})
+	if len(rep.Plan.Updates) != 1 {
+		t.Fatalf("dry run: %d updates, want the owed grant's", len(rep.Plan.Updates))
+	}
+	ex, err := r.Explain(context.Background(), []string{"condeco:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pe := ex.People[0]; pe.Action != string(plan.ActionUpdate) {
+		t.Errorf("explained %q (%v), want update as the run plans", pe.Action, pe.Decided)
+	}
+}
