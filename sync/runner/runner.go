@@ -318,8 +318,14 @@ func (r *Runner) run(ctx context.Context, f Flags, now func() time.Time, log *za
 	if err != nil {
 		return fmt.Errorf("planning: %w", err)
 	}
-	if cur.LookAlikes, err = r.lookAlikes(ctx, p, prefix); err != nil {
-		return err
+	// The target guard first: on a listing that missed the managed users
+	// every one of them is a planned create, and looking each up would
+	// spend a request per user before the guard stops the run.
+	targetErr := plan.CheckTarget(activeCount(users), rec, o, f.Approvals)
+	if targetErr == nil {
+		if cur.LookAlikes, err = r.lookAlikes(ctx, p, prefix); err != nil {
+			return err
+		}
 	}
 	if len(cur.LookAlikes) > 0 {
 		// Planned again with them: the creates they answer become
@@ -352,7 +358,7 @@ func (r *Runner) run(ctx context.Context, f Flags, now func() time.Time, log *za
 		log.Warn("admin role kept", zap.String("user", w.UserName), zap.String("externalId", w.ExternalID),
 			zap.String("reason", w.Reason), zap.String("fix", w.Fix))
 	}
-	err = plan.CheckTarget(activeCount(users), rec, o, f.Approvals)
+	err = targetErr
 	if err == nil {
 		err = plan.CheckLimits(p, activeCount(users), o, f.Approvals)
 	}

@@ -1467,3 +1467,20 @@ func TestExplainGivesOwedGrants(t *testing.T) {
 		t.Errorf("explained %q (%v), want update as the run plans", pe.Action, pe.Decided)
 	}
 }
+
+// The target guard stops a run on a listing that missed the managed users
+// before anything is asked of Visitor on that listing's word: with
+// adopt_existing_users, every user it missed is a planned create, and a
+// userName lookup each (100 000 at a tenant's size) went out first.
+func TestRunOnceTargetGuardBeforeLookAlikes(t *testing.T) {
+	f := NewFake(BaseLocs())
+	r, _ := newRunner(export(CU("1"), CU("2"), CU("3"), CU("4")), f, func(o *opts) { o.AdoptExistingUsers = true })
+	r.Record = &memTarget{active: 4, done: true, found: true}
+	_, err := r.RunOnce(context.Background(), Flags{})
+	if !errors.Is(err, plan.ErrTargetGuard) {
+		t.Fatalf("err = %v, want the target guard", err)
+	}
+	if got := f.Requests(); got != 2 {
+		t.Errorf("requests = %d, want 2 (the listings of locations and of managed users), no look-alike lookups", got)
+	}
+}
