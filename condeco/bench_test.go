@@ -165,11 +165,13 @@ func bigSQLite(b *testing.B, n int) string {
 	return bigDSN
 }
 
-// bigExported counts the generated rows the default query exports.
+// bigExported counts the generated rows the default query exports: every
+// row but visitors and deleted ones (deactivated rows are read, with their
+// state).
 func bigExported(n int) int {
 	k := 0
 	for i := 1; i <= n; i++ {
-		if bigActive(i) {
+		if bigRead(i) {
 			k++
 		}
 	}
@@ -179,7 +181,7 @@ func bigExported(n int) int {
 // The shape of cmd/cvs-bench's generated database (gen.go), kept here
 // because a package must not import a command: co-prime moduli on the
 // user id, so the same n always yields the same rows.
-func bigActive(i int) bool { return i%50 != 13 && i%20 != 11 && i%50 != 29 }
+func bigRead(i int) bool { return i%50 != 13 && i%50 != 29 }
 
 var (
 	bigFirsts = []string{"Oliver", "Amelia", "George", "Isla", "Harry", "Zoë", "Siobhán", "Renée",

@@ -683,7 +683,7 @@ func (b *planner) create(want visitor.User, ap accessPlan, issue Issue) {
 	initial := b.p.Initial || b.firstSync[want.ExternalID]
 	want.SendInvitation = b.p.SendInvitations && !(initial && b.o.Invitations == InvitationsSuppressInitial)
 	ch := UserChange{Action: ActionCreate, UserName: want.UserName, ExternalID: want.ExternalID, Desired: &want, Reason: "new in Condeco"}
-	ch.Record = recordOf(b.defaultLoc, b.granted[want.ExternalID], want.ExternalID, "", nil, want.Access)
+	ch.Record = recordOf(b.access, b.defaultLoc, b.granted[want.ExternalID], want.ExternalID, "", nil, want.Access)
 	// A new user gets every open location: owed ones included.
 	b.carry(want.ExternalID, want.Access)
 	if initial {
@@ -757,7 +757,7 @@ func (b *planner) update(cur, want visitor.User, ap accessPlan, issue Issue) {
 	b.p.Updates = append(b.p.Updates, UserChange{
 		Action: ActionUpdate, UserName: want.UserName, ExternalID: want.ExternalID, VisitorID: cur.ID,
 		Changes: changes, AdminChange: adminChange(cur.Access, want.Access), Reason: reason, Desired: &desired, Before: &before,
-		Record: recordOf(b.defaultLoc, b.granted[cur.ExternalID], cur.ExternalID, replaced, cur.Access, want.Access),
+		Record: recordOf(b.access, b.defaultLoc, b.granted[cur.ExternalID], cur.ExternalID, replaced, cur.Access, want.Access),
 	})
 	for _, g := range owed {
 		b.carried[owedKey(g)] = true
@@ -805,7 +805,7 @@ func (b *planner) adopt(found, want visitor.User, ap accessPlan, issue Issue) {
 	b.p.Adoptions = append(b.p.Adoptions, UserChange{
 		Action: ActionAdopt, UserName: d.UserName, ExternalID: d.ExternalID, VisitorID: found.ID,
 		Changes: changes, AdminChange: adminChange(found.Access, d.Access), Reason: reason, Desired: &d, Before: &before,
-		Record: recordOf(b.defaultLoc, nil, d.ExternalID, replaced, found.Access, d.Access),
+		Record: recordOf(b.access, b.defaultLoc, nil, d.ExternalID, replaced, found.Access, d.Access),
 	})
 	b.carry(d.ExternalID, d.Access)
 }
@@ -828,7 +828,7 @@ func (b *planner) carry(ext string, access []visitor.Access) {
 // admin was granted by hand and is kept without a word.
 func (b *planner) keptWithoutRecord(cur visitor.User, ap accessPlan) {
 	if b.grantsKnown || !b.caps.Locations || ap.roles[b.defaultLoc] == visitor.RoleAdmin ||
-		!hasRoleAt(cur.Access, b.defaultLoc, visitor.RoleAdmin) {
+		!b.access.adminAt(cur.Access, b.defaultLoc) {
 		return
 	}
 	b.p.Warnings = append(b.p.Warnings, Issue{UserName: cur.UserName, ExternalID: cur.ExternalID, VisitorID: cur.ID,
