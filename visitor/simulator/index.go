@@ -90,7 +90,7 @@ func taken(m map[string][]string, key, id string) bool {
 
 // sharedList returns the stored copy of a list with the same entries.
 func (x *userIndex) sharedList(l []LocationRole) []LocationRole {
-	if len(l) == 0 {
+	if len(l) == 0 || (len(l) == cap(l) && x.stored[&l[0]]) { // empty, or a stored list itself
 		return l
 	}
 	var b strings.Builder

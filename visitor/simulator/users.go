@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -146,6 +147,9 @@ func (s *Server) commitUser(w http.ResponseWriter, r *http.Request, old, u *User
 		return
 	}
 	u.LastModified = s.opts.Now().UTC()
+	if slices.Equal(u.Locations, old.Locations) {
+		u.Locations = old.Locations // the stored shared list: not keyed again
+	}
 	s.idx.remove(old, false)
 	s.users[u.ID] = u
 	s.idx.add(u)
