@@ -107,11 +107,15 @@ func (g *Gate) Graceful(stop context.Context, grace time.Duration, log *zap.Logg
 		if runCtx.Err() != nil {
 			return // the run ended as the signal came: nothing to drain
 		}
+		// Shut first, then say so: a request started between the line and
+		// the drain would break the line's promise (a timed-out run
+		// wrote every user when the watcher was descheduled there).
+		idle := g.Drain()
 		log.Info("stopping: no new requests; waiting for those in flight", zap.Duration("grace", grace))
 		t := time.NewTimer(grace)
 		defer t.Stop()
 		select {
-		case <-g.Drain():
+		case <-idle:
 		case <-t.C:
 			log.Warn("grace period over: cancelling the requests in flight")
 		case <-runCtx.Done():
