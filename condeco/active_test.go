@@ -98,14 +98,7 @@ func TestActiveColumn(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			e, err := s.Export(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			byID := map[string]User{}
-			for _, u := range e.Users {
-				byID[u.ID] = u
-			}
+			e, byID := exportIndexed(t, s)
 			c.check(t, e, byID)
 		})
 	}

@@ -67,7 +67,12 @@ func checkGolden(t *testing.T, name string, got []byte) {
 // indexes the users by id.
 func exportSQLite(t *testing.T, files ...string) (*Export, map[string]User) {
 	t.Helper()
-	s := openSQLite(t, sampleOptions(), files...)
+	return exportIndexed(t, openSQLite(t, sampleOptions(), files...))
+}
+
+// exportIndexed exports s and indexes the users by id.
+func exportIndexed(t *testing.T, s *Store) (*Export, map[string]User) {
+	t.Helper()
 	e, err := s.Export(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -387,14 +388,20 @@ func (e *env) intact(c census, want map[string]string) {
 // straight to the server, without an externalId.
 func (e *env) handMade(userName, given, family string) {
 	e.t.Helper()
-	body := mustJSON(map[string]any{
+	e.send(http.MethodPost, "/Users", map[string]any{
 		"schemas":  []string{"urn:ietf:params:scim:schemas:core:2.0:User"},
 		"userName": userName,
 		"name":     map[string]string{"givenName": given, "familyName": family},
 		"emails":   []map[string]any{{"value": userName, "type": "work", "primary": true}},
 		"active":   true,
-	})
-	req, _ := http.NewRequest(http.MethodPost, e.server.url+"/Users", bytes.NewReader(body))
+	}, http.StatusCreated)
+}
+
+// send makes a request to the server as a superuser editing the tenant by
+// hand would, and fails the test unless it answers want.
+func (e *env) send(method, path string, body any, want int) {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, e.server.url+path, bytes.NewReader(mustJSON(body)))
 	req.Header.Set("Authorization", "Bearer "+testToken)
 	req.Header.Set("Content-Type", "application/scim+json")
 	resp, err := http.DefaultClient.Do(req)
@@ -402,7 +409,8 @@ func (e *env) handMade(userName, given, family string) {
 		e.t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		e.t.Fatalf("creating hand-made user %s on the server: %d", userName, resp.StatusCode)
+	if resp.StatusCode != want {
+		b, _ := io.ReadAll(resp.Body)
+		e.t.Fatalf("%s %s on the server: %d, want %d: %s", method, path, resp.StatusCode, want, b)
 	}
 }

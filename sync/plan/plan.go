@@ -749,11 +749,8 @@ func (b *planner) update(cur, want visitor.User, ap accessPlan, issue Issue) {
 	if !cur.Active {
 		reason = "back in Condeco; reactivated"
 	}
-	var replaced string
-	if loc, r := ap.replacedRole(cur.Access); r != "" && b.caps.Locations {
-		replaced = loc + ":" + string(r)
-		reason += "; admin replaces the hand-set role " + string(r) + " on " + loc
-	}
+	replaced, why := b.replacedRole(ap, cur.Access)
+	reason += why
 	b.p.Updates = append(b.p.Updates, UserChange{
 		Action: ActionUpdate, UserName: want.UserName, ExternalID: want.ExternalID, VisitorID: cur.ID,
 		Changes: changes, AdminChange: adminChange(cur.Access, want.Access), Reason: reason, Desired: &desired, Before: &before,
@@ -797,11 +794,8 @@ func (b *planner) adopt(found, want visitor.User, ap accessPlan, issue Issue) {
 	d.LastModified, d.SendInvitation = time.Time{}, false
 	changes := append([]FieldChange{{Field: visitor.FieldExternalID, Old: found.ExternalID, New: d.ExternalID}}, DiffUser(found, d)...)
 	reason := "new in Condeco; Visitor user " + found.ID + " made by hand with this userName is adopted (adopt_existing_users), every role it holds kept"
-	var replaced string
-	if loc, r := ap.replacedRole(found.Access); r != "" && b.caps.Locations {
-		replaced = loc + ":" + string(r)
-		reason += "; admin replaces the hand-set role " + string(r) + " on " + loc
-	}
+	replaced, why := b.replacedRole(ap, found.Access)
+	reason += why
 	b.p.Adoptions = append(b.p.Adoptions, UserChange{
 		Action: ActionAdopt, UserName: d.UserName, ExternalID: d.ExternalID, VisitorID: found.ID,
 		Changes: changes, AdminChange: adminChange(found.Access, d.Access), Reason: reason, Desired: &d, Before: &before,
@@ -819,6 +813,17 @@ func (b *planner) carry(ext string, access []visitor.Access) {
 			b.carried[owedKey(g)] = true
 		}
 	}
+}
+
+// replacedRole names the hand-set role a Global admin's admin replaces on
+// the default location ("loc:role", for the grants record) and says so for
+// the change's reason; both empty when it replaces none.
+func (b *planner) replacedRole(ap accessPlan, cur []visitor.Access) (replaced, why string) {
+	loc, r := ap.replacedRole(cur)
+	if r == "" || !b.caps.Locations {
+		return "", ""
+	}
+	return loc + ":" + string(r), "; admin replaces the hand-set role " + string(r) + " on " + loc
 }
 
 // keptWithoutRecord warns about an admin role on the default location that
