@@ -26,14 +26,14 @@ func manyUsers(tb testing.TB, n int, edit func(id int, v []any)) string {
 	tx := db.MustBegin()
 	tx.MustExec(`INSERT INTO tblCountries VALUES (1, 'GB', 'United Kingdom')`)
 	tx.MustExec(`INSERT INTO tblRegions VALUES (1, 1, 'London')`)
-	tx.MustExec(`INSERT INTO tblLocations VALUES (1, 1, 1, 'London Bridge', 1)`)
+	tx.MustExec(`INSERT INTO tblLocations (LocationID, RegionID, CountryID, LocationName, Active) VALUES (1, 1, 1, 'London Bridge', 1)`)
 	for id := 1; id <= n; id++ {
 		v := []any{id, fmt.Sprintf("user%d@example.com", id), nil, "Ana", "Silva", fmt.Sprintf("020 3%03d %04d", id/10000, id%10000),
 			fmt.Sprintf("07400 %06d", id), "en-GB", 0, 1, 1, nil, 1, 0}
 		if edit != nil {
 			edit(id, v)
 		}
-		tx.MustExec(`INSERT INTO tblUsers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, v...)
+		tx.MustExec(`INSERT INTO tblUsers (UserID, UserName, Email, FirstName, LastName, Telephone, Mobile, LanguageCode, AccessLevel, UserType, DefaultLocationID, ADUserGuid, Active, Deleted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, v...)
 	}
 	if err := tx.Commit(); err != nil {
 		tb.Fatal(err)

@@ -23,6 +23,7 @@ const DefaultUsersQuery = `SELECT
     u.UserType          AS user_type,
     u.DefaultLocationID AS location_id,
     u.ADUserGuid        AS sso_id,
+    u.JobTitle          AS title,
     u.Active            AS active
 FROM tblUsers u
 WHERE u.Deleted = 0
@@ -38,6 +39,7 @@ const DefaultLocationsQuery = `SELECT
     l.LocationName AS name,
     c.CountryName  AS country,
     r.RegionName   AS region,
+    l.City         AS city,
     l.Active       AS active
 FROM tblLocations l
 LEFT JOIN tblCountries c ON c.CountryID = l.CountryID
@@ -50,6 +52,15 @@ ORDER BY l.LocationID`
 // existed, so a replacement query that filters inactive rows itself keeps
 // working (RawUser.Active, RawLocation.Active).
 const ActiveColumn = "active"
+
+// TitleColumn (users) and CityColumn (locations) are optional too: only
+// the generic-v1 profile carries them (title, and the city of a user's
+// home location as addresses[primary].locality, which Visitor's mapping
+// rules can place people by). A query without them sends neither.
+const (
+	TitleColumn = "title"
+	CityColumn  = "city"
+)
 
 var (
 	UserColumns = []string{"id", "username", "email", "first_name", "last_name", "phone",

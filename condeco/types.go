@@ -52,7 +52,8 @@ type User struct {
 	// claims no userName (a rehire under a new id may take it). Only its
 	// ID is relied on: a problem in its other values neither holds it nor
 	// is reported, and such a row is exported with its ID alone.
-	Inactive bool `json:"inactive,omitempty"`
+	Inactive bool   `json:"inactive,omitempty"`
+	Title    string `json:"title,omitempty"` // optional column of the users query
 }
 
 // Location is one Condeco location (building).
@@ -64,7 +65,8 @@ type Location struct {
 	// Closed is set by the locations query's optional active column
 	// (0/false): the location is given to no one new, and never renamed
 	// or deleted in Visitor.
-	Closed bool `json:"closed,omitempty"`
+	Closed bool   `json:"closed,omitempty"`
+	City   string `json:"city,omitempty"` // optional column of the locations query
 }
 
 // RowError says why one source row was not exported. It names the row,

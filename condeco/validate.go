@@ -53,6 +53,8 @@ type RawUser struct {
 	// integer and a word all arrive, and a value that is none of the
 	// known ones holds the row rather than guessing its state.
 	Active sql.NullString `db:"active"`
+	// Title is optional: a users query may leave the column out.
+	Title sql.NullString `db:"title"`
 }
 
 // RawLocation is one row of the locations query.
@@ -65,6 +67,8 @@ type RawLocation struct {
 	// false closed (read as text, so a bit, an integer and a string all
 	// arrive the same way).
 	Active sql.NullString `db:"active"`
+	// City is optional: a locations query may leave the column out.
+	City sql.NullString `db:"city"`
 }
 
 // Rules are the configurable parts of validation.
@@ -209,6 +213,7 @@ func validateUser(raw RawUser, r Rules, rc *rowCache) Checked {
 	}
 	u.LocationID = intern(text("location_id", raw.LocationID))
 	u.SSOID = text("sso_id", raw.SSOID)
+	u.Title = intern(text("title", raw.Title))
 
 	active, ok := parseActive(raw.Active)
 	if !ok {
@@ -280,6 +285,7 @@ func ValidateLocation(raw RawLocation) (Location, []RowError) {
 		Name:    text("name", raw.Name, true),
 		Country: text("country", raw.Country, false),
 		Region:  text("region", raw.Region, false),
+		City:    text("city", raw.City, false),
 	}
 	if raw.Active.Valid {
 		switch strings.ToLower(strings.TrimSpace(raw.Active.String)) {

@@ -23,6 +23,15 @@ type Capabilities struct {
 	// FilterOperators are the comparison operators a listing filter may
 	// use (RFC 7644 §3.4.2.2).
 	FilterOperators []string `json:"filterOperators"`
+	// Title and City: users carry a job title and the city of their home
+	// location (addresses[primary].locality), which Visitor's mapping
+	// rules can place people by.
+	Title bool `json:"title,omitempty"`
+	City  bool `json:"city,omitempty"`
+	// OwnershipRecord: the target carries no externalId on the wire; the
+	// profile gives the users the sync created their externalId from the
+	// ownership record in state_dir, and lists no other user as managed.
+	OwnershipRecord bool `json:"ownershipRecord,omitempty"`
 	// OrFilters: a filter may join comparisons with "or", which the
 	// batched re-read of written users needs (scim_verify_writes: reread).
 	OrFilters bool `json:"orFilters"`

@@ -8,8 +8,8 @@ import (
 // FieldOrder is the order fields are compared, shown and verified in.
 var FieldOrder = []Field{
 	FieldUserName, FieldGivenName, FieldFamilyName, FieldPhone,
-	FieldMobile, FieldLanguage, FieldActive, FieldDefaultLocation,
-	FieldAccess,
+	FieldMobile, FieldLanguage, FieldTitle, FieldCity, FieldActive,
+	FieldDefaultLocation, FieldAccess,
 }
 
 // FieldValue renders one field as text, for diffs, display and
@@ -28,6 +28,10 @@ func FieldValue(u User, f Field) string {
 		return u.Mobile
 	case FieldLanguage:
 		return u.Language
+	case FieldTitle:
+		return u.Title
+	case FieldCity:
+		return u.City
 	case FieldActive:
 		return fmt.Sprint(u.Active)
 	case FieldDefaultLocation:

@@ -42,6 +42,8 @@ type User struct {
 	Phone           string    `json:"phone,omitempty"`
 	Mobile          string    `json:"mobile,omitempty"`
 	Language        string    `json:"language,omitempty"`
+	Title           string    `json:"title,omitempty"` // a profile with Capabilities.Title
+	City            string    `json:"city,omitempty"`  // addresses[primary].locality, a profile with Capabilities.City
 	Active          bool      `json:"active"`
 	DefaultLocation string    `json:"defaultLocation,omitempty"`
 	Access          []Access  `json:"access,omitempty"`
@@ -71,6 +73,8 @@ const (
 	FieldPhone           Field = "phone"
 	FieldMobile          Field = "mobile"
 	FieldLanguage        Field = "language"
+	FieldTitle           Field = "title"
+	FieldCity            Field = "city" // addresses[primary].locality
 	FieldActive          Field = "active"
 	FieldDefaultLocation Field = "defaultLocation"
 	FieldAccess          Field = "access"

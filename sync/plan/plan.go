@@ -49,6 +49,12 @@ func BuildPlan(exp *condeco.Export, current Current, o Options, now time.Time) (
 	}
 	b.index(current, exp)
 	b.owedGrants(current.OwedGrants, exp)
+	if caps.City {
+		b.city = make(map[string]string, len(exp.Locations))
+		for _, l := range exp.Locations {
+			b.city[l.ID] = l.City
+		}
+	}
 	// Once the first full sync has completed, an empty listing is a
 	// broken listing (CheckTarget stops it), never a first sync again.
 	b.p.Initial = len(b.managed) == 0 && (current.Target == nil || !current.Target.FirstSyncDone)
@@ -138,8 +144,9 @@ type planner struct {
 	// set to where the location is (Visitor id or pending key), empty
 	// while it does not exist; carried marks those a change carries.
 	owed    map[string][]OwedGrant
-	carried map[string]bool // owedKey: a change of the plan gives it
-	settled map[string]bool // owedKey: the user already holds it
+	carried map[string]bool   // owedKey: a change of the plan gives it
+	settled map[string]bool   // owedKey: the user already holds it
+	city    map[string]string // Condeco location id -> its city, when the target carries one
 }
 
 func (b *planner) locations(exp *condeco.Export, cur []visitor.Location) error {
@@ -646,6 +653,12 @@ func (b *planner) user(u condeco.User) {
 		Active:          true,
 		DefaultLocation: b.defaultLoc,
 	}
+	if b.caps.Title {
+		want.Title = u.Title
+	}
+	if b.caps.City {
+		want.City = b.city[u.LocationID]
+	}
 	if len(matches) == 0 {
 		b.create(want, ap, issue)
 		return
@@ -743,6 +756,7 @@ func (b *planner) update(cur, want visitor.User, ap accessPlan, issue Issue) {
 	desired.UserName, desired.Email = want.UserName, want.Email
 	desired.GivenName, desired.FamilyName = want.GivenName, want.FamilyName
 	desired.Phone, desired.Mobile, desired.Language = want.Phone, want.Mobile, want.Language
+	desired.Title, desired.City = want.Title, want.City
 	desired.Active, desired.DefaultLocation, desired.Access = true, want.DefaultLocation, want.Access
 	desired.LastModified, desired.SendInvitation = time.Time{}, false
 	reason := "changed in Condeco"

@@ -268,6 +268,19 @@ INSERT INTO tblUsers (UserID, UserName, Email, FirstName, LastName, Telephone, M
 INSERT INTO tblUsers (UserID, UserName, Email, FirstName, LastName, Telephone, Mobile, LanguageCode, AccessLevel, UserType, DefaultLocationID, ADUserGuid, Active, Deleted) VALUES (229, N'khalid.alshamsi@example.ae', N'khalid.alshamsi@example.ae', N'خالد', N'الشامسي', N'+971 4 321 1229', N'+971 50 123 0229', N'ar-AE', 0, 1, 202, N'879fdb55-00e5-40e5-8643-00106c5b9030', 1, 0);
 INSERT INTO tblUsers (UserID, UserName, Email, FirstName, LastName, Telephone, Mobile, LanguageCode, AccessLevel, UserType, DefaultLocationID, ADUserGuid, Active, Deleted) VALUES (230, N'Ken.ito230@Example.jp', N'Ken.ito230@Example.jp', N'Ken', N'伊藤', N'+81 3-3210-1230', N'+81 90-1234-0230', N'ja-JP', 0, 2, 303, N'25d75506-00e6-40e6-864a-000495134ca0', 1, 0);
 
+-- Cities of the locations (the optional city column, sent by generic-v1
+-- as a user's addresses[primary].locality) and a few job titles (the
+-- optional title column).
+UPDATE tblLocations SET City = N'London' WHERE LocationID IN (101, 102, 103, 199);
+UPDATE tblLocations SET City = N'Manchester' WHERE LocationID IN (104, 105);
+UPDATE tblLocations SET City = N'Dubai' WHERE LocationID IN (201, 202);
+UPDATE tblLocations SET City = N'Abu Dhabi' WHERE LocationID IN (203, 204);
+UPDATE tblLocations SET City = N'Tokyo' WHERE LocationID IN (301, 302);
+UPDATE tblLocations SET City = N'Yokohama' WHERE LocationID IN (303);
+UPDATE tblLocations SET City = N'Osaka' WHERE LocationID IN (304);
+UPDATE tblUsers SET JobTitle = N'Facilities Manager' WHERE UserID = 1;
+UPDATE tblUsers SET JobTitle = N'Receptionist' WHERE UserID IN (2, 3);
+
 -- Planted bad rows. Each breaks exactly one rule and must be reported, held, and never exported.
 -- BAD: '_' in a first name.
 INSERT INTO tblUsers (UserID, UserName, Email, FirstName, LastName, Telephone, Mobile, LanguageCode, AccessLevel, UserType, DefaultLocationID, ADUserGuid, Active, Deleted) VALUES (901, N'anne.dupont@example.co.uk', NULL, N'Anne_Marie', N'Dupont', N'020 7946 0901', N'07911 123901', N'en-GB', 0, 1, 101, NULL, 1, 0);

@@ -32,6 +32,7 @@ CREATE TABLE tblLocations (
     RegionID     INT           NOT NULL REFERENCES tblRegions (RegionID),
     CountryID    INT           NOT NULL REFERENCES tblCountries (CountryID),
     LocationName NVARCHAR(200) NOT NULL,
+    City         NVARCHAR(100) NULL,          -- read by Visitor's mapping rules (generic-v1)
     Active       INT           NOT NULL DEFAULT 1 -- 1 open, 0 closed
 );
 
@@ -48,6 +49,7 @@ CREATE TABLE tblUsers (
     UserType          INT           NOT NULL DEFAULT 1, -- 1 employee, 2 vendor, 3 visitor
     DefaultLocationID INT           NULL REFERENCES tblLocations (LocationID),
     ADUserGuid        NVARCHAR(36)  NULL,         -- Entra ID object id for SSO users
+    JobTitle          NVARCHAR(200) NULL,
     Active            INT           NOT NULL DEFAULT 1, -- 0 deactivated
     Deleted           INT           NOT NULL DEFAULT 0  -- 1 deleted
 );

@@ -110,6 +110,19 @@ func Sample() string {
 	for i := 1; i <= Users; i++ {
 		writeUser(w, generated(i, used))
 	}
+	w(`
+-- Cities of the locations (the optional city column, sent by generic-v1
+-- as a user's addresses[primary].locality) and a few job titles (the
+-- optional title column).
+`)
+	for _, c := range []struct{ city, ids string }{
+		{"London", "101, 102, 103, 199"}, {"Manchester", "104, 105"}, {"Dubai", "201, 202"},
+		{"Abu Dhabi", "203, 204"}, {"Tokyo", "301, 302"}, {"Yokohama", "303"}, {"Osaka", "304"},
+	} {
+		w("UPDATE tblLocations SET City = %s WHERE LocationID IN (%s);\n", lit(c.city), c.ids)
+	}
+	w("UPDATE tblUsers SET JobTitle = N'Facilities Manager' WHERE UserID = 1;\n")
+	w("UPDATE tblUsers SET JobTitle = N'Receptionist' WHERE UserID IN (2, 3);\n")
 	w("\n-- Planted bad rows. Each breaks exactly one rule and must be reported, held, and never exported.\n")
 	for _, u := range planted() {
 		w("-- %s\n", u.comment)
