@@ -102,7 +102,7 @@ func TestNotifyDefaults(t *testing.T) {
 	if fmt.Sprint(cfg.NotifyOn) != "[limits]" {
 		t.Errorf("notify_on = %v, want [limits]", cfg.NotifyOn)
 	}
-	if fmt.Sprint(notify.Events) != "[deletions failures limits]" {
+	if fmt.Sprint(notify.Events) != "[deletions failures limits by-hand]" {
 		t.Errorf("parsing changed notify.Events: %v", notify.Events)
 	}
 }

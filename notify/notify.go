@@ -22,10 +22,13 @@ const (
 	OnDeletions = "deletions" // users were deleted or deactivated
 	OnFailures  = "failures"  // users failed, conflicted, or the whole run failed
 	OnLimits    = "limits"    // a safety limit or the source guard stopped the run
+	// OnByHand: the work left to a person in Visitor changed (a profile
+	// that cannot carry locations and roles: generic-v1).
+	OnByHand = "by-hand"
 )
 
 // Events lists every event, in the order messages name them.
-var Events = []string{OnDeletions, OnFailures, OnLimits}
+var Events = []string{OnDeletions, OnFailures, OnLimits, OnByHand}
 
 // Caps keep a message readable and bounded when a run goes badly wrong
 // (10,000 failures must not become a 10 MB email).
@@ -80,6 +83,22 @@ type Summary struct {
 	// system unreachable); per-user failures are in Failures.
 	RunError   string `json:"runError,omitempty"`
 	ReportPath string `json:"reportPath,omitempty"`
+	// ByHand is the work left to a person in Visitor (generic-v1); nil
+	// for a profile that carries everything.
+	ByHand *ByHand `json:"byHand,omitempty"`
+}
+
+// ByHand is the by-hand list as a message shows it.
+type ByHand struct {
+	Location     string   `json:"location"`
+	Changed      bool     `json:"changed"`
+	MakeAdmin    []string `json:"makeAdmin"`
+	NewAdmins    []string `json:"newAdmins,omitempty"`
+	RevokeAdmin  []string `json:"revokeAdmin,omitempty"`
+	Locations    []string `json:"locations"`
+	NewLocations []string `json:"newLocations,omitempty"`
+	// MappingRules are "import all users into <location>" lines.
+	MappingRules []string `json:"mappingRules"`
 }
 
 // Reasons returns the events in on that s matches; none means no message.
@@ -93,6 +112,9 @@ func Reasons(on []string, s Summary) []string {
 	}
 	if slices.Contains(on, OnLimits) && s.Limit != "" {
 		r = append(r, OnLimits)
+	}
+	if slices.Contains(on, OnByHand) && s.ByHand != nil && s.ByHand.Changed {
+		r = append(r, OnByHand)
 	}
 	return r
 }

@@ -117,6 +117,13 @@ func TestNotifyByOutcome(t *testing.T) {
 	runFailed.ExitCode, runFailed.ExitName = 7, "auth"
 	runFailed.RunError = "visitor refused the token (401)"
 
+	byHand := base()
+	byHand.ByHand = &ByHand{Location: "London Bridge", Changed: true, MakeAdmin: []string{"ann@example.com", "bo@example.com"},
+		NewAdmins: []string{"bo@example.com"}, RevokeAdmin: []string{"cy@example.com"}, Locations: []string{"Paris", "Madrid"},
+		NewLocations: []string{"Madrid"}, MappingRules: []string{"import all users into Madrid", "import all users into Paris"}}
+	byHandSame := base()
+	byHandSame.ByHand = &ByHand{Location: "London Bridge", MakeAdmin: []string{"ann@example.com"}}
+
 	cases := []struct {
 		name        string
 		on          []string
@@ -135,6 +142,11 @@ func TestNotifyByOutcome(t *testing.T) {
 		{name: "a whole-run failure is a failure", on: Events, s: runFailed, wantReasons: []string{OnFailures},
 			words: []string{"visitor refused the token"}, subject: "run failed (auth)"},
 		{name: "events not in notify_on are not sent", on: []string{OnLimits}, s: deletion},
+		{name: "a changed by-hand list is notified with its new items", on: Events, s: byHand, wantReasons: []string{OnByHand},
+			words: []string{"make admin of London Bridge (new): bo@example.com", "(revoke): cy@example.com",
+				"new Condeco locations to create in Visitor, each with a mapping rule: Madrid", "import all users into Paris"},
+			subject: "work to do by hand in Visitor"},
+		{name: "an unchanged by-hand list is not news", on: Events, s: byHandSame},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

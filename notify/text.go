@@ -24,6 +24,9 @@ func subject(s Summary, reasons []string) string {
 	if slices.Contains(reasons, OnDeletions) {
 		parts = append(parts, fmt.Sprintf("%d users deleted, %d deactivated", s.Counts.Deleted, s.Counts.Deactivated))
 	}
+	if slices.Contains(reasons, OnByHand) {
+		parts = append(parts, "work to do by hand in Visitor")
+	}
 	return oneLine(fmt.Sprintf("[condeco-visitor-sync] %s: %s", hostOr(s.Host), strings.Join(parts, "; ")))
 }
 
@@ -77,11 +80,48 @@ func text(s Summary, reasons []string) string {
 			w("  … and %d more (see the report)", more)
 		}
 	}
+	if h := s.ByHand; h != nil && slices.Contains(reasons, OnByHand) {
+		w("")
+		byHandText(w, h)
+	}
 	if s.ReportPath != "" {
 		w("")
 		w("Report: %s on %s", s.ReportPath, hostOr(s.Host))
 	}
 	return b.String()
+}
+
+// byHandText lists what the profile leaves to a person, new items first
+// so a reader who did last time's list sees only today's work.
+func byHandText(w func(string, ...any), h *ByHand) {
+	w("By hand in Visitor (the integration cannot carry roles or locations):")
+	if len(h.NewAdmins) > 0 {
+		w("  make admin of %s (new): %s", oneLine(h.Location), oneLine(strings.Join(h.NewAdmins, ", ")))
+	}
+	if len(h.RevokeAdmin) > 0 {
+		w("  no longer admin of %s (revoke): %s", oneLine(h.Location), oneLine(strings.Join(h.RevokeAdmin, ", ")))
+	}
+	if len(h.NewLocations) > 0 {
+		w("  new Condeco locations to create in Visitor, each with a mapping rule: %s", oneLine(strings.Join(h.NewLocations, ", ")))
+	}
+	w("  all admins of %s (%d): %s", oneLine(h.Location), len(h.MakeAdmin), oneLine(limited(h.MakeAdmin)))
+	w("  locations Visitor must have (%d): %s", len(h.Locations), oneLine(limited(h.Locations)))
+	w("  multi-location mapping rules in %s (%d):", oneLine(h.Location), len(h.MappingRules))
+	for i, r := range h.MappingRules {
+		if i == MaxListed {
+			w("    … and %d more (see the report)", len(h.MappingRules)-MaxListed)
+			break
+		}
+		w("    %s", oneLine(r))
+	}
+}
+
+// limited joins the first MaxListed names.
+func limited(names []string) string {
+	if len(names) <= MaxListed {
+		return strings.Join(names, ", ")
+	}
+	return strings.Join(names[:MaxListed], ", ") + fmt.Sprintf(", … and %d more (see the report)", len(names)-MaxListed)
 }
 
 // oneLine keeps a value from another system on one line: a CR or LF in a

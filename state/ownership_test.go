@@ -23,7 +23,9 @@ func TestOwnershipRecord(t *testing.T) {
 	}{
 		{name: "no files: no record", do: func(*testing.T, *Dir) {}, want: []OwnedUser{}},
 		{name: "journal alone is a record", found: true, want: []OwnedUser{a, c},
-			do: func(t *testing.T, d *Dir) { must(t, d.RecordOwned(a), d.RecordOwned(b), d.RecordOwned(c), d.ForgetOwned("v2")) }},
+			do: func(t *testing.T, d *Dir) {
+				must(t, d.RecordOwned(a), d.RecordOwned(b), d.RecordOwned(c), d.ForgetOwned("v2"))
+			}},
 		{name: "compacted then journal", found: true, want: []OwnedUser{b, c},
 			do: func(t *testing.T, d *Dir) {
 				must(t, d.WriteOwnership(time.Unix(0, 0), []OwnedUser{a, b}), d.ForgetOwned("v1"), d.RecordOwned(c))

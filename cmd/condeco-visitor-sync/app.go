@@ -28,7 +28,8 @@ type app struct {
 	log    *zap.Logger
 	stdout io.Writer
 	store  *condeco.Store
-	client *visitor.Client
+	client target
+	dir    *state.Dir
 	svc    *service.Service
 }
 
@@ -44,7 +45,8 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger, stdout io.W
 	if err != nil {
 		return nil, fmt.Errorf("%w: opening condeco database: %w", runner.ErrSource, err)
 	}
-	client, err := visitor.New(clientOptions(cfg), log.Named("visitor"))
+	lims := newLimiters(cfg.SCIMRateLimit)
+	client, err := newTarget(cfg, dir, lims, log.Named("visitor"))
 	if err != nil {
 		store.Close()
 		return nil, fmt.Errorf("%w: visitor client: %w", config.ErrInvalid, err)
@@ -53,9 +55,21 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger, stdout io.W
 	if shared != nil {
 		gate, metrics = shared.Gate, shared.Metrics
 	}
+	// The main run and every further integration provision one export.
+	var src runner.Source = store
+	var once *runner.SharedSource
+	if len(cfg.VisitorIntegrations) > 0 {
+		once = runner.NewSharedSource(store)
+		src = once
+	}
+	integrations, err := newIntegrations(cfg, runner.GatedSource(src, gate), gate, lims, log)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
 	svc := &service.Service{
 		Runner: &runner.Runner{
-			Source: runner.GatedSource(store, gate),
+			Source: runner.GatedSource(src, gate),
 			Target: runner.GatedTarget(client, gate),
 			Plan:   planOptions(cfg),
 			Apply:  apply.Options{Concurrency: cfg.SCIMConcurrency, VerifyWrites: cfg.SCIMVerifyWrites, BreakerFailures: cfg.BreakerFailures},
@@ -67,9 +81,12 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger, stdout io.W
 			Record:    targetStore{dir},
 			Owed:      owedStore{dir},
 			Grants:    grantsStore{dir},
+			ByHand:    byHandStore{dir},
 			Progress:  &apply.Progress{},
 		},
 		State:         dir,
+		Integrations:  integrations,
+		Shared:        once,
 		SourceCheck:   store,
 		TargetCheck:   client,
 		AppLockName:   cfg.CondecoAppLock,
@@ -98,7 +115,7 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger, stdout io.W
 		done, total, _ := progress.Snapshot()
 		return int(done), int(total)
 	})
-	return &app{cfg: cfg, log: log, stdout: stdout, store: store, client: client, svc: svc}, nil
+	return &app{cfg: cfg, log: log, stdout: stdout, store: store, client: client, dir: dir, svc: svc}, nil
 }
 
 func (a *app) Close() {
@@ -173,7 +190,17 @@ func planOptions(c config.Config) plan.Options {
 		MaxAdminChanges:                  c.MaxAdminChanges,
 		SourceMinShare:                   c.SourceMinShare,
 		TargetMinShare:                   c.TargetMinShare,
+		HandLocation:                     c.VisitorLocationName,
+		IntegrationLocations:             integrationLocations(c),
 	}
+}
+
+func integrationLocations(c config.Config) []string {
+	out := make([]string, 0, len(c.VisitorIntegrations))
+	for _, in := range c.VisitorIntegrations {
+		out = append(out, in.Location)
+	}
+	return out
 }
 
 // targetHost names the Visitor tenant in notifications.
@@ -206,8 +233,25 @@ func insecureWarnings(c config.Config) []string {
 	return out
 }
 
-// Check tests configuration and connectivity without syncing.
-func (a *app) Check(ctx context.Context) service.ExitCode { return a.svc.Check(ctx, a.stdout) }
+// Check tests configuration and connectivity without syncing. It first
+// asks both discovery paths which profile the server speaks, so a tenant
+// configured with the wrong visitor_api is told so by name.
+func (a *app) Check(ctx context.Context) service.ExitCode {
+	found, tried, err := visitor.DetectProfile(ctx, clientOptions(a.cfg), a.log.Named("visitor"))
+	for _, c := range tried {
+		fmt.Fprintf(a.stdout, "visitor discovery: %s: %s\n", c.Name, c.Result)
+	}
+	switch {
+	case err != nil:
+		fmt.Fprintf(a.stdout, "visitor profile: neither discovery path answered (%v); the %s requests are tried below\n", err, a.cfg.VisitorAPI)
+	case found != a.cfg.VisitorAPI:
+		fmt.Fprintf(a.stdout, "visitor profile: %s answered, but visitor_api is %s: set visitor_api: %s\n", found, a.cfg.VisitorAPI, found)
+		return service.ExitConfig
+	default:
+		fmt.Fprintf(a.stdout, "visitor profile: %s (matches visitor_api)\n", found)
+	}
+	return a.svc.Check(ctx, a.stdout)
+}
 
 // targetStore adapts state's target record to the runner's: state knows
 // files, not plans.

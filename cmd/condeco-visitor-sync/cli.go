@@ -39,6 +39,7 @@ type options struct {
 	jsonOut           bool
 	explain           multiFlag
 	only              multiFlag
+	rebuildOwnership  bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -57,6 +58,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.notifyTest, "notify-test", false, "send a test notification to the configured webhook and mailbox, then exit")
 	fs.BoolVar(&o.allowSourceShrink, "allow-source-shrink", false, "let this run through the source guard (a much smaller Condeco export)")
 	fs.BoolVar(&o.allowTargetShrink, "allow-target-shrink", false, "let this run through the target guard (a Visitor listing much smaller than after the last good run)")
+	fs.BoolVar(&o.rebuildOwnership, "rebuild-ownership", false, "visitor_api generic-v1: rebuild state_dir's record of the users the sync created, matching Visitor's SCIM users to Condeco users by email; with --dry-run print the match only")
 	supportFlags(fs, &o)
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -67,7 +69,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if o.allowDeletes < 0 || o.allowAdminChanges < 0 {
 		return o, errors.New("--allow-deletes and --allow-admin-changes take a count of 0 or more")
 	}
-	if o.dryRun {
+	if o.rebuildOwnership && (o.runNow || o.check || o.status || len(o.explain) > 0 || len(o.only) > 0) {
+		return o, errors.New("--rebuild-ownership goes with --dry-run alone")
+	}
+	if o.dryRun && !o.rebuildOwnership {
 		o.runNow = true
 	}
 	if err := o.checkSupportFlags(); err != nil {
@@ -168,6 +173,8 @@ func runContext(parent context.Context, args []string, stdout, stderr io.Writer,
 	}
 
 	switch {
+	case o.rebuildOwnership:
+		return app.RebuildOwnership(ctx, o.dryRun)
 	case o.check:
 		return app.Check(ctx)
 	case len(o.explain) > 0:

@@ -57,4 +57,22 @@ func printSummary(w io.Writer, rep *runner.Report) {
 	for _, f := range rep.Failures {
 		fmt.Fprintf(w, "  failed: %v\n", f)
 	}
+	if h := rep.Plan; h != nil && h.ByHand != nil {
+		b := h.ByHand
+		fmt.Fprintf(w, "  by hand in Visitor: %d admins of %s (%d new, %d to revoke), %d locations, %d mapping rules (changed: %v)\n",
+			len(b.MakeAdmin), b.Location, len(b.NewAdmins), len(b.RevokeAdmin), len(b.Locations), len(b.MappingRules), b.Changed)
+	}
+	for _, in := range rep.Integrations {
+		c := in.Counts
+		line := fmt.Sprintf("created %d  updated %d  deleted %d  deactivated %d  unchanged %d  failed %d  requests %d",
+			c.Created, c.Updated, c.Deleted, c.Deactivated, c.Unchanged, c.Failed, in.Requests)
+		if rep.DryRun && in.Plan != nil {
+			s := in.Plan.Summary
+			line = fmt.Sprintf("would create %d, update %d, delete %d, deactivate %d; %d unchanged", s.Creates, s.Updates, s.Deletes, s.Deactivates, s.Unchanged)
+		}
+		if in.Error != "" {
+			line += "  error: " + in.Error
+		}
+		fmt.Fprintf(w, "  integration %s: %s\n", in.Location, line)
+	}
 }

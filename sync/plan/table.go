@@ -88,7 +88,60 @@ func (p *Plan) WriteTable(w io.Writer) error {
 		s.Creates, s.Updates, s.Deactivates, s.Deletes, s.LocationCreates, s.Unchanged, s.Held, s.Conflicts, s.Skipped, s.AdminChanges, s.SourceUsers, s.Managed); err != nil {
 		return err
 	}
-	return s.WriteNotes(w, "")
+	if err := s.WriteNotes(w, ""); err != nil {
+		return err
+	}
+	return p.ByHand.Write(w)
+}
+
+// Write prints the by-hand list under the plan table: the work the
+// profile leaves to a person, new items marked.
+func (h *ByHand) Write(w io.Writer) error {
+	if h == nil {
+		return nil
+	}
+	var err error
+	line := func(format string, args ...any) {
+		if err == nil {
+			_, err = fmt.Fprintf(w, format+"\n", args...)
+		}
+	}
+	changed := "unchanged since the last run"
+	if h.Changed {
+		changed = "changed since the last run"
+	}
+	line("\nby hand in Visitor (%s; the profile cannot carry roles or locations):", changed)
+	newAdmin := map[string]bool{}
+	for _, n := range h.NewAdmins {
+		newAdmin[n] = true
+	}
+	line("  admins of %s (%d):", h.Location, len(h.MakeAdmin))
+	for _, n := range h.MakeAdmin {
+		line("    make admin  %s%s", n, mark(newAdmin[n]))
+	}
+	for _, r := range h.RevokeAdmin {
+		line("    revoke      %s (no longer a Condeco Global admin, listed since %s)", r.UserName, r.Since.Format("2006-01-02"))
+	}
+	line("  locations Visitor must have (%d):", len(h.Locations))
+	for _, l := range h.Locations {
+		how := "mapping rule: import all users"
+		if l.Integration {
+			how = "its own integration (visitor_integrations)"
+		}
+		city := ""
+		if l.City != "" {
+			city = ", " + l.City
+		}
+		line("    %s (Condeco %s%s): %s%s", l.Name, l.ID, city, how, mark(l.New))
+	}
+	return err
+}
+
+func mark(isNew bool) string {
+	if isNew {
+		return "  [new]"
+	}
+	return ""
 }
 
 // WriteNotes explains the numbers a plain count leaves open, one line

@@ -180,6 +180,9 @@ type Report struct {
 	Error  string     `json:"error,omitempty"`
 	// Only names the people an --only run was limited to.
 	Only []string `json:"only,omitempty"`
+	// Integrations are what the further integrations did in this run
+	// (visitor_integrations), after the main one.
+	Integrations []IntegrationResult `json:"integrations,omitempty"`
 }
 
 // Phases are the durations of a run's parts, in milliseconds.

@@ -86,5 +86,27 @@ func (a *Service) summary(rep *runner.Report, err error) notify.Summary {
 	if !rep.DryRun {
 		s.ReportPath = a.State.ReportPath(rep.Start, rep.RunID)
 	}
+	if rep.Plan != nil && rep.Plan.ByHand != nil {
+		s.ByHand = byHandSummary(rep.Plan.ByHand)
+	}
 	return s
+}
+
+// byHandSummary is the plan's by-hand list as a message shows it.
+func byHandSummary(h *plan.ByHand) *notify.ByHand {
+	out := &notify.ByHand{Location: h.Location, Changed: h.Changed, MakeAdmin: h.MakeAdmin, NewAdmins: h.NewAdmins,
+		Locations: []string{}, MappingRules: []string{}}
+	for _, r := range h.RevokeAdmin {
+		out.RevokeAdmin = append(out.RevokeAdmin, r.UserName)
+	}
+	for _, l := range h.Locations {
+		out.Locations = append(out.Locations, l.Name)
+		if l.New {
+			out.NewLocations = append(out.NewLocations, l.Name)
+		}
+	}
+	for _, r := range h.MappingRules {
+		out.MappingRules = append(out.MappingRules, "import "+r.Users+" into "+r.Into)
+	}
+	return out
 }

@@ -73,6 +73,14 @@ type Service struct {
 	// log lines (a run-now in a terminal).
 	Bar io.Writer
 
+	// Integrations are further generic-v1 integrations
+	// (visitor_integrations), each run after the main one with the same
+	// flags and the same export (Shared).
+	Integrations []Integration
+	// Shared, when set, is the export the runs of one sync share; it is
+	// forgotten at the end of each sync.
+	Shared *runner.SharedSource
+
 	// RunTimeout, when set, bounds one run: past it the run stops as on
 	// SIGTERM (no new request, those in flight finish) and ends
 	// interrupted, so a stuck run never holds the lock into the next day.
@@ -164,6 +172,10 @@ func (s *Service) runLocked(ctx context.Context, flags runner.Flags) (*runner.Re
 	})
 	runCtx, timedOut, endTimeout := s.timeout(ctx)
 	rep, err := s.Runner.RunOnce(runCtx, flags)
+	err = s.runIntegrations(runCtx, flags, rep, err)
+	if s.Shared != nil {
+		s.Shared.Forget()
+	}
 	endTimeout()
 	if timedOut() {
 		err = fmt.Errorf("run_timeout %s reached; stopped like SIGTERM: %w", s.RunTimeout, err)

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"go.uber.org/zap"
+
+	"condeco-visitor-sync/condeco"
+	"condeco-visitor-sync/state"
+	"condeco-visitor-sync/sync/plan"
+	"condeco-visitor-sync/sync/service"
+	"condeco-visitor-sync/visitor"
+)
+
+// allUsersLister is the generic-v1 client's listing without the
+// ownership record: every user created through SCIM.
+type allUsersLister interface {
+	ListAllUsers(ctx context.Context) ([]visitor.User, error)
+}
+
+// RebuildOwnership is --rebuild-ownership: the ownership record of
+// generic-v1 made again from Visitor's SCIM-created users whose userName
+// is a Condeco user's email. With --dry-run it prints the match and
+// writes nothing; a person reads that table before the sync owns anyone.
+func (a *app) RebuildOwnership(ctx context.Context, dryRun bool) service.ExitCode {
+	lister, ok := a.client.(allUsersLister)
+	if !ok || a.cfg.VisitorAPI != visitor.ProfileGeneric {
+		fmt.Fprintf(a.stdout, "error: --rebuild-ownership is for visitor_api %s (scim2 users carry their externalId)\n", visitor.ProfileGeneric)
+		return service.ExitConfig
+	}
+	if !dryRun {
+		// A run in progress appends to the record: never both at once.
+		lock := a.dir.Lock()
+		if err := lock.Acquire(ctx, a.cfg.LockWait); err != nil {
+			fmt.Fprintln(a.stdout, "error:", err)
+			return exitCode(err)
+		}
+		defer lock.Release()
+	}
+	exp, err := a.store.Export(ctx)
+	if err != nil {
+		fmt.Fprintln(a.stdout, "error: reading condeco:", err)
+		return exitCode(err)
+	}
+	listed, err := lister.ListAllUsers(ctx)
+	if err != nil {
+		fmt.Fprintln(a.stdout, "error: listing visitor users:", err)
+		return exitCode(err)
+	}
+	prefix := a.cfg.ExternalIDPrefix
+	if prefix == "" {
+		prefix = plan.DefaultExternalIDPrefix
+	}
+	owned, visitorOnly, condecoOnly, ambiguous := matchOwnership(exp.Users, listed, prefix)
+
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "VISITOR ID\tUSERNAME\tEXTERNAL ID")
+	for _, o := range owned {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", o.ID, o.UserName, o.ExternalID)
+	}
+	tw.Flush()
+	fmt.Fprintf(a.stdout, "matched by email: %d; in Visitor only (never touched): %d; in Condeco only (created by the next run): %d\n",
+		len(owned), len(visitorOnly), len(condecoOnly))
+	for _, n := range ambiguous {
+		fmt.Fprintf(a.stdout, "not matched: %s is the email of more than one Condeco user; correct Condeco, then rebuild again\n", n)
+	}
+	if dryRun {
+		fmt.Fprintf(a.stdout, "dry run: nothing written; run --rebuild-ownership without --dry-run to write %s\n", state.OwnershipFile)
+		return service.ExitOK
+	}
+	users := make([]state.OwnedUser, 0, len(owned))
+	for _, o := range owned {
+		users = append(users, state.OwnedUser{ID: o.ID, UserName: o.UserName, ExternalID: o.ExternalID})
+	}
+	if err := a.dir.WriteOwnership(time.Now().UTC(), users); err != nil {
+		fmt.Fprintln(a.stdout, "error:", err)
+		return exitCode(err)
+	}
+	a.log.Info("ownership record rebuilt", zap.Int("owned", len(users)))
+	fmt.Fprintf(a.stdout, "written: %s with %d users\n", state.OwnershipFile, len(users))
+	return service.ExitOK
+}
+
+// matchOwnership pairs Visitor users with Condeco users by email
+// (userName, which generic-v1 requires to be the work email). An email
+// two Condeco rows share is matched to neither: guessing would hand one
+// person's account to the other.
+func matchOwnership(cond []condeco.User, listed []visitor.User, prefix string) (owned []visitor.Owned, visitorOnly, condecoOnly, ambiguous []string) {
+	byName := map[string]string{}
+	dup := map[string]bool{}
+	for _, u := range cond {
+		n := strings.ToLower(u.UserName)
+		if n == "" {
+			continue
+		}
+		if _, ok := byName[n]; ok {
+			dup[n] = true
+		}
+		byName[n] = u.ID
+	}
+	seen := map[string]bool{}
+	for _, v := range listed {
+		n := strings.ToLower(v.UserName)
+		id, ok := byName[n]
+		switch {
+		case dup[n]:
+			ambiguous = append(ambiguous, n)
+		case ok:
+			owned = append(owned, visitor.Owned{ID: v.ID, UserName: v.UserName, ExternalID: prefix + id})
+			seen[n] = true
+		default:
+			visitorOnly = append(visitorOnly, v.UserName)
+		}
+	}
+	for n := range byName {
+		if !seen[n] && !dup[n] {
+			condecoOnly = append(condecoOnly, n)
+		}
+	}
+	slices.SortFunc(owned, func(a, b visitor.Owned) int { return strings.Compare(a.UserName, b.UserName) })
+	slices.Sort(visitorOnly)
+	slices.Sort(condecoOnly)
+	slices.Sort(ambiguous)
+	return owned, visitorOnly, condecoOnly, slices.Compact(ambiguous)
+}
