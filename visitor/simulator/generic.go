@@ -36,6 +36,9 @@ func (s *Server) genericRoutes() {
 	}
 	m.Handle(GenericBasePath+"/Groups/", s.scim(groups))
 	m.Handle(GenericBasePath+"/", s.scim(route{template: "unknown"}))
+	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { // /oauth/token, /scim/v2/... too
+		writeGenericError(w, errf(http.StatusNotFound, "", "no such endpoint %s", r.URL.Path))
+	})
 	m.HandleFunc("GET /stats", s.serveStats)
 	m.HandleFunc("GET /state", s.serveState)
 	s.mux = m
