@@ -6,8 +6,9 @@ import (
 )
 
 // The generic-v1 flavour is Eptura's Generic SCIM integration as its
-// public page documents it (SCIM 1.1; the wire contract is
-// /work/shared-i16/wire.md). It shares the store, auth, rate limit, faults
+// public page, "Manage users via API (Generic SCIM integration)" on the
+// Eptura Knowledge Center, documents it (SCIM 1.1; the wire contract the
+// client shares is issue 16's wire.md). It shares the store, auth, rate limit, faults
 // and stats with the scim2 flavour and has its own routes, resource shape
 // and error body, so a client written for it is checked against SCIM 1.1
 // rather than against the project's SCIM 2.0 contract.

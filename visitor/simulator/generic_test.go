@@ -56,40 +56,42 @@ func TestGenericUserRules(t *testing.T) {
 		body   any
 		status int
 		says   string
+		ctype  string // "" is application/json
 	}{
-		{"valid", genericUser("ana@x.org"), 201, ""},
+		{"valid", genericUser("ana@x.org"), 201, "", ""},
 		{"userName differs from the email in case only", genericUser("ana@x.org", func(u map[string]any) {
 			u["userName"] = "ANA@X.org"
-		}), 201, ""},
-		{"scim+json accepted too", genericUser("ana@x.org"), 201, ""},
-		{"no schemas", genericUser("ana@x.org", func(u map[string]any) { delete(u, "schemas") }), 400, "schemas"},
+		}), 201, "", ""},
+		{"scim+json accepted too", genericUser("ana@x.org"), 201, "", "application/scim+json"},
+		{"other media type", genericUser("ana@x.org"), 415, "application/json", "text/plain"},
+		{"no schemas", genericUser("ana@x.org", func(u map[string]any) { delete(u, "schemas") }), 400, "schemas", ""},
 		{"SCIM 2.0 schema only", genericUser("ana@x.org", func(u map[string]any) {
 			u["schemas"] = []any{coreUserSchema}
-		}), 400, "urn:scim:schemas:core:1.0"},
-		{"no userName", genericUser("ana@x.org", func(u map[string]any) { delete(u, "userName") }), 400, "userName"},
+		}), 400, "urn:scim:schemas:core:1.0", ""},
+		{"no userName", genericUser("ana@x.org", func(u map[string]any) { delete(u, "userName") }), 400, "userName", ""},
 		{"userName is not the email", genericUser("ana@x.org", func(u map[string]any) {
 			u["userName"] = "ana.silva"
-		}), 400, "userName"},
+		}), 400, "userName", ""},
 		{"no work email", genericUser("ana@x.org", func(u map[string]any) {
 			u["emails"] = []any{map[string]any{"value": "ana@x.org", "type": "home", "primary": true}}
-		}), 400, "work"},
-		{"no emails", genericUser("ana@x.org", func(u map[string]any) { delete(u, "emails") }), 400, "emails"},
+		}), 400, "work", ""},
+		{"no emails", genericUser("ana@x.org", func(u map[string]any) { delete(u, "emails") }), 400, "emails", ""},
 		{"formatted name alone", genericUser("ana@x.org", func(u map[string]any) {
 			u["name"] = map[string]any{"formatted": "Ana Silva"}
-		}), 400, "name.givenName"},
+		}), 400, "name.givenName", ""},
 		{"no familyName", genericUser("ana@x.org", func(u map[string]any) {
 			u["name"] = map[string]any{"givenName": "Ana"}
-		}), 400, "name.familyName"},
-		{"userName not a string", genericUser("ana@x.org", func(u map[string]any) { u["userName"] = 7 }), 400, "userName"},
-		{"not JSON", `{"schemas":`, 400, "JSON"},
-		{"taken userName, other case", genericUser("TAKEN@x.org"), 409, "userName"},
+		}), 400, "name.familyName", ""},
+		{"userName not a string", genericUser("ana@x.org", func(u map[string]any) { u["userName"] = 7 }), 400, "userName", ""},
+		{"not JSON", `{"schemas":`, 400, "JSON", ""},
+		{"taken userName, other case", genericUser("TAKEN@x.org"), 409, "userName", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newGeneric(t, Options{})
 			h.createGeneric(genericUser("taken@x.org"))
-			if strings.Contains(tc.name, "scim+json") {
-				h.ctype = "application/scim+json"
+			if tc.ctype != "" {
+				h.ctype = tc.ctype
 			}
 			a := h.do("POST", "/Users", tc.body)
 			h.expectGeneric(a, tc.status)

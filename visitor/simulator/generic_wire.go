@@ -47,6 +47,9 @@ func (e genericEntry) deletes() bool { return strings.EqualFold(e.Operation, "de
 func readGeneric(r *http.Request) (genericIn, *scimError) {
 	var in genericIn
 	b, serr := readBody(r)
+	if serr != nil && serr.Status == http.StatusUnsupportedMediaType {
+		serr = errf(serr.Status, "", "content type %q is not application/json", r.Header.Get("Content-Type"))
+	}
 	if serr != nil {
 		return in, serr
 	}

@@ -1,7 +1,7 @@
 // Package simulator is an in-memory Eptura Visitor SCIM server. It speaks
 // two flavours, chosen by Options.API: the project's own SCIM 2.0 contract
 // (docs/visitor-scim.md, the default) and generic-v1, Eptura's documented
-// Generic SCIM integration (SCIM 1.1, /work/shared-i16/wire.md). Either is
+// Generic SCIM integration (SCIM 1.1, issue 16's wire contract). Either is
 // an independent implementation of its contract (it does not import
 // package visitor) and enforces it strictly, so that a client that passes
 // against it has been checked against every documented rule rather than
