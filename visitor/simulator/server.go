@@ -39,7 +39,8 @@ type Server struct {
 	idx userIndex // under mu
 }
 
-// New builds a Server with one default location.
+// New builds a Server for o.API: scim2 with one default location, or
+// generic-v1, which has no locations (its resource carries none).
 func New(o Options) *Server {
 	o = o.withDefaults()
 	s := &Server{
