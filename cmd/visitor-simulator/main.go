@@ -1,6 +1,8 @@
 // Command visitor-simulator serves the in-memory Eptura Visitor SCIM
 // simulator on a loopback address, for demos and for running the sync
 // against something that enforces the contract without a real tenant.
+// --api picks the flavour: scim2 (docs/visitor-scim.md, the default) or
+// generic-v1 (Eptura's Generic SCIM integration, SCIM 1.1).
 package main
 
 import (
@@ -41,7 +43,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "starting: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "listening on %s\n", url)
+	api := o.API
+	if api == "" {
+		api = simulator.APIScim2
+	}
+	// The URL stays right after "listening on " so that readers of the
+	// line written before generic-v1 existed still find it.
+	fmt.Fprintf(stdout, "listening on %s (api %s)\n", url, api)
 	<-ctx.Done()
 	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer scancel()
@@ -72,6 +80,8 @@ func parseFlags(args []string, stderr io.Writer) (simulator.Options, string, err
 		errorRate    = fs.String("error-rate", "", "injected statuses, e.g. 500=0.1,503=0.1 (rates add up: 20 % 5xx)")
 		faultMethods = fs.String("fault-methods", "", "limit every fault to these methods, e.g. POST,PATCH (default all)")
 	)
+	fs.StringVar(&o.API, "api", simulator.APIScim2, "flavour: scim2 (docs/visitor-scim.md) or generic-v1 (Eptura's Generic SCIM integration, SCIM 1.1)")
+	fs.BoolVar(&o.GenericPatch, "generic-patch", false, "generic-v1: serve SCIM 1.1 PATCH and say so in /ServiceProviderConfigs (default: PATCH answers 501)")
 	fs.StringVar(&o.Token, "token", os.Getenv("SIM_TOKEN"), "static bearer token (default $SIM_TOKEN)")
 	fs.StringVar(&o.ClientID, "client-id", "", "client id for POST /oauth/token")
 	fs.StringVar(&o.ClientSecret, "client-secret", os.Getenv("SIM_CLIENT_SECRET"), "client secret (default $SIM_CLIENT_SECRET)")
@@ -117,6 +127,9 @@ func parseFlags(args []string, stderr io.Writer) (simulator.Options, string, err
 	if o.RateLimit < 0 || o.RateBurst < 0 {
 		return o, "", errors.New("--rate-limit and --rate-burst must not be negative")
 	}
+	if err := checkAPI(o); err != nil {
+		return o, "", err
+	}
 	if o.Token == "" && (o.ClientID == "" || o.ClientSecret == "") {
 		return o, "", errors.New("need --token (or SIM_TOKEN) or --client-id with --client-secret")
 	}
@@ -124,6 +137,28 @@ func parseFlags(args []string, stderr io.Writer) (simulator.Options, string, err
 		return o, "", fmt.Errorf("--listen: %w", err)
 	}
 	return o, *listen, nil
+}
+
+// checkAPI refuses an unknown flavour and settings the flavour cannot
+// use: generic-v1 has no token endpoint (its integration hands out one
+// static token), and only generic-v1 has optional PATCH.
+func checkAPI(o simulator.Options) error {
+	switch o.API {
+	case simulator.APIScim2:
+		if o.GenericPatch {
+			return errors.New("--generic-patch needs --api generic-v1")
+		}
+	case simulator.APIGenericV1:
+		if o.ClientID != "" {
+			return errors.New("--client-id: --api generic-v1 has no token endpoint; use --token")
+		}
+		if o.Token == "" {
+			return errors.New("--api generic-v1 needs --token (or SIM_TOKEN): it has no token endpoint")
+		}
+	default:
+		return fmt.Errorf("--api %q is not %s or %s", o.API, simulator.APIScim2, simulator.APIGenericV1)
+	}
+	return nil
 }
 
 // parseErrorRate reads "500=0.2,503=0.1".

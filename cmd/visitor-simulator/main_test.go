@@ -34,6 +34,10 @@ func TestRunRejects(t *testing.T) {
 		{"negative rate burst", []string{"--token", "t", "--rate-burst", "-1"}, "negative"},
 		{"unknown flag", []string{"--nope"}, "nope"},
 		{"stray argument", []string{"--token", "t", "extra"}, "unexpected"},
+		{"unknown api", []string{"--token", "t", "--api", "scim1"}, `--api "scim1"`},
+		{"generic patch on scim2", []string{"--token", "t", "--generic-patch"}, "--generic-patch needs --api generic-v1"},
+		{"generic without a token", []string{"--api", "generic-v1"}, "needs --token"},
+		{"generic with the token endpoint", []string{"--api", "generic-v1", "--token", "t", "--client-id", "c", "--client-secret", "s"}, "no token endpoint"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -78,8 +82,8 @@ func TestRunServesUntilSignal(t *testing.T) {
 		t.Fatal(err)
 	}
 	go io.Copy(io.Discard, pr)
-	url, ok := strings.CutPrefix(strings.TrimSpace(line), "listening on ")
-	if !ok || !strings.HasPrefix(url, "http://127.0.0.1:") || !strings.HasSuffix(url, "/scim/v2") {
+	url, api, ok := startLine(line)
+	if !ok || !strings.HasPrefix(url, "http://127.0.0.1:") || !strings.HasSuffix(url, "/scim/v2") || api != "scim2" {
 		t.Fatalf("first line %q", line)
 	}
 	for _, tc := range []struct {
@@ -121,7 +125,7 @@ func TestParseFlags(t *testing.T) {
 		check func(simulator.Options, string) bool
 	}{
 		{"defaults", []string{"--token", "t"}, func(o simulator.Options, l string) bool {
-			return l == "127.0.0.1:0" && o.Token == "t" && o.MaxResults == 200 && o.MaxBody == 2<<20 &&
+			return l == "127.0.0.1:0" && o.Token == "t" && o.API == simulator.APIScim2 && !o.GenericPatch && o.MaxResults == 200 && o.MaxBody == 2<<20 &&
 				o.RateLimit == 500 && o.RateBurst == 0 && o.Faults.Sequence == 1 && len(o.Faults.ErrorRate) == 0 && len(o.Faults.Methods) == 0
 		}},
 		{"latency", []string{"--token", "t", "--latency", "150ms"}, func(o simulator.Options, _ string) bool {
@@ -150,6 +154,12 @@ func TestParseFlags(t *testing.T) {
 			func(o simulator.Options, _ string) bool {
 				return o.RateLimit == 500 && o.RateBurst == 5 && o.MaxResults == 50 && o.MaxBody == 4096 && o.Faults.Sequence == 9
 			}},
+		{"generic-v1", []string{"--token", "t", "--api", "generic-v1"}, func(o simulator.Options, _ string) bool {
+			return o.API == simulator.APIGenericV1 && !o.GenericPatch
+		}},
+		{"generic-v1 with PATCH", []string{"--token", "t", "--api", "generic-v1", "--generic-patch"}, func(o simulator.Options, _ string) bool {
+			return o.API == simulator.APIGenericV1 && o.GenericPatch
+		}},
 		{"token endpoint", []string{"--client-id", "c", "--client-secret", "s", "--listen", "[::1]:0"}, func(o simulator.Options, l string) bool {
 			return o.ClientID == "c" && o.ClientSecret == "s" && o.Token == "" && l == "[::1]:0"
 		}},
@@ -187,7 +197,7 @@ func TestRunInjectsFaultsAndServesStats(t *testing.T) {
 		t.Fatal(err)
 	}
 	go io.Copy(io.Discard, pr)
-	base := strings.TrimPrefix(strings.TrimSpace(line), "listening on ")
+	base, _, _ := startLine(line)
 	call := func(method, path, body string) *http.Response {
 		t.Helper()
 		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
@@ -221,6 +231,69 @@ func TestRunInjectsFaultsAndServesStats(t *testing.T) {
 	if st.ByRouteStatus["GET /Locations 200"] != 1 || st.ByRouteStatus["POST /Users 503"] != 1 ||
 		st.ByMethod["POST"] != 1 || st.ByStatus["503"] != 1 || st.Faults["error"] != 1 {
 		t.Fatalf("stats %+v", st)
+	}
+	if err := syscall.Kill(syscall.Getpid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+}
+
+// startLine splits "listening on URL (api FLAVOUR)".
+func startLine(line string) (url, api string, ok bool) {
+	rest, ok := strings.CutPrefix(strings.TrimSpace(line), "listening on ")
+	if !ok {
+		return "", "", false
+	}
+	url, api, ok = strings.Cut(rest, " (api ")
+	api, ok2 := strings.CutSuffix(api, ")")
+	return url, api, ok && ok2
+}
+
+// TestRunServesGeneric starts the command as generic-v1 with PATCH and
+// checks the start line names the /scim/v1 base and the flavour, and that
+// the server answers as generic-v1 does.
+func TestRunServesGeneric(t *testing.T) {
+	t.Setenv("SIM_TOKEN", "env-token")
+	pr, pw := io.Pipe()
+	var errb bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run([]string{"--api", "generic-v1", "--generic-patch"}, pw, &errb)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	go io.Copy(io.Discard, pr)
+	base, api, ok := startLine(line)
+	if !ok || !strings.HasPrefix(base, "http://127.0.0.1:") || !strings.HasSuffix(base, simulator.GenericBasePath) || api != "generic-v1" {
+		t.Fatalf("first line %q", line)
+	}
+	cases := []struct {
+		path   string
+		status int
+		says   string
+	}{
+		{"/ServiceProviderConfigs", 200, `"patch":{"supported":true}`},
+		{"/ServiceProviderConfig", 404, `"Errors"`},
+		{"/Groups", 501, `"code":"501"`},
+		{"/Users", 200, `"schemas":["urn:scim:schemas:core:1.0"]`},
+	}
+	for _, tc := range cases {
+		req, _ := http.NewRequest("GET", base+tc.path, nil)
+		req.Header.Set("Authorization", "Bearer env-token")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || !strings.Contains(string(body), tc.says) {
+			t.Fatalf("%s: %d %s", tc.path, resp.StatusCode, body)
+		}
 	}
 	if err := syscall.Kill(syscall.Getpid(), syscall.SIGINT); err != nil {
 		t.Fatal(err)

@@ -41,6 +41,7 @@ type harness struct {
 	root  string // server root
 	token string
 	clock *clock
+	ctype string // request Content-Type; "" is application/scim+json
 }
 
 func newHarness(t testing.TB, o Options) *harness {
@@ -55,7 +56,11 @@ func newHarness(t testing.TB, o Options) *harness {
 	s := New(o)
 	ts := httptest.NewServer(s)
 	t.Cleanup(ts.Close)
-	return &harness{t: t, srv: s, url: ts.URL + BasePath, root: ts.URL, token: o.Token, clock: c}
+	h := &harness{t: t, srv: s, url: ts.URL + s.basePath(), root: ts.URL, token: o.Token, clock: c}
+	if s.generic() {
+		h.ctype = "application/json" // SCIM 1.1's media type
+	}
+	return h
 }
 
 type answer struct {
@@ -69,8 +74,12 @@ type answer struct {
 // marshal.
 func (h *harness) do(method, path string, body any) answer {
 	h.t.Helper()
+	ct := h.ctype
+	if ct == "" {
+		ct = "application/scim+json"
+	}
 	return h.doWith(method, h.url+path, body, map[string]string{
-		"Authorization": "Bearer " + h.token, "Content-Type": "application/scim+json"})
+		"Authorization": "Bearer " + h.token, "Content-Type": ct})
 }
 
 func (h *harness) doWith(method, url string, body any, headers map[string]string) answer {

@@ -295,11 +295,12 @@ func (s *Server) Locations() []Location {
 
 // AddHandmadeLocation adds a location as a superuser does in the Visitor
 // UI: no externalId. It says false when the name is taken (Visitor's
-// names are unique, case-insensitively).
+// names are unique, case-insensitively), and on a generic-v1 server, whose
+// SCIM shows no locations.
 func (s *Server) AddHandmadeLocation(name string) (Location, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.checkLocation("", name, "") != nil {
+	if s.generic() || s.checkLocation("", name, "") != nil {
 		return Location{}, false
 	}
 	return *s.addLocation(Location{Name: name}, s.opts.Now().UTC()), true

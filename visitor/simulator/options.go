@@ -1,8 +1,11 @@
-// Package simulator is an in-memory Eptura Visitor SCIM 2.0 server. It is an
-// independent implementation of docs/visitor-scim.md (it does not import
-// package visitor) and enforces the contract strictly, so that a client that
-// passes against it has been checked against every documented rule rather
-// than against a second copy of its own assumptions.
+// Package simulator is an in-memory Eptura Visitor SCIM server. It speaks
+// two flavours, chosen by Options.API: the project's own SCIM 2.0 contract
+// (docs/visitor-scim.md, the default) and generic-v1, Eptura's documented
+// Generic SCIM integration (SCIM 1.1, issue 16's wire contract). Either is
+// an independent implementation of its contract (it does not import
+// package visitor) and enforces it strictly, so that a client that passes
+// against it has been checked against every documented rule rather than
+// against a second copy of its own assumptions.
 package simulator
 
 import (
@@ -20,8 +23,21 @@ const (
 	DefaultMaxBody           = 2 << 20
 	DefaultMaxResults        = 200
 	DefaultLocationName      = "Default location"
-	// BasePath is where the SCIM routes live; Start returns a URL ending in it.
+	// BasePath is where the scim2 flavour's routes live; Start returns a
+	// URL ending in it.
 	BasePath = "/scim/v2"
+	// GenericBasePath is where the generic-v1 flavour's routes live, as on
+	// api.proxyclick.com; Start returns a URL ending in it.
+	GenericBasePath = "/scim/v1"
+)
+
+// The flavours Options.API names.
+const (
+	// APIScim2 is the project's SCIM 2.0 contract (docs/visitor-scim.md);
+	// the empty string means it too.
+	APIScim2 = "scim2"
+	// APIGenericV1 is Eptura's Generic SCIM integration (SCIM 1.1).
+	APIGenericV1 = "generic-v1"
 )
 
 // SCIM URNs fixed by RFC 7643/7644.
@@ -46,6 +62,13 @@ const (
 // Options configures a Server. The zero value serves the contract defaults
 // but accepts no token at all.
 type Options struct {
+	// API is the flavour served: "" or APIScim2, or APIGenericV1. Start
+	// refuses any other value and New panics on one.
+	API string
+	// GenericPatch makes a generic-v1 server support SCIM 1.1 PATCH (and
+	// say so in /ServiceProviderConfigs); off, PATCH answers 501, because
+	// Eptura's page documents no PATCH. The scim2 flavour ignores it.
+	GenericPatch bool
 	// Token is a static bearer token, like the one the Visitor marketplace
 	// page shows. Empty means only tokens from the token endpoint work.
 	Token string
@@ -104,18 +127,19 @@ type Faults struct {
 	// creates while the lookups that follow them still work.
 	Methods []string
 	// Paths, when not empty, limits every fault above to requests whose
-	// path below BasePath starts with one of these (e.g. "/Locations"),
-	// so a test can break location creates while user creates succeed.
+	// path below the base path (BasePath or GenericBasePath) starts with
+	// one of these (e.g. "/Locations"), so a test can break location
+	// creates while user creates succeed.
 	Paths []string
 }
 
 // appliesToPath reports whether the faults cover a request for path (the
-// URL path, BasePath included).
-func (f Faults) appliesToPath(path string) bool {
+// URL path, base included).
+func (f Faults) appliesToPath(path, base string) bool {
 	if len(f.Paths) == 0 {
 		return true
 	}
-	rel := strings.TrimPrefix(path, BasePath)
+	rel := strings.TrimPrefix(path, base)
 	for _, p := range f.Paths {
 		if strings.HasPrefix(rel, p) {
 			return true
@@ -170,6 +194,15 @@ func (f Faults) Validate() error {
 		}
 	}
 	return nil
+}
+
+// checkAPI refuses a flavour the simulator does not speak.
+func (o Options) checkAPI() error {
+	switch o.API {
+	case "", APIScim2, APIGenericV1:
+		return nil
+	}
+	return fmt.Errorf("api %q is not %s or %s", o.API, APIScim2, APIGenericV1)
 }
 
 func (o Options) withDefaults() Options {

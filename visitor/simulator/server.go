@@ -39,7 +39,8 @@ type Server struct {
 	idx userIndex // under mu
 }
 
-// New builds a Server with one default location.
+// New builds a Server for o.API: scim2 with one default location, or
+// generic-v1, which has no locations (its resource carries none).
 func New(o Options) *Server {
 	o = o.withDefaults()
 	s := &Server{
@@ -50,11 +51,39 @@ func New(o Options) *Server {
 		limiters: map[string]*rate.Limiter{},
 		stats:    newStats(),
 	}
+	if err := o.checkAPI(); err != nil {
+		panic("simulator.New: " + err.Error())
+	}
 	s.SetFaults(o.Faults)
+	if s.generic() {
+		s.genericRoutes()
+		return s
+	}
 	now := o.Now().UTC()
 	s.addLocation(Location{Name: o.DefaultLocationName, Default: true}, now)
 	s.routes()
 	return s
+}
+
+// generic says whether the server speaks generic-v1 rather than scim2.
+func (s *Server) generic() bool { return s.opts.API == APIGenericV1 }
+
+// basePath is where the flavour's SCIM routes live.
+func (s *Server) basePath() string {
+	if s.generic() {
+		return GenericBasePath
+	}
+	return BasePath
+}
+
+// fail writes an error in the flavour's shape: the routes' common checks
+// (auth, rate limit, faults, body size) are shared by both.
+func (s *Server) fail(w http.ResponseWriter, e *scimError) {
+	if s.generic() {
+		writeGenericError(w, e)
+		return
+	}
+	writeError(w, e)
 }
 
 // ServeHTTP dispatches to the routes.
@@ -83,6 +112,8 @@ type route struct {
 	template string
 	list     bool // a listing, delayed by Faults.SlowPage
 	methods  map[string]http.HandlerFunc
+	// any, when set, answers every method (generic-v1's /Groups).
+	any http.HandlerFunc
 }
 
 func (s *Server) routes() {
@@ -130,7 +161,7 @@ func (s *Server) wrap(rt route, auth bool) http.Handler {
 			s.opts.OnRequest(r.Method, r.URL.Path)
 		}
 		f := s.currentFaults()
-		if !f.appliesTo(r.Method) || !f.appliesToPath(r.URL.Path) {
+		if !f.appliesTo(r.Method) || !f.appliesToPath(r.URL.Path, s.basePath()) {
 			f = Faults{}
 		}
 		if !sleep(r, f.Latency) || (rt.list && r.Method == http.MethodGet && !sleep(r, f.SlowPage)) {
@@ -149,7 +180,7 @@ func (s *Server) wrap(rt route, auth bool) http.Handler {
 			if st == http.StatusTooManyRequests || st == http.StatusServiceUnavailable {
 				buf.Header().Set("Retry-After", "1")
 			}
-			writeError(buf, errf(st, "", "injected fault"))
+			s.fail(buf, errf(st, "", "injected fault"))
 		} else {
 			s.handle(buf, r, rt, auth)
 		}
@@ -170,35 +201,38 @@ func (s *Server) wrap(rt route, auth bool) http.Handler {
 }
 
 func (s *Server) handle(w http.ResponseWriter, r *http.Request, rt route, auth bool) {
-	if rt.methods == nil {
-		writeError(w, errf(http.StatusNotFound, "", "no such endpoint %s", r.URL.Path))
+	if rt.methods == nil && rt.any == nil {
+		s.fail(w, errf(http.StatusNotFound, "", "no such endpoint %s", r.URL.Path))
 		return
 	}
 	if auth {
 		tok, err := s.authenticate(r)
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="scim"`)
-			writeError(w, err)
+			s.fail(w, err)
 			return
 		}
 		if wait, ok := s.allow(tok); !ok {
 			w.Header().Set("Retry-After", wait)
-			writeError(w, errf(http.StatusTooManyRequests, "", "more than %d calls per minute", s.opts.RateLimit))
+			s.fail(w, errf(http.StatusTooManyRequests, "", "more than %d calls per minute", s.opts.RateLimit))
 			return
 		}
 	}
 	h, ok := rt.methods[r.Method]
+	if !ok && rt.any != nil {
+		h, ok = rt.any, true
+	}
 	if !ok {
 		allow := make([]string, 0, len(rt.methods))
 		for m := range rt.methods {
 			allow = append(allow, m)
 		}
 		w.Header().Set("Allow", strings.Join(allow, ", "))
-		writeError(w, errf(http.StatusMethodNotAllowed, "", "%s not allowed on %s", r.Method, rt.template))
+		s.fail(w, errf(http.StatusMethodNotAllowed, "", "%s not allowed on %s", r.Method, rt.template))
 		return
 	}
 	if r.ContentLength > s.opts.MaxBody {
-		writeError(w, errf(http.StatusRequestEntityTooLarge, "", "body of %d bytes is over %d", r.ContentLength, s.opts.MaxBody))
+		s.fail(w, errf(http.StatusRequestEntityTooLarge, "", "body of %d bytes is over %d", r.ContentLength, s.opts.MaxBody))
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBody)

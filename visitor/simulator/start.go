@@ -9,13 +9,16 @@ import (
 )
 
 // Start serves a new Server on addr (127.0.0.1:0 when empty) and returns
-// its SCIM base URL. It refuses addresses that are not loopback: the
+// its SCIM base URL (ending in BasePath or GenericBasePath, by o.API). It refuses addresses that are not loopback: the
 // simulator accepts made-up tokens and must never face a network.
 func Start(o Options, addr string) (url string, srv *Server, stop func(context.Context) error, err error) {
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
 	if err := CheckLoopback(addr); err != nil {
+		return "", nil, nil, err
+	}
+	if err := o.checkAPI(); err != nil {
 		return "", nil, nil, err
 	}
 	if err := o.Faults.Validate(); err != nil {
@@ -28,7 +31,7 @@ func Start(o Options, addr string) (url string, srv *Server, stop func(context.C
 	srv = New(o)
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = hs.Serve(ln) }()
-	return "http://" + ln.Addr().String() + BasePath, srv, hs.Shutdown, nil
+	return "http://" + ln.Addr().String() + srv.basePath(), srv, hs.Shutdown, nil
 }
 
 // CheckLoopback returns an error unless addr's host is a loopback IP or

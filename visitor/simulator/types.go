@@ -23,6 +23,11 @@ type User struct {
 	ViaSCIM      bool      `json:"viaSCIM"`
 	Created      time.Time `json:"created"`
 	LastModified time.Time `json:"lastModified"`
+
+	// Formatted (name.formatted) and Addresses only generic-v1 stores:
+	// Eptura's page documents them, docs/visitor-scim.md does not.
+	Formatted string    `json:"formatted,omitempty"`
+	Addresses []Address `json:"addresses,omitempty"`
 }
 
 // Email is one entry of emails.
@@ -36,6 +41,13 @@ type Email struct {
 type Phone struct {
 	Value string `json:"value"`
 	Type  string `json:"type,omitempty"`
+}
+
+// Address is one entry of a generic-v1 user's addresses: Eptura's page
+// documents only locality and primary.
+type Address struct {
+	Locality string `json:"locality"`
+	Primary  bool   `json:"primary,omitempty"`
 }
 
 // LocationRole is a user's role on one location.
@@ -69,6 +81,7 @@ const InvitationSubject = "Join your team on Eptura Visitor"
 func (u User) clone() User {
 	u.Emails = append([]Email(nil), u.Emails...)
 	u.PhoneNumbers = append([]Phone(nil), u.PhoneNumbers...)
+	u.Addresses = append([]Address(nil), u.Addresses...)
 	u.Locations = append([]LocationRole(nil), u.Locations...)
 	return u
 }

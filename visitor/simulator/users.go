@@ -223,14 +223,45 @@ func (s *Server) Outbox() []Invitation {
 	return append([]Invitation{}, s.outbox...)
 }
 
+// User returns a snapshot of the user with this id, in either flavour.
+func (s *Server) User(id string) (User, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u := s.users[id]; u != nil {
+		return u.clone(), true
+	}
+	return User{}, false
+}
+
+// UserByName returns a snapshot of the user holding userName, compared
+// without case as the servers do; ok is false when none (or, for users
+// made by hand without the uniqueness check, more than one) holds it.
+func (s *Server) UserByName(userName string) (User, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.idx.init()
+	ids := s.idx.names[strings.ToLower(userName)]
+	if len(ids) != 1 {
+		return User{}, false
+	}
+	return s.users[ids[0]].clone(), true
+}
+
 // AddHandmadeUser stores a user as if made in the Visitor UI: no SCIM
-// validation, hidden from unfiltered listings, not deletable through SCIM.
-// It returns the stored user (with its id).
+// validation, hidden from unfiltered listings, and in the scim2 flavour
+// not deletable through SCIM. It returns the stored user (with its id).
+// On a generic-v1 server it is how a test or the demo makes the user the
+// integration did not create (found by a filter, not listed without
+// one); what such a user cannot hold there (externalId, locations,
+// defaultLocation) is dropped.
 func (s *Server) AddHandmadeUser(u User) User {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u = u.clone()
 	u.ViaSCIM = false
+	if s.generic() {
+		u.ExternalID, u.DefaultLocation, u.Locations = "", "", nil
+	}
 	if u.ID == "" {
 		u.ID = newUserID()
 	}
@@ -257,12 +288,12 @@ func (s *Server) AddHandmadeUser(u User) User {
 // GrantByHand gives user id role on location loc as a superuser does in
 // the Visitor UI: the role replaces the one the user held there (one role
 // per location), an empty role takes the location away. It says false for
-// an unknown user.
+// an unknown user, and on a generic-v1 server, which has no roles.
 func (s *Server) GrantByHand(id, loc, role string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := s.users[id]
-	if old == nil {
+	if old == nil || s.generic() {
 		return false
 	}
 	u := old.clone()
