@@ -51,14 +51,14 @@ func checkFilterV1(filter string) error {
 			case lt == "not":
 				return refuse("not(...)")
 			case strings.ContainsAny(t, "[]"):
-				return refuse("value path " + t)
+				return refuse(fmt.Sprintf("value path %q", t))
 			case !attrRe.MatchString(t):
 				return fmt.Errorf("filter %q: invalid attribute %q", filter, t)
 			}
 			expect = "op"
 		case "op":
 			if !slices.Contains(filterOperatorsV1, lt) {
-				return refuse("operator " + t)
+				return refuse(fmt.Sprintf("operator %q", t))
 			}
 			expect = "value"
 			if lt == "pr" {
