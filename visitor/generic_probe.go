@@ -68,7 +68,7 @@ func DetectProfile(ctx context.Context, o Options, log *zap.Logger) (string, []P
 	case ok1:
 		return ProfileGeneric, tried, nil
 	}
-	return "", tried, fmt.Errorf("detecting the target profile: neither %s/ServiceProviderConfig (scim2: %v) nor %s/ServiceProviderConfigs (generic-v1: %v) answered",
+	return "", tried, fmt.Errorf("detecting the target profile: neither %s/ServiceProviderConfig (scim2: %w) nor %s/ServiceProviderConfigs (generic-v1: %w) answered",
 		v2.base.Redacted(), tried[0].Err, v1.base.Redacted(), tried[1].Err)
 }
 
