@@ -226,7 +226,9 @@ func (g *Generic) CreateUser(ctx context.Context, u User) (User, error) {
 		found, err = g.FindUser(ctx, "userName", u.UserName)
 		return found != nil, err
 	}
-	if err := g.c.createOnce(ctx, usersPath, u.UserName, encodeUserV1(u), &a, lookup); err != nil {
+	// createOnce names the user by externalId in its log; the lookup
+	// itself is by userName, the only key on this wire.
+	if err := g.c.createOnce(ctx, usersPath, u.ExternalID, encodeUserV1(u), &a, lookup); err != nil {
 		return User{}, fmt.Errorf("creating user %q: %w", u.ExternalID, err)
 	}
 	var created User
