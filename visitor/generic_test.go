@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -497,5 +498,62 @@ func TestGenericLookups(t *testing.T) {
 	}
 	if locs, err := g.ListLocations(ctx); locs != nil || err != nil {
 		t.Fatalf("ListLocations: %v, %v", locs, err)
+	}
+}
+
+// TestGenericRetryAfter: a 429 in the 1.1 error form is waited out as
+// Client waits it (Retry-After), through the same counters.
+func TestGenericRetryAfter(t *testing.T) {
+	f := newFakeV1(t)
+	f.seed("a@x.io", true)
+	n := 0
+	f.fault = func(w http.ResponseWriter, r *http.Request) bool {
+		if n++; n == 1 {
+			w.Header().Set("Retry-After", "0")
+			v1Error(w, http.StatusTooManyRequests, "slow down")
+			return true
+		}
+		return false
+	}
+	g := newGeneric(t, f, newBook(Owned{ID: "g0001", ExternalID: "condeco:1"}))
+	u, err := g.GetUser(context.Background(), "g0001")
+	if err != nil || u.ExternalID != "condeco:1" {
+		t.Fatalf("got %+v, %v", u, err)
+	}
+	if s := g.Stats(); s.RateLimited != 1 || s.Retries != 1 || s.Requests != 2 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+// TestGenericConcurrentWrites: creates and deletes from several
+// goroutines (scim_concurrency) leave the record and its copy in step.
+func TestGenericConcurrentWrites(t *testing.T) {
+	f := newFakeV1(t)
+	book := newBook()
+	g := newGeneric(t, f, book)
+	ctx := context.Background()
+	const n = 12
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			u := User{ExternalID: "condeco:" + strconv.Itoa(i), UserName: "u" + strconv.Itoa(i) + "@x.io", GivenName: "G", FamilyName: "F", Active: true}
+			created, err := g.CreateUser(ctx, u)
+			if err == nil && i%2 == 0 {
+				err = g.DeleteUser(ctx, created.ID)
+			}
+			errs <- err
+		}()
+	}
+	for i := 0; i < n; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	managed, err := g.ListManagedUsers(ctx, "condeco:")
+	if err != nil || len(managed) != n/2 {
+		t.Fatalf("managed %d, %v", len(managed), err)
+	}
+	if m, _, _ := book.Owned(); len(m) != n/2 {
+		t.Fatalf("book holds %d", len(m))
 	}
 }
