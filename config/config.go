@@ -99,17 +99,26 @@ type Config struct {
 	CondecoAppLock string `yaml:"condeco_app_lock" json:"condeco_app_lock"`
 
 	// Eptura Visitor (target)
-	SCIMURL           string        `yaml:"scim_url" json:"scim_url"`
-	SCIMToken         Secret        `yaml:"scim_token" json:"scim_token"`
-	SCIMTokenURL      string        `yaml:"scim_token_url" json:"scim_token_url"`
-	SCIMClientID      string        `yaml:"scim_client_id" json:"scim_client_id"`
-	SCIMClientSecret  Secret        `yaml:"scim_client_secret" json:"scim_client_secret"`
-	SCIMTokenLifetime time.Duration `yaml:"scim_token_lifetime" json:"scim_token_lifetime"`
-	SCIMRateLimit     int           `yaml:"scim_rate_limit" json:"scim_rate_limit"`
-	SCIMConcurrency   int           `yaml:"scim_concurrency" json:"scim_concurrency"`
-	SCIMPageSize      int           `yaml:"scim_page_size" json:"scim_page_size"`
-	SCIMTimeout       time.Duration `yaml:"scim_timeout" json:"scim_timeout"`
-	SCIMRetryMax      int           `yaml:"scim_retry_max" json:"scim_retry_max"`
+	// VisitorAPI is the target profile: scim2 (the project's contract) or
+	// generic-v1 (Eptura's documented Generic SCIM integration).
+	VisitorAPI string `yaml:"visitor_api" json:"visitor_api"`
+	// VisitorLocationName names the Visitor location the integration is
+	// installed in, for the by-hand list of generic-v1.
+	VisitorLocationName string `yaml:"visitor_location_name" json:"visitor_location_name"`
+	// VisitorIntegrations are further generic-v1 integrations, one per
+	// Visitor location that has its own, each provisioned with every user.
+	VisitorIntegrations []Integration `yaml:"visitor_integrations" json:"visitor_integrations"`
+	SCIMURL             string        `yaml:"scim_url" json:"scim_url"`
+	SCIMToken           Secret        `yaml:"scim_token" json:"scim_token"`
+	SCIMTokenURL        string        `yaml:"scim_token_url" json:"scim_token_url"`
+	SCIMClientID        string        `yaml:"scim_client_id" json:"scim_client_id"`
+	SCIMClientSecret    Secret        `yaml:"scim_client_secret" json:"scim_client_secret"`
+	SCIMTokenLifetime   time.Duration `yaml:"scim_token_lifetime" json:"scim_token_lifetime"`
+	SCIMRateLimit       int           `yaml:"scim_rate_limit" json:"scim_rate_limit"`
+	SCIMConcurrency     int           `yaml:"scim_concurrency" json:"scim_concurrency"`
+	SCIMPageSize        int           `yaml:"scim_page_size" json:"scim_page_size"`
+	SCIMTimeout         time.Duration `yaml:"scim_timeout" json:"scim_timeout"`
+	SCIMRetryMax        int           `yaml:"scim_retry_max" json:"scim_retry_max"`
 	// SCIMRetryWaitMax is the longest Retry-After honoured; a longer one
 	// fails the request rather than holding the run.
 	SCIMRetryWaitMax time.Duration `yaml:"scim_retry_wait_max" json:"scim_retry_wait_max"`
@@ -178,6 +187,16 @@ type Config struct {
 	NotifyTimeout      time.Duration `yaml:"notify_timeout" json:"notify_timeout"`
 }
 
+// Integration is one more generic-v1 integration: the Visitor location it
+// is installed in, its base URL and its bearer token (inline, or read from
+// token_file, as Kubernetes secret volumes hand it over).
+type Integration struct {
+	Location  string `yaml:"location" json:"location"`
+	URL       string `yaml:"url" json:"url"`
+	Token     Secret `yaml:"token" json:"token"`
+	TokenFile string `yaml:"token_file" json:"token_file"`
+}
+
 // Default returns a Config with every default filled in.
 func Default() Config {
 	on := true
@@ -190,6 +209,7 @@ func Default() Config {
 		CondecoQueryTimeout:      DefaultCondecoQueryTimeout,
 		GlobalAdminLevels:        []int{int(condeco.LevelGlobalAdmin)},
 		PhoneRegion:              DefaultPhoneRegion,
+		VisitorAPI:               visitor.DefaultProfile,
 		SCIMTokenLifetime:        visitor.DefaultTokenLifetime,
 		SCIMRateLimit:            visitor.DefaultRateLimit,
 		SCIMConcurrency:          apply.DefaultConcurrency,
@@ -360,6 +380,20 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 			}
 			*s.dst = Secret(strings.TrimRight(string(b), "\r\n"))
 		}
+	}
+	for i := range c.VisitorIntegrations {
+		in := &c.VisitorIntegrations[i]
+		if in.TokenFile == "" {
+			continue
+		}
+		if in.Token != "" {
+			return fmt.Errorf("%w: visitor_integrations[%d] (%s): set token or token_file, not both", ErrInvalid, i, in.Location)
+		}
+		b, err := readSecretFile(in.TokenFile)
+		if err != nil {
+			return fmt.Errorf("%w: visitor_integrations[%d] (%s): token_file: reading %s: %w", ErrInvalid, i, in.Location, in.TokenFile, err)
+		}
+		in.Token = Secret(strings.TrimRight(string(b), "\r\n"))
 	}
 	return nil
 }

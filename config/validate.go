@@ -75,6 +75,12 @@ func (c Config) Validate() error {
 		return bad("phone_region", "%q is not a two-letter region code", c.PhoneRegion)
 	}
 
+	if err := oneOf("visitor_api", c.VisitorAPI, visitor.Profiles...); err != nil {
+		return err
+	}
+	if err := c.validateGeneric(bad); err != nil {
+		return err
+	}
 	if c.SCIMURL == "" {
 		return bad("scim_url", "required")
 	}

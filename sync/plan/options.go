@@ -75,11 +75,17 @@ type Options struct {
 	DeleteAfter                      int      `json:"deleteAfter"` // days, for deactivate-then-delete
 	Policy                           string   `json:"policy"`
 	ProtectedUsers                   []string `json:"protectedUsers,omitempty"` // userNames or externalIds
-	MaxDeletes                       int      `json:"maxDeletes"`
-	MaxDeleteShare                   float64  `json:"maxDeleteShare"`
-	MaxAdminChanges                  int      `json:"maxAdminChanges"`
-	SourceMinShare                   float64  `json:"sourceMinShare"`
-	TargetMinShare                   float64  `json:"targetMinShare"`
+	// HandLocation names the Visitor location the integration is
+	// installed in, for the by-hand list of a target without locations
+	// (visitor_location_name); IntegrationLocations the locations that
+	// visitor_integrations serve directly.
+	HandLocation         string   `json:"handLocation,omitempty"`
+	IntegrationLocations []string `json:"integrationLocations,omitempty"`
+	MaxDeletes           int      `json:"maxDeletes"`
+	MaxDeleteShare       float64  `json:"maxDeleteShare"`
+	MaxAdminChanges      int      `json:"maxAdminChanges"`
+	SourceMinShare       float64  `json:"sourceMinShare"`
+	TargetMinShare       float64  `json:"targetMinShare"`
 }
 
 // DefaultOptions returns the documented defaults.

@@ -80,6 +80,9 @@ func BuildPlan(exp *condeco.Export, current Current, o Options, now time.Time) (
 			b.user(*u)
 		}
 	}
+	if !caps.Locations {
+		b.byHand(exp, current.ByHand)
+	}
 	b.finish(exp)
 	return b.p, nil
 }
@@ -90,7 +93,7 @@ func BuildPlan(exp *condeco.Export, current Current, o Options, now time.Time) (
 // here yet. PATCH and filters are the client's and applier's concern.
 func plannable(caps visitor.Capabilities) error {
 	switch {
-	case !caps.ExternalID:
+	case !caps.ExternalID && !caps.OwnershipRecord:
 		return fmt.Errorf("%w: it carries no externalId, by which the sync knows its users", ErrUnsupportedTarget)
 	case caps.Locations && !caps.LocationRoles:
 		return fmt.Errorf("%w: it carries locations without roles", ErrUnsupportedTarget)

@@ -88,6 +88,9 @@ type Current struct {
 	// a conflict. Planned here, adoption passes the safety limits like any
 	// other change.
 	LookAlikes []visitor.User `json:"lookAlikes,omitempty"`
+	// ByHand is what the previous run listed for a person to do by hand
+	// (a target without locations; nil: no record).
+	ByHand *ByHandRecord `json:"byHand,omitempty"`
 }
 
 // OwedGrant is one location a user should have been given when created
@@ -295,6 +298,9 @@ type Plan struct {
 	// OwedGrants are the grants still owed after this plan unless a
 	// change carrying one (Key) succeeds; apply reports what remains.
 	OwedGrants []OwedGrant `json:"owedGrants,omitempty"`
+	// ByHand is the work left to a person in Visitor, for a target
+	// without locations (generic-v1); nil otherwise.
+	ByHand *ByHand `json:"byHand,omitempty"`
 }
 
 // Empty says whether applying the plan would write nothing.

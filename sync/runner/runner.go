@@ -91,6 +91,14 @@ type GrantsStore interface {
 	WriteGrants(run string, at time.Time, rec plan.GrantsRecord) error
 }
 
+// ByHandStore keeps the by-hand list of the last run (plan.ByHandRecord)
+// for a target without locations, so that a run can say what is new;
+// cmd adapts state.Dir to it.
+type ByHandStore interface {
+	ReadByHand() (*plan.ByHandRecord, error) // nil: no record
+	WriteByHand(run string, at time.Time, rec plan.ByHandRecord) error
+}
+
 // ErrPrefixChanged means external_id_prefix differs from the prefix the
 // managed users carry: a configuration to fix (or a migration to run),
 // not a tenant whose users all left.
@@ -117,6 +125,9 @@ type Runner struct {
 	// Grants, when set, keeps the admin roles the sync granted. Without
 	// it (or without a record in it) no admin role is ever revoked.
 	Grants GrantsStore
+	// ByHand, when set, keeps the by-hand list of a target without
+	// locations between runs; without it every run's list reads as new.
+	ByHand ByHandStore
 	// Progress, when set, counts applied writes while a run applies.
 	Progress *apply.Progress
 	// Now and NewRunID default to time.Now and a random id; tests set them.
@@ -282,10 +293,17 @@ func (r *Runner) run(ctx context.Context, f Flags, now func() time.Time, log *za
 	if prefix == "" {
 		prefix = plan.DefaultExternalIDPrefix
 	}
-	if err := r.checkPrefix(ctx, prefix); err != nil {
-		return err
+	if caps.ExternalID { // a profile without externalIds has no prefix on the wire
+		if err := r.checkPrefix(ctx, prefix); err != nil {
+			return err
+		}
 	}
 	users, err := r.Target.ListManagedUsers(ctx, prefix)
+	if errors.Is(err, visitor.ErrOwnershipLost) {
+		// Nothing is planned without the record: every user would read as
+		// someone else's (no deletion, a create refused per user).
+		return fmt.Errorf("listing managed users: %w: %w", plan.ErrTargetGuard, err)
+	}
 	if err != nil {
 		return fmt.Errorf("listing managed users: %w", tag(ErrTarget, err))
 	}
@@ -312,8 +330,16 @@ func (r *Runner) run(ctx context.Context, f Flags, now func() time.Time, log *za
 	if err != nil {
 		return err
 	}
+	var byHand *plan.ByHandRecord
+	if r.ByHand != nil && !caps.Locations {
+		if byHand, err = r.ByHand.ReadByHand(); err != nil {
+			log.Warn("by-hand record unreadable; this run lists everything as new", zap.Error(err))
+			byHand = nil
+		}
+	}
 	rep.Phases.ListMS = lap()
-	cur := plan.Current{Users: users, Locations: locs, FirstSync: firstSync, Capabilities: &caps, Target: rec, OwedGrants: owed, Grants: grants}
+	cur := plan.Current{Users: users, Locations: locs, FirstSync: firstSync, Capabilities: &caps, Target: rec, OwedGrants: owed, Grants: grants,
+		ByHand: byHand}
 	p, err := plan.BuildPlan(exp, cur, o, now())
 	if err != nil {
 		return fmt.Errorf("planning: %w", err)
@@ -366,8 +392,16 @@ func (r *Runner) run(ctx context.Context, f Flags, now func() time.Time, log *za
 	if err != nil {
 		return err
 	}
+	logByHand(log, p.ByHand)
 	if f.DryRun {
 		return nil
+	}
+	if h := p.ByHand; h != nil && r.ByHand != nil {
+		// The list is a person's, whatever the writes do: recorded as
+		// told once the run gets this far.
+		if err := r.ByHand.WriteByHand(rep.RunID, now().UTC(), h.Next); err != nil {
+			return fmt.Errorf("recording the by-hand list: %w", err)
+		}
 	}
 	ap := apply.Applier{Target: r.Target, Options: r.Apply, Rules: o, Log: log, Progress: r.Progress, Now: now}
 	if r.AuditPath != "" && !p.Empty() {
