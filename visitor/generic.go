@@ -10,13 +10,6 @@ import (
 	"go.uber.org/zap"
 )
 
-// Target profiles: the SCIM 2.0 contract of docs/visitor-scim.md (Client)
-// and Eptura's documented Generic SCIM integration (Generic).
-const (
-	ProfileSCIM2   = "scim2"
-	ProfileGeneric = "generic-v1"
-)
-
 var (
 	// ErrNotSupported: the profile cannot carry this (generic-v1 has no
 	// locations); the planner never plans it when Capabilities say so.
@@ -45,7 +38,8 @@ type Generic struct {
 }
 
 // NewGeneric checks the options and builds a Generic. It makes no request
-// and does not read the book.
+// and does not read the book. Generic calls the book from one goroutine
+// at a time, so a book need not lock for it.
 func NewGeneric(o Options, book OwnershipBook, log *zap.Logger) (*Generic, error) {
 	if book == nil {
 		return nil, errors.New("visitor: generic-v1 needs an ownership record")

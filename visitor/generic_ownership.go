@@ -1,28 +1,6 @@
 package visitor
 
-import (
-	"errors"
-	"fmt"
-)
-
-// Owned is one Visitor user the sync created (generic-v1 keeps no
-// externalId on the wire).
-type Owned struct{ ID, UserName, ExternalID string }
-
-// OwnershipBook is the record of the users the sync owns on a target
-// without externalIds (generic-v1); the caller keeps it in state_dir.
-// Generic serializes its calls to the book.
-type OwnershipBook interface {
-	Owned() (map[string]Owned, bool, error) // by Visitor id; false: there is no record
-	Add(o Owned) error                      // replaces any entry with the same ExternalID
-	Remove(id string) error
-}
-
-// ErrOwnershipLost means Visitor holds SCIM-created users but there is no
-// ownership record: without it the sync cannot tell its users from
-// others', and must not read the tenant as holding none (it would create
-// every user again).
-var ErrOwnershipLost = errors.New("ownership record missing")
+import "fmt"
 
 // ownership is Generic's copy of the book, read once and kept in step
 // with each Add and Remove, so that a re-read of thousands of written
