@@ -28,15 +28,18 @@ func (c *Client) UsersByExternalID(ctx context.Context, ids []string) ([]User, e
 	return out, nil
 }
 
-// filterBatches joins eq clauses with "or" into filters whose encoded
-// size stays within limit (a single clause longer than limit travels
-// alone).
-func filterBatches(ids []string, limit int) []string {
+// filterBatches joins externalId eq clauses with "or" into filters whose
+// encoded size stays within limit (a single clause longer than limit
+// travels alone).
+func filterBatches(ids []string, limit int) []string { return orBatches("externalId", ids, limit) }
+
+// orBatches is filterBatches on any attribute (generic-v1 re-reads by id).
+func orBatches(attr string, ids []string, limit int) []string {
 	var out []string
 	var b strings.Builder
 	size := 0
 	for _, id := range ids {
-		clause := Filter("externalId", "eq", id)
+		clause := Filter(attr, "eq", id)
 		n := len(url.QueryEscape(clause))
 		sep := len(url.QueryEscape(" or "))
 		if b.Len() > 0 && size+sep+n > limit {

@@ -41,6 +41,7 @@ const (
 	// client allocate before any item arrived (56 MB of users).
 	maxListPrealloc = 250_000
 	mediaType       = "application/scim+json"
+	spcPath         = "ServiceProviderConfig"
 )
 
 // Options configures a Client. Token, ClientSecret and the token itself
@@ -67,6 +68,11 @@ type Options struct {
 
 	InsecureSkipVerify bool
 	HTTPClient         *http.Client
+
+	// Limiter, when set, is used instead of one built from RateLimit, so
+	// that several clients holding one token (a profile check, or two
+	// profiles of one tenant) spend one call budget between them.
+	Limiter *rate.Limiter
 }
 
 // Client talks to one Visitor tenant. It is safe for concurrent use; all
@@ -85,6 +91,12 @@ type Client struct {
 	retryWaitMin      time.Duration
 	retryWaitMax      time.Duration
 	retryAfterMax     time.Duration
+	// mediaType is sent as Accept and Content-Type: SCIM 2.0's
+	// application/scim+json, or application/json for SCIM 1.1.
+	mediaType string
+	// spcPath is where the server describes itself: ServiceProviderConfig
+	// in SCIM 2.0, ServiceProviderConfigs in SCIM 1.1.
+	spcPath string
 
 	pageMu   sync.Mutex // guards pageSize and spcRead
 	pageSize int        // lowered, never raised, to what the server allows
@@ -166,7 +178,10 @@ func New(o Options, log *zap.Logger) (*Client, error) {
 	st := &stats{}
 	// Burst 1: calls are spread evenly, so no sliding minute ever holds
 	// more than the budget plus one.
-	lim := rate.NewLimiter(rate.Limit(float64(o.RateLimit)/60), 1)
+	lim := o.Limiter
+	if lim == nil {
+		lim = rate.NewLimiter(rate.Limit(float64(o.RateLimit)/60), 1)
+	}
 	hc := o.HTTPClient
 	var baseRT http.RoundTripper
 	if hc != nil && hc.Transport != nil {
@@ -213,6 +228,8 @@ func New(o Options, log *zap.Logger) (*Client, error) {
 		retryWaitMax:      o.RetryWaitMax,
 		retryAfterMax:     o.RetryAfterMax,
 		pageSize:          o.PageSize,
+		mediaType:         mediaType,
+		spcPath:           spcPath,
 	}
 	c.auth = &tokens{
 		static:   o.Token,
@@ -300,9 +317,9 @@ func (c *Client) call(ctx context.Context, method, path string, q url.Values, in
 		if err != nil {
 			return fmt.Errorf("%s %s: %w", method, path, err)
 		}
-		req.Header.Set("Accept", mediaType)
+		req.Header.Set("Accept", c.mediaType)
 		if body != nil {
-			req.Header.Set("Content-Type", mediaType)
+			req.Header.Set("Content-Type", c.mediaType)
 		}
 		if tok != "" {
 			req.Header.Set("Authorization", "Bearer "+tok)
@@ -462,7 +479,7 @@ func (c *Client) sizeAfterRefusal(ctx context.Context, asked int, refusal error)
 			MaxResults int `json:"maxResults"`
 		} `json:"filter"`
 	}
-	err := c.call(ctx, http.MethodGet, "ServiceProviderConfig", nil, nil, &spc)
+	err := c.call(ctx, http.MethodGet, c.spcPath, nil, nil, &spc)
 	switch {
 	case err == nil:
 	case ctx.Err() != nil:
@@ -480,7 +497,7 @@ func (c *Client) sizeAfterRefusal(ctx context.Context, asked int, refusal error)
 	if m <= 0 || m >= asked {
 		return 0, false
 	}
-	c.log.Info("page size lowered to server maximum", zap.Int("page_size", m), zap.String("learned_from", "ServiceProviderConfig"))
+	c.log.Info("page size lowered to server maximum", zap.Int("page_size", m), zap.String("learned_from", c.spcPath))
 	c.pageSize = m
 	return m, true
 }

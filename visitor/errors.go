@@ -125,7 +125,8 @@ func (e *Error) Is(target error) bool {
 const maxDetail = 200
 
 // decodeError builds an *Error from a non-2xx response. Servers send status
-// as a string (as the RFC says) or a number; both are accepted, and a body
+// as a string (as the RFC says) or a number; both are accepted, as is a
+// SCIM 1.1 body ({"Errors":[{"description","code"}]}), and a body
 // that is not a SCIM error still gives a useful message. Any secret the
 // server might echo back is cut out.
 func decodeError(status int, body []byte, secrets ...string) *Error {
@@ -134,8 +135,21 @@ func decodeError(status int, body []byte, secrets ...string) *Error {
 		Status   json.RawMessage `json:"status"`
 		ScimType string          `json:"scimType"`
 		Detail   string          `json:"detail"`
+		// SCIM 1.1 (API 1.1 §3.7) puts its errors in a list; its code is
+		// the HTTP status again, so the answer's status stands.
+		Errors []struct {
+			Description string `json:"description"`
+		} `json:"Errors"`
 	}
-	if err := json.Unmarshal(body, &raw); err == nil && (raw.ScimType != "" || raw.Detail != "" || len(raw.Status) > 0) {
+	if err := json.Unmarshal(body, &raw); err == nil && len(raw.Errors) > 0 && raw.ScimType == "" && raw.Detail == "" && len(raw.Status) == 0 {
+		ds := make([]string, 0, len(raw.Errors))
+		for _, x := range raw.Errors {
+			if d := strings.TrimSpace(x.Description); d != "" {
+				ds = append(ds, d)
+			}
+		}
+		e.Detail = strings.Join(ds, "; ")
+	} else if err == nil && (raw.ScimType != "" || raw.Detail != "" || len(raw.Status) > 0) {
 		e.ScimType = raw.ScimType
 		e.Detail = raw.Detail
 		if s := strings.Trim(string(raw.Status), `"`); s != "" {

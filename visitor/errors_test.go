@@ -46,3 +46,29 @@ func TestErrorSentinels(t *testing.T) {
 		})
 	}
 }
+
+// TestDecodeErrorSCIM11: a SCIM 1.1 error body (API 1.1 §3.7) gives the
+// same typed error as a 2.0 one, so the sentinels work for both profiles.
+func TestDecodeErrorSCIM11(t *testing.T) {
+	tests := []struct {
+		name       string
+		status     int
+		body       string
+		wantDetail string
+		wantIs     error
+	}{
+		{"409 is uniqueness", 409, `{"Errors":[{"description":"userName a@b.c is taken","code":"409"}]}`, "userName a@b.c is taken", ErrUniqueness},
+		{"400 joins descriptions", 400, `{"Errors":[{"description":"userName required","code":"400"},{"description":"a work email required","code":"400"}]}`, "userName required; a work email required", ErrBadRequest},
+		{"404", 404, `{"Errors":[{"description":"no user x","code":"404"}]}`, "no user x", ErrNotFound},
+		{"HTTP status wins over code", 429, `{"Errors":[{"description":"slow down","code":"400"}]}`, "slow down", ErrRateLimited},
+		{"secret echoed is cut", 401, `{"Errors":[{"description":"bad token sekret-123","code":"401"}]}`, "bad token [redacted]", ErrUnauthorized},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := decodeError(tc.status, []byte(tc.body), "sekret-123")
+			if e.Status != tc.status || e.Detail != tc.wantDetail || !errors.Is(e, tc.wantIs) {
+				t.Fatalf("got %+v (is %v: %v)", e, tc.wantIs, errors.Is(e, tc.wantIs))
+			}
+		})
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // TestLimiterShared runs goroutines against one client and checks that
@@ -100,5 +102,40 @@ func TestLimiterDeadline(t *testing.T) {
 	}
 	if f.total() != 1 {
 		t.Fatalf("server saw %d calls, want only the first", f.total())
+	}
+}
+
+// TestLimiterOption: clients given one Options.Limiter share its budget
+// (two profiles, or a profile check, on one token), where clients that
+// each build their own do not (TestLimiterPerClient).
+func TestLimiterOption(t *testing.T) {
+	f := newFake(t)
+	f.addUser(map[string]any{"userName": "a@example.com"})
+	shared := rate.NewLimiter(rate.Limit(20), 1) // one call per 50ms
+	tests := []struct {
+		name     string
+		limiter  *rate.Limiter
+		wantWait bool
+	}{
+		{"shared limiter: the second client waits", shared, true},
+		{"own limiters: the second client never waits", nil, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := testOptions(f.url())
+			o.RateLimit = 1200 // 20 a second when built from the options
+			o.Limiter = tc.limiter
+			a, _ := newClient(t, o)
+			b, _ := newClient(t, o)
+			if _, err := a.GetUser(context.Background(), "u0001"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := b.GetUser(context.Background(), "u0001"); err != nil {
+				t.Fatal(err)
+			}
+			if got := b.Stats().LimiterWait > 0; got != tc.wantWait {
+				t.Fatalf("second client waited %v, want a wait: %v", b.Stats().LimiterWait, tc.wantWait)
+			}
+		})
 	}
 }

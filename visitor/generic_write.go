@@ -1,0 +1,151 @@
+package visitor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+)
+
+// CreateUser POSTs u without its externalId, then records the new user
+// as the sync's own under u.ExternalID. A create whose outcome is unknown
+// is not simply sent again: the userName is looked up first (the
+// integration's unique key), so a lost answer cannot make a duplicate.
+func (g *Generic) CreateUser(ctx context.Context, u User) (User, error) {
+	u, err := checkIdentity(u)
+	if err != nil {
+		return User{}, fmt.Errorf("creating user: %w", err)
+	}
+	if u.ExternalID == "" {
+		return User{}, fmt.Errorf("creating user %q: no externalId to record it under", u.UserName)
+	}
+	var found *User
+	var a userAnswerV1
+	lookup := func(ctx context.Context) (bool, error) {
+		var err error
+		found, err = g.FindUser(ctx, "userName", u.UserName)
+		return found != nil, err
+	}
+	// createOnce names the user by externalId in its log; the lookup
+	// itself is by userName, the only key on this wire.
+	if err := g.c.createOnce(ctx, usersPath, u.ExternalID, encodeUserV1(u), &a, lookup); err != nil {
+		return User{}, fmt.Errorf("creating user %q: %w", u.ExternalID, err)
+	}
+	var created User
+	switch {
+	case found != nil:
+		created = *found
+	case !a.got:
+		// A 201 without the resource: its id comes from a lookup.
+		if _, err := lookup(ctx); err != nil {
+			return User{}, fmt.Errorf("creating user %q: created without an answer; looking it up: %w", u.ExternalID, err)
+		}
+		if found == nil {
+			return User{}, fmt.Errorf("creating user %q: created without an answer, and no user has userName %s", u.ExternalID, u.UserName)
+		}
+		created = *found
+	default:
+		if created, err = a.result(); err != nil {
+			return User{}, fmt.Errorf("creating user %q: %w", u.ExternalID, err)
+		}
+	}
+	if created.ID == "" {
+		return User{}, fmt.Errorf("creating user %q: created in Visitor, but the answer has no id: not recorded as the sync's own", u.ExternalID)
+	}
+	if err := g.record(Owned{ID: created.ID, UserName: created.UserName, ExternalID: u.ExternalID}); err != nil {
+		return User{}, fmt.Errorf("creating user %q: created in Visitor as %s (%s) but not recorded as the sync's own: %w",
+			u.ExternalID, created.ID, created.UserName, err)
+	}
+	created.ExternalID = u.ExternalID
+	return created, nil
+}
+
+// UpdateUser writes the listed fields of desired (the current user with
+// the changes): by PATCH with only those attributes when
+// ServiceProviderConfigs says PATCH is supported, else by PUT of the
+// whole of desired. FieldExternalID (adopting a user made by hand) goes
+// to the ownership record, after the wire write, never on the wire.
+func (g *Generic) UpdateUser(ctx context.Context, id string, desired User, fields []Field) (User, error) {
+	adopt := slices.Contains(fields, FieldExternalID)
+	if adopt && desired.ExternalID == "" {
+		return User{}, fmt.Errorf("updating user %q: refusing to record an empty externalId", id)
+	}
+	wire := slices.DeleteFunc(slices.Clone(fields), func(f Field) bool { return f == FieldExternalID })
+	for _, f := range wire {
+		if f == FieldDefaultLocation || f == FieldAccess {
+			return User{}, fmt.Errorf("updating user %q: field %q: %w (generic-v1 has no locations)", id, f, ErrNotSupported)
+		}
+	}
+	var got User
+	var err error
+	if len(wire) == 0 {
+		got, err = g.GetUser(ctx, id) // also proves the user is there before it is recorded
+	} else {
+		got, err = g.write(ctx, id, desired, wire)
+	}
+	if err != nil {
+		return User{}, err
+	}
+	if adopt {
+		if err := g.record(Owned{ID: id, UserName: got.UserName, ExternalID: desired.ExternalID}); err != nil {
+			return User{}, fmt.Errorf("updating user %q: written but not recorded as the sync's own (externalId %s): %w", id, desired.ExternalID, err)
+		}
+	}
+	return g.withExternalID(got)
+}
+
+// write sends one PATCH or PUT and decodes the answer.
+func (g *Generic) write(ctx context.Context, id string, desired User, fields []Field) (User, error) {
+	path := usersPath + "/" + url.PathEscape(id)
+	var a userAnswerV1
+	if g.patchSupported(ctx) {
+		if slices.Contains(fields, FieldUserName) {
+			var err error
+			if desired, err = checkIdentity(desired); err != nil {
+				return User{}, fmt.Errorf("updating user %q: %w", id, err)
+			}
+		}
+		body, err := patchV1(desired, fields)
+		if err != nil {
+			return User{}, fmt.Errorf("updating user %q: %w", id, err)
+		}
+		if err := g.c.call(ctx, http.MethodPatch, path, nil, body, &a); err != nil {
+			return User{}, fmt.Errorf("updating user %q: %w", id, err)
+		}
+	} else {
+		desired, err := checkIdentity(desired)
+		if err != nil {
+			return User{}, fmt.Errorf("updating user %q: %w", id, err)
+		}
+		if err := g.c.call(ctx, http.MethodPut, path, nil, encodeUserV1(desired), &a); err != nil {
+			return User{}, fmt.Errorf("updating user %q: %w", id, err)
+		}
+	}
+	if !a.got { // 204: read what is stored
+		return g.GetUser(ctx, id)
+	}
+	u, err := a.result()
+	if err != nil {
+		return User{}, fmt.Errorf("updating user %q: %w", id, err)
+	}
+	return u, nil
+}
+
+// DeleteUser deletes a user by id and drops it from the record, also when
+// Visitor no longer has it (404: deleted by hand). That 404 is still
+// returned, as Client returns it.
+func (g *Generic) DeleteUser(ctx context.Context, id string) error {
+	err := g.c.call(ctx, http.MethodDelete, usersPath+"/"+url.PathEscape(id), nil, nil, nil)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("deleting user %q: %w", id, err)
+	}
+	if rerr := g.forget(id); rerr != nil {
+		return fmt.Errorf("deleting user %q: deleted in Visitor but still in the ownership record: %w", id, rerr)
+	}
+	if err != nil {
+		return fmt.Errorf("deleting user %q: %w", id, err)
+	}
+	return nil
+}
