@@ -804,6 +804,7 @@ func (b *planner) adopt(found, want visitor.User, ap accessPlan, issue Issue) {
 	d.UserName, d.Email = want.UserName, want.Email
 	d.GivenName, d.FamilyName = want.GivenName, want.FamilyName
 	d.Phone, d.Mobile, d.Language = want.Phone, want.Mobile, want.Language
+	d.Title, d.City = want.Title, want.City
 	d.Active = true
 	if b.caps.Locations {
 		d.DefaultLocation, d.Access = want.DefaultLocation, OverlayAccess(found.Access, want.Access)
