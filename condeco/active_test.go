@@ -138,3 +138,19 @@ func TestDeactivatedRowClaimsNoUserName(t *testing.T) {
 		t.Fatalf("held = %v", e.Held)
 	}
 }
+
+// TestOptionalColumnsNeverHoldARow: a title or a city that breaks a text
+// rule is dropped with a warning naming the row; the user and the
+// location are exported (only generic-v1 sends either value).
+func TestOptionalColumnsNeverHoldARow(t *testing.T) {
+	long := strings.Repeat("x", 80)
+	u := validateUser(RawUser{ID: ns("1"), UserName: ns("a@example.com"), FirstName: ns("A"), LastName: ns("B"), Title: ns("Head\tof desk")},
+		rules, newRowCache())
+	if len(u.Problems) != 0 || u.User.Title != "" || len(u.Warnings) != 1 || u.Warnings[0].Field != "title" {
+		t.Errorf("user: problems %v, title %q, warnings %v", u.Problems, u.User.Title, u.Warnings)
+	}
+	l, probs := ValidateLocation(RawLocation{ID: ns("7"), Name: ns("Leeds"), City: ns(long)})
+	if len(probs) != 0 || l.City != "" || l.cityDropped == "" {
+		t.Errorf("location: problems %v, city %q, dropped %q", probs, l.City, l.cityDropped)
+	}
+}

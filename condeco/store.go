@@ -132,6 +132,11 @@ func (s *Store) readLocations(ctx context.Context, tx *sqlx.Tx, e *Export) error
 		e.RowsRead++
 		e.LocationRows++
 		l, probs := ValidateLocation(raw)
+		if l.cityDropped != "" && len(probs) == 0 {
+			e.Warnings = append(e.Warnings, RowError{Table: "locations", RowID: l.ID, Field: "city",
+				Rule: RuleOptionalDropped + " (" + l.cityDropped + ")", Value: clean(raw.City)})
+			l.cityDropped = ""
+		}
 		if len(probs) > 0 {
 			e.Problems = append(e.Problems, probs...)
 			if l.ID != "" {

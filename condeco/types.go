@@ -67,6 +67,9 @@ type Location struct {
 	// or deleted in Visitor.
 	Closed bool   `json:"closed,omitempty"`
 	City   string `json:"city,omitempty"` // optional column of the locations query
+	// cityDropped is the text rule a city broke (the value is dropped and
+	// the export warns; the location itself is kept).
+	cityDropped string
 }
 
 // RowError says why one source row was not exported. It names the row,

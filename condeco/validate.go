@@ -28,6 +28,10 @@ const (
 	RuleUserType        = "unknown user type"
 	RulePhoneDropped    = "not a valid phone number; dropped"
 	RuleLanguageDropped = "not a valid language tag; dropped"
+	// RuleOptionalDropped: an optional value only one profile sends (a
+	// title, a city) that breaks a text rule is dropped with a warning
+	// rather than holding the whole row: it must never keep a person out.
+	RuleOptionalDropped = "breaks a text rule; dropped"
 	RuleDuplicateName   = "userName collides case-insensitively with another user"
 	RuleDuplicateID     = "id appears on more than one row"
 	RuleActive          = "is not 1/true (active), 0/false (deactivated) or NULL (active)"
@@ -213,7 +217,13 @@ func validateUser(raw RawUser, r Rules, rc *rowCache) Checked {
 	}
 	u.LocationID = intern(text("location_id", raw.LocationID))
 	u.SSOID = text("sso_id", raw.SSOID)
-	u.Title = intern(text("title", raw.Title))
+	if t := clean(raw.Title); t != "" {
+		if rule := checkText(t); rule != "" {
+			warn("title", RuleOptionalDropped+" ("+rule+")", t)
+		} else {
+			u.Title = intern(t)
+		}
+	}
 
 	active, ok := parseActive(raw.Active)
 	if !ok {
@@ -285,7 +295,13 @@ func ValidateLocation(raw RawLocation) (Location, []RowError) {
 		Name:    text("name", raw.Name, true),
 		Country: text("country", raw.Country, false),
 		Region:  text("region", raw.Region, false),
-		City:    text("city", raw.City, false),
+	}
+	if c := clean(raw.City); c != "" {
+		if rule := checkText(c); rule != "" {
+			l.cityDropped = rule
+		} else {
+			l.City = c
+		}
 	}
 	if raw.Active.Valid {
 		switch strings.ToLower(strings.TrimSpace(raw.Active.String)) {
