@@ -79,6 +79,9 @@ type env struct {
 	vars map[string]string
 	// wrap, when set, is a command the binary runs under (prlimit …).
 	wrap []string
+	// generic: the simulator and the config speak generic-v1, where the
+	// sync's users are those created through SCIM (no externalId).
+	generic bool
 }
 
 // newEnv makes an installation whose source holds users generated users
@@ -105,7 +108,7 @@ func newEnvOn(t *testing.T, dbPath string, so simulator.Options, extraCfg string
 	t.Cleanup(func() { stop(context.Background()) })
 	e := &env{t: t, dir: dir, dbPath: dbPath, url: url, sim: sim,
 		cfgPath: filepath.Join(dir, "config.yaml"), stateDir: filepath.Join(dir, "state"),
-		vars: map[string]string{"CVS_SCIM_TOKEN": testToken}}
+		vars: map[string]string{"CVS_SCIM_TOKEN": testToken}, generic: so.API == simulator.APIGenericV1}
 	e.db = openDB(t, e.dbPath)
 	e.extra = extraCfg
 	e.writeConfig(e.sqliteConfig() + extraCfg)
@@ -121,6 +124,9 @@ func (e *env) writeConfig(extra string) {
 	e.t.Helper()
 	cfg := fmt.Sprintf("scim_url: %q\nscim_rate_limit: 60000\nstate_dir: %q\nlog_level: info\nmetrics_listen: \"\"\n%s",
 		e.url, e.stateDir, extra)
+	if e.generic {
+		cfg += "visitor_api: generic-v1\n"
+	}
 	if err := os.WriteFile(e.cfgPath, []byte(cfg), 0o600); err != nil {
 		e.t.Fatal(err)
 	}
@@ -293,7 +299,7 @@ func (e *env) census() census {
 			}
 			exts[u.ExternalID] = true
 		}
-		if strings.HasPrefix(u.ExternalID, "condeco:") {
+		if strings.HasPrefix(u.ExternalID, "condeco:") || (e.generic && u.ViaSCIM) {
 			c.managed++
 		}
 	}
