@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -316,5 +317,77 @@ func TestGenericUpdatesByPutOrPatch(t *testing.T) {
 				t.Fatalf("after the updates a dry run should plan nothing (exit %d):\n%s", code, out)
 			}
 		})
+	}
+}
+
+// TestGenericIntegrations: with visitor_integrations every user is
+// provisioned into each integration's location directly, each keeping its
+// own ownership record; the by-hand list needs no mapping rule for a
+// location an integration serves; a later run converges everywhere.
+func TestGenericIntegrations(t *testing.T) {
+	t.Parallel()
+	url2, sim2, stop2, err := simulator.Start(simulator.Options{API: simulator.APIGenericV1, Token: "second-token-4b1e"}, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stop2(context.Background()) })
+	tokenFile := filepath.Join(t.TempDir(), "dubai-token")
+	if err := os.WriteFile(tokenFile, []byte("second-token-4b1e\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := newGenericFixture(t, simulator.Options{}, "visitor_integrations:\n  - location: Dubai Marina\n    url: "+url2+"\n    token_file: "+tokenFile+"\n")
+	ctx := context.Background()
+	code, out, errs := f.run(ctx, "--run-now")
+	if code != service.ExitOK {
+		t.Fatalf("run exit %d\n%s\n%s", code, out, errs)
+	}
+	want := exportCount(t, f)
+	if a, b := len(scimUsers(f.sim)), len(scimUsers(sim2)); a != want || b != want {
+		t.Fatalf("main integration holds %d users, Dubai Marina %d; export has %d", a, b, want)
+	}
+	if !strings.Contains(out, "integration Dubai Marina: created "+itoa(want)) {
+		t.Errorf("summary lacks the integration's line:\n%s", out)
+	}
+	d, err := state.Open(filepath.Join(f.dir, "state", "integrations", "dubai-marina"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if owned, found, err := d.ReadOwnership(); err != nil || !found || len(owned) != want {
+		t.Fatalf("Dubai Marina's ownership record: %d users, found %v, err %v", len(owned), found, err)
+	}
+	h := lastReport(t, f).Plan.ByHand
+	for _, r := range h.MappingRules {
+		if r.Into == "Dubai Marina" {
+			t.Error("a mapping rule into a location its own integration serves")
+		}
+	}
+	// A departure leaves both locations.
+	if _, err := f.db.Exec(`UPDATE tblUsers SET Deleted = 1 WHERE UserID = 4`); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errs := f.run(ctx, "--run-now"); code != service.ExitOK {
+		t.Fatalf("second run exit %d\n%s\n%s", code, out, errs)
+	}
+	if a, b := len(scimUsers(f.sim)), len(scimUsers(sim2)); a != want-1 || b != want-1 {
+		t.Fatalf("after a departure: %d and %d users, want %d in each", a, b, want-1)
+	}
+	code, out, _ = f.run(ctx, "--run-now", "--dry-run")
+	if code != service.ExitOK || !strings.Contains(out, "planned changes: 0") || !strings.Contains(out, "integration Dubai Marina: would create 0, update 0, delete 0") {
+		t.Fatalf("a dry run should plan nothing anywhere (exit %d):\n%s", code, out)
+	}
+	if strings.Contains(out+errs, "second-token-4b1e") {
+		t.Error("the integration's token was printed")
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestLimitersSharedPerToken: integrations on one token share one call
+// budget (Visitor counts calls per token), on different tokens not.
+func TestLimitersSharedPerToken(t *testing.T) {
+	l := newLimiters(600)
+	a, b, c := l.forToken("tok-1"), l.forToken("tok-1"), l.forToken("tok-2")
+	if a != b || a == c {
+		t.Fatalf("same token shares: %v, different tokens share: %v", a == b, a == c)
 	}
 }
