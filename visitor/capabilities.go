@@ -32,6 +32,10 @@ type Capabilities struct {
 	// profile gives the users the sync created their externalId from the
 	// ownership record in state_dir, and lists no other user as managed.
 	OwnershipRecord bool `json:"ownershipRecord,omitempty"`
+	// Invitations: a create can ask Visitor to send the user an
+	// invitation (or not); a profile without it leaves that to the
+	// tenant's own settings, and the plan promises none.
+	Invitations bool `json:"invitations,omitempty"`
 	// OrFilters: a filter may join comparisons with "or", which the
 	// batched re-read of written users needs (scim_verify_writes: reread).
 	OrFilters bool `json:"orFilters"`
@@ -41,7 +45,7 @@ type Capabilities struct {
 // docs/visitor-scim.md, the one Client speaks: everything.
 func SCIM2Capabilities() Capabilities {
 	return Capabilities{Locations: true, LocationRoles: true, ExternalID: true, Patch: true,
-		FilterOperators: slices.Clone(filterOperators), OrFilters: true}
+		FilterOperators: slices.Clone(filterOperators), OrFilters: true, Invitations: true}
 }
 
 // Capabilities are what the target behind c can carry.

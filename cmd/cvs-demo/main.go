@@ -112,6 +112,15 @@ log_format: console
 		{"run 5: day four (the same user reactivated)", "day4.sql", []string{"--run-now"}, func() error { return leave.check(out, sim, true) }},
 		{"run 6: the same day-four data once more, as a dry run (must plan zero changes)", "", []string{"--run-now", "--dry-run"}, nil},
 	}
+	fmt.Fprintf(out, "\n== check: which profile does the server speak? (--check)\n")
+	text, code, err := runCLI(ctx, bin, cfgPath, "--check")
+	fmt.Fprint(out, text)
+	if err != nil {
+		return err
+	}
+	if code != 0 || !strings.Contains(text, "visitor profile: scim2") {
+		return fmt.Errorf("--check: exit code %d, or no profile named", code)
+	}
 	var last string
 	for i, s := range steps {
 		if s.sql != "" {
@@ -177,7 +186,12 @@ log_format: console
 			return fmt.Errorf("%s: exit code %d", strings.Join(args, " "), code)
 		}
 	}
-	fmt.Fprintln(out, "\ndemo ok: four days of syncs applied, what a superuser did by hand kept, and a last dry run plans zero changes")
+	fmt.Fprintf(out, "\n== second profile: visitor_api generic-v1, Eptura's documented Generic SCIM integration (SCIM 1.1, users only)\n")
+	if err := genericDemo(ctx, out, bin, data, work); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "\ndemo ok: scim2: four days of syncs applied, what a superuser did by hand kept, and a last dry run plans zero changes; "+
+		"generic-v1: two integrations provisioned, the by-hand list shown, a lost ownership record stopped the run and was rebuilt, and a last dry run plans zero changes")
 	return nil
 }
 

@@ -167,13 +167,19 @@ func TestGenericPlansTitleAndCity(t *testing.T) {
 	titled := func(s string) UMod { return func(u *condeco.User) { u.Title = s } }
 	exp := &condeco.Export{Users: Users(CU("1", titled("Receptionist"), AtLoc("2")), CU("2", AtLoc("4"))), Locations: cityLocs()}
 	cur := []visitor.User{unlocated("2", func(u *visitor.User) { u.City = "Paris" })}
-	p, err := BuildPlan(exp, Current{Users: cur, Capabilities: genericCaps()}, DefaultOptions(), T0)
+	o := DefaultOptions()
+	o.Invitations = InvitationsSend
+	p, err := BuildPlan(exp, Current{Users: cur, Capabilities: genericCaps()}, o, T0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := FindChange(t, p.Creates, "condeco:1")
 	if c.Desired.Title != "Receptionist" || c.Desired.City != "Paris" {
 		t.Errorf("create title %q city %q", c.Desired.Title, c.Desired.City)
+	}
+	// The profile cannot ask for an invitation: the plan promises none.
+	if c.Desired.SendInvitation {
+		t.Error("a create under a profile without invitations plans one")
 	}
 	u := FindChange(t, p.Updates, "condeco:2")
 	if len(u.Changes) != 1 || u.Changes[0].Field != visitor.FieldCity || u.Changes[0].New != "Madrid" {

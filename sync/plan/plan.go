@@ -697,7 +697,7 @@ func (b *planner) create(want visitor.User, ap accessPlan, issue Issue) {
 	// A user the first full sync set out to create is still part of it,
 	// even when a failed first run leaves the create to a later run.
 	initial := b.p.Initial || b.firstSync[want.ExternalID]
-	want.SendInvitation = b.p.SendInvitations && !(initial && b.o.Invitations == InvitationsSuppressInitial)
+	want.SendInvitation = b.caps.Invitations && b.p.SendInvitations && !(initial && b.o.Invitations == InvitationsSuppressInitial)
 	ch := UserChange{Action: ActionCreate, UserName: want.UserName, ExternalID: want.ExternalID, Desired: &want, Reason: "new in Condeco"}
 	ch.Record = recordOf(b.access, b.defaultLoc, b.granted[want.ExternalID], want.ExternalID, "", nil, want.Access)
 	// A new user gets every open location: owed ones included.

@@ -305,7 +305,7 @@ func (r *Runner) run(ctx context.Context, f Flags, now func() time.Time, log *za
 	if errors.Is(err, visitor.ErrOwnershipLost) {
 		// Nothing is planned without the record: every user would read as
 		// someone else's (no deletion, a create refused per user).
-		return fmt.Errorf("listing managed users: %w: %w", plan.ErrTargetGuard, err)
+		return fmt.Errorf("%w: %w", plan.ErrTargetGuard, err)
 	}
 	if err != nil {
 		return fmt.Errorf("listing managed users: %w", tag(ErrTarget, err))
