@@ -32,6 +32,12 @@ type Generic struct {
 	ownMu sync.Mutex // guards own and serializes calls to book
 	own   ownership
 
+	// strays are the users the last managed listing saw created through
+	// SCIM but not in the record, by lower-cased userName: what a create
+	// whose answer was lost (and whose look-up failed too) leaves behind.
+	strayMu sync.Mutex
+	strays  map[string]string
+
 	spcMu   sync.Mutex // guards spcRead and patch
 	spcRead bool       // ServiceProviderConfigs was read (or found missing)
 	patch   bool       // it says PATCH is supported

@@ -557,3 +557,47 @@ func TestGenericConcurrentWrites(t *testing.T) {
 		t.Fatalf("book holds %d", len(m))
 	}
 }
+
+// TestGenericClaimsAStrayOnConflict: a create refused as taken by a user
+// created through SCIM that no record holds (an earlier create of this
+// sync whose answer and look-up were both lost) claims that user: brought
+// up to date and recorded, not refused on every run. A user made by hand
+// holding the userName stays a conflict.
+func TestGenericClaimsAStrayOnConflict(t *testing.T) {
+	for _, viaSCIM := range []bool{true, false} {
+		name := "made by hand stays a conflict"
+		if viaSCIM {
+			name = "created through SCIM is claimed"
+		}
+		t.Run(name, func(t *testing.T) {
+			f := newFakeV1(t)
+			f.seed("keep@example.com", true)
+			id := f.seed("ana@example.com", viaSCIM)
+			book := newBook(Owned{ID: "g0001", UserName: "keep@example.com", ExternalID: "condeco:9"})
+			g := newGeneric(t, f, book)
+			ctx := context.Background()
+			if _, err := g.ListManagedUsers(ctx, "condeco:"); err != nil {
+				t.Fatal(err)
+			}
+			got, err := g.CreateUser(ctx, User{ExternalID: "condeco:1", UserName: "ana@example.com", GivenName: "Ana", FamilyName: "Silva", Active: true, Title: "Nurse"})
+			if !viaSCIM {
+				if !errors.Is(err, ErrUniqueness) {
+					t.Fatalf("err = %v, want ErrUniqueness", err)
+				}
+				if _, ok := book.get(id); ok {
+					t.Fatal("a hand-made user was recorded")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.ID != id || got.ExternalID != "condeco:1" || got.GivenName != "Ana" || got.Title != "Nurse" {
+				t.Fatalf("claimed %+v", got)
+			}
+			if o, ok := book.get(id); !ok || o.ExternalID != "condeco:1" {
+				t.Fatalf("book has %+v, %v", o, ok)
+			}
+		})
+	}
+}

@@ -76,13 +76,21 @@ func (g *Generic) ListManagedUsers(ctx context.Context, externalIDPrefix string)
 	}
 	out := make([]User, 0, min(len(own), len(all)))
 	listed := make(map[string]bool, len(all))
+	strays := map[string]string{}
 	for _, u := range all {
 		listed[u.ID] = true
-		if o, ok := own[u.ID]; ok && strings.HasPrefix(o.ExternalID, externalIDPrefix) {
+		o, ok := own[u.ID]
+		if ok && strings.HasPrefix(o.ExternalID, externalIDPrefix) {
 			u.ExternalID = o.ExternalID
 			out = append(out, u)
 		}
+		if !ok {
+			strays[strings.ToLower(u.UserName)] = u.ID
+		}
 	}
+	g.strayMu.Lock()
+	g.strays = strays
+	g.strayMu.Unlock()
 	var missing []string
 	for id, o := range own {
 		if !listed[id] && strings.HasPrefix(o.ExternalID, externalIDPrefix) {

@@ -7,6 +7,9 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
+
+	"go.uber.org/zap"
 )
 
 // CreateUser POSTs u without its externalId, then records the new user
@@ -31,6 +34,11 @@ func (g *Generic) CreateUser(ctx context.Context, u User) (User, error) {
 	// createOnce names the user by externalId in its log; the lookup
 	// itself is by userName, the only key on this wire.
 	if err := g.c.createOnce(ctx, usersPath, u.ExternalID, encodeUserV1(u), &a, lookup); err != nil {
+		if errors.Is(err, ErrConflict) {
+			if claimed, ok, cerr := g.claimStray(ctx, u); ok || cerr != nil {
+				return claimed, cerr
+			}
+		}
 		return User{}, fmt.Errorf("creating user %q: %w", u.ExternalID, err)
 	}
 	var created User
@@ -61,6 +69,44 @@ func (g *Generic) CreateUser(ctx context.Context, u User) (User, error) {
 	created.ExternalID = u.ExternalID
 	return created, nil
 }
+
+// claimStray answers a create refused as taken (409) when the user
+// holding the userName was created through SCIM and is in no record: the
+// trace of an earlier create of this sync whose answer and look-up were
+// both lost (a timeout, a reset). Visitor takes the email as the person's
+// identity, as --rebuild-ownership does, so the user is this Condeco
+// row's: it is brought up to date and recorded, rather than refused on
+// every run from now on. A user made by hand is never a stray (the
+// unfiltered listing leaves it out), so it stays a conflict.
+func (g *Generic) claimStray(ctx context.Context, u User) (User, bool, error) {
+	g.strayMu.Lock()
+	id, ok := g.strays[strings.ToLower(u.UserName)]
+	g.strayMu.Unlock()
+	if !ok {
+		return User{}, false, nil
+	}
+	desired := u
+	desired.ID = id
+	got, err := g.write(ctx, id, desired, strayFields)
+	if err != nil {
+		return User{}, true, fmt.Errorf("creating user %q: Visitor user %s created through SCIM holds its userName; updating it to claim it: %w", u.ExternalID, id, err)
+	}
+	if err := g.record(Owned{ID: id, UserName: got.UserName, ExternalID: u.ExternalID}); err != nil {
+		return User{}, true, fmt.Errorf("creating user %q: claimed Visitor user %s but not recorded as the sync's own: %w", u.ExternalID, id, err)
+	}
+	g.strayMu.Lock()
+	delete(g.strays, strings.ToLower(u.UserName))
+	g.strayMu.Unlock()
+	g.log.Warn("claimed a scim user missing from the ownership record", zap.String("external_id", u.ExternalID),
+		zap.String("visitor_id", id), zap.String("user", got.UserName))
+	got.ExternalID = u.ExternalID
+	return got, true, nil
+}
+
+// strayFields are what claiming a stray writes: every field the profile
+// carries.
+var strayFields = []Field{FieldUserName, FieldGivenName, FieldFamilyName, FieldPhone, FieldMobile,
+	FieldLanguage, FieldTitle, FieldCity, FieldActive}
 
 // UpdateUser writes the listed fields of desired (the current user with
 // the changes): by PATCH with only those attributes when

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"condeco-visitor-sync/condeco"
 	"condeco-visitor-sync/state"
@@ -389,5 +390,50 @@ func TestLimitersSharedPerToken(t *testing.T) {
 	a, b, c := l.forToken("tok-1"), l.forToken("tok-1"), l.forToken("tok-2")
 	if a != b || a == c {
 		t.Fatalf("same token shares: %v, different tokens share: %v", a == b, a == c)
+	}
+}
+
+// TestGenericReclaimsAUserMissingFromTheRecord: a user the sync created
+// whose record line was lost (a create answered too late, its look-up
+// failed too) is claimed on the next run's create (409 from a user
+// created through SCIM that no record holds), not re-created or refused
+// every run; the run after converges.
+func TestGenericReclaimsAUserMissingFromTheRecord(t *testing.T) {
+	t.Parallel()
+	f := newGenericFixture(t, simulator.Options{}, "")
+	ctx := context.Background()
+	if code, out, errs := f.run(ctx, "--run-now"); code != service.ExitOK {
+		t.Fatalf("first run exit %d\n%s\n%s", code, out, errs)
+	}
+	d, err := state.Open(filepath.Join(f.dir, "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	owned, _, err := d.ReadOwnership()
+	if err != nil || len(owned) < 10 {
+		t.Fatalf("record %d users, err %v", len(owned), err)
+	}
+	lost := owned[3]
+	if err := d.WriteOwnership(time.Now(), append(owned[:3:3], owned[4:]...)); err != nil {
+		t.Fatal(err)
+	}
+	users := len(scimUsers(f.sim))
+	code, out, errs := f.run(ctx, "--run-now")
+	if code != service.ExitOK {
+		t.Fatalf("second run exit %d\n%s\n%s", code, out, errs)
+	}
+	if n := len(scimUsers(f.sim)); n != users {
+		t.Fatalf("Visitor holds %d users after the second run, had %d", n, users)
+	}
+	again, _, _ := d.ReadOwnership()
+	var back bool
+	for _, o := range again {
+		back = back || (o.ID == lost.ID && o.ExternalID == lost.ExternalID)
+	}
+	if !back {
+		t.Fatalf("user %s (%s) not claimed back into the record", lost.ID, lost.ExternalID)
+	}
+	if code, out, _ := f.run(ctx, "--run-now", "--dry-run"); code != service.ExitOK || !strings.Contains(out, "planned changes: 0") {
+		t.Fatalf("after the claim a dry run should plan nothing (exit %d):\n%s", code, out)
 	}
 }
