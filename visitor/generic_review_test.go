@@ -1,0 +1,35 @@
+package visitor
+
+import (
+	"context"
+	"net/http"
+	"testing"
+)
+
+// A POST answered 5xx without being stored, for a userName a person made
+// by hand in Visitor: the unknown-outcome lookup by userName finds the
+// hand-made user and records it as the sync's own (bypassing
+// adopt_existing_users); later runs PUT over it and delete it on
+// departure. scim2 looks up by externalId, which a hand-made user lacks.
+func TestReviewUnknownCreateClaimsHandMadeUser(t *testing.T) {
+	f := newFakeV1(t)
+	hand := f.seed("ana@example.com", false)
+	posts := 0
+	f.fault = func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method == http.MethodPost && posts == 0 {
+			posts++
+			v1Error(w, 502, "bad gateway") // never reached the application
+			return true
+		}
+		return false
+	}
+	book := newBook()
+	g := newGeneric(t, f, book)
+	_, err := g.CreateUser(context.Background(), User{ExternalID: "condeco:1", UserName: "ana@example.com", GivenName: "Ana", FamilyName: "Silva", Active: true})
+	if o, ok := book.get(hand); ok {
+		t.Fatalf("hand-made user %s recorded as the sync's own: %+v (err %v)", hand, o, err)
+	}
+	if err == nil {
+		t.Fatal("create of a userName held by a hand-made user succeeded")
+	}
+}
