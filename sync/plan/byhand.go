@@ -162,7 +162,14 @@ func (b *planner) byHand(exp *condeco.Export, prev *ByHandRecord) {
 	}
 	slices.Sort(h.Next.Locations)
 	// Revocations carried over unchanged are not news; new ones are.
+	wasRevoke := make(map[string]bool, len(was.Revoke))
+	for _, r := range was.Revoke {
+		wasRevoke[strings.ToLower(r.UserName)] = true
+	}
 	fresh := len(h.RevokeAdmin) != len(was.Revoke)
+	for _, r := range h.RevokeAdmin {
+		fresh = fresh || !wasRevoke[r.UserName]
+	}
 	h.Changed = prev == nil || len(h.NewAdmins) > 0 || fresh || newLocs || len(h.Next.Locations) != len(was.Locations)
 	b.p.ByHand = h
 }
