@@ -3,6 +3,7 @@ package visitor
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -31,5 +32,31 @@ func TestReviewUnknownCreateClaimsHandMadeUser(t *testing.T) {
 	}
 	if err == nil {
 		t.Fatal("create of a userName held by a hand-made user succeeded")
+	}
+}
+
+// A server that refuses "or" filters (--check's probe then says "written
+// users are re-read one at a time"): two recorded users outside the SCIM
+// listing (adopted hand-made users never appear in it) make every run's
+// ListManagedUsers fail, as usersByID has no one-at-a-time fallback.
+func TestReviewListManagedOrRefused(t *testing.T) {
+	f := newFakeV1(t)
+	a := f.seed("a@example.com", false) // adopted: made by hand
+	b := f.seed("b@example.com", false)
+	f.fault = func(w http.ResponseWriter, r *http.Request) bool {
+		if strings.Contains(r.URL.Query().Get("filter"), " or ") {
+			v1Error(w, 400, "or is not supported")
+			return true
+		}
+		return false
+	}
+	book := newBook(Owned{ID: a, UserName: "a@example.com", ExternalID: "condeco:1"}, Owned{ID: b, UserName: "b@example.com", ExternalID: "condeco:2"})
+	g := newGeneric(t, f, book)
+	us, err := g.ListManagedUsers(context.Background(), "condeco:")
+	if err != nil {
+		t.Fatalf("listing managed users fails where the probe promises one-at-a-time reads: %v", err)
+	}
+	if len(us) != 2 {
+		t.Fatalf("%d managed users, want 2", len(us))
 	}
 }
