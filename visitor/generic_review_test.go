@@ -3,6 +3,7 @@ package visitor
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -58,5 +59,25 @@ func TestReviewListManagedOrRefused(t *testing.T) {
 	}
 	if len(us) != 2 {
 		t.Fatalf("%d managed users, want 2", len(us))
+	}
+}
+
+// A generic-v1 server (or its gateway) that answers the SCIM 2.0 path it
+// does not serve with 401/403, as API gateways often do for unknown routes,
+// while the token works on ServiceProviderConfigs: DetectProfile stops at
+// the first 401 and never asks the generic-v1 path, so --check prints
+// "neither discovery path answered" for a working generic-v1 tenant.
+func TestReviewDetectProfileStopsAtOnePath401(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/scim/ServiceProviderConfigs" {
+			v1JSON(w, 200, map[string]any{"patch": map[string]any{"supported": false}})
+			return
+		}
+		v1Error(w, 403, "Missing Authentication Token")
+	}))
+	defer srv.Close()
+	got, tried, err := DetectProfile(context.Background(), testOptions(srv.URL+"/scim"), nil)
+	if err != nil || got != ProfileGeneric {
+		t.Fatalf("profile %q, err %v, tried %+v; want generic-v1 (its path answers)", got, err, tried)
 	}
 }
