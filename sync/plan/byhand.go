@@ -110,6 +110,16 @@ func (b *planner) byHand(exp *condeco.Export, prev *ByHandRecord) {
 			}
 		}
 	}
+	// A held row (bad in Condeco this run) is no news: an admin it was
+	// stays on the list, and a revocation of it stays listed.
+	for _, n := range exp.HeldUserNames {
+		n = strings.ToLower(n)
+		present[n] = true
+		if before[n] && !admins[n] {
+			admins[n] = true
+			h.MakeAdmin = append(h.MakeAdmin, n)
+		}
+	}
 	slices.Sort(h.MakeAdmin)
 	slices.Sort(h.NewAdmins)
 	// A revocation is listed while it is fresh, its user is still in
