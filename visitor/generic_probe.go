@@ -17,8 +17,8 @@ import (
 // speaks, for --check: a SCIM 2.0 server serves ServiceProviderConfig, a
 // generic-v1 (SCIM 1.1) one ServiceProviderConfigs and 404 on the other.
 // When both answer, scim2 is taken (it carries more). tried has one line
-// per path asked. A refused token (401, 403) is the error at once, since
-// neither answer then says anything about the profile.
+// per path asked. A refusal (401, 403) on one path does not stop the other
+// being asked; it is the error when neither answers.
 func DetectProfile(ctx context.Context, o Options, log *zap.Logger) (string, []ProbeCheck, error) {
 	if o.Limiter == nil {
 		// The two requests spend one budget, as one client's would.
@@ -54,19 +54,22 @@ func DetectProfile(ctx context.Context, o Options, log *zap.Logger) (string, []P
 		tried = append(tried, ProbeCheck{Name: name, Result: "not served: " + err.Error(), Err: err})
 		return false, nil
 	}
-	ok2, err := ask(v2, ProfileSCIM2)
-	if err != nil {
-		return "", tried, fmt.Errorf("detecting the target profile: %w", err)
+	// A refusal on one path (a gateway's 401/403 for a route it does not
+	// serve) says nothing about the other: both are asked.
+	ok2, err2 := ask(v2, ProfileSCIM2)
+	if err2 != nil && ctx.Err() != nil {
+		return "", tried, fmt.Errorf("detecting the target profile: %w", err2)
 	}
-	ok1, err := ask(v1, ProfileGeneric)
-	if err != nil {
-		return "", tried, fmt.Errorf("detecting the target profile: %w", err)
-	}
+	ok1, err1 := ask(v1, ProfileGeneric)
 	switch {
 	case ok2:
 		return ProfileSCIM2, tried, nil
 	case ok1:
 		return ProfileGeneric, tried, nil
+	case err2 != nil:
+		return "", tried, fmt.Errorf("detecting the target profile: %w", err2)
+	case err1 != nil:
+		return "", tried, fmt.Errorf("detecting the target profile: %w", err1)
 	}
 	return "", tried, fmt.Errorf("detecting the target profile: neither %s/ServiceProviderConfig (scim2: %w) nor %s/ServiceProviderConfigs (generic-v1: %w) answered",
 		v2.base.Redacted(), tried[0].Err, v1.base.Redacted(), tried[1].Err)

@@ -125,6 +125,11 @@ func (g *Generic) usersByID(ctx context.Context, ids []string) ([]User, error) {
 	}
 	for _, batch := range orBatches("id", ids, MaxFilterBytes) {
 		us, err := g.ListUsers(ctx, batch)
+		if errors.Is(err, ErrBadRequest) && strings.Contains(batch, " or ") {
+			// A server that refuses "or": one GET per user from here on.
+			g.log.Warn("batched read by id refused; reading one user at a time", zap.Error(err))
+			return g.usersOneByOne(ctx, out, want)
+		}
 		if err != nil {
 			return out, err
 		}
@@ -133,6 +138,38 @@ func (g *Generic) usersByID(ctx context.Context, ids []string) ([]User, error) {
 				out = append(out, u)
 			}
 		}
+	}
+	return out, nil
+}
+
+// usersOneByOne reads each wanted id not yet in out with a GET; an id no
+// user has is left out.
+func (g *Generic) usersOneByOne(ctx context.Context, out []User, want map[string]bool) ([]User, error) {
+	seen := make(map[string]bool, len(out))
+	for _, u := range out {
+		seen[u.ID] = true
+	}
+	ids := make([]string, 0, len(want))
+	for id := range want {
+		if !seen[id] {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		var a userAnswerV1
+		err := g.c.call(ctx, http.MethodGet, usersPath+"/"+url.PathEscape(id), nil, nil, &a)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return out, fmt.Errorf("getting user %q: %w", id, err)
+		}
+		u, err := a.result()
+		if err != nil {
+			return out, fmt.Errorf("getting user %q: %w", id, err)
+		}
+		out = append(out, u)
 	}
 	return out, nil
 }

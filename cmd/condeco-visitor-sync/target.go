@@ -63,7 +63,15 @@ func newTarget(cfg config.Config, dir *state.Dir, lims *limiters, log *zap.Logge
 // never reads as another's.
 func newIntegrations(cfg config.Config, src runner.Source, gate *runner.Gate, lims *limiters, log *zap.Logger) ([]service.Integration, error) {
 	out := make([]service.Integration, 0, len(cfg.VisitorIntegrations))
+	slugs := map[string]string{}
 	for _, in := range cfg.VisitorIntegrations {
+		// Each integration's records are its own: two locations whose
+		// names make one folder name would share one ownership record.
+		if other, ok := slugs[slug(in.Location)]; ok {
+			return nil, fmt.Errorf("%w: visitor_integrations %s: its records would share state_dir/integrations/%s with %s; rename one location",
+				config.ErrInvalid, in.Location, slug(in.Location), other)
+		}
+		slugs[slug(in.Location)] = in.Location
 		dir, err := state.Open(filepath.Join(cfg.StateDir, "integrations", slug(in.Location)))
 		if err != nil {
 			return nil, fmt.Errorf("%w: visitor_integrations %s: %w", config.ErrInvalid, in.Location, err)

@@ -110,6 +110,16 @@ func (b *planner) byHand(exp *condeco.Export, prev *ByHandRecord) {
 			}
 		}
 	}
+	// A held row (bad in Condeco this run) is no news: an admin it was
+	// stays on the list, and a revocation of it stays listed.
+	for _, n := range exp.HeldUserNames {
+		n = strings.ToLower(n)
+		present[n] = true
+		if before[n] && !admins[n] {
+			admins[n] = true
+			h.MakeAdmin = append(h.MakeAdmin, n)
+		}
+	}
 	slices.Sort(h.MakeAdmin)
 	slices.Sort(h.NewAdmins)
 	// A revocation is listed while it is fresh, its user is still in
@@ -162,7 +172,14 @@ func (b *planner) byHand(exp *condeco.Export, prev *ByHandRecord) {
 	}
 	slices.Sort(h.Next.Locations)
 	// Revocations carried over unchanged are not news; new ones are.
+	wasRevoke := make(map[string]bool, len(was.Revoke))
+	for _, r := range was.Revoke {
+		wasRevoke[strings.ToLower(r.UserName)] = true
+	}
 	fresh := len(h.RevokeAdmin) != len(was.Revoke)
+	for _, r := range h.RevokeAdmin {
+		fresh = fresh || !wasRevoke[r.UserName]
+	}
 	h.Changed = prev == nil || len(h.NewAdmins) > 0 || fresh || newLocs || len(h.Next.Locations) != len(was.Locations)
 	b.p.ByHand = h
 }
