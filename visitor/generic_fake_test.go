@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // fakeV1 answers as /work/shared-i16/wire.md says a generic-v1 server
@@ -54,16 +55,21 @@ func (f *fakeV1) requests() []fakeReq {
 func (f *fakeV1) seed(userName string, scim bool) string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.storeLocked(map[string]any{"schemas": []any{CoreSchemaV1}, "userName": userName,
+	id := f.storeLocked(map[string]any{"schemas": []any{CoreSchemaV1}, "userName": userName,
 		"name":   map[string]any{"givenName": "G", "familyName": "F", "formatted": "G F"},
 		"emails": []any{map[string]any{"value": userName, "type": "work", "primary": true}}, "active": true}, scim)
+	f.users[len(f.users)-1]["meta"].(map[string]any)["created"] = "2026-12-05T10:00:00Z"
+	return id
 }
 
 func (f *fakeV1) storeLocked(u map[string]any, scim bool) string {
 	f.nextID++
 	id := fmt.Sprintf("g%04d", f.nextID)
 	u["id"] = id
-	u["meta"] = map[string]any{"created": "2026-12-05T10:00:00Z", "lastModified": "2026-12-05T10:00:00Z", "location": f.url() + "/Users/" + id}
+	// Stored now, as a server stamps a create; seed backdates its users
+	// (made before the run, by hand or by another client).
+	now := time.Now().UTC().Format(time.RFC3339)
+	u["meta"] = map[string]any{"created": now, "lastModified": now, "location": f.url() + "/Users/" + id}
 	f.users = append(f.users, u)
 	f.scim[id] = scim
 	return id

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 )
@@ -26,10 +27,20 @@ func (g *Generic) CreateUser(ctx context.Context, u User) (User, error) {
 	}
 	var found *User
 	var a userAnswerV1
+	start := time.Now()
 	lookup := func(ctx context.Context) (bool, error) {
-		var err error
-		found, err = g.FindUser(ctx, "userName", u.UserName)
-		return found != nil, err
+		f, err := g.FindUser(ctx, "userName", u.UserName)
+		if err != nil || f == nil {
+			return false, err
+		}
+		// A look-up by userName also finds users made by hand: only one
+		// this create can have made is taken as its outcome.
+		ours, err := g.mayBeOurs(ctx, *f, u.ExternalID, start)
+		if err != nil || !ours {
+			return false, err
+		}
+		found = f
+		return true, nil
 	}
 	// createOnce names the user by externalId in its log; the lookup
 	// itself is by userName, the only key on this wire.
@@ -68,6 +79,45 @@ func (g *Generic) CreateUser(ctx context.Context, u User) (User, error) {
 	}
 	created.ExternalID = u.ExternalID
 	return created, nil
+}
+
+// createdSkew is how far Visitor's clock may lag ours when a user's
+// meta.created is compared with when a create was first sent.
+const createdSkew = 2 * time.Minute
+
+// mayBeOurs says whether f, found by userName after a create's unknown
+// outcome, can be what that create made: a user created through SCIM
+// that no record holds (a stray, as claimStray takes), or one Visitor
+// says it created after the create was first sent. A user recorded under
+// another externalId, or made before (by hand, or by another client), is
+// not: recording it would hand someone else's account to this row. An
+// unreadable creation time is not either; a user this create did make is
+// then a stray the next run claims.
+func (g *Generic) mayBeOurs(ctx context.Context, f User, externalID string, since time.Time) (bool, error) {
+	if ext, err := g.externalIDOf(f.ID); err != nil || ext != "" {
+		return ext == externalID, err
+	}
+	g.strayMu.Lock()
+	_, stray := g.strays[strings.ToLower(f.UserName)]
+	g.strayMu.Unlock()
+	if stray {
+		return true, nil
+	}
+	var m struct {
+		Meta struct {
+			Created string `json:"created"`
+		} `json:"meta"`
+	}
+	if err := g.c.call(ctx, http.MethodGet, usersPath+"/"+url.PathEscape(f.ID), nil, nil, &m); err != nil {
+		return false, fmt.Errorf("reading when %s was created: %w", f.ID, err)
+	}
+	created, err := time.Parse(time.RFC3339Nano, m.Meta.Created)
+	if err != nil {
+		g.log.Warn("create outcome unknown; the user holding the userName has no readable creation time, so it is not taken as this create's",
+			zap.String("external_id", externalID), zap.String("visitor_id", f.ID))
+		return false, nil
+	}
+	return !created.Before(since.Add(-createdSkew)), nil
 }
 
 // claimStray answers a create refused as taken (409) when the user

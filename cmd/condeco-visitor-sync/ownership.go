@@ -16,18 +16,20 @@ type ownershipBook struct {
 	d   *state.Dir
 	now func() time.Time
 
-	mu     sync.Mutex
-	loaded bool
-	found  bool
-	owned  map[string]visitor.Owned
+	mu        sync.Mutex
+	loaded    bool
+	found     bool
+	compacted bool // this run's first change folded the journal in
+	owned     map[string]visitor.Owned
 }
 
 func newOwnershipBook(d *state.Dir) *ownershipBook {
 	return &ownershipBook{d: d, now: time.Now}
 }
 
-// Owned reads the record, compacting the journal into ownership.json so
-// that it never grows past one run's changes.
+// Owned reads the record. It writes nothing: dry runs, --check and
+// --explain call it without the run lock, and a compaction there could
+// drop a line a running sync appends meanwhile.
 func (b *ownershipBook) Owned() (map[string]visitor.Owned, bool, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -39,12 +41,7 @@ func (b *ownershipBook) Owned() (map[string]visitor.Owned, bool, error) {
 	for _, u := range users {
 		b.owned[u.ID] = visitor.Owned{ID: u.ID, UserName: u.UserName, ExternalID: u.ExternalID}
 	}
-	b.loaded, b.found = true, found
-	if found {
-		if err := b.d.WriteOwnership(b.now().UTC(), users); err != nil {
-			return nil, false, err
-		}
-	}
+	b.loaded, b.found, b.compacted = true, found, false
 	out := make(map[string]visitor.Owned, len(b.owned))
 	for k, v := range b.owned {
 		out[k] = v
@@ -52,9 +49,33 @@ func (b *ownershipBook) Owned() (map[string]visitor.Owned, bool, error) {
 	return out, found, nil
 }
 
+// compactLocked folds the journal into ownership.json before a run's
+// first change, so the journal never holds more than one run's lines. Only
+// a run that writes to Visitor changes the record, and it holds the run
+// lock, so no other process appends meanwhile.
+func (b *ownershipBook) compactLocked() error {
+	if b.compacted {
+		return nil
+	}
+	users, found, err := b.d.ReadOwnership()
+	if err != nil {
+		return err
+	}
+	if found {
+		if err := b.d.WriteOwnership(b.now().UTC(), users); err != nil {
+			return err
+		}
+	}
+	b.compacted = true
+	return nil
+}
+
 func (b *ownershipBook) Add(o visitor.Owned) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if err := b.compactLocked(); err != nil {
+		return err
+	}
 	// One entry per externalId: a user deleted by hand and created again
 	// leaves no stale entry behind.
 	for id, e := range b.owned {
@@ -78,6 +99,9 @@ func (b *ownershipBook) Add(o visitor.Owned) error {
 func (b *ownershipBook) Remove(id string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if err := b.compactLocked(); err != nil {
+		return err
+	}
 	if err := b.d.ForgetOwned(id); err != nil {
 		return err
 	}
