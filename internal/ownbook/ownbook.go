@@ -1,18 +1,21 @@
-package main
+// Package ownbook adapts state's ownership record (state_dir/ownership.json
+// and ownership.journal) to the generic-v1 client's visitor.OwnershipBook.
+// It lives apart from cmd/condeco-visitor-sync so that cmd/cvs-bench
+// measures the very adapter the daemon runs, not a copy of it.
+package ownbook
 
 import (
 	"sync"
 	"time"
 
 	"condeco-visitor-sync/state"
-	"condeco-visitor-sync/sync/plan"
 	"condeco-visitor-sync/visitor"
 )
 
-// ownershipBook adapts state's ownership record to the generic-v1
-// client's book. Creates run in parallel: the journal is appended under
-// one lock, and what was read is kept so a run reads the files once.
-type ownershipBook struct {
+// Book adapts state's ownership record to the generic-v1 client's book.
+// Creates run in parallel: the journal is appended under one lock, and
+// what was read is kept so a run reads the files once.
+type Book struct {
 	d   *state.Dir
 	now func() time.Time
 
@@ -22,13 +25,14 @@ type ownershipBook struct {
 	owned  map[string]visitor.Owned
 }
 
-func newOwnershipBook(d *state.Dir) *ownershipBook {
-	return &ownershipBook{d: d, now: time.Now}
+// New returns the book of d's ownership record; it reads nothing yet.
+func New(d *state.Dir) *Book {
+	return &Book{d: d, now: time.Now}
 }
 
 // Owned reads the record, compacting the journal into ownership.json so
 // that it never grows past one run's changes.
-func (b *ownershipBook) Owned() (map[string]visitor.Owned, bool, error) {
+func (b *Book) Owned() (map[string]visitor.Owned, bool, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	users, found, err := b.d.ReadOwnership()
@@ -52,7 +56,8 @@ func (b *ownershipBook) Owned() (map[string]visitor.Owned, bool, error) {
 	return out, found, nil
 }
 
-func (b *ownershipBook) Add(o visitor.Owned) error {
+// Add records o, replacing any entry with the same ExternalID.
+func (b *Book) Add(o visitor.Owned) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	// One entry per externalId: a user deleted by hand and created again
@@ -75,7 +80,8 @@ func (b *ownershipBook) Add(o visitor.Owned) error {
 	return nil
 }
 
-func (b *ownershipBook) Remove(id string) error {
+// Remove forgets the user with Visitor id.
+func (b *Book) Remove(id string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if err := b.d.ForgetOwned(id); err != nil {
@@ -83,27 +89,4 @@ func (b *ownershipBook) Remove(id string) error {
 	}
 	delete(b.owned, id)
 	return nil
-}
-
-// byHandStore adapts state's by-hand record to the runner's.
-type byHandStore struct{ d *state.Dir }
-
-func (s byHandStore) ReadByHand() (*plan.ByHandRecord, error) {
-	h, found, err := s.d.ReadByHand()
-	if err != nil || !found {
-		return nil, err
-	}
-	rec := &plan.ByHandRecord{Admins: h.Admins, Locations: h.Locations}
-	for _, r := range h.Revoke {
-		rec.Revoke = append(rec.Revoke, plan.HandRevoke{UserName: r.UserName, Since: r.Since})
-	}
-	return rec, nil
-}
-
-func (s byHandStore) WriteByHand(run string, at time.Time, rec plan.ByHandRecord) error {
-	h := state.ByHand{Admins: rec.Admins, Locations: rec.Locations}
-	for _, r := range rec.Revoke {
-		h.Revoke = append(h.Revoke, state.HandRevoke{UserName: r.UserName, Since: r.Since})
-	}
-	return s.d.WriteByHand(run, at, h)
 }
