@@ -5,6 +5,7 @@
 package ownbook
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -23,6 +24,12 @@ type Book struct {
 	loaded bool
 	found  bool
 	owned  map[string]visitor.Owned
+	// byExt indexes owned by ExternalID (the Visitor ids holding it: one,
+	// unless a record written by other means holds a duplicate), so that
+	// Add finds the entry it replaces without scanning the record: a scan
+	// per create made an initial sync of n users O(n²) under the lock
+	// every create takes.
+	byExt map[string][]string
 }
 
 // New returns the book of d's ownership record; it reads nothing yet.
@@ -40,8 +47,9 @@ func (b *Book) Owned() (map[string]visitor.Owned, bool, error) {
 		return nil, false, err
 	}
 	b.owned = make(map[string]visitor.Owned, len(users))
+	b.byExt = make(map[string][]string, len(users))
 	for _, u := range users {
-		b.owned[u.ID] = visitor.Owned{ID: u.ID, UserName: u.UserName, ExternalID: u.ExternalID}
+		b.put(visitor.Owned{ID: u.ID, UserName: u.UserName, ExternalID: u.ExternalID})
 	}
 	b.loaded, b.found = true, found
 	if found {
@@ -62,22 +70,46 @@ func (b *Book) Add(o visitor.Owned) error {
 	defer b.mu.Unlock()
 	// One entry per externalId: a user deleted by hand and created again
 	// leaves no stale entry behind.
-	for id, e := range b.owned {
-		if e.ExternalID == o.ExternalID && id != o.ID {
-			if err := b.d.ForgetOwned(id); err != nil {
-				return err
-			}
-			delete(b.owned, id)
+	for _, id := range slices.Clone(b.byExt[o.ExternalID]) {
+		if id == o.ID {
+			continue
 		}
+		if err := b.d.ForgetOwned(id); err != nil {
+			return err
+		}
+		b.drop(id)
 	}
 	if err := b.d.RecordOwned(state.OwnedUser{ID: o.ID, UserName: o.UserName, ExternalID: o.ExternalID}); err != nil {
 		return err
 	}
-	if b.owned == nil {
-		b.owned = map[string]visitor.Owned{}
-	}
-	b.owned[o.ID] = o
+	b.put(o)
 	return nil
+}
+
+// put sets o in owned and byExt, replacing the entry of o.ID; b.mu is
+// held.
+func (b *Book) put(o visitor.Owned) {
+	if b.owned == nil {
+		b.owned, b.byExt = map[string]visitor.Owned{}, map[string][]string{}
+	}
+	b.drop(o.ID)
+	b.owned[o.ID] = o
+	b.byExt[o.ExternalID] = append(b.byExt[o.ExternalID], o.ID)
+}
+
+// drop removes id from owned and byExt; b.mu is held.
+func (b *Book) drop(id string) {
+	e, ok := b.owned[id]
+	if !ok {
+		return
+	}
+	delete(b.owned, id)
+	ids := slices.DeleteFunc(b.byExt[e.ExternalID], func(x string) bool { return x == id })
+	if len(ids) == 0 {
+		delete(b.byExt, e.ExternalID)
+	} else {
+		b.byExt[e.ExternalID] = ids
+	}
 }
 
 // Remove forgets the user with Visitor id.
@@ -87,6 +119,6 @@ func (b *Book) Remove(id string) error {
 	if err := b.d.ForgetOwned(id); err != nil {
 		return err
 	}
-	delete(b.owned, id)
+	b.drop(id)
 	return nil
 }
