@@ -11,6 +11,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"condeco-visitor-sync/config"
+	"condeco-visitor-sync/internal/ownbook"
 	"condeco-visitor-sync/state"
 	"condeco-visitor-sync/sync/apply"
 	"condeco-visitor-sync/sync/runner"
@@ -52,7 +53,7 @@ func newTarget(cfg config.Config, dir *state.Dir, lims *limiters, log *zap.Logge
 	o := clientOptions(cfg)
 	if cfg.VisitorAPI == visitor.ProfileGeneric {
 		o.Limiter = lims.forToken(o.Token)
-		return visitor.NewGeneric(o, newOwnershipBook(dir), log)
+		return visitor.NewGeneric(o, ownbook.New(dir), log)
 	}
 	return visitor.New(o, log)
 }
@@ -80,7 +81,7 @@ func newIntegrations(cfg config.Config, src runner.Source, gate *runner.Gate, li
 		o.BaseURL, o.Token = in.URL, in.Token.Value()
 		o.Limiter = lims.forToken(o.Token)
 		named := log.With(zap.String("integration", in.Location))
-		client, err := visitor.NewGeneric(o, newOwnershipBook(dir), named.Named("visitor"))
+		client, err := visitor.NewGeneric(o, ownbook.New(dir), named.Named("visitor"))
 		if err != nil {
 			return nil, fmt.Errorf("%w: visitor_integrations %s: %w", config.ErrInvalid, in.Location, err)
 		}

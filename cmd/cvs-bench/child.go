@@ -20,6 +20,7 @@ import (
 
 	"condeco-visitor-sync/condeco"
 	cvsconfig "condeco-visitor-sync/config"
+	"condeco-visitor-sync/internal/ownbook"
 	"condeco-visitor-sync/state"
 	"condeco-visitor-sync/sync/apply"
 	"condeco-visitor-sync/sync/plan"
@@ -77,6 +78,8 @@ func childMain(args []string, stdout, stderr io.Writer) int {
 	report := fs.Bool("write-report", false, "write last-report.json as the CLI does, after the measurements")
 	cpu := fs.String("cpuprofile", "", "write a CPU profile of the sync here")
 	mem := fs.String("memprofile", "", "write a heap profile here when the listing ends (export and listing both live)")
+	api := fs.String("api", visitor.ProfileSCIM2, "visitor_api: scim2 or generic-v1")
+	locName := fs.String("location-name", "", "visitor_location_name (generic-v1)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -93,7 +96,7 @@ func childMain(args []string, stdout, stderr io.Writer) int {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	res, err := childSync(*db, *url, *token, *state, *mem, *rate, *conc, *allow, *dry, *report)
+	res, err := childSync(childTarget{api: *api, url: *url, token: *token, locationName: *locName}, *db, *state, *mem, *rate, *conc, *allow, *dry, *report)
 	if err != nil {
 		res.Error = err.Error()
 	}
@@ -104,10 +107,42 @@ func childMain(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// childTarget is the Visitor a child sync talks to: its profile
+// (visitor_api), URL and token, and visitor_location_name.
+type childTarget struct {
+	api, url, token, locationName string
+}
+
+// benchClient is what the child needs of either profile's client: the
+// runner's calls, and the optional methods the runner looks for
+// (Capabilities, ListRequests), which an embedded interface promotes only
+// when it names them.
+type benchClient interface {
+	runner.Target
+	Capabilities() visitor.Capabilities
+	ListRequests(n int) int64
+	Stats() visitor.Stats
+}
+
+// newBenchClient builds the client of the profile, as
+// cmd/condeco-visitor-sync's newTarget does: generic-v1 with the daemon's
+// own ownership record adapter on state_dir.
+func newBenchClient(ct childTarget, dir *state.Dir, rate int) (benchClient, error) {
+	o := visitor.Options{BaseURL: ct.url, Token: ct.token, RateLimit: rate, RetryMax: 6}
+	switch ct.api {
+	case "", visitor.ProfileSCIM2:
+		return visitor.New(o, nil)
+	case visitor.ProfileGeneric:
+		return visitor.NewGeneric(o, ownbook.New(dir), nil)
+	}
+	return nil, fmt.Errorf("--api %q is not %s or %s", ct.api, visitor.ProfileSCIM2, visitor.ProfileGeneric)
+}
+
 // childSync wires the parts the way cmd/condeco-visitor-sync does (its
 // wiring is unexported): condeco.Store on the embedded database, a
-// visitor.Client, a runner.Runner with an audit log, and one RunOnce.
-func childSync(db, url, token, stateDir, memProfile string, rate, conc, allow int, dry, report bool) (childResult, error) {
+// visitor client of the profile, a runner.Runner with an audit log, and
+// one RunOnce.
+func childSync(ct childTarget, db, stateDir, memProfile string, rate, conc, allow int, dry, report bool) (childResult, error) {
 	var res childResult
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Hour)
 	defer cancel()
@@ -116,18 +151,19 @@ func childSync(db, url, token, stateDir, memProfile string, rate, conc, allow in
 		return res, fmt.Errorf("opening condeco database: %w", err)
 	}
 	defer store.Close()
-	client, err := visitor.New(visitor.Options{BaseURL: url, Token: token, RateLimit: rate, RetryMax: 6}, nil)
+	dir, err := state.Open(stateDir)
+	if err != nil {
+		return res, err
+	}
+	client, err := newBenchClient(ct, dir, rate)
 	if err != nil {
 		return res, err
 	}
 	o := plan.DefaultOptions()
 	o.Invitations = plan.InvitationsSuppressInitial
-	t := &timedTarget{Client: client, memProfile: memProfile}
+	o.HandLocation = ct.locationName
+	t := &timedTarget{benchClient: client, memProfile: memProfile}
 	src := &timedSource{s: store}
-	dir, err := state.Open(stateDir)
-	if err != nil {
-		return res, err
-	}
 	r := &runner.Runner{Source: src, Target: t, Plan: o, Apply: apply.Options{Concurrency: conc}, AuditPath: dir.AuditPath()}
 	var auditBefore int64
 	if fi, serr := os.Stat(r.AuditPath); serr == nil {
@@ -260,7 +296,7 @@ func (t *timedSource) Export(ctx context.Context) (*condeco.Export, error) {
 // write: the time between the end of the listing and the first write is
 // planning (and the limit check).
 type timedTarget struct {
-	*visitor.Client
+	benchClient
 	listTook time.Duration
 	listEnd  time.Time
 
@@ -273,7 +309,7 @@ type timedTarget struct {
 
 func (t *timedTarget) ListLocations(ctx context.Context) ([]visitor.Location, error) {
 	start := time.Now()
-	l, err := t.Client.ListLocations(ctx)
+	l, err := t.benchClient.ListLocations(ctx)
 	t.listEnd = time.Now()
 	t.listTook += t.listEnd.Sub(start)
 	return l, err
@@ -281,7 +317,7 @@ func (t *timedTarget) ListLocations(ctx context.Context) ([]visitor.Location, er
 
 func (t *timedTarget) ListManagedUsers(ctx context.Context, prefix string) ([]visitor.User, error) {
 	start := time.Now()
-	u, err := t.Client.ListManagedUsers(ctx, prefix)
+	u, err := t.benchClient.ListManagedUsers(ctx, prefix)
 	t.listEnd = time.Now()
 	t.listTook += t.listEnd.Sub(start)
 	if t.memProfile != "" {
@@ -316,20 +352,20 @@ func (t *timedTarget) firstWriteAt() (time.Time, int64) {
 
 func (t *timedTarget) CreateLocation(ctx context.Context, l visitor.Location) (visitor.Location, error) {
 	t.wrote()
-	return t.Client.CreateLocation(ctx, l)
+	return t.benchClient.CreateLocation(ctx, l)
 }
 
 func (t *timedTarget) CreateUser(ctx context.Context, u visitor.User) (visitor.User, error) {
 	t.wrote()
-	return t.Client.CreateUser(ctx, u)
+	return t.benchClient.CreateUser(ctx, u)
 }
 
 func (t *timedTarget) UpdateUser(ctx context.Context, id string, u visitor.User, f []visitor.Field) (visitor.User, error) {
 	t.wrote()
-	return t.Client.UpdateUser(ctx, id, u, f)
+	return t.benchClient.UpdateUser(ctx, id, u, f)
 }
 
 func (t *timedTarget) DeleteUser(ctx context.Context, id string) error {
 	t.wrote()
-	return t.Client.DeleteUser(ctx, id)
+	return t.benchClient.DeleteUser(ctx, id)
 }

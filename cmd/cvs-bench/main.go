@@ -60,7 +60,19 @@ type config struct {
 	report      bool   // also write last-report.json as the CLI does
 	memProfile  string // folder for heap profiles of the syncs
 	self        string // the executable that runs the child syncs
+	// api is the target profile (visitor_api) of the simulator and of the
+	// syncs: scim2 or generic-v1; genericPatch makes a generic-v1
+	// simulator serve (and advertise) SCIM 1.1 PATCH, else updates PUT.
+	api          string
+	genericPatch bool
 }
+
+// generic says whether the bench runs the generic-v1 profile.
+func (c config) generic() bool { return c.api == simulator.APIGenericV1 }
+
+// benchLocationName is the simulator's default location, and generic-v1's
+// visitor_location_name (the by-hand list's label).
+const benchLocationName = "Eptura HQ (integration default)"
 
 func (c config) rate() int { return int(float64(c.budget) * c.scale) }
 
@@ -91,6 +103,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.memLimit, "gomemlimit", "", "run the syncs with this GOMEMLIMIT (e.g. 150MiB): the Go runtime then collects harder instead of growing")
 	fs.BoolVar(&c.report, "write-report", false, "after each measured sync, also write last-report.json as the CLI does (the whole plan, indented) and report its size")
 	fs.StringVar(&c.profile, "cpuprofile-dir", "", "write CPU profiles of every sync and of the simulator into this folder")
+	fs.StringVar(&c.api, "api", simulator.APIScim2, "the target profile (visitor_api) of the simulator and the syncs: scim2, or generic-v1 (SCIM 1.1, users only, an ownership record in state_dir)")
+	fs.BoolVar(&c.genericPatch, "generic-patch", false, "with --api generic-v1: the simulator serves and advertises SCIM 1.1 PATCH, so updates PATCH the changed attributes instead of PUTting the whole user")
 	fs.StringVar(&c.memProfile, "memprofile-dir", "", "write a heap profile of every sync, taken when its users listing ends (costs a full GC there), into this folder")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -109,6 +123,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	c.scale, c.maxLocs = c.scales[0], c.maxLocsAll[0]
+	if c.api != simulator.APIScim2 && c.api != simulator.APIGenericV1 {
+		fmt.Fprintf(stderr, "cvs-bench: --api %q is not %s or %s\n", c.api, simulator.APIScim2, simulator.APIGenericV1)
+		return 2
+	}
+	if c.genericPatch && !c.generic() {
+		fmt.Fprintln(stderr, "cvs-bench: --generic-patch needs --api", simulator.APIGenericV1)
+		return 2
+	}
 	if c.budget <= 0 || c.concurrency <= 0 || c.perLocation <= 0 || c.serverBurst <= 0 {
 		fmt.Fprintln(stderr, "cvs-bench: --budget, --concurrency, --users-per-location and --server-burst must be positive")
 		return 2
@@ -256,6 +278,10 @@ type runResult struct {
 	// ClientCPUMS is the sync process's user+system CPU time; ServerCPUMS
 	// the bench process's (the simulator) during the run.
 	ClientCPUMS, ServerCPUMS float64
+	// WriteBytes is the request bodies the server received, by write
+	// method (POST, PUT, PATCH, DELETE); counted for generic-v1 only,
+	// where PUT sends the whole user and PATCH the changed attributes.
+	WriteBytes map[string]int64 `json:",omitempty"`
 }
 
 // CPUPerRequest is CPU time per request sent, in microseconds.
@@ -297,6 +323,9 @@ func bench(ctx context.Context, c config, progress io.Writer) ([]sizeResult, err
 	var out []sizeResult
 	for i, n := range c.sizes {
 		c.scale, c.maxLocs = c.scales[i], c.maxLocsAll[i]
+		if c.generic() {
+			fmt.Fprintf(progress, "target profile %s, updates by %s\n", c.api, c.updateMethod())
+		}
 		fmt.Fprintf(progress, "budget %d calls/min x %g = %d/min (client and server), latency %s/%g = %s, server burst %d, concurrency %d\n",
 			c.budget, c.scale, c.rate(), c.latency, c.scale, scaledLatency(c), c.serverBurst, c.concurrency)
 		r, err := benchSize(ctx, c, filepath.Join(root, strconv.Itoa(n)), n, progress)
@@ -331,8 +360,12 @@ func benchSize(ctx context.Context, c config, dir string, n int, progress io.Wri
 	}
 	fmt.Fprintf(progress, "%d users: generated %d rows (%d exported) and %d locations in %.1fs\n", n, n, res.Exported, locs, res.GenerateMS/1000)
 
-	t, err := startTarget(simulator.Options{Token: benchToken, RateLimit: c.rate(), RateBurst: c.serverBurst,
-		DefaultLocationName: "Eptura HQ (integration default)", Faults: simulator.Faults{Latency: scaledLatency(c)}})
+	so := simulator.Options{Token: benchToken, RateLimit: c.rate(), RateBurst: c.serverBurst,
+		DefaultLocationName: benchLocationName, Faults: simulator.Faults{Latency: scaledLatency(c)}}
+	if c.generic() {
+		so.API, so.GenericPatch = c.api, c.genericPatch
+	}
+	t, err := startTarget(so)
 	if err != nil {
 		return res, err
 	}
@@ -368,6 +401,11 @@ func benchSize(ctx context.Context, c config, dir string, n int, progress io.Wri
 		if r.Child.Error != "" || r.Child.Counts.Failed > 0 {
 			return res, fmt.Errorf("%s: sync failed: %s %+v", s.scenario, r.Child.Error, r.Child.Failures)
 		}
+		if c.generic() {
+			if err := checkGeneric(t, res, r); err != nil {
+				return res, fmt.Errorf("%s: %w", s.scenario, err)
+			}
+		}
 	}
 	if !c.keep {
 		os.RemoveAll(dir)
@@ -386,6 +424,9 @@ func runChild(ctx context.Context, c config, t *target, db, state string, n int,
 		"--allow", strconv.Itoa(allow)}
 	if c.report {
 		args = append(args, "--write-report")
+	}
+	if c.generic() {
+		args = append(args, "--api", c.api, "--location-name", benchLocationName)
 	}
 	if c.profile != "" {
 		name := fmt.Sprintf("%d-%s.cpu", n, strings.NewReplacer(" ", "", "%", "pct").Replace(scenario))
@@ -421,6 +462,7 @@ func runChild(ctx context.Context, c config, t *target, db, state string, n int,
 	r.ServerRequests = after.Total - before.Total
 	r.Server429 = after.ByStatus["429"] - before.ByStatus["429"]
 	r.Writes, r.Conns = w.Writes, w.Conns
+	r.WriteBytes = w.Bytes
 	if w.Writes > 0 {
 		r.WriteSpanMS = ms(w.Last.Sub(w.First))
 	}
@@ -459,4 +501,41 @@ func tail(s string) string {
 		return "…" + s[len(s)-2000:]
 	}
 	return s
+}
+
+// updateMethod is how a generic-v1 sync writes an update here.
+func (c config) updateMethod() string {
+	if c.genericPatch {
+		return "PATCH"
+	}
+	return "PUT"
+}
+
+// checkGeneric checks what a generic-v1 run left in Visitor and in
+// Visitor: generic-v1 has no externalId on the wire, so the users the sync
+// holds are the active ones created through SCIM (ViaSCIM), one per
+// exported Condeco user (the day's leavers deleted, its joiners
+// created); and a perfect client spends no request on locations, which
+// the profile has none of, so none may have been created.
+func checkGeneric(t *target, s sizeResult, r runResult) error {
+	want := s.Exported
+	if s.Day.users() > 0 { // after the day
+		want += s.Day.Joined - s.Day.Departed
+	}
+	via := 0
+	for _, u := range t.sim.Users() {
+		if u.ViaSCIM && u.Active {
+			via++
+		}
+	}
+	if via != want {
+		return fmt.Errorf("generic-v1: Visitor holds %d users created through SCIM, want %d", via, want)
+	}
+	if n := len(t.sim.Locations()); n != t.locations {
+		return fmt.Errorf("generic-v1: Visitor holds %d locations, %d at the start", n, t.locations)
+	}
+	if r.Child.Counts.LocationsCreated != 0 {
+		return fmt.Errorf("generic-v1: the sync created %d locations", r.Child.Counts.LocationsCreated)
+	}
+	return nil
 }

@@ -140,3 +140,80 @@ func TestParseMaxLocations(t *testing.T) {
 		}
 	}
 }
+
+// The generic-v1 bench end to end at a tiny size, with PUT and with
+// PATCH updates: the figures must be sane (issue 16 item 6): requests at
+// least the minimum (users listing pages and one write per change, no
+// locations), no write when nothing changed, the day's writes one per
+// changed user, and the bodies counted by method. It asserts no timing.
+func TestBenchGenericTiny(t *testing.T) {
+	for _, patch := range []bool{false, true} {
+		t.Run(map[bool]string{false: "put", true: "patch"}[patch], func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "bench.json")
+			args := []string{"--sizes", "200", "--latency", "0s", "--schema", "../../testdata/condeco/schema.sql",
+				"--change-share", "0.05", "--api", "generic-v1", "--json", out}
+			if patch {
+				args = append(args, "--generic-patch")
+			}
+			var stdout, stderr bytes.Buffer
+			if code := run(args, &stdout, &stderr); code != 0 {
+				t.Fatalf("exit %d: %s\n%s", code, stderr.String(), stdout.String())
+			}
+			for _, want := range []string{"target profile generic-v1", "### Write bodies (generic-v1", "| 200 (182) | 2 | x100 | initial |"} {
+				if !strings.Contains(stdout.String(), want) {
+					t.Errorf("output lacks %q:\n%s", want, stdout.String())
+				}
+			}
+			b, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rs []sizeResult
+			if err := json.Unmarshal(b, &rs); err != nil || len(rs) != 1 || len(rs[0].Runs) != 3 {
+				t.Fatalf("json: %v, %d sizes", err, len(rs))
+			}
+			s := rs[0]
+			initial, same, day := s.Runs[0], s.Runs[1], s.Runs[2]
+			// No location is created or listed: the minimum is the creates
+			// and the one page of an empty listing.
+			if initial.Child.Counts.Created != s.Exported || initial.Child.Counts.LocationsCreated != 0 ||
+				initial.Writes != s.Exported || initial.Child.MinRequests != int64(s.Exported)+1 {
+				t.Errorf("initial: created %d users and %d locations, %d writes, minimum %d; want %d users, no location",
+					initial.Child.Counts.Created, initial.Child.Counts.LocationsCreated, initial.Writes, initial.Child.MinRequests, s.Exported)
+			}
+			if same.Writes != 0 || same.Child.Summary.Unchanged != s.Exported || same.Overhead() != 1 {
+				t.Errorf("no-change sync: %d writes, %d unchanged of %d, overhead %v", same.Writes, same.Child.Summary.Unchanged, s.Exported, same.Overhead())
+			}
+			sm := day.Child.Summary
+			if sm.Updates != s.Day.Updated || sm.Deletes != s.Day.Departed || sm.Creates != s.Day.Joined || s.Day.users() != 10 || day.Writes != 10 {
+				t.Errorf("day plan %+v, %d writes, for changes %+v", sm, day.Writes, s.Day)
+			}
+			for _, r := range s.Runs {
+				if r.Overhead() < 1 || int64(r.ServerRequests) != r.Child.Requests || r.Server429 != 0 {
+					t.Errorf("%s: %d requests, minimum %d, server saw %d, %d x 429", r.Scenario, r.Child.Requests, r.Child.MinRequests, r.ServerRequests, r.Server429)
+				}
+				// Reading ServiceProviderConfigs before the first update is
+				// the one request a day may spend above the minimum.
+				if extra := r.Child.Requests - r.Child.MinRequests; extra > 1 {
+					t.Errorf("%s: %d requests over the minimum", r.Scenario, extra)
+				}
+				if r.Child.Counts.Failed != 0 || r.Child.Error != "" || r.Child.RSSRunKB <= 0 {
+					t.Errorf("%s: failed %d, error %q, max RSS %d", r.Scenario, r.Child.Counts.Failed, r.Child.Error, r.Child.RSSRunKB)
+				}
+			}
+			put, patched := day.WriteBytes["PUT"], day.WriteBytes["PATCH"]
+			if initial.WriteBytes["POST"] <= 0 || (patch && (patched <= 0 || put != 0)) || (!patch && (put <= 0 || patched != 0)) {
+				t.Errorf("write bodies: initial %v, day %v", initial.WriteBytes, day.WriteBytes)
+			}
+		})
+	}
+}
+
+func TestBenchAPIFlag(t *testing.T) {
+	for _, args := range [][]string{{"--api", "scim1"}, {"--generic-patch"}} {
+		var stdout, stderr bytes.Buffer
+		if code := run(append([]string{"--sizes", "200"}, args...), &stdout, &stderr); code != 2 {
+			t.Errorf("%v: exit %d, want 2: %s", args, code, stderr.String())
+		}
+	}
+}

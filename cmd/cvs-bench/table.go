@@ -28,6 +28,9 @@ func printTables(w io.Writer, c config, rs []sizeResult) {
 	if c.memLimit != "" {
 		fmt.Fprintf(w, "; syncs run with GOMEMLIMIT=%s", c.memLimit)
 	}
+	if c.generic() {
+		fmt.Fprintf(w, "; target profile %s, updates by %s (no locations: the minimum is one write per change plus the users listing's pages)", c.api, c.updateMethod())
+	}
 	fmt.Fprintln(w, ".")
 
 	fmt.Fprintln(w, "\n### Budget and requests")
@@ -63,6 +66,9 @@ func printTables(w io.Writer, c config, rs []sizeResult) {
 				fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", num(s.Users), r.Scenario, bytesText(r.Child.ReportBytes), msec(r.Child.ReportMS), mib(r.Child.RSSRunKB))
 			}
 		}
+	}
+	if c.generic() {
+		printWireBytes(w, c, rs)
 	}
 	fmt.Fprintln(w, "\nLoad average (1, 5, 15 min) around each size, on a machine shared with other work:")
 	for _, s := range rs {
@@ -208,4 +214,25 @@ func bytesText(b int64) string {
 		return fmt.Sprintf("%.0f KiB", float64(b)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", b)
+}
+
+// printWireBytes is the request bodies of each generic-v1 run's writes:
+// creates POST the whole user, updates PUT it whole or PATCH the changed
+// attributes (--generic-patch).
+func printWireBytes(w io.Writer, c config, rs []sizeResult) {
+	fmt.Fprintf(w, "\n### Write bodies (%s, updates by %s)\n", c.api, c.updateMethod())
+	fmt.Fprintln(w, "\n| users | run | updates | POST bodies | PUT bodies | PATCH bodies | bytes / update |")
+	fmt.Fprintln(w, "|---:|---|---:|---:|---:|---:|---:|")
+	for _, s := range rs {
+		for _, r := range s.Runs {
+			b := r.WriteBytes
+			upd := r.Child.Counts.Updated
+			per := "–"
+			if upd > 0 {
+				per = fmt.Sprintf("%.0f B", float64(b["PUT"]+b["PATCH"])/float64(upd))
+			}
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", num(s.Users), r.Scenario, num(upd),
+				bytesText(b["POST"]), bytesText(b["PUT"]), bytesText(b["PATCH"]), per)
+		}
+	}
 }

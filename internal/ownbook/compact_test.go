@@ -1,4 +1,4 @@
-package main
+package ownbook
 
 import (
 	"os"
@@ -26,7 +26,7 @@ func TestReviewDryRunCompactionLosesConcurrentAppend(t *testing.T) {
 	if err := runDir.RecordOwned(state.OwnedUser{ID: "v1", UserName: "a@x", ExternalID: "condeco:1"}); err != nil {
 		t.Fatal(err)
 	}
-	b := newOwnershipBook(dryDir)
+	b := New(dryDir)
 	b.now = func() time.Time {
 		// had the read compacted, the real run's line would land here,
 		// between its read and its removal of the journal
@@ -65,7 +65,7 @@ func TestOwnershipBookCompactsOnTheRunsFirstChange(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	b := newOwnershipBook(d)
+	b := New(d)
 	if _, _, err := b.Owned(); err != nil {
 		t.Fatal(err)
 	}
