@@ -30,7 +30,10 @@ type app struct {
 	store  *condeco.Store
 	client target
 	dir    *state.Dir
-	svc    *service.Service
+	// records are the generic-v1 ownership records --rebuild-ownership
+	// may rebuild: the main integration's first.
+	records []ownershipTarget
+	svc     *service.Service
 }
 
 // newApp wires cfg. shared, when set, is the service a reload replaces:
@@ -62,7 +65,7 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger, stdout io.W
 		once = runner.NewSharedSource(store)
 		src = once
 	}
-	integrations, err := newIntegrations(cfg, runner.GatedSource(src, gate), gate, lims, log)
+	integrations, records, err := newIntegrations(cfg, runner.GatedSource(src, gate), gate, lims, log)
 	if err != nil {
 		store.Close()
 		return nil, err
@@ -115,7 +118,14 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger, stdout io.W
 		done, total, _ := progress.Snapshot()
 		return int(done), int(total)
 	})
-	return &app{cfg: cfg, log: log, stdout: stdout, store: store, client: client, dir: dir, svc: svc}, nil
+	if l, ok := client.(allUsersLister); ok {
+		name := "integration " + cfg.VisitorLocationName
+		if cfg.VisitorLocationName == "" {
+			name = "the scim_url integration"
+		}
+		records = append([]ownershipTarget{{name: name, lister: l, dir: dir}}, records...)
+	}
+	return &app{cfg: cfg, log: log, stdout: stdout, store: store, client: client, dir: dir, records: records, svc: svc}, nil
 }
 
 func (a *app) Close() {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -23,18 +24,31 @@ type allUsersLister interface {
 	ListAllUsers(ctx context.Context) ([]visitor.User, error)
 }
 
-// RebuildOwnership is --rebuild-ownership: the ownership record of
-// generic-v1 made again from Visitor's SCIM-created users whose userName
-// is a Condeco user's email. With --dry-run it prints the match and
-// writes nothing; a person reads that table before the sync owns anyone.
+// ownershipTarget is one generic-v1 integration whose ownership record
+// --rebuild-ownership may rebuild: the main one (scim_url) and each of
+// visitor_integrations, each with its own state folder.
+type ownershipTarget struct {
+	name   string
+	lister allUsersLister
+	dir    *state.Dir
+}
+
+// RebuildOwnership is --rebuild-ownership: each missing ownership record
+// of generic-v1 (the main integration's, each visitor_integrations one's)
+// made again from that Visitor location's SCIM-created users whose
+// userName is a Condeco user's email. A record that is present is kept
+// as it is: it may hold adopted users the SCIM listing never shows, and
+// rebuilding it would drop them (move it aside to rebuild it). With
+// --dry-run it prints the match and writes nothing; a person reads that
+// table before the sync owns anyone.
 func (a *app) RebuildOwnership(ctx context.Context, dryRun bool) service.ExitCode {
-	lister, ok := a.client.(allUsersLister)
-	if !ok || a.cfg.VisitorAPI != visitor.ProfileGeneric {
+	if a.cfg.VisitorAPI != visitor.ProfileGeneric || len(a.records) == 0 {
 		fmt.Fprintf(a.stdout, "error: --rebuild-ownership is for visitor_api %s (scim2 users carry their externalId)\n", visitor.ProfileGeneric)
 		return service.ExitConfig
 	}
 	if !dryRun {
-		// A run in progress appends to the record: never both at once.
+		// A run in progress appends to the records: never both at once.
+		// Every integration runs under the main state_dir's lock.
 		lock := a.dir.Lock()
 		if err := lock.Acquire(ctx, a.cfg.LockWait); err != nil {
 			fmt.Fprintln(a.stdout, "error:", err)
@@ -42,22 +56,48 @@ func (a *app) RebuildOwnership(ctx context.Context, dryRun bool) service.ExitCod
 		}
 		defer lock.Release()
 	}
+	var lost []ownershipTarget
+	for _, t := range a.records {
+		_, found, err := t.dir.ReadOwnership()
+		if err != nil {
+			fmt.Fprintf(a.stdout, "error: %s: %v\n", t.name, err)
+			return exitCode(err)
+		}
+		if found {
+			fmt.Fprintf(a.stdout, "%s: ownership record present, kept as it is (move %s aside to rebuild it)\n", t.name, filepath.Join(t.dir.Path(), state.OwnershipFile))
+			continue
+		}
+		lost = append(lost, t)
+	}
+	if len(lost) == 0 {
+		fmt.Fprintln(a.stdout, "nothing to rebuild: every ownership record is present")
+		return service.ExitOK
+	}
 	exp, err := a.store.Export(ctx)
 	if err != nil {
 		fmt.Fprintln(a.stdout, "error: reading condeco:", err)
-		return exitCode(err)
-	}
-	listed, err := lister.ListAllUsers(ctx)
-	if err != nil {
-		fmt.Fprintln(a.stdout, "error: listing visitor users:", err)
 		return exitCode(err)
 	}
 	prefix := a.cfg.ExternalIDPrefix
 	if prefix == "" {
 		prefix = plan.DefaultExternalIDPrefix
 	}
-	owned, visitorOnly, condecoOnly, ambiguous := matchOwnership(exp.Users, listed, prefix)
+	for _, t := range lost {
+		if code := a.rebuildOne(ctx, t, exp.Users, prefix, dryRun); code != service.ExitOK {
+			return code
+		}
+	}
+	return service.ExitOK
+}
 
+func (a *app) rebuildOne(ctx context.Context, t ownershipTarget, cond []condeco.User, prefix string, dryRun bool) service.ExitCode {
+	listed, err := t.lister.ListAllUsers(ctx)
+	if err != nil {
+		fmt.Fprintf(a.stdout, "error: %s: listing visitor users: %v\n", t.name, err)
+		return exitCode(err)
+	}
+	owned, visitorOnly, condecoOnly, ambiguous := matchOwnership(cond, listed, prefix)
+	fmt.Fprintf(a.stdout, "\n%s: ownership record missing; rebuilt from Visitor's SCIM users by email:\n", t.name)
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "VISITOR ID\tUSERNAME\tEXTERNAL ID")
 	for _, o := range owned {
@@ -69,20 +109,21 @@ func (a *app) RebuildOwnership(ctx context.Context, dryRun bool) service.ExitCod
 	for _, n := range ambiguous {
 		fmt.Fprintf(a.stdout, "not matched: %s is the email of more than one Condeco user; correct Condeco, then rebuild again\n", n)
 	}
+	path := filepath.Join(t.dir.Path(), state.OwnershipFile)
 	if dryRun {
-		fmt.Fprintf(a.stdout, "dry run: nothing written; run --rebuild-ownership without --dry-run to write %s\n", state.OwnershipFile)
+		fmt.Fprintf(a.stdout, "dry run: nothing written; run --rebuild-ownership without --dry-run to write %s\n", path)
 		return service.ExitOK
 	}
 	users := make([]state.OwnedUser, 0, len(owned))
 	for _, o := range owned {
 		users = append(users, state.OwnedUser{ID: o.ID, UserName: o.UserName, ExternalID: o.ExternalID})
 	}
-	if err := a.dir.WriteOwnership(time.Now().UTC(), users); err != nil {
+	if err := t.dir.WriteOwnership(time.Now().UTC(), users); err != nil {
 		fmt.Fprintln(a.stdout, "error:", err)
 		return exitCode(err)
 	}
-	a.log.Info("ownership record rebuilt", zap.Int("owned", len(users)))
-	fmt.Fprintf(a.stdout, "written: %s with %d users\n", state.OwnershipFile, len(users))
+	a.log.Info("ownership record rebuilt", zap.String("integration", t.name), zap.Int("owned", len(users)))
+	fmt.Fprintf(a.stdout, "written: %s with %d users\n", path, len(users))
 	return service.ExitOK
 }
 

@@ -62,20 +62,21 @@ func newTarget(cfg config.Config, dir *state.Dir, lims *limiters, log *zap.Logge
 // its own: its client (the budget shared per token), and its records in
 // state_dir/integrations/<location>/, so that one integration's ownership
 // never reads as another's.
-func newIntegrations(cfg config.Config, src runner.Source, gate *runner.Gate, lims *limiters, log *zap.Logger) ([]service.Integration, error) {
+func newIntegrations(cfg config.Config, src runner.Source, gate *runner.Gate, lims *limiters, log *zap.Logger) ([]service.Integration, []ownershipTarget, error) {
 	out := make([]service.Integration, 0, len(cfg.VisitorIntegrations))
+	var records []ownershipTarget
 	slugs := map[string]string{}
 	for _, in := range cfg.VisitorIntegrations {
 		// Each integration's records are its own: two locations whose
 		// names make one folder name would share one ownership record.
 		if other, ok := slugs[slug(in.Location)]; ok {
-			return nil, fmt.Errorf("%w: visitor_integrations %s: its records would share state_dir/integrations/%s with %s; rename one location",
+			return nil, nil, fmt.Errorf("%w: visitor_integrations %s: its records would share state_dir/integrations/%s with %s; rename one location",
 				config.ErrInvalid, in.Location, slug(in.Location), other)
 		}
 		slugs[slug(in.Location)] = in.Location
 		dir, err := state.Open(filepath.Join(cfg.StateDir, "integrations", slug(in.Location)))
 		if err != nil {
-			return nil, fmt.Errorf("%w: visitor_integrations %s: %w", config.ErrInvalid, in.Location, err)
+			return nil, nil, fmt.Errorf("%w: visitor_integrations %s: %w", config.ErrInvalid, in.Location, err)
 		}
 		o := clientOptions(cfg)
 		o.BaseURL, o.Token = in.URL, in.Token.Value()
@@ -83,8 +84,9 @@ func newIntegrations(cfg config.Config, src runner.Source, gate *runner.Gate, li
 		named := log.With(zap.String("integration", in.Location))
 		client, err := visitor.NewGeneric(o, ownbook.New(dir), named.Named("visitor"))
 		if err != nil {
-			return nil, fmt.Errorf("%w: visitor_integrations %s: %w", config.ErrInvalid, in.Location, err)
+			return nil, nil, fmt.Errorf("%w: visitor_integrations %s: %w", config.ErrInvalid, in.Location, err)
 		}
+		records = append(records, ownershipTarget{name: "integration " + in.Location, lister: client, dir: dir})
 		po := planOptions(cfg)
 		po.HandLocation = in.Location
 		out = append(out, service.Integration{Location: in.Location, Runner: &runner.Runner{
@@ -98,7 +100,7 @@ func newIntegrations(cfg config.Config, src runner.Source, gate *runner.Gate, li
 			Record:    targetStore{dir},
 		}})
 	}
-	return out, nil
+	return out, records, nil
 }
 
 // slug is a location name as a folder name: lower-case letters and

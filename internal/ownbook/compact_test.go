@@ -13,7 +13,7 @@ import (
 // appends the line of a user it just created: the read must write
 // nothing (no compaction removing the journal under the real run), so the
 // line survives. Found by review: Owned() used to compact.
-func TestReviewDryRunCompactionLosesConcurrentAppend(t *testing.T) {
+func TestReadingTheRecordWritesNothing(t *testing.T) {
 	path := t.TempDir()
 	dryDir, err := state.Open(path)
 	if err != nil {

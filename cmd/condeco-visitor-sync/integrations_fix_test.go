@@ -14,7 +14,7 @@ import (
 // record for two Visitor locations. Each create's Add replaces the other
 // integration's entry for the same externalId, so every run each loses
 // its users (409s every run, or ErrOwnershipLost on a fresh pair).
-func TestReviewIntegrationSlugCollision(t *testing.T) {
+func TestIntegrationsSharingAFolderNameRefused(t *testing.T) {
 	cfg := config.Default()
 	cfg.StateDir = t.TempDir()
 	cfg.SCIMURL = "https://a.example/scim/v1"
@@ -23,7 +23,7 @@ func TestReviewIntegrationSlugCollision(t *testing.T) {
 		{Location: "Sydney CBD", URL: "https://b.example/scim/v1", Token: "t1"},
 		{Location: "Sydney-CBD", URL: "https://c.example/scim/v1", Token: "t2"},
 	}
-	ins, err := newIntegrations(cfg, nil, runner.NewGate(), newLimiters(600), zap.NewNop())
+	ins, _, err := newIntegrations(cfg, nil, runner.NewGate(), newLimiters(600), zap.NewNop())
 	if err != nil {
 		return // refused: fine
 	}

@@ -17,7 +17,7 @@ import (
 // next run stops with exit code 12 until it is rebuilt"); but
 // --rebuild-ownership rebuilds only scim_url's record, so the integration
 // stays stopped whatever the operator does.
-func TestReviewIntegrationRecordCannotBeRebuilt(t *testing.T) {
+func TestRebuildOwnershipOfAnIntegration(t *testing.T) {
 	t.Parallel()
 	url2, _, stop2, err := simulator.Start(simulator.Options{API: simulator.APIGenericV1, Token: "second-token-4b1e"}, "127.0.0.1:0")
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 // One revocation expires the run another admin is demoted: the list has
 // a new revocation (user2), yet as the count of revocations is the same,
 // Changed is false and the notification leaves the new work out.
-func TestReviewByHandRevocationSwapIsAChange(t *testing.T) {
+func TestByHandRevocationSwapIsAChange(t *testing.T) {
 	prev := &ByHandRecord{Admins: []string{"user2@example.com"},
 		Revoke:    []HandRevoke{{UserName: "user1@example.com", Since: T0.Add(-ByHandRevokeKeep - time.Hour)}},
 		Locations: []string{"1", "2", "4"}}
@@ -35,7 +35,7 @@ func TestReviewByHandRevocationSwapIsAChange(t *testing.T) {
 // it) drops off the whole admin list and out of the record; the next run,
 // the row valid again, lists the admin as new: a by-hand notification for
 // nothing, each time a row flaps. A held row should carry its admin over.
-func TestReviewByHandHeldAdminIsNotNewNextRun(t *testing.T) {
+func TestByHandHeldAdminIsNotNewNextRun(t *testing.T) {
 	prev := &ByHandRecord{Admins: []string{"user1@example.com"}, Locations: []string{"1", "2", "4"}}
 	held := &condeco.Export{Users: Users(CU("2")), Locations: cityLocs(),
 		Held: []string{"1"}, HeldUserNames: []string{"user1@example.com"}}

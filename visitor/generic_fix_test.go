@@ -13,7 +13,7 @@ import (
 // hand-made user and records it as the sync's own (bypassing
 // adopt_existing_users); later runs PUT over it and delete it on
 // departure. scim2 looks up by externalId, which a hand-made user lacks.
-func TestReviewUnknownCreateClaimsHandMadeUser(t *testing.T) {
+func TestGenericUnknownCreateNeverTakesAHandMadeUser(t *testing.T) {
 	f := newFakeV1(t)
 	hand := f.seed("ana@example.com", false)
 	posts := 0
@@ -40,7 +40,7 @@ func TestReviewUnknownCreateClaimsHandMadeUser(t *testing.T) {
 // users are re-read one at a time"): two recorded users outside the SCIM
 // listing (adopted hand-made users never appear in it) make every run's
 // ListManagedUsers fail, as usersByID has no one-at-a-time fallback.
-func TestReviewListManagedOrRefused(t *testing.T) {
+func TestGenericListManagedWithoutOrFilters(t *testing.T) {
 	f := newFakeV1(t)
 	a := f.seed("a@example.com", false) // adopted: made by hand
 	b := f.seed("b@example.com", false)
@@ -67,7 +67,7 @@ func TestReviewListManagedOrRefused(t *testing.T) {
 // while the token works on ServiceProviderConfigs: DetectProfile stops at
 // the first 401 and never asks the generic-v1 path, so --check prints
 // "neither discovery path answered" for a working generic-v1 tenant.
-func TestReviewDetectProfileStopsAtOnePath401(t *testing.T) {
+func TestDetectProfileAsksBothPathsBeforeARefusal(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/scim/ServiceProviderConfigs" {
 			v1JSON(w, 200, map[string]any{"patch": map[string]any{"supported": false}})
