@@ -123,6 +123,9 @@ func (s *Store) readLocations(ctx context.Context, tx *sqlx.Tx, e *Export) error
 	if err := requireColumns(rows, "locations", LocationColumns); err != nil {
 		return err
 	}
+	if e.CityRead, err = hasColumn(rows, "locations", CityColumn); err != nil {
+		return err
+	}
 	seen := map[string]int{} // id -> index in e.Locations, -1 once duplicated
 	for rows.Next() {
 		var raw RawLocation
@@ -135,7 +138,7 @@ func (s *Store) readLocations(ctx context.Context, tx *sqlx.Tx, e *Export) error
 		if l.cityDropped != "" && len(probs) == 0 {
 			e.Warnings = append(e.Warnings, RowError{Table: "locations", RowID: l.ID, Field: "city",
 				Rule: RuleOptionalDropped + " (" + l.cityDropped + ")", Value: clean(raw.City)})
-			l.cityDropped = ""
+			l.cityDropped, l.CityDropped = "", true
 		}
 		if len(probs) > 0 {
 			e.Problems = append(e.Problems, probs...)
@@ -173,6 +176,9 @@ func (s *Store) readUsers(ctx context.Context, tx *sqlx.Tx, e *Export) error {
 	}
 	defer rows.Close()
 	if err := requireColumns(rows, "users", UserColumns); err != nil {
+		return err
+	}
+	if e.TitleRead, err = hasColumn(rows, "users", TitleColumn); err != nil {
 		return err
 	}
 	// How many rows claim each userName and id, exported and held alike.
@@ -346,6 +352,21 @@ func (s *Store) sqlServerIsolation(ctx context.Context, conn *sqlx.Conn) (sql.Is
 	s.log.Info("snapshot isolation is off for this database; reading with repeatable read",
 		zap.Int64("snapshot_isolation_state", state.Int64))
 	return sql.LevelRepeatableRead, nil
+}
+
+// hasColumn says whether the query returns the optional column name: a
+// value the query does not read is not the sync's to manage.
+func hasColumn(rows *sqlx.Rows, table, name string) (bool, error) {
+	cols, err := rows.Columns()
+	if err != nil {
+		return false, fmt.Errorf("reading %s query columns: %w", table, err)
+	}
+	for _, c := range cols {
+		if strings.EqualFold(c, name) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 func requireColumns(rows *sqlx.Rows, table string, want []string) error {

@@ -54,6 +54,9 @@ type User struct {
 	// is reported, and such a row is exported with its ID alone.
 	Inactive bool   `json:"inactive,omitempty"`
 	Title    string `json:"title,omitempty"` // optional column of the users query
+	// TitleDropped: the row's title broke a text rule and was dropped
+	// with a warning; the planner leaves the Visitor title as it is.
+	TitleDropped bool `json:"titleDropped,omitempty"`
 }
 
 // Location is one Condeco location (building).
@@ -68,8 +71,10 @@ type Location struct {
 	Closed bool   `json:"closed,omitempty"`
 	City   string `json:"city,omitempty"` // optional column of the locations query
 	// cityDropped is the text rule a city broke (the value is dropped and
-	// the export warns; the location itself is kept).
+	// the export warns; the location itself is kept); CityDropped says so
+	// to the planner, which then leaves the Visitor value as it is.
 	cityDropped string
+	CityDropped bool `json:"cityDropped,omitempty"`
 }
 
 // RowError says why one source row was not exported. It names the row,
@@ -119,4 +124,10 @@ type Export struct {
 	// Warnings are values dropped from exported rows (an unparseable
 	// phone number); the row itself was exported.
 	Warnings []RowError `json:"warnings"`
+	// TitleRead and CityRead say the users query returned the optional
+	// title column and the locations query the city column: only then are
+	// those values the sync's to manage (a query without them must not
+	// clear what Visitor holds).
+	TitleRead bool `json:"titleRead,omitempty"`
+	CityRead  bool `json:"cityRead,omitempty"`
 }

@@ -220,6 +220,7 @@ func validateUser(raw RawUser, r Rules, rc *rowCache) Checked {
 	if t := clean(raw.Title); t != "" {
 		if rule := checkText(t); rule != "" {
 			warn("title", RuleOptionalDropped+" ("+rule+")", t)
+			u.TitleDropped = true
 		} else {
 			u.Title = intern(t)
 		}

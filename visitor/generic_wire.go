@@ -178,12 +178,12 @@ func (a *userAnswerV1) result() (User, error) {
 }
 
 // patchV1 is a SCIM 1.1 PATCH body (API 1.1 §3.3.2) with only the
-// attributes in fields: meta.attributes names those that become empty
-// (removed first), the rest replace or, for multi-valued ones, merge by
-// type. Changing a phone to a new number merges that one entry; clearing
-// one removes phoneNumbers and sends back the numbers that stay, so that
-// no entry needs an "operation":"delete" matched by value. The name goes
-// whole (both parts are required, and formatted follows them).
+// attributes in fields: meta.attributes names those removed first. A
+// multi-valued attribute that changes (emails with the userName, the
+// phone numbers, the address) is removed and sent whole: SCIM 1.1 merges
+// multi-valued entries, and servers match them by value or by type, so a
+// new work email or number sent alone could sit beside the old one. The
+// name goes whole (both parts are required, and formatted follows them).
 func patchV1(u User, fields []Field) (map[string]any, error) {
 	body := map[string]any{"schemas": []string{CoreSchemaV1}}
 	var remove []string
@@ -195,12 +195,12 @@ func patchV1(u User, fields []Field) (map[string]any, error) {
 		}
 		remove = append(remove, a)
 	}
-	phoneCleared := false
-	var phones []wireMulti
+	phonesChanged := false
 	for _, f := range fields {
 		switch f {
 		case FieldUserName:
 			body["userName"] = u.UserName
+			removeAttr("emails")
 			body["emails"] = []wireMulti{{Value: u.UserName, Type: "work", Primary: true}}
 		case FieldGivenName, FieldFamilyName:
 			n := nameV1(u)
@@ -209,15 +209,7 @@ func patchV1(u User, fields []Field) (map[string]any, error) {
 			}
 			body["name"] = n
 		case FieldPhone, FieldMobile:
-			typ, v := "work", u.Phone
-			if f == FieldMobile {
-				typ, v = "mobile", u.Mobile
-			}
-			if v == "" {
-				phoneCleared = true
-			} else if !containsType(phones, typ) {
-				phones = append(phones, wireMulti{Type: typ, Value: v})
-			}
+			phonesChanged = true
 		case FieldLanguage:
 			if u.Language == "" {
 				removeAttr("preferredLanguage")
@@ -231,9 +223,8 @@ func patchV1(u User, fields []Field) (map[string]any, error) {
 				body["title"] = u.Title
 			}
 		case FieldCity:
-			if u.City == "" {
-				removeAttr("addresses")
-			} else {
+			removeAttr("addresses")
+			if u.City != "" {
 				body["addresses"] = addressesV1(u)
 			}
 		case FieldActive:
@@ -246,12 +237,11 @@ func patchV1(u User, fields []Field) (map[string]any, error) {
 			return nil, fmt.Errorf("unknown field %q", f)
 		}
 	}
-	if phoneCleared {
+	if phonesChanged {
 		removeAttr("phoneNumbers")
-		phones = phonesV1(u)
-	}
-	if len(phones) > 0 {
-		body["phoneNumbers"] = phones
+		if phones := phonesV1(u); len(phones) > 0 {
+			body["phoneNumbers"] = phones
+		}
 	}
 	if len(remove) > 0 {
 		body["meta"] = map[string]any{"attributes": remove}

@@ -165,7 +165,8 @@ func TestNoByHandListWithLocations(t *testing.T) {
 // when Condeco changes; a profile that does not never compares them.
 func TestGenericPlansTitleAndCity(t *testing.T) {
 	titled := func(s string) UMod { return func(u *condeco.User) { u.Title = s } }
-	exp := &condeco.Export{Users: Users(CU("1", titled("Receptionist"), AtLoc("2")), CU("2", AtLoc("4"))), Locations: cityLocs()}
+	exp := &condeco.Export{Users: Users(CU("1", titled("Receptionist"), AtLoc("2")), CU("2", AtLoc("4"))), Locations: cityLocs(),
+		TitleRead: true, CityRead: true}
 	cur := []visitor.User{unlocated("2", func(u *visitor.User) { u.City = "Paris" })}
 	o := DefaultOptions()
 	o.Invitations = InvitationsSend
@@ -192,6 +193,44 @@ func TestGenericPlansTitleAndCity(t *testing.T) {
 	}
 	if c := FindChange(t, p2.Creates, "condeco:1"); c.Desired.Title != "" || c.Desired.City != "" {
 		t.Errorf("scim2 create carries title %q city %q", c.Desired.Title, c.Desired.City)
+	}
+}
+
+// TestGenericLeavesUnmanagedTitleAndCity: a title or city the queries do
+// not read, or one dropped as bad, is not the sync's: Visitor keeps the
+// value it holds (a person may have set it) instead of having it cleared.
+func TestGenericLeavesUnmanagedTitleAndCity(t *testing.T) {
+	handSet := func(u *visitor.User) { u.Title, u.City = "Set by hand", "Lyon" }
+	cases := []struct {
+		name      string
+		edit      func(*condeco.Export)
+		wantTitle string
+		wantCity  string
+	}{
+		{"queries without the columns", func(e *condeco.Export) { e.TitleRead, e.CityRead = false, false }, "Set by hand", "Lyon"},
+		{"title dropped as bad", func(e *condeco.Export) { e.Users[0].TitleDropped = true }, "Set by hand", "Paris"},
+		{"city dropped as bad", func(e *condeco.Export) { e.Locations[1].CityDropped = true }, "Head of desk", "Lyon"},
+		{"both read and valid", func(*condeco.Export) {}, "Head of desk", "Paris"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			exp := &condeco.Export{Users: Users(CU("1", AtLoc("2"), func(u *condeco.User) { u.Title = "Head of desk" })),
+				Locations: cityLocs(), TitleRead: true, CityRead: true}
+			tc.edit(exp)
+			p, err := BuildPlan(exp, Current{Users: []visitor.User{unlocated("1", handSet)}, Capabilities: genericCaps()}, DefaultOptions(), T0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := visitor.User{Title: tc.wantTitle, City: tc.wantCity}
+			var got visitor.User
+			got.Title, got.City = "Set by hand", "Lyon"
+			for _, c := range p.Updates {
+				got = *c.Desired
+			}
+			if got.Title != want.Title || got.City != want.City {
+				t.Errorf("planned title %q city %q, want %q %q (updates %d)", got.Title, got.City, want.Title, want.City, len(p.Updates))
+			}
+		})
 	}
 }
 

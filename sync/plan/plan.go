@@ -49,9 +49,16 @@ func BuildPlan(exp *condeco.Export, current Current, o Options, now time.Time) (
 	}
 	b.index(current, exp)
 	b.owedGrants(current.OwedGrants, exp)
-	if caps.City {
+	b.manageTitle = caps.Title && exp.TitleRead
+	if caps.City && exp.CityRead {
 		b.city = make(map[string]string, len(exp.Locations))
 		for _, l := range exp.Locations {
+			if l.CityDropped {
+				if b.cityDropped == nil {
+					b.cityDropped = map[string]bool{}
+				}
+				b.cityDropped[l.ID] = true
+			}
 			b.city[l.ID] = l.City
 		}
 	}
@@ -147,9 +154,14 @@ type planner struct {
 	// set to where the location is (Visitor id or pending key), empty
 	// while it does not exist; carried marks those a change carries.
 	owed    map[string][]OwedGrant
-	carried map[string]bool   // owedKey: a change of the plan gives it
-	settled map[string]bool   // owedKey: the user already holds it
-	city    map[string]string // Condeco location id -> its city, when the target carries one
+	carried map[string]bool // owedKey: a change of the plan gives it
+	settled map[string]bool // owedKey: the user already holds it
+	// city is Condeco location id -> its city, when the target carries
+	// cities and the locations query reads them; cityDropped the
+	// locations whose city was dropped as bad (Visitor keeps its value).
+	city        map[string]string
+	cityDropped map[string]bool
+	manageTitle bool // the target carries titles and the users query reads them
 }
 
 func (b *planner) locations(exp *condeco.Export, cur []visitor.Location) error {
@@ -656,11 +668,23 @@ func (b *planner) user(u condeco.User) {
 		Active:          true,
 		DefaultLocation: b.defaultLoc,
 	}
-	if b.caps.Title {
-		want.Title = u.Title
+	// A title or city the sync does not manage (not read, or dropped as
+	// bad) keeps what Visitor holds rather than clearing it.
+	var cur *visitor.User
+	if len(matches) == 1 {
+		cur = matches[0]
 	}
-	if b.caps.City {
+	switch {
+	case b.manageTitle && !u.TitleDropped:
+		want.Title = u.Title
+	case cur != nil:
+		want.Title = cur.Title
+	}
+	switch {
+	case b.city != nil && !b.cityDropped[u.LocationID]:
 		want.City = b.city[u.LocationID]
+	case cur != nil:
+		want.City = cur.City
 	}
 	if len(matches) == 0 {
 		b.create(want, ap, issue)
