@@ -96,13 +96,13 @@ func text(s Summary, reasons []string) string {
 func byHandText(w func(string, ...any), h *ByHand) {
 	w("By hand in Visitor (the integration cannot carry roles or locations):")
 	if len(h.NewAdmins) > 0 {
-		w("  make admin of %s (new): %s", oneLine(h.Location), oneLine(strings.Join(h.NewAdmins, ", ")))
+		w("  make admin of %s (new): %s", oneLine(h.Location), oneLine(limited(h.NewAdmins)))
 	}
 	if len(h.RevokeAdmin) > 0 {
-		w("  no longer admin of %s (revoke): %s", oneLine(h.Location), oneLine(strings.Join(h.RevokeAdmin, ", ")))
+		w("  no longer admin of %s (revoke): %s", oneLine(h.Location), oneLine(limited(h.RevokeAdmin)))
 	}
 	if len(h.NewLocations) > 0 {
-		w("  new Condeco locations to create in Visitor, each with a mapping rule: %s", oneLine(strings.Join(h.NewLocations, ", ")))
+		w("  new Condeco locations to create in Visitor, each with a mapping rule: %s", oneLine(limited(h.NewLocations)))
 	}
 	w("  all admins of %s (%d): %s", oneLine(h.Location), len(h.MakeAdmin), oneLine(limited(h.MakeAdmin)))
 	w("  locations Visitor must have (%d): %s", len(h.Locations), oneLine(limited(h.Locations)))

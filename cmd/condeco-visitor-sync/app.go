@@ -260,7 +260,41 @@ func (a *app) Check(ctx context.Context) service.ExitCode {
 	default:
 		fmt.Fprintf(a.stdout, "visitor profile: %s (matches visitor_api)\n", found)
 	}
-	return a.svc.Check(ctx, a.stdout)
+	code := a.svc.Check(ctx, a.stdout)
+	if code != service.ExitOK {
+		return code
+	}
+	return a.checkIntegrations(ctx)
+}
+
+// checkIntegrations sends each visitor_integrations entry the requests a
+// run sends it, as --check does for scim_url: a wrong token or URL there
+// shows before the first run, not in it.
+func (a *app) checkIntegrations(ctx context.Context) service.ExitCode {
+	prefix := a.cfg.ExternalIDPrefix
+	if prefix == "" {
+		prefix = plan.DefaultExternalIDPrefix
+	}
+	for _, t := range a.records {
+		if t.probe == nil {
+			continue
+		}
+		checks, err := t.probe(ctx, prefix)
+		for _, c := range checks {
+			mark := "ok"
+			if c.Fails {
+				mark = "FAILED"
+			}
+			fmt.Fprintf(a.stdout, "%s: %s: %s (%s)\n", t.name, c.Name, c.Result, mark)
+		}
+		if err = runner.TargetError(err); err != nil {
+			a.log.Error("integration check failed", zap.String("integration", t.name), errField(err))
+			fmt.Fprintf(a.stdout, "%s: FAILED: %v\n", t.name, err)
+			return exitCode(err)
+		}
+		fmt.Fprintf(a.stdout, "%s: ok (the requests a run sends were answered)\n", t.name)
+	}
+	return service.ExitOK
 }
 
 // targetStore adapts state's target record to the runner's: state knows

@@ -338,7 +338,11 @@ func TestGenericIntegrations(t *testing.T) {
 	}
 	f := newGenericFixture(t, simulator.Options{}, "visitor_integrations:\n  - location: Dubai Marina\n    url: "+url2+"\n    token_file: "+tokenFile+"\n")
 	ctx := context.Background()
-	code, out, errs := f.run(ctx, "--run-now")
+	code, out, errs := f.run(ctx, "--check")
+	if code != service.ExitOK || !strings.Contains(out, "integration Dubai Marina: ok") {
+		t.Fatalf("--check exit %d, or the integration not checked:\n%s\n%s", code, out, errs)
+	}
+	code, out, errs = f.run(ctx, "--run-now")
 	if code != service.ExitOK {
 		t.Fatalf("run exit %d\n%s\n%s", code, out, errs)
 	}
@@ -378,6 +382,14 @@ func TestGenericIntegrations(t *testing.T) {
 	}
 	if strings.Contains(out+errs, "second-token-4b1e") {
 		t.Error("the integration's token was printed")
+	}
+	// A wrong token on the integration shows in --check, naming it.
+	if err := os.WriteFile(tokenFile, []byte("revoked-token-0000\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs = f.run(ctx, "--check")
+	if code != service.ExitAuth || !strings.Contains(out, "integration Dubai Marina: FAILED") || strings.Contains(out+errs, "revoked-token-0000") {
+		t.Fatalf("--check with the integration's token refused: exit %d, want %d naming it (token never shown)\n%s\n%s", code, service.ExitAuth, out, errs)
 	}
 }
 

@@ -31,6 +31,9 @@ type ownershipTarget struct {
 	name   string
 	lister allUsersLister
 	dir    *state.Dir
+	// probe is the integration's --check (nil for the main one, which the
+	// service checks).
+	probe func(ctx context.Context, prefix string) ([]visitor.ProbeCheck, error)
 }
 
 // RebuildOwnership is --rebuild-ownership: each missing ownership record

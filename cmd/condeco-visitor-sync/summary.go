@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"condeco-visitor-sync/sync/plan"
 	"condeco-visitor-sync/sync/runner"
 )
 
@@ -74,5 +75,13 @@ func printSummary(w io.Writer, rep *runner.Report) {
 			line += "  error: " + in.Error
 		}
 		fmt.Fprintf(w, "  integration %s: %s\n", in.Location, line)
+		if rep.DryRun && in.Plan != nil {
+			// Who would lose access there, as the main table shows it.
+			for _, list := range [][]plan.UserChange{in.Plan.Deletes, in.Plan.Deactivates} {
+				for _, c := range list {
+					fmt.Fprintf(w, "    would %s %s (%s)\n", c.Action, c.UserName, c.Reason)
+				}
+			}
+		}
 	}
 }

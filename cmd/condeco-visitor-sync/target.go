@@ -86,7 +86,7 @@ func newIntegrations(cfg config.Config, src runner.Source, gate *runner.Gate, li
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w: visitor_integrations %s: %w", config.ErrInvalid, in.Location, err)
 		}
-		records = append(records, ownershipTarget{name: "integration " + in.Location, lister: client, dir: dir})
+		records = append(records, ownershipTarget{name: "integration " + in.Location, lister: client, dir: dir, probe: client.Probe})
 		po := planOptions(cfg)
 		po.HandLocation = in.Location
 		out = append(out, service.Integration{Location: in.Location, Runner: &runner.Runner{

@@ -171,11 +171,12 @@ func (s *Service) runLocked(ctx context.Context, flags runner.Flags) (*runner.Re
 		}
 	})
 	runCtx, timedOut, endTimeout := s.timeout(ctx)
+	if s.Shared != nil {
+		// Also after a panic: the next run must read Condeco afresh.
+		defer s.Shared.Forget()
+	}
 	rep, err := s.Runner.RunOnce(runCtx, flags)
 	err = s.runIntegrations(runCtx, flags, rep, err)
-	if s.Shared != nil {
-		s.Shared.Forget()
-	}
 	endTimeout()
 	if timedOut() {
 		err = fmt.Errorf("run_timeout %s reached; stopped like SIGTERM: %w", s.RunTimeout, err)
