@@ -325,6 +325,12 @@ func (c *Client) call(ctx context.Context, method, path string, q url.Values, in
 			req.Header.Set("Authorization", "Bearer "+tok)
 		}
 		resp, err := c.rc.Do(req)
+		if resp != nil && resp.StatusCode/100 != 2 && ctx.Err() != nil {
+			// The caller's deadline ended the retries: that, not the
+			// last refusal it cut short, is why the call failed.
+			resp.Body.Close()
+			return fmt.Errorf("%s %s: %w", method, path, ctx.Err())
+		}
 		if resp != nil {
 			err = nil // the answer says more than "gave up after retries"
 		}
