@@ -29,10 +29,9 @@ func (s *Server) genericPatchUser(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	id := r.PathValue("id")
-	old := s.users[id]
-	if old == nil {
-		writeGenericError(w, errf(http.StatusNotFound, "", "user %q not found", id))
+	old, serr := s.storedUser(r.PathValue("id"))
+	if serr != nil {
+		writeGenericError(w, serr)
 		return
 	}
 	u := old.clone()

@@ -24,12 +24,7 @@ func (s *Server) genericCreateUser(w http.ResponseWriter, r *http.Request) {
 		writeGenericError(w, serr)
 		return
 	}
-	now := s.opts.Now().UTC()
-	u.ID = newUserID()
-	u.Created, u.LastModified = now, now
-	s.users[u.ID] = u
-	s.userOrder = append(s.userOrder, u.ID)
-	s.idx.add(u)
+	s.insertUser(u)
 	out := genericResource(u, genericBaseURL(r))
 	s.mu.Unlock()
 	w.Header().Set("Location", out.Meta.Location)
@@ -49,9 +44,9 @@ func (s *Server) checkGenericUnique(u *User) *scimError {
 func (s *Server) genericGetUser(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u := s.users[r.PathValue("id")]
-	if u == nil {
-		writeGenericError(w, errf(http.StatusNotFound, "", "user %q not found", r.PathValue("id")))
+	u, serr := s.storedUser(r.PathValue("id"))
+	if serr != nil {
+		writeGenericError(w, serr)
 		return
 	}
 	writeGenericJSON(w, http.StatusOK, genericResource(u, genericBaseURL(r)))
@@ -67,10 +62,9 @@ func (s *Server) genericPutUser(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	id := r.PathValue("id")
-	old := s.users[id]
-	if old == nil {
-		writeGenericError(w, errf(http.StatusNotFound, "", "user %q not found", id))
+	old, serr := s.storedUser(r.PathValue("id"))
+	if serr != nil {
+		writeGenericError(w, serr)
 		return
 	}
 	u := old.clone()
@@ -101,9 +95,9 @@ func (s *Server) genericDeleteUser(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	id := r.PathValue("id")
-	u := s.users[id]
-	if u == nil {
-		writeGenericError(w, errf(http.StatusNotFound, "", "user %q not found", id))
+	u, serr := s.storedUser(id)
+	if serr != nil {
+		writeGenericError(w, serr)
 		return
 	}
 	delete(s.users, id)
@@ -137,11 +131,7 @@ func (s *Server) genericListUsers(w http.ResponseWriter, r *http.Request) {
 		hits, ok = s.byUserName(name), true
 	}
 	if !ok {
-		for _, id := range s.userOrder {
-			if u := s.users[id]; u != nil && match(u) {
-				hits = append(hits, u)
-			}
-		}
+		hits = s.scanUsers(match)
 	}
 	s.idx.keepHits(f, hits)
 	lo, hi := window(len(hits), start, count)

@@ -77,11 +77,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 		hits, ok = s.byExternalID(ids), true
 	}
 	if !ok {
-		for _, id := range s.userOrder {
-			if u := s.users[id]; u != nil && match(u) {
-				hits = append(hits, u)
-			}
-		}
+		hits = s.scanUsers(match)
 	}
 	s.idx.keepHits(f, hits)
 	lo, hi := window(len(hits), start, count)

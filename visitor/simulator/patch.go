@@ -62,10 +62,9 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	id := r.PathValue("id")
-	old := s.users[id]
-	if old == nil {
-		writeError(w, errf(http.StatusNotFound, "", "user %q not found", id))
+	old, serr := s.storedUser(r.PathValue("id"))
+	if serr != nil {
+		writeError(w, serr)
 		return
 	}
 	u := old.clone()

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 )
 
 func newUserID() string {
@@ -54,6 +55,41 @@ func (s *Server) checkLastAdmin(before, after *User) *scimError {
 	return errf(http.StatusConflict, "mutability", "user %s is the last active admin and cannot be %s", before.ID, what)
 }
 
+// insertUser stores a user a create made, with a new id and both times
+// set to now (returned). Both flavours create through it. Caller holds
+// s.mu.
+func (s *Server) insertUser(u *User) time.Time {
+	now := s.opts.Now().UTC()
+	u.ID = newUserID()
+	u.Created, u.LastModified = now, now
+	s.users[u.ID] = u
+	s.userOrder = append(s.userOrder, u.ID)
+	s.idx.add(u)
+	return now
+}
+
+// storedUser is the user /Users/{id} names, or a 404 naming the id.
+// Caller holds s.mu.
+func (s *Server) storedUser(id string) (*User, *scimError) {
+	u := s.users[id]
+	if u == nil {
+		return nil, errf(http.StatusNotFound, "", "user %q not found", id)
+	}
+	return u, nil
+}
+
+// scanUsers lists, in creation order, the users match accepts: a
+// listing's answer when no index serves its filter. Caller holds s.mu.
+func (s *Server) scanUsers(match func(*User) bool) []*User {
+	var hits []*User
+	for _, id := range s.userOrder {
+		if u := s.users[id]; u != nil && match(u) {
+			hits = append(hits, u)
+		}
+	}
+	return hits
+}
+
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 	b, serr := readBody(r)
 	if serr != nil {
@@ -77,12 +113,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 		writeError(w, serr)
 		return
 	}
-	now := s.opts.Now().UTC()
-	u.ID = newUserID()
-	u.Created, u.LastModified = now, now
-	s.users[u.ID] = u
-	s.userOrder = append(s.userOrder, u.ID)
-	s.idx.add(u)
+	now := s.insertUser(u)
 	if in.ext != nil && in.ext.SendInvitation != nil && *in.ext.SendInvitation {
 		i, _ := u.primaryWorkEmail()
 		s.outbox = append(s.outbox, Invitation{To: u.Emails[i].Value, UserID: u.ID, Subject: InvitationSubject, SentAt: now})
@@ -96,9 +127,9 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 func (s *Server) getUser(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u := s.users[r.PathValue("id")]
-	if u == nil {
-		writeError(w, errf(http.StatusNotFound, "", "user %q not found", r.PathValue("id")))
+	u, serr := s.storedUser(r.PathValue("id"))
+	if serr != nil {
+		writeError(w, serr)
 		return
 	}
 	writeRaw(w, http.StatusOK, s.appendUser(nil, u, baseURL(r)))
@@ -117,10 +148,9 @@ func (s *Server) putUser(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	id := r.PathValue("id")
-	old := s.users[id]
-	if old == nil {
-		writeError(w, errf(http.StatusNotFound, "", "user %q not found", id))
+	old, serr := s.storedUser(r.PathValue("id"))
+	if serr != nil {
+		writeError(w, serr)
 		return
 	}
 	u := old.clone()
@@ -160,9 +190,9 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	id := r.PathValue("id")
-	u := s.users[id]
-	if u == nil {
-		writeError(w, errf(http.StatusNotFound, "", "user %q not found", id))
+	u, serr := s.storedUser(id)
+	if serr != nil {
+		writeError(w, serr)
 		return
 	}
 	if !u.ViaSCIM {
