@@ -226,17 +226,12 @@ func (g *Generic) FindUser(ctx context.Context, attr, value string) (*User, erro
 		return nil, fmt.Errorf("finding user: %w", err)
 	}
 	us, err := g.ListUsers(ctx, f)
-	if err != nil {
-		return nil, fmt.Errorf("finding user by %s: %w", attr, err)
+	u, err := oneUser(us, err, attr, value)
+	if u == nil || err != nil {
+		return nil, err
 	}
-	switch len(us) {
-	case 0:
-		return nil, nil
-	case 1:
-		u, err := g.withExternalID(us[0])
-		return &u, err
-	}
-	return nil, fmt.Errorf("finding user by %s %q: %d users: %w", attr, value, len(us), ErrAmbiguous)
+	found, err := g.withExternalID(*u)
+	return &found, err
 }
 
 // GetUser reads one user by id, its externalId from the record.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 )
 
 // CoreSchemaV1 is the one schema of Eptura's Generic SCIM integration
@@ -117,23 +116,10 @@ func decodeUserV1(raw []byte) (User, error) {
 	if w.Name != nil {
 		u.GivenName, u.FamilyName = w.Name.GivenName, w.Name.FamilyName
 	}
-	for _, p := range w.PhoneNumbers {
-		switch strings.ToLower(p.Type) {
-		case "work":
-			if u.Phone == "" {
-				u.Phone = p.Value
-			}
-		case "mobile":
-			if u.Mobile == "" {
-				u.Mobile = p.Value
-			}
-		}
-	}
+	setPhones(&u, w.PhoneNumbers)
 	u.City = primaryLocality(w.Addresses)
-	if w.Meta != nil && w.Meta.LastModified != "" {
-		if t, err := time.Parse(time.RFC3339Nano, w.Meta.LastModified); err == nil {
-			u.LastModified = t
-		}
+	if w.Meta != nil {
+		u.LastModified = parseTime(w.Meta.LastModified)
 	}
 	return u, nil
 }

@@ -111,8 +111,8 @@ func (g *Generic) mayBeOurs(ctx context.Context, f User, externalID string, sinc
 	if err := g.c.call(ctx, http.MethodGet, usersPath+"/"+url.PathEscape(f.ID), nil, nil, &m); err != nil {
 		return false, fmt.Errorf("reading when %s was created: %w", f.ID, err)
 	}
-	created, err := time.Parse(time.RFC3339Nano, m.Meta.Created)
-	if err != nil {
+	created := parseTime(m.Meta.Created)
+	if created.IsZero() {
 		g.log.Warn("create outcome unknown; the user holding the userName has no readable creation time, so it is not taken as this create's",
 			zap.String("external_id", externalID), zap.String("visitor_id", f.ID))
 		return false, nil

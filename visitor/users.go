@@ -93,6 +93,12 @@ func (c *Client) FindUser(ctx context.Context, attr, value string) (*User, error
 		return nil, fmt.Errorf("finding user: %w", err)
 	}
 	us, err := c.ListUsers(ctx, f)
+	return oneUser(us, err, attr, value)
+}
+
+// oneUser is FindUser's answer from its listing: nil for none, the user
+// for one, ErrAmbiguous for more (both profiles).
+func oneUser(us []User, err error, attr, value string) (*User, error) {
 	if err != nil {
 		return nil, fmt.Errorf("finding user by %s: %w", attr, err)
 	}

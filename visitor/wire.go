@@ -311,7 +311,17 @@ func userOf(w wireUser) User {
 		// held for every listed user of the run.
 		u.Email = u.UserName
 	}
-	for _, p := range w.PhoneNumbers {
+	setPhones(&u, w.PhoneNumbers)
+	if w.Meta != nil {
+		u.LastModified = parseTime(w.Meta.LastModified)
+	}
+	return u
+}
+
+// setPhones takes the first work and the first mobile number, as both
+// profiles carry them.
+func setPhones(u *User, ps []wireMulti) {
+	for _, p := range ps {
 		switch strings.ToLower(p.Type) {
 		case "work":
 			if u.Phone == "" {
@@ -323,12 +333,12 @@ func userOf(w wireUser) User {
 			}
 		}
 	}
-	if w.Meta != nil && w.Meta.LastModified != "" {
-		if t, err := time.Parse(time.RFC3339Nano, w.Meta.LastModified); err == nil {
-			u.LastModified = t
-		}
-	}
-	return u
+}
+
+// parseTime reads a meta timestamp; an absent or unreadable one is zero.
+func parseTime(v string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, v)
+	return t
 }
 
 // extPool lets users share their Visitor extension (default location and
