@@ -75,6 +75,14 @@ type Options struct {
 	Limiter *rate.Limiter
 }
 
+// NewLimiter is the call budget of perMinute calls a minute that a client
+// spends (Options.Limiter, to share one between clients on one token).
+// Burst 1: calls are spread evenly, so no sliding minute ever holds more
+// than the budget plus one.
+func NewLimiter(perMinute int) *rate.Limiter {
+	return rate.NewLimiter(rate.Limit(float64(perMinute)/60), 1)
+}
+
 // Client talks to one Visitor tenant. It is safe for concurrent use; all
 // goroutines share one rate limiter so the tenant's budget is spent
 // evenly instead of bouncing off 429s.
@@ -176,11 +184,9 @@ func New(o Options, log *zap.Logger) (*Client, error) {
 	}
 
 	st := &stats{}
-	// Burst 1: calls are spread evenly, so no sliding minute ever holds
-	// more than the budget plus one.
 	lim := o.Limiter
 	if lim == nil {
-		lim = rate.NewLimiter(rate.Limit(float64(o.RateLimit)/60), 1)
+		lim = NewLimiter(o.RateLimit)
 	}
 	hc := o.HTTPClient
 	var baseRT http.RoundTripper

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"go.uber.org/zap"
-	"golang.org/x/time/rate"
 )
 
 // DetectProfile asks the server at o.BaseURL which target profile it
@@ -26,7 +25,7 @@ func DetectProfile(ctx context.Context, o Options, log *zap.Logger) (string, []P
 		if n <= 0 {
 			n = DefaultRateLimit
 		}
-		o.Limiter = rate.NewLimiter(rate.Limit(float64(n)/60), 1)
+		o.Limiter = NewLimiter(n)
 	}
 	v2, err := New(o, log)
 	if err != nil {

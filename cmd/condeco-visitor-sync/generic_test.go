@@ -327,16 +327,7 @@ func TestGenericUpdatesByPutOrPatch(t *testing.T) {
 // location an integration serves; a later run converges everywhere.
 func TestGenericIntegrations(t *testing.T) {
 	t.Parallel()
-	url2, sim2, stop2, err := simulator.Start(simulator.Options{API: simulator.APIGenericV1, Token: "second-token-4b1e"}, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stop2(context.Background()) })
-	tokenFile := filepath.Join(t.TempDir(), "dubai-token")
-	if err := os.WriteFile(tokenFile, []byte("second-token-4b1e\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	f := newGenericFixture(t, simulator.Options{}, "visitor_integrations:\n  - location: Dubai Marina\n    url: "+url2+"\n    token_file: "+tokenFile+"\n")
+	f, sim2, tokenFile := newIntegrationsFixture(t)
 	ctx := context.Background()
 	code, out, errs := f.run(ctx, "--check")
 	if code != service.ExitOK || !strings.Contains(out, "integration Dubai Marina: ok") {
@@ -350,7 +341,7 @@ func TestGenericIntegrations(t *testing.T) {
 	if a, b := len(scimUsers(f.sim)), len(scimUsers(sim2)); a != want || b != want {
 		t.Fatalf("main integration holds %d users, Dubai Marina %d; export has %d", a, b, want)
 	}
-	if !strings.Contains(out, "integration Dubai Marina: created "+itoa(want)) {
+	if !strings.Contains(out, "integration Dubai Marina: created "+strconv.Itoa(want)) {
 		t.Errorf("summary lacks the integration's line:\n%s", out)
 	}
 	d, err := state.Open(filepath.Join(f.dir, "state", "integrations", "dubai-marina"))
@@ -380,7 +371,7 @@ func TestGenericIntegrations(t *testing.T) {
 	if code != service.ExitOK || !strings.Contains(out, "planned changes: 0") || !strings.Contains(out, "integration Dubai Marina: would create 0, update 0, delete 0") {
 		t.Fatalf("a dry run should plan nothing anywhere (exit %d):\n%s", code, out)
 	}
-	if strings.Contains(out+errs, "second-token-4b1e") {
+	if strings.Contains(out+errs, secondToken) {
 		t.Error("the integration's token was printed")
 	}
 	// A wrong token on the integration shows in --check, naming it.
@@ -393,7 +384,25 @@ func TestGenericIntegrations(t *testing.T) {
 	}
 }
 
-func itoa(n int) string { return strconv.Itoa(n) }
+const secondToken = "second-token-4b1e"
+
+// newIntegrationsFixture is the generic-v1 fixture with one more
+// integration (visitor_integrations: Dubai Marina) on a simulator of its
+// own, its token in a file (token_file).
+func newIntegrationsFixture(t *testing.T) (f *fixture, second *simulator.Server, tokenFile string) {
+	t.Helper()
+	url2, sim2, stop2, err := simulator.Start(simulator.Options{API: simulator.APIGenericV1, Token: secondToken}, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stop2(context.Background()) })
+	tokenFile = filepath.Join(t.TempDir(), "dubai-token")
+	if err := os.WriteFile(tokenFile, []byte(secondToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f = newGenericFixture(t, simulator.Options{}, "visitor_integrations:\n  - location: Dubai Marina\n    url: "+url2+"\n    token_file: "+tokenFile+"\n")
+	return f, sim2, tokenFile
+}
 
 // TestLimitersSharedPerToken: integrations on one token share one call
 // budget (Visitor counts calls per token), on different tokens not.

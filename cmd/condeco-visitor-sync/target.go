@@ -42,7 +42,7 @@ func (l *limiters) forToken(token string) *rate.Limiter {
 	if lim, ok := l.byToken[token]; ok {
 		return lim
 	}
-	lim := rate.NewLimiter(rate.Limit(float64(l.perMinute)/60), 1)
+	lim := visitor.NewLimiter(l.perMinute)
 	l.byToken[token] = lim
 	return lim
 }

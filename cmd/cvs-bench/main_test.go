@@ -23,26 +23,9 @@ func TestMain(m *testing.M) {
 // that its counts agree with what the day changed. It asserts no timing.
 func TestBenchTiny(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "bench.json")
-	var stdout, stderr bytes.Buffer
-	code := run([]string{"--sizes", "200", "--latency", "0s", "--schema", "../../testdata/condeco/schema.sql",
-		"--change-share", "0.05", "--json", out}, &stdout, &stderr)
-	if code != 0 {
-		t.Fatalf("exit %d: %s\n%s", code, stderr.String(), stdout.String())
-	}
-	for _, want := range []string{"### Budget and requests", "### Outside the API", "### Goals", "| 200 (182) | 2 | x100 | initial |"} {
-		if !strings.Contains(stdout.String(), want) {
-			t.Errorf("output lacks %q:\n%s", want, stdout.String())
-		}
-	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rs []sizeResult
-	if err := json.Unmarshal(b, &rs); err != nil || len(rs) != 1 || len(rs[0].Runs) != 3 {
-		t.Fatalf("json: %v, %d sizes", err, len(rs))
-	}
-	s := rs[0]
+	s := runBench(t, []string{"--sizes", "200", "--latency", "0s", "--schema", "../../testdata/condeco/schema.sql",
+		"--change-share", "0.05", "--json", out}, out,
+		"### Budget and requests", "### Outside the API", "### Goals", "| 200 (182) | 2 | x100 | initial |")
 	initial, same, day := s.Runs[0], s.Runs[1], s.Runs[2]
 	if initial.Child.Counts.Created != s.Exported || initial.Child.Counts.LocationsCreated != s.Locations {
 		t.Errorf("initial sync created %d users and %d locations, want %d and %d",
@@ -155,24 +138,7 @@ func TestBenchGenericTiny(t *testing.T) {
 			if patch {
 				args = append(args, "--generic-patch")
 			}
-			var stdout, stderr bytes.Buffer
-			if code := run(args, &stdout, &stderr); code != 0 {
-				t.Fatalf("exit %d: %s\n%s", code, stderr.String(), stdout.String())
-			}
-			for _, want := range []string{"target profile generic-v1", "### Write bodies (generic-v1", "| 200 (182) | 2 | x100 | initial |"} {
-				if !strings.Contains(stdout.String(), want) {
-					t.Errorf("output lacks %q:\n%s", want, stdout.String())
-				}
-			}
-			b, err := os.ReadFile(out)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var rs []sizeResult
-			if err := json.Unmarshal(b, &rs); err != nil || len(rs) != 1 || len(rs[0].Runs) != 3 {
-				t.Fatalf("json: %v, %d sizes", err, len(rs))
-			}
-			s := rs[0]
+			s := runBench(t, args, out, "target profile generic-v1", "### Write bodies (generic-v1", "| 200 (182) | 2 | x100 | initial |")
 			initial, same, day := s.Runs[0], s.Runs[1], s.Runs[2]
 			// No location is created or listed: the minimum is the creates
 			// and the one page of an empty listing.
@@ -216,4 +182,28 @@ func TestBenchAPIFlag(t *testing.T) {
 			t.Errorf("%v: exit %d, want 2: %s", args, code, stderr.String())
 		}
 	}
+}
+
+// runBench runs the bench with args, checks its output holds each of
+// want, and returns the one size its JSON file (out) reports.
+func runBench(t *testing.T, args []string, out string, want ...string) sizeResult {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	if code := run(args, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s\n%s", code, stderr.String(), stdout.String())
+	}
+	for _, w := range want {
+		if !strings.Contains(stdout.String(), w) {
+			t.Errorf("output lacks %q:\n%s", w, stdout.String())
+		}
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rs []sizeResult
+	if err := json.Unmarshal(b, &rs); err != nil || len(rs) != 1 || len(rs[0].Runs) != 3 {
+		t.Fatalf("json: %v, %d sizes", err, len(rs))
+	}
+	return rs[0]
 }

@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/jmoiron/sqlx"
-
 	"condeco-visitor-sync/condeco"
 	"condeco-visitor-sync/visitor/simulator"
 )
@@ -45,16 +43,11 @@ func genericDemo(ctx context.Context, out io.Writer, bin, data, work string) err
 	fmt.Fprintf(out, "generic-v1 simulators: %s (%s, updates by PUT) and %s (%s, advertises SCIM 1.1 PATCH)\n", url, genericMain, url2, genericSecond)
 
 	dbPath := filepath.Join(work, "condeco.db")
-	db, err := sqlx.Open("sqlite", dbPath)
+	db, err := loadCondeco(ctx, dbPath, data)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	for _, f := range []string{"schema.sql", "sample.sql"} {
-		if err := condeco.ExecFile(ctx, db, filepath.Join(data, f)); err != nil {
-			return fmt.Errorf("loading %s: %w", f, err)
-		}
-	}
 	tokenFile := filepath.Join(work, "dubai-token")
 	if err := os.WriteFile(tokenFile, []byte(secondToken+"\n"), 0o600); err != nil {
 		return err

@@ -68,16 +68,11 @@ func demo(out io.Writer, bin, data string, keep bool) error {
 	fmt.Fprintf(out, "visitor simulator listening on %s\n", url)
 
 	dbPath := filepath.Join(work, "condeco.db")
-	db, err := sqlx.Open("sqlite", dbPath)
+	db, err := loadCondeco(ctx, dbPath, data)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	for _, f := range []string{"schema.sql", "sample.sql"} {
-		if err := condeco.ExecFile(ctx, db, filepath.Join(data, f)); err != nil {
-			return fmt.Errorf("loading %s: %w", f, err)
-		}
-	}
 	fmt.Fprintf(out, "embedded condeco database %s loaded from %s\n", dbPath, data)
 
 	cfgPath := filepath.Join(work, "config.yaml")
@@ -246,4 +241,20 @@ func printState(out io.Writer, url string) error {
 	}
 	fmt.Fprintf(out, "visitor now holds %d users and %d locations (state digest %s)\n", len(st.Users), len(st.Locations), st.Digest)
 	return nil
+}
+
+// loadCondeco makes the embedded Condeco database at path from the
+// sample data: the same rows for each profile the demo runs.
+func loadCondeco(ctx context.Context, path, data string) (*sqlx.DB, error) {
+	db, err := sqlx.Open("sqlite", path)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range []string{"schema.sql", "sample.sql"} {
+		if err := condeco.ExecFile(ctx, db, filepath.Join(data, f)); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("loading %s: %w", f, err)
+		}
+	}
+	return db, nil
 }
