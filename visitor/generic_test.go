@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"os"
 	"reflect"
 	"strconv"
 	"strings"
@@ -13,12 +14,8 @@ import (
 
 // samplePayload is the sample of Eptura's "Manage users via API (Generic
 // SCIM integration)" page, verbatim: the part of the wire we did not write.
-const samplePayload = `{"schemas":["urn:scim:schemas:core:1.0"],"userName":"james.bond.007@mi6.org",
- "name":{"formatted":"James Bond","familyName":"Bond","givenName":"James"},
- "emails":[{"value":"james.bond.007@mi6.org","type":"work","primary":true}],
- "phoneNumbers":[{"type":"mobile","value":"+44007007007"},{"type":"work","value":"+44007007007"}],
- "addresses":[{"primary":true,"locality":"London"}],
- "title":"Secret Agent 007","preferredLanguage":"en","active":true}`
+// It is kept once, in testdata/eptura/generic-scim-sample.json.
+var samplePayload = readSample("../testdata/eptura/generic-scim-sample.json")
 
 var sampleBond = User{UserName: "james.bond.007@mi6.org", Email: "james.bond.007@mi6.org", GivenName: "James", FamilyName: "Bond",
 	Phone: "+44007007007", Mobile: "+44007007007", City: "London", Title: "Secret Agent 007", Language: "en", Active: true}
@@ -600,4 +597,14 @@ func TestGenericClaimsAStrayOnConflict(t *testing.T) {
 			}
 		})
 	}
+}
+
+// readSample reads a fixture every test of the package needs; without it
+// none can run.
+func readSample(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
 }

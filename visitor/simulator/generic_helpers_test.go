@@ -3,6 +3,7 @@ package simulator
 import (
 	"encoding/json"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,12 +12,8 @@ import (
 
 // samplePayload is the example of Eptura's "Manage users via API (Generic
 // SCIM integration)" page, verbatim.
-const samplePayload = `{"schemas":["urn:scim:schemas:core:1.0"],"userName":"james.bond.007@mi6.org",
- "name":{"formatted":"James Bond","familyName":"Bond","givenName":"James"},
- "emails":[{"value":"james.bond.007@mi6.org","type":"work","primary":true}],
- "phoneNumbers":[{"type":"mobile","value":"+44007007007"},{"type":"work","value":"+44007007007"}],
- "addresses":[{"primary":true,"locality":"London"}],
- "title":"Secret Agent 007","preferredLanguage":"en","active":true}`
+// It is kept once, in testdata/eptura/generic-scim-sample.json.
+var samplePayload = readSample("../../testdata/eptura/generic-scim-sample.json")
 
 func newGeneric(t testing.TB, o Options) *harness {
 	t.Helper()
@@ -112,4 +109,14 @@ func sortedNames(a answer) []string {
 func (h *harness) handmade(email string) User {
 	return h.srv.AddHandmadeUser(User{UserName: email, GivenName: "Hand", FamilyName: "Made", Active: true,
 		Emails: []Email{{Value: email, Type: "work", Primary: true}}})
+}
+
+// readSample reads a fixture every test of the package needs; without it
+// none can run.
+func readSample(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
 }
