@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"slices"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -99,7 +97,7 @@ func (a *app) rebuildOne(ctx context.Context, t ownershipTarget, cond []condeco.
 		fmt.Fprintf(a.stdout, "error: %s: listing visitor users: %v\n", t.name, err)
 		return exitCode(err)
 	}
-	owned, visitorOnly, condecoOnly, ambiguous := matchOwnership(cond, listed, prefix)
+	owned, visitorOnly, condecoOnly, ambiguous := plan.MatchOwnership(cond, listed, prefix)
 	fmt.Fprintf(a.stdout, "\n%s: ownership record missing; rebuilt from Visitor's SCIM users by email:\n", t.name)
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "VISITOR ID\tUSERNAME\tEXTERNAL ID")
@@ -128,47 +126,4 @@ func (a *app) rebuildOne(ctx context.Context, t ownershipTarget, cond []condeco.
 	a.log.Info("ownership record rebuilt", zap.String("integration", t.name), zap.Int("owned", len(users)))
 	fmt.Fprintf(a.stdout, "written: %s with %d users\n", path, len(users))
 	return service.ExitOK
-}
-
-// matchOwnership pairs Visitor users with Condeco users by email
-// (userName, which generic-v1 requires to be the work email). An email
-// two Condeco rows share is matched to neither: guessing would hand one
-// person's account to the other.
-func matchOwnership(cond []condeco.User, listed []visitor.User, prefix string) (owned []visitor.Owned, visitorOnly, condecoOnly, ambiguous []string) {
-	byName := map[string]string{}
-	dup := map[string]bool{}
-	for _, u := range cond {
-		n := strings.ToLower(u.UserName)
-		if n == "" {
-			continue
-		}
-		if _, ok := byName[n]; ok {
-			dup[n] = true
-		}
-		byName[n] = u.ID
-	}
-	seen := map[string]bool{}
-	for _, v := range listed {
-		n := strings.ToLower(v.UserName)
-		id, ok := byName[n]
-		switch {
-		case dup[n]:
-			ambiguous = append(ambiguous, n)
-		case ok:
-			owned = append(owned, visitor.Owned{ID: v.ID, UserName: v.UserName, ExternalID: prefix + id})
-			seen[n] = true
-		default:
-			visitorOnly = append(visitorOnly, v.UserName)
-		}
-	}
-	for n := range byName {
-		if !seen[n] && !dup[n] {
-			condecoOnly = append(condecoOnly, n)
-		}
-	}
-	slices.SortFunc(owned, func(a, b visitor.Owned) int { return strings.Compare(a.UserName, b.UserName) })
-	slices.Sort(visitorOnly)
-	slices.Sort(condecoOnly)
-	slices.Sort(ambiguous)
-	return owned, visitorOnly, condecoOnly, slices.Compact(ambiguous)
 }

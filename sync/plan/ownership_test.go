@@ -1,9 +1,10 @@
-package main
+package plan_test
 
 import (
 	"testing"
 
 	"condeco-visitor-sync/condeco"
+	"condeco-visitor-sync/sync/plan"
 	"condeco-visitor-sync/visitor"
 )
 
@@ -17,7 +18,7 @@ import (
 func TestRebuildMatchesDeactivatedRowsByEmail(t *testing.T) {
 	cond := []condeco.User{{ID: "7", UserName: "gone@example.com", Email: "gone@example.com", Inactive: true}, {ID: "8", Inactive: true}}
 	listed := []visitor.User{{ID: "v7", UserName: "gone@example.com", Active: false}, {ID: "v8", UserName: "broken@example.com", Active: false}}
-	owned, visitorOnly, _, _ := matchOwnership(cond, listed, "condeco:")
+	owned, visitorOnly, _, _ := plan.MatchOwnership(cond, listed, "condeco:")
 	if len(owned) != 1 || owned[0].ID != "v7" || owned[0].ExternalID != "condeco:7" {
 		t.Fatalf("deactivated account with its email not reclaimed: owned %v", owned)
 	}
