@@ -17,6 +17,11 @@ type rowCache struct {
 	hash   maphash.Hash // its random key is drawn on first use and kept
 	phones [phoneSlots]phoneEntry
 	langs  map[string]langAnswer
+	// kept holds a handle of every string interned through this cache:
+	// the unique package forgets a value at the first garbage collection
+	// after its last handle is dropped, so without them two equal names
+	// read either side of a collection would be two copies.
+	kept map[unique.Handle[string]]struct{}
 }
 
 // The sizes of a rowCache's parts: some 60 KB.
@@ -36,7 +41,7 @@ type langAnswer struct {
 }
 
 func newRowCache() *rowCache {
-	return &rowCache{langs: map[string]langAnswer{}}
+	return &rowCache{langs: map[string]langAnswer{}, kept: map[unique.Handle[string]]struct{}{}}
 }
 
 // e164 is E164, parsing a value only when it is not the one last seen in
@@ -59,12 +64,17 @@ func (rc *rowCache) e164(s, region string) (string, bool) {
 // intern returns the one shared copy of s (the standard library's
 // unique package): the export is held for the whole run, and first names,
 // surnames and location ids repeat across thousands of users, each row's
-// in its own allocation from the driver.
-func intern(s string) string {
+// in its own allocation from the driver. The copy is the same for every
+// row this cache validates (nil: only until the next collection).
+func (rc *rowCache) intern(s string) string {
 	if s == "" {
 		return s
 	}
-	return unique.Make(s).Value()
+	h := unique.Make(s)
+	if rc != nil {
+		rc.kept[h] = struct{}{}
+	}
+	return h.Value()
 }
 
 // language normalises a language tag (en_gb -> en-GB), reporting false

@@ -171,8 +171,8 @@ func validateUser(raw RawUser, r Rules, rc *rowCache) Checked {
 	}
 	u.Email = u.UserName
 
-	u.FirstName = intern(text("first_name", raw.FirstName))
-	u.LastName = intern(text("last_name", raw.LastName))
+	u.FirstName = rc.intern(text("first_name", raw.FirstName))
+	u.LastName = rc.intern(text("last_name", raw.LastName))
 	if rule := visitor.CheckName(u.FirstName); rule != "" {
 		bad("first_name", rule)
 	}
@@ -215,14 +215,14 @@ func validateUser(raw RawUser, r Rules, rc *rowCache) Checked {
 			u.GlobalAdmin = true
 		}
 	}
-	u.LocationID = intern(text("location_id", raw.LocationID))
+	u.LocationID = rc.intern(text("location_id", raw.LocationID))
 	u.SSOID = text("sso_id", raw.SSOID)
 	if t := clean(raw.Title); t != "" {
 		if rule := checkText(t); rule != "" {
 			warn("title", RuleOptionalDropped+" ("+rule+")", t)
 			u.TitleDropped = true
 		} else {
-			u.Title = intern(t)
+			u.Title = rc.intern(t)
 		}
 	}
 

@@ -2,6 +2,11 @@ package visitor
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"runtime"
 	"slices"
 	"testing"
 	"unsafe"
@@ -13,10 +18,24 @@ import (
 // list is clipped so that an append by a caller copies rather than writes
 // into another user's access. Equal given names, surnames and languages
 // are one string too (each user's are decoded into their own
-// allocations), and so are a user's email and userName.
+// allocations), and so are a user's email and userName. Each user comes
+// on a page of its own with a garbage collection before each page: the
+// unique package forgets a value whose handles are gone.
 func TestListedUsersShareLocationLists(t *testing.T) {
-	url, _ := startSim(t, simulator.Options{Token: testToken})
-	c, _ := newClient(t, testOptions(url))
+	simURL, _ := startSim(t, simulator.Options{Token: testToken})
+	target, err := url.Parse(simURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: target.Scheme, Host: target.Host})
+	collecting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		runtime.GC()
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(collecting.Close)
+	o := testOptions(collecting.URL + target.Path)
+	o.PageSize = 1
+	c, _ := newClient(t, o)
 	ctx := context.Background()
 	locs, err := c.ListLocations(ctx)
 	if err != nil {

@@ -24,15 +24,23 @@ func (c *Client) ListUsers(ctx context.Context, filter string) ([]User, error) {
 	// by append, a listing of 100 000 users held the old and the new
 	// backing arrays (16 and 20 MB) at once near its end.
 	grow := func(total int) { out = make([]User, 0, total) }
+	// Held for the whole run; given names, surnames and language tags
+	// repeat from user to user, each in its own allocation from the
+	// decoder: one shared copy of each (the unique package). The unique
+	// package forgets a value at the first collection after its last
+	// handle is dropped, so the listing keeps one handle of each.
+	kept := map[unique.Handle[string]]struct{}{}
+	share := func(s string) string {
+		h := unique.Make(s)
+		kept[h] = struct{}{}
+		return h.Value()
+	}
 	err := c.list(ctx, usersPath, filter, grow, func(r json.RawMessage) (string, error) {
 		u, err := c.decodeUser(r)
 		if err != nil {
 			return "", err
 		}
-		// Held for the whole run; given names, surnames and language tags
-		// repeat from user to user, each in its own allocation from the
-		// decoder: one shared copy of each (the unique package).
-		u.GivenName, u.FamilyName, u.Language = unique.Make(u.GivenName).Value(), unique.Make(u.FamilyName).Value(), unique.Make(u.Language).Value()
+		u.GivenName, u.FamilyName, u.Language = share(u.GivenName), share(u.FamilyName), share(u.Language)
 		out = append(out, u)
 		return u.ID, nil
 	})
