@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -198,12 +199,21 @@ func (e *env) audit() auditSummary {
 		e.t.Fatal(err)
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
+	br := bufio.NewReader(f)
+	for {
+		line, rerr := br.ReadBytes('\n')
+		if rerr != nil && rerr != io.EOF {
+			e.t.Fatal(rerr)
+		}
+		if len(line) == 0 {
+			break
+		}
 		var l struct{ Action, Result, ExternalID string }
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			e.t.Fatalf("audit line is not JSON: %v: %s", err, sc.Text())
+		if err := json.Unmarshal(line, &l); err != nil {
+			if rerr == io.EOF {
+				break // the kill cut this last line short; the next run's Open removes it
+			}
+			e.t.Fatalf("audit line is not JSON: %v: %s", err, line)
 		}
 		out.lines++
 		switch {
@@ -212,9 +222,9 @@ func (e *env) audit() auditSummary {
 		case l.Action == "create" && (l.Result == "intent" || l.Result == "applied" || l.Result == "ok" || l.Result == "ok-unverified"):
 			out.created[l.ExternalID] = true
 		}
-	}
-	if err := sc.Err(); err != nil {
-		e.t.Fatal(err)
+		if rerr == io.EOF {
+			break
+		}
 	}
 	return out
 }

@@ -167,7 +167,9 @@ func (a *Access) Expand(locations []string) ([]visitor.Access, error) {
 // Read calls fn with each line of an audit log in order, header
 // lines included, with every access list expanded to the plain form
 // against the locations of the latest header line of the same run: what
-// an operator undoing a change needs, and what tests check.
+// an operator undoing a change needs, and what tests check. A last line
+// without its line end that does not decode is skipped: a write cut short
+// by a crash, which no request followed (the next run's Open removes it).
 func Read(r io.Reader, fn func(Entry) error) error {
 	br := bufio.NewReader(r)
 	var run string
@@ -176,8 +178,11 @@ func Read(r io.Reader, fn func(Entry) error) error {
 		line, err := br.ReadBytes('\n')
 		if len(bytes.TrimSpace(line)) > 0 {
 			var e Entry
-			if err := json.Unmarshal(line, &e); err != nil {
-				return fmt.Errorf("audit log line %d: %w", n, err)
+			if uerr := json.Unmarshal(line, &e); uerr != nil {
+				if errors.Is(err, io.EOF) {
+					return nil // torn by a crash
+				}
+				return fmt.Errorf("audit log line %d: %w", n, uerr)
 			}
 			if e.Action == ActionRun && e.Locations != nil {
 				run, locations = e.Run, e.Locations
@@ -302,7 +307,8 @@ func newHeader(ids []string) *header {
 // written before its request goes out, so every write Visitor received is
 // on record. Each line is one write(2) to a file opened O_APPEND, so it is
 // in the kernel's hands once written and lines of concurrent workers never
-// interleave.
+// interleave. A kill inside that write(2) can still leave part of the
+// line (the kernel copies a page at a time); Open removes such a part.
 //
 // The first line of a run is its header (action run, the locations it
 // knows); the users of its entries carry their access lists compact
@@ -310,6 +316,11 @@ func newHeader(ids []string) *header {
 // before the next user entry.
 type Log struct {
 	path, run string
+
+	// Cut is how many bytes of a line left unfinished by a crash Open
+	// removed from the end of the file (0: the file ended with a whole
+	// line), for the caller to say so.
+	Cut int64
 
 	hdr atomic.Pointer[header] // the locations known now
 
@@ -342,7 +353,7 @@ func Open(path, run string, locations []visitor.Location, at time.Time) (*Log, e
 	}
 	l := &Log{path: path, run: run}
 	l.hdr.Store(newHeader(ids))
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_RDWR, 0o600) // read: a torn end is cut
 	if err != nil {
 		return nil, fmt.Errorf("%w: opening %s: %w", ErrWrite, path, err)
 	}
@@ -352,6 +363,13 @@ func Open(path, run string, locations []visitor.Location, at time.Time) (*Log, e
 		return nil, fmt.Errorf("%w: %s: %w", ErrWrite, path, err)
 	}
 	l.f, l.size = f, fi.Size()
+	if fi.Mode().IsRegular() {
+		l.size, l.Cut, err = cutTornTail(f, fi.Size())
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%w: %s: %w", ErrWrite, path, err)
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err := l.header(at, "started", l.hdr.Load()); err != nil {

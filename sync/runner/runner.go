@@ -230,7 +230,7 @@ func (r *Runner) RunOnce(ctx context.Context, f Flags) (*Report, error) {
 	err := r.run(ctx, f, now, log, rep, &audited)
 	if !audited && !f.DryRun && r.AuditPath != "" && errors.Is(err, context.Canceled) {
 		// Stopped before its first write: the log still says so.
-		if al, aerr := audit.Open(r.AuditPath, rep.RunID, nil, now().UTC()); aerr != nil {
+		if al, aerr := openAudit(r.AuditPath, rep.RunID, nil, now().UTC(), log); aerr != nil {
 			err = errors.Join(err, aerr)
 		} else {
 			aerr = al.Write(audit.Entry{Time: now().UTC(), Action: audit.ActionRun, Result: "stopped",
@@ -410,7 +410,7 @@ func (r *Runner) run(ctx context.Context, f Flags, now func() time.Time, log *za
 	if r.AuditPath != "" && !p.Empty() {
 		// Opened, header written, before the first-sync record and any
 		// write: a log that cannot be written stops the run here.
-		if ap.Audit, err = audit.Open(r.AuditPath, rep.RunID, locs, now().UTC()); err != nil {
+		if ap.Audit, err = openAudit(r.AuditPath, rep.RunID, locs, now().UTC(), log); err != nil {
 			return err
 		}
 		*audited = true
@@ -725,3 +725,14 @@ func (r *Runner) runID() string {
 
 // IsPartial says whether err only means some users failed.
 func IsPartial(err error) bool { return errors.Is(err, ErrPartial) }
+
+// openAudit is audit.Open, saying when the log ended in a line a crash
+// cut short (removed: no request followed it).
+func openAudit(path, run string, locs []visitor.Location, at time.Time, log *zap.Logger) (*audit.Log, error) {
+	l, err := audit.Open(path, run, locs, at)
+	if err == nil && l.Cut > 0 {
+		log.Warn("audit log ended in a line cut short by a crash; removed it (no request followed it)",
+			zap.String("path", path), zap.Int64("bytes", l.Cut))
+	}
+	return l, err
+}
