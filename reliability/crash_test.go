@@ -1,10 +1,7 @@
 package reliability
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
-	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -13,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"condeco-visitor-sync/sync/audit"
 	"condeco-visitor-sync/visitor/simulator"
 )
 
@@ -103,8 +101,8 @@ func TestCrashDuringInitialSync(t *testing.T) {
 			t.Errorf("kill %d: %d users in Visitor have no create line in the audit log", i+1, missing)
 		}
 		unaudited += missing
-		t.Logf("kill %d: SIGKILL at request %d of ~%d, %d users created before the kill (%d of them after the signal); recovery created %d; managed %d, lost %d, duplicates %d/%d, without audit line %d",
-			i+1, at, span, applied, l, rep.Counts.Created, c.managed, users-c.managed, len(c.dupNames), len(c.dupExternalID), missing)
+		t.Logf("kill %d: SIGKILL at request %d of ~%d, %d users created before the kill (%d of them after the signal); recovery created %d; managed %d, lost %d, duplicates %d/%d, without audit line %d, audit lines cut short by a kill so far %d",
+			i+1, at, span, applied, l, rep.Counts.Created, c.managed, users-c.managed, len(c.dupNames), len(c.dupExternalID), missing, au.mended)
 		if t.Failed() {
 			t.FailNow()
 		}
@@ -185,6 +183,7 @@ type auditSummary struct {
 	// written before the request, or an outcome Visitor accepted.
 	created map[string]bool
 	deletes int // delete lines, any result
+	mended  int // lines a kill cut short that a later run marked
 	lines   int
 }
 
@@ -199,32 +198,22 @@ func (e *env) audit() auditSummary {
 		e.t.Fatal(err)
 	}
 	defer f.Close()
-	br := bufio.NewReader(f)
-	for {
-		line, rerr := br.ReadBytes('\n')
-		if rerr != nil && rerr != io.EOF {
-			e.t.Fatal(rerr)
-		}
-		if len(line) == 0 {
-			break
-		}
-		var l struct{ Action, Result, ExternalID string }
-		if err := json.Unmarshal(line, &l); err != nil {
-			if rerr == io.EOF {
-				break // the kill cut this last line short; the next run's Open removes it
-			}
-			e.t.Fatalf("audit line is not JSON: %v: %s", err, line)
-		}
+	// audit.Read skips only what a kill left unfinished: the last line
+	// until the next run, then the line its "mended" line follows.
+	err = audit.Read(f, func(l audit.Entry) error {
 		out.lines++
 		switch {
 		case l.Action == "delete":
 			out.deletes++
+		case l.Action == audit.ActionRun && l.Result == audit.ResultMended:
+			out.mended++
 		case l.Action == "create" && (l.Result == "intent" || l.Result == "applied" || l.Result == "ok" || l.Result == "ok-unverified"):
 			out.created[l.ExternalID] = true
 		}
-		if rerr == io.EOF {
-			break
-		}
+		return nil
+	})
+	if err != nil {
+		e.t.Fatalf("audit log: %v", err)
 	}
 	return out
 }

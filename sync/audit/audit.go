@@ -167,23 +167,32 @@ func (a *Access) Expand(locations []string) ([]visitor.Access, error) {
 // Read calls fn with each line of an audit log in order, header
 // lines included, with every access list expanded to the plain form
 // against the locations of the latest header line of the same run: what
-// an operator undoing a change needs, and what tests check. A last line
-// without its line end that does not decode is skipped: a write cut short
-// by a crash, which no request followed (the next run's Open removes it).
+// an operator undoing a change needs, and what tests check. Lines a
+// crash left unfinished are skipped: those a "mended" run line follows,
+// and a last line without its line end (before the next run marks it);
+// any other line that does not decode is an error.
 func Read(r io.Reader, fn func(Entry) error) error {
 	br := bufio.NewReader(r)
 	var run string
 	var locations []string
+	var unfinished error // the first undecodable line since the last good one
 	for n := 1; ; n++ {
 		line, err := br.ReadBytes('\n')
 		if len(bytes.TrimSpace(line)) > 0 {
 			var e Entry
 			if uerr := json.Unmarshal(line, &e); uerr != nil {
 				if errors.Is(err, io.EOF) {
-					return nil // torn by a crash
+					return unfinished // the last line, cut short by a crash: skipped
 				}
-				return fmt.Errorf("audit log line %d: %w", n, uerr)
+				if unfinished == nil {
+					unfinished = fmt.Errorf("audit log line %d: %w", n, uerr)
+				}
+				continue
 			}
+			if unfinished != nil && (e.Action != ActionRun || e.Result != ResultMended) {
+				return unfinished
+			}
+			unfinished = nil
 			if e.Action == ActionRun && e.Locations != nil {
 				run, locations = e.Run, e.Locations
 			}
@@ -205,7 +214,7 @@ func Read(r io.Reader, fn func(Entry) error) error {
 			}
 		}
 		if errors.Is(err, io.EOF) {
-			return nil
+			return unfinished
 		}
 		if err != nil {
 			return fmt.Errorf("reading audit log: %w", err)
@@ -308,7 +317,8 @@ func newHeader(ids []string) *header {
 // on record. Each line is one write(2) to a file opened O_APPEND, so it is
 // in the kernel's hands once written and lines of concurrent workers never
 // interleave. A kill inside that write(2) can still leave part of the
-// line (the kernel copies a page at a time); Open removes such a part.
+// line (the kernel copies a page at a time); the next Open ends and marks
+// it, and nothing already written is ever changed.
 //
 // The first line of a run is its header (action run, the locations it
 // knows); the users of its entries carry their access lists compact
@@ -317,10 +327,10 @@ func newHeader(ids []string) *header {
 type Log struct {
 	path, run string
 
-	// Cut is how many bytes of a line left unfinished by a crash Open
-	// removed from the end of the file (0: the file ended with a whole
-	// line), for the caller to say so.
-	Cut int64
+	// Mended is true when the file ended in a line a crash left
+	// unfinished, which Open ended and marked (a "mended" run line), for
+	// the caller to say so.
+	Mended bool
 
 	hdr atomic.Pointer[header] // the locations known now
 
@@ -353,7 +363,8 @@ func Open(path, run string, locations []visitor.Location, at time.Time) (*Log, e
 	}
 	l := &Log{path: path, run: run}
 	l.hdr.Store(newHeader(ids))
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_RDWR, 0o600) // read: a torn end is cut
+	unfinished := unfinishedTail(path)
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("%w: opening %s: %w", ErrWrite, path, err)
 	}
@@ -363,15 +374,15 @@ func Open(path, run string, locations []visitor.Location, at time.Time) (*Log, e
 		return nil, fmt.Errorf("%w: %s: %w", ErrWrite, path, err)
 	}
 	l.f, l.size = f, fi.Size()
-	if fi.Mode().IsRegular() {
-		l.size, l.Cut, err = cutTornTail(f, fi.Size())
-	}
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("%w: %s: %w", ErrWrite, path, err)
-	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if unfinished {
+		if err := l.mendLine(at); err != nil {
+			f.Close()
+			return nil, err
+		}
+		l.Mended = true
+	}
 	if err := l.header(at, "started", l.hdr.Load()); err != nil {
 		f.Close()
 		return nil, err

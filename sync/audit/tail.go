@@ -1,43 +1,50 @@
 package audit
 
 import (
-	"bytes"
+	"encoding/json"
 	"fmt"
-	"io"
 	"os"
+	"time"
 )
 
-// tailChunk is how much of the file cutTornTail reads at a time, walking
-// back to the last line end.
-const tailChunk = 64 << 10
+// ResultMended is the result of the run line Open writes after a last line
+// a crash left unfinished: Read skips the unfinished line it follows.
+const ResultMended = "mended"
 
-// cutTornTail removes what follows the last line end of f, size bytes
-// long, and returns the new size and the bytes removed. A process killed
-// in the middle of a write(2) (SIGKILL, the OOM killer) can leave part of
-// a line when the line crosses a page of the file; the next run's lines
-// would be glued to it and the log would no longer read. The part is not
-// a record: a change's intent line is written whole before its request,
-// so a request never followed a line cut short.
-func cutTornTail(f *os.File, size int64) (int64, int64, error) {
-	end := size
-	buf := make([]byte, min(tailChunk, max(size, 1)))
-	for end > 0 {
-		n := min(int64(len(buf)), end)
-		chunk := buf[:n]
-		if _, err := f.ReadAt(chunk, end-n); err != nil && err != io.EOF {
-			return size, 0, fmt.Errorf("reading the end of the log: %w", err)
-		}
-		if i := bytes.LastIndexByte(chunk, '\n'); i >= 0 {
-			end = end - n + int64(i) + 1
-			break
-		}
-		end -= n
+// unfinishedTail reports whether the log at path ends in part of a line:
+// a process killed inside a write(2) (SIGKILL, the OOM killer) can leave
+// one when the line crosses a page of the file, since the kernel copies a
+// page at a time. The next run's lines would be glued to it. A file that
+// cannot be read (write-only permissions) is taken as whole.
+func unfinishedTail(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
 	}
-	if end == size {
-		return size, 0, nil
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 {
+		return false
 	}
-	if err := f.Truncate(end); err != nil {
-		return size, 0, fmt.Errorf("cutting a line left unfinished by a crash: %w", err)
+	var last [1]byte
+	if _, err := f.ReadAt(last[:], fi.Size()-1); err != nil {
+		return false
 	}
-	return end, size - end, nil
+	return last[0] != '\n'
+}
+
+// mendLine ends the unfinished line with a line end and says so in a line
+// of its own, in one write: the log stays append-only (a shipper tailing
+// it, chattr +a), and a reader knows the line above is not a record. It is
+// at most a change's intent line whose request was never sent (the intent
+// is written whole first) or the outcome of a change whose intent line is
+// above it.
+func (l *Log) mendLine(at time.Time) error {
+	b, err := json.Marshal(Entry{Run: l.run, Time: at, Action: ActionRun, Result: ResultMended,
+		Reason: "the line above was cut short when a process writing this log was killed; it is not a record"})
+	if err != nil {
+		l.err = fmt.Errorf("%w: encoding the mended line: %w", ErrWrite, err)
+		return l.err
+	}
+	return l.append(append(append([]byte{'\n'}, b...), '\n'))
 }

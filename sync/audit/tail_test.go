@@ -10,25 +10,26 @@ import (
 )
 
 // A log whose last line a crash cut short is mended by the next run's
-// Open: the part is removed, said in Cut, and the run's lines start on a
-// line of their own, so the whole log reads again. Found by the SIGKILL
-// reliability test: a kill inside a write(2) crossing a page of the file
-// left `{"run":`, and the next run's header was glued to it.
-func TestOpenCutsATornTail(t *testing.T) {
+// Open: the part is ended and a "mended" run line follows it, nothing
+// already written changes (a shipper tailing the file, chattr +a), and
+// the whole log reads again. Found by the SIGKILL reliability test: a
+// kill inside a write(2) crossing a page of the file left `{"run":`, and
+// the next run's header was glued to it.
+func TestOpenMendsAnUnfinishedLine(t *testing.T) {
 	whole := `{"run":"r1","time":"2026-12-05T00:00:00Z","action":"run","result":"started"}` + "\n"
 	long := `{"run":"r1","time":"2026-12-05T00:00:00Z","action":"create","result":"intent","user":"` +
-		strings.Repeat("x", 3*tailChunk) + `"}` + "\n"
+		strings.Repeat("x", 200<<10) + `"}` + "\n"
 	for _, tc := range []struct {
 		name, before string
-		cut          int64
+		mended       bool
 		oldLines     int
 	}{
-		{"empty file", "", 0, 0},
-		{"whole lines", whole + whole, 0, 2},
-		{"a part after whole lines", whole + whole + `{"run":`, 7, 2},
-		{"only a part", `{"run":"r0","ti`, 15, 0},
-		{"a long part after a long line", long + long[:2*tailChunk+5], 2*tailChunk + 5, 1},
-		{"a part ending in a chunk's first byte", long + long[:tailChunk], tailChunk, 1},
+		{"empty file", "", false, 0},
+		{"whole lines", whole + whole, false, 2},
+		{"a part after whole lines", whole + whole + `{"run":`, true, 2},
+		{"only a part", `{"run":"r0","ti`, true, 0},
+		{"a long part after a long line", long + long[:150<<10], true, 1},
+		{"a whole line without its line end", whole + strings.TrimSuffix(whole, "\n"), true, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "audit.log")
@@ -39,8 +40,8 @@ func TestOpenCutsATornTail(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if l.Cut != tc.cut {
-				t.Errorf("Cut = %d, want %d", l.Cut, tc.cut)
+			if l.Mended != tc.mended {
+				t.Errorf("Mended = %v, want %v", l.Mended, tc.mended)
 			}
 			if err := l.Write(Entry{Action: "create", Result: "intent", User: "a@example.com"}, nil, nil); err != nil {
 				t.Fatal(err)
@@ -52,41 +53,53 @@ func TestOpenCutsATornTail(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := tc.before[:int64(len(tc.before))-tc.cut]; !bytes.HasPrefix(b, []byte(want)) {
-				t.Errorf("the whole lines before the part were not kept")
+			if !bytes.HasPrefix(b, []byte(tc.before)) {
+				t.Errorf("what was written before changed")
 			}
-			var runs []string
-			if err := Read(bytes.NewReader(b), func(e Entry) error { runs = append(runs, e.Run); return nil }); err != nil {
-				t.Fatalf("the mended log does not read: %v", err)
+			var got []string
+			if err := Read(bytes.NewReader(b), func(e Entry) error { got = append(got, e.Run+" "+e.Result); return nil }); err != nil {
+				t.Fatalf("the mended log does not read: %v\n%s", err, b)
 			}
-			if len(runs) != tc.oldLines+2 || runs[len(runs)-1] != "r2" || runs[len(runs)-2] != "r2" {
-				t.Errorf("lines of runs %v, want %d old ones then r2's header and entry", runs, tc.oldLines)
+			want := tc.oldLines + 2
+			if tc.mended {
+				want++
+			}
+			if len(got) != want || got[len(got)-1] != "r2 intent" || got[len(got)-2] != "r2 started" ||
+				(tc.mended && got[len(got)-3] != "r2 mended") {
+				t.Errorf("lines %v, want %d old ones, a mended line when mended, then r2's header and entry", got, tc.oldLines)
 			}
 		})
 	}
 }
 
-// Read skips a last line left unfinished by a crash (the log as it is
-// between the kill and the next run), and still refuses a bad line
-// anywhere else.
-func TestReadSkipsOnlyATornLastLine(t *testing.T) {
+// Read skips only what a crash left unfinished: a last line without its
+// line end, or lines a "mended" run line follows. Any other line that
+// does not decode is an error naming it.
+func TestReadSkipsOnlyUnfinishedLines(t *testing.T) {
 	whole := `{"run":"r1","time":"2026-12-05T00:00:00Z","action":"run","result":"started"}` + "\n"
+	mended := `{"run":"r2","time":"2026-12-05T00:00:00Z","action":"run","result":"mended"}` + "\n"
 	for _, tc := range []struct {
 		name, log string
 		lines     int
-		bad       bool
+		bad       string
 	}{
-		{"torn last line", whole + whole + `{"run":"r1","ti`, 2, false},
-		{"bad line with its line end", whole + `{"run":` + "\n" + whole, 0, true},
-		{"bad last line with its line end", whole + `{"run":` + "\n", 0, true},
+		{"unfinished last line", whole + whole + `{"run":"r1","ti`, 2, ""},
+		{"mended line", whole + `{"run":` + "\n" + mended + whole, 3, ""},
+		{"a crash while mending, mended again", whole + `{"run":` + "\n" + `{"run":"r2","ti` + "\n" + mended + whole, 3, ""},
+		{"a crash while mending, not yet mended again", whole + `{"run":` + "\n" + `{"run":"r2","ti`, 0, "line 2"},
+		{"bad line without a mended line after it", whole + `{"run":` + "\n" + whole, 0, "line 2"},
+		{"bad last line with its line end", whole + `{"run":` + "\n", 0, "line 2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			n := 0
 			err := Read(strings.NewReader(tc.log), func(Entry) error { n++; return nil })
-			if tc.bad != (err != nil) {
-				t.Fatalf("err = %v, want an error: %v", err, tc.bad)
+			if tc.bad == "" && err != nil {
+				t.Fatalf("err = %v", err)
 			}
-			if !tc.bad && n != tc.lines {
+			if tc.bad != "" && (err == nil || !strings.Contains(err.Error(), tc.bad)) {
+				t.Fatalf("err = %v, want one naming %s", err, tc.bad)
+			}
+			if tc.bad == "" && n != tc.lines {
 				t.Errorf("%d lines read, want %d", n, tc.lines)
 			}
 		})

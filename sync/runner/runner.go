@@ -423,7 +423,7 @@ func (r *Runner) run(ctx context.Context, f Flags, now func() time.Time, log *za
 			ids = append(ids, c.ExternalID)
 		}
 		if err := r.FirstSync.WriteFirstSync(rep.RunID, now().UTC(), ids); err != nil {
-			return err
+			return errors.Join(err, ap.Audit.Close()) // no file left open in the daemon
 		}
 	}
 	// The minimum is what a perfect client spends on what this run
@@ -727,12 +727,11 @@ func (r *Runner) runID() string {
 func IsPartial(err error) bool { return errors.Is(err, ErrPartial) }
 
 // openAudit is audit.Open, saying when the log ended in a line a crash
-// cut short (removed: no request followed it).
+// cut short (ended and marked, so the log reads line by line again).
 func openAudit(path, run string, locs []visitor.Location, at time.Time, log *zap.Logger) (*audit.Log, error) {
 	l, err := audit.Open(path, run, locs, at)
-	if err == nil && l.Cut > 0 {
-		log.Warn("audit log ended in a line cut short by a crash; removed it (no request followed it)",
-			zap.String("path", path), zap.Int64("bytes", l.Cut))
+	if err == nil && l.Mended {
+		log.Warn("audit log ended in a line cut short by a crash; ended it and marked it \"mended\"", zap.String("path", path))
 	}
 	return l, err
 }
