@@ -126,14 +126,11 @@ func (s *Server) genericListUsers(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	hits, ok := s.idx.cachedHits(f)
-	if !ok && byName {
-		hits, ok = s.byUserName(name), true
+	var lookup func() []*User
+	if byName {
+		lookup = func() []*User { return s.byUserName(name) }
 	}
-	if !ok {
-		hits = s.scanUsers(match)
-	}
-	s.idx.keepHits(f, hits)
+	hits := s.hits(f, lookup, match)
 	lo, hi := window(len(hits), start, count)
 	base := genericBaseURL(r)
 	out := genericList{Schemas: []string{genericSchema}, TotalResults: len(hits), StartIndex: start,

@@ -125,6 +125,22 @@ func (x *userIndex) cachedHits(f string) ([]*User, bool) {
 	return nil, false
 }
 
+// hits returns the users a listing with filter f matches, for both
+// flavours: the last listing's answer while no user changed, else what
+// lookup finds in an index (nil: no index answers f), else a scan with
+// match; kept for the listing's next page. Caller holds s.mu.
+func (s *Server) hits(f string, lookup func() []*User, match func(*User) bool) []*User {
+	hits, ok := s.idx.cachedHits(f)
+	if !ok && lookup != nil {
+		hits, ok = lookup(), true
+	}
+	if !ok {
+		hits = s.scanUsers(match)
+	}
+	s.idx.keepHits(f, hits)
+	return hits
+}
+
 func (x *userIndex) keepHits(f string, hits []*User) {
 	x.listFilter, x.listVersion, x.listHits = f, x.version, hits
 	if hits == nil {

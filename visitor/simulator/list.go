@@ -72,14 +72,11 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	hits, ok := s.idx.cachedHits(f)
-	if !ok && indexed {
-		hits, ok = s.byExternalID(ids), true
+	var lookup func() []*User
+	if indexed {
+		lookup = func() []*User { return s.byExternalID(ids) }
 	}
-	if !ok {
-		hits = s.scanUsers(match)
-	}
-	s.idx.keepHits(f, hits)
+	hits := s.hits(f, lookup, match)
 	lo, hi := window(len(hits), start, count)
 	writeRaw(w, http.StatusOK, s.appendUserList(nil, len(hits), start, hits[lo:hi], baseURL(r)))
 }
