@@ -3,9 +3,10 @@ package condeco
 import (
 	"hash/maphash"
 	"strings"
-	"unique"
 
 	"golang.org/x/text/language"
+
+	"condeco-visitor-sync/internal/intern"
 )
 
 // rowCache remembers answers that repeat from row to row within one
@@ -17,11 +18,7 @@ type rowCache struct {
 	hash   maphash.Hash // its random key is drawn on first use and kept
 	phones [phoneSlots]phoneEntry
 	langs  map[string]langAnswer
-	// kept holds a handle of every string interned through this cache:
-	// the unique package forgets a value at the first garbage collection
-	// after its last handle is dropped, so without them two equal names
-	// read either side of a collection would be two copies.
-	kept map[unique.Handle[string]]struct{}
+	names  intern.Pool // first names, surnames, location ids, titles
 }
 
 // The sizes of a rowCache's parts: some 60 KB.
@@ -41,7 +38,7 @@ type langAnswer struct {
 }
 
 func newRowCache() *rowCache {
-	return &rowCache{langs: map[string]langAnswer{}, kept: map[unique.Handle[string]]struct{}{}}
+	return &rowCache{langs: map[string]langAnswer{}}
 }
 
 // e164 is E164, parsing a value only when it is not the one last seen in
@@ -61,20 +58,17 @@ func (rc *rowCache) e164(s, region string) (string, bool) {
 	return e, ok
 }
 
-// intern returns the one shared copy of s (the standard library's
-// unique package): the export is held for the whole run, and first names,
-// surnames and location ids repeat across thousands of users, each row's
-// in its own allocation from the driver. The copy is the same for every
-// row this cache validates (nil: only until the next collection).
+// intern returns the one shared copy of s: the export is held for the
+// whole run, and first names, surnames and location ids repeat across
+// thousands of users, each row's in its own allocation from the driver.
+// The copy is the same for every row this cache validates (nil: only
+// until the next collection).
 func (rc *rowCache) intern(s string) string {
-	if s == "" {
-		return s
-	}
-	h := unique.Make(s)
+	var p *intern.Pool
 	if rc != nil {
-		rc.kept[h] = struct{}{}
+		p = &rc.names
 	}
-	return h.Value()
+	return p.String(s)
 }
 
 // language normalises a language tag (en_gb -> en-GB), reporting false

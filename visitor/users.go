@@ -9,9 +9,10 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"unique"
 
 	"go.uber.org/zap"
+
+	"condeco-visitor-sync/internal/intern"
 )
 
 const usersPath = "Users"
@@ -25,16 +26,9 @@ func (c *Client) ListUsers(ctx context.Context, filter string) ([]User, error) {
 	// backing arrays (16 and 20 MB) at once near its end.
 	grow := func(total int) { out = make([]User, 0, total) }
 	// Held for the whole run; given names, surnames and language tags
-	// repeat from user to user, each in its own allocation from the
-	// decoder: one shared copy of each (the unique package). The unique
-	// package forgets a value at the first collection after its last
-	// handle is dropped, so the listing keeps one handle of each.
-	kept := map[unique.Handle[string]]struct{}{}
-	share := func(s string) string {
-		h := unique.Make(s)
-		kept[h] = struct{}{}
-		return h.Value()
-	}
+	// repeat from user to user: one shared copy of each.
+	var names intern.Pool
+	share := names.String
 	err := c.list(ctx, usersPath, filter, grow, func(r json.RawMessage) (string, error) {
 		u, err := c.decodeUser(r)
 		if err != nil {

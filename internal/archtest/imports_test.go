@@ -35,6 +35,7 @@ var never = map[string][]string{
 	"config":  {module + "sync/runner", module + "sync/service", module + "state", module + "cmd/"},
 	// Leaves.
 	"internal/urlcheck": {module},
+	"internal/intern":   {module},
 }
 
 func TestImportRules(t *testing.T) {
